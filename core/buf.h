@@ -1,0 +1,40 @@
+/*
+ * buf.h - the one growable byte buffer, with a ceiling fixed at creation.
+ *
+ * The contents are always NUL-terminated (the NUL is not counted in len),
+ * so text can be handed to string functions, but data may hold NULs.
+ * An append that would pass the ceiling appends what fits, sets
+ * `truncated`, and returns -1: truncation is visible, never silent.
+ */
+#ifndef REBOND_BUF_H
+#define REBOND_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;	/* NUL-terminated; NULL until the first append */
+	size_t len;	/* bytes used, without the NUL */
+	size_t cap;	/* bytes allocated */
+	size_t max;	/* ceiling on len */
+	int truncated;	/* an append hit the ceiling */
+};
+
+/* Start an empty buffer that will never hold more than max bytes. */
+void buf_init(struct buf *b, size_t max);
+/* Append n bytes; returns 0, or -1 when the ceiling cut the data. */
+int buf_append(struct buf *b, const void *p, size_t n);
+/* Append a NUL-terminated string; as buf_append. */
+int buf_puts(struct buf *b, const char *s);
+/* Append one byte; as buf_append. */
+int buf_putc(struct buf *b, int c);
+/* printf into the buffer; as buf_append. */
+int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Forget the contents, keep the allocation. */
+void buf_reset(struct buf *b);
+/* Hand the contents to the caller (never NULL; free() it) and reset b. */
+char *buf_steal(struct buf *b);
+/* Free the contents; b can be used again after buf_init. */
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * strutil.h - small string helpers shared by core/ and poller/.
+ *
+ * All of them work on (data, len) where mail is involved: mail may hold
+ * NULs and is never trusted to be terminated.
+ */
+#ifndef REBOND_STRUTIL_H
+#define REBOND_STRUTIL_H
+
+#include <stddef.h>
+
+/*
+ * Strict unsigned number: decimal digits only (no sign, no space, no
+ * leading zero except "0" itself, no base prefix), min <= value <= max.
+ * Returns 0 and sets *v_r, or -1 (and leaves *v_r alone).
+ */
+int parse_uint(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *v_r);
+
+/* ASCII lowercase in place; returns s. */
+char *str_lower(char *s);
+/* Remove leading and trailing ASCII white space in place; returns s. */
+char *str_trim(char *s);
+/* Case-insensitive (ASCII) search of needle in (hay, hlen); NULL if absent. */
+const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
+/* Case-insensitive (ASCII) prefix test of (s, len). */
+int mem_caseprefix(const char *s, size_t len, const char *prefix);
+/* 1 if (s, len) is valid UTF-8 (no overlongs, no surrogates). */
+int utf8_valid(const char *s, size_t len);
+/*
+ * Copy (s, len) into a new string fit for a log line or a database text
+ * column: invalid UTF-8 bytes and control characters (NUL, CR, LF, ...)
+ * become '?', at most max bytes are kept (never cutting a UTF-8 sequence).
+ */
+char *str_sanitize(const char *s, size_t len, size_t max);
+
+#endif
