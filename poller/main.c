@@ -1,25 +1,277 @@
 /* main.c - rebond's command line: wires the modules, maps errors to exits. */
 #include "config.h"
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
+#include "conf.h"
+#include "log.h"
+#include "run.h"
+#include "store.h"
 #include "version.h"
+
+static int log_stderr;
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: rebond --version\n");
+	fprintf(f,
+	    "usage: rebond run [-c FILE] [--dry-run] [--stderr]\n"
+	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
+	    "       rebond check-config [-c FILE] [--sample]\n"
+	    "       rebond --version\n"
+	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
+	    CONF_DEFAULT_PATH);
 }
+
+static const char *
+config_path(const char *opt)
+{
+	const char *env = getenv("REBOND_CONFIG");
+
+	if (opt != NULL)
+		return opt;
+	if (env != NULL && *env != '\0')
+		return env;
+	return CONF_DEFAULT_PATH;
+}
+
+/* Load the configuration, or print every error and return NULL. */
+static struct config *
+load_config(const char *path)
+{
+	struct config *cfg = conf_load(path, stderr);
+
+	if (cfg == NULL)
+		fprintf(stderr, "rebond: configuration %s has errors\n", path);
+	return cfg;
+}
+
+static void
+start_logging(const struct config *cfg)
+{
+	log_open(log_stderr ? LOG_TARGET_STDERR : LOG_TARGET_AUTO,
+	    cfg ? cfg->log.level : LOG_INFO,
+	    cfg ? cfg->log.facility : LOG_MAIL);
+}
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	run_request_stop();
+}
+
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts opts = { 0 };
+	struct run_stats st;
+	struct config *cfg;
+	struct sigaction sa;
+	struct timespec t0;
+	const char *path = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:ne", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			opts.dry_run = 1;
+			break;
+		case 'e':
+			log_stderr = 1;
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((cfg = load_config(config_path(path))) == NULL)
+		return EX_CONFIG;
+	start_logging(cfg);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = run_poll(cfg, &opts, &st);
+	log_msg(rc == EX_OK ? LOG_INFO : LOG_ERR,
+	    "run: mailbox=%s status=%s exit=%d messages=%lu archived=%lu "
+	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
+	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
+	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu "
+	    "errors=%lu duration=%.3fs", cfg->imap.folder,
+	    rc == EX_OK ? "ok" : "failed", rc, st.messages, st.archived,
+	    st.review, st.ignored, st.already, st.recipients,
+	    st.category[CAT_HARD], st.category[CAT_QUOTA],
+	    st.category[CAT_BLOCKED], st.category[CAT_SPF],
+	    st.category[CAT_SPAM], st.category[CAT_TRANSIENT],
+	    st.category[CAT_COMPLAINT], st.category[CAT_AUTOREPLY],
+	    st.category[CAT_DELIVERED], st.category[CAT_UNKNOWN],
+	    st.errors + (rc != EX_OK), elapsed(&t0));
+	conf_free(&cfg);
+	return rc;
+}
+
+static int
+cmd_migrate(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "conninfo", required_argument, NULL, 'd' },
+		{ "sql-dir", required_argument, NULL, 's' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *conninfo = NULL, *sqldir;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	int ch, applied = 0, version = 0, rc;
+
+	sqldir = getenv("REBOND_SQLDIR");
+	if (sqldir == NULL || *sqldir == '\0')
+		sqldir = PKGDATADIR "/sql";
+	while ((ch = getopt_long(argc, argv, "c:d:s:e", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			conninfo = optarg;
+			break;
+		case 's':
+			sqldir = optarg;
+			break;
+		case 'e':
+			log_stderr = 1;
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (conninfo == NULL) {
+		if ((cfg = load_config(config_path(path))) == NULL)
+			return EX_CONFIG;
+		conninfo = cfg->database.conninfo;
+	}
+	log_open(LOG_TARGET_STDERR, cfg ? cfg->log.level : LOG_INFO,
+	    LOG_MAIL);
+	if (store_open(conninfo, &st) == -1)
+		rc = EX_TEMPFAIL;
+	else if (store_migrate(st, sqldir, &applied) == -1 ||
+	    store_schema_version(st, &version) == -1)
+		rc = EX_TEMPFAIL;
+	else {
+		printf("schema version %d (%d migration%s applied)\n", version,
+		    applied, applied == 1 ? "" : "s");
+		rc = EX_OK;
+	}
+	store_close(&st);
+	conf_free(&cfg);
+	return rc;
+}
+
+static int
+cmd_check_config(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "sample", no_argument, NULL, 'S' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	struct config *cfg;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:e", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'e':
+			break;
+		case 'S':
+			conf_write_sample(stdout);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((cfg = load_config(config_path(path))) == NULL)
+		return EX_CONFIG;
+	printf("configuration OK: %s\n", cfg->path);
+	conf_free(&cfg);
+	return EX_OK;
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "migrate", cmd_migrate },
+	{ "check-config", cmd_check_config },
+};
 
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+	size_t i;
+
+	/* libetpan writes to sockets without MSG_NOSIGNAL. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
 		printf("%s\n", rebond_version());
 		return EX_OK;
 	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EX_OK;
+	}
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "rebond: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return EX_USAGE;
 }

@@ -1,0 +1,461 @@
+/* imap.c - the bounce mailbox over IMAP with libetpan (see imap.h). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libetpan/libetpan.h>
+
+#include "imap.h"
+#include "log.h"
+#include "strutil.h"
+#include "tls.h"
+#include "xalloc.h"
+
+struct imap {
+	mailimap *m;
+	char *host;
+	int broken;		/* stream unusable: close it, no LOGOUT */
+	int has_move;
+	int has_uidplus;
+	enum imap_error error;
+};
+
+enum imap_error
+imap_error(const struct imap *im)
+{
+	return im ? im->error : IMAP_ERR_TEMP;
+}
+
+/* The server's last human text, safe for a log line. */
+static char *
+server_text(const struct imap *im)
+{
+	const char *t = im->m->imap_response ? im->m->imap_response : "";
+
+	return str_sanitize(t, strlen(t), 200);
+}
+
+/* Log a failed command and remember what kind of failure it was. */
+static int
+fail(struct imap *im, const char *what, int r, enum imap_error kind)
+{
+	char *text = server_text(im);
+
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_FATAL ||
+	    r == MAILIMAP_ERROR_PARSE || r == MAILIMAP_ERROR_CONNECTION_REFUSED ||
+	    r == MAILIMAP_ERROR_SSL)
+		im->broken = 1;
+	if (r == MAILIMAP_ERROR_STREAM)
+		log_error("imap: host=%s %s failed: connection lost or timed "
+		    "out", im->host, what);
+	else if (r == MAILIMAP_ERROR_CONNECTION_REFUSED)
+		log_error("imap: host=%s %s failed: cannot connect", im->host,
+		    what);
+	else
+		log_error("imap: host=%s %s failed: code=%d response=\"%s\"",
+		    im->host, what, r, text);
+	free(text);
+	im->error = kind;
+	return -1;
+}
+
+static int
+connected(int r)
+{
+	return r == MAILIMAP_NO_ERROR || r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
+	    r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED;
+}
+
+/* Refresh the capability list (after STARTTLS, after LOGIN). */
+static int
+capability(struct imap *im)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r = mailimap_capability(im->m, &cap);
+
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "CAPABILITY", r, IMAP_ERR_TEMP);
+	mailimap_capability_data_free(cap);
+	return 0;
+}
+
+int
+imap_open(const struct endpoint *ep, const char *password, struct imap **im_r)
+{
+	struct imap *im = xcalloc(1, sizeof *im);
+	char err[512];
+	unsigned port = conf_port(ep, 143, 993);
+	int r;
+
+	*im_r = im;
+	im->host = xstrdup(ep->host);
+	im->m = mailimap_new(0, NULL);
+	mailimap_set_timeout(im->m, ep->timeout);
+	if (ep->tls == TLS_IMPLICIT)
+		r = mailimap_ssl_connect_with_callback(im->m, ep->host,
+		    (uint16_t)port, tls_set_sni, im->host);
+	else
+		r = mailimap_socket_connect(im->m, ep->host, (uint16_t)port);
+	if (!connected(r)) {
+		im->broken = 1;
+		return fail(im, "connect", r, IMAP_ERR_TEMP);
+	}
+	if (ep->tls == TLS_STARTTLS) {
+		if (!mailimap_has_extension(im->m, "STARTTLS")) {
+			/* Never fall back to plain text. */
+			log_error("imap: host=%s does not offer STARTTLS; "
+			    "refusing to continue without TLS", im->host);
+			im->broken = 1;
+			im->error = IMAP_ERR_TLS;
+			return -1;
+		}
+		r = mailimap_socket_starttls_with_callback(im->m, tls_set_sni,
+		    im->host);
+		if (r != MAILIMAP_NO_ERROR) {
+			im->broken = 1;
+			return fail(im, "STARTTLS", r, IMAP_ERR_TLS);
+		}
+	}
+	if (ep->tls != TLS_NONE) {
+		if (tls_verify(im->m->imap_stream, ep->host, ep->ca_file,
+		    ep->tls_fingerprint, err, sizeof err) == -1) {
+			log_error("imap: host=%s certificate refused: %s "
+			    "(ca_file=%s)", im->host, err,
+			    ep->ca_file ? ep->ca_file : "system");
+			im->broken = 1;
+			im->error = IMAP_ERR_TLS;
+			return -1;
+		}
+		if (ep->tls == TLS_STARTTLS && capability(im) == -1)
+			return -1;
+	}
+	r = mailimap_login(im->m, ep->user, password);
+	if (r == MAILIMAP_ERROR_LOGIN)
+		return fail(im, "LOGIN", r, IMAP_ERR_AUTH);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "LOGIN", r, IMAP_ERR_TEMP);
+	/* Dovecot announces MOVE and UIDPLUS only after LOGIN. */
+	if (capability(im) == -1)
+		return -1;
+	im->has_move = mailimap_has_extension(im->m, "MOVE");
+	im->has_uidplus = mailimap_has_uidplus(im->m);
+	return 0;
+}
+
+void
+imap_close(struct imap **pp)
+{
+	struct imap *im = *pp;
+
+	if (im == NULL)
+		return;
+	if (im->m != NULL) {
+		if (im->broken && im->m->imap_stream != NULL) {
+			mailstream_close(im->m->imap_stream);
+			im->m->imap_stream = NULL;
+		} else if (im->m->imap_stream != NULL)
+			mailimap_logout(im->m);
+		mailimap_free(im->m);
+	}
+	free(im->host);
+	free(im);
+	*pp = NULL;
+}
+
+int
+imap_ensure_folder(struct imap *im, const char *folder)
+{
+	clist *l = NULL;
+	int r, n;
+
+	r = mailimap_list(im->m, "", folder, &l);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "LIST", r, IMAP_ERR_TEMP);
+	n = clist_count(l);
+	mailimap_list_result_free(l);
+	if (n > 0)
+		return 0;
+	r = mailimap_create(im->m, folder);
+	if (r == MAILIMAP_NO_ERROR)
+		return 0;
+	if (r != MAILIMAP_ERROR_CREATE)
+		return fail(im, "CREATE", r, IMAP_ERR_TEMP);
+	/* Someone may have created it meanwhile. */
+	l = NULL;
+	if (mailimap_list(im->m, "", folder, &l) == MAILIMAP_NO_ERROR &&
+	    clist_count(l) > 0) {
+		mailimap_list_result_free(l);
+		return 0;
+	}
+	if (l != NULL)
+		mailimap_list_result_free(l);
+	return fail(im, "CREATE", r, IMAP_ERR_TEMP);
+}
+
+int
+imap_select(struct imap *im, const char *folder, int readonly,
+    uint32_t *uidvalidity_r, uint32_t *exists_r)
+{
+	int r;
+
+	r = readonly ? mailimap_examine(im->m, folder) :
+	    mailimap_select(im->m, folder);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, readonly ? "EXAMINE" : "SELECT", r,
+		    IMAP_ERR_TEMP);
+	*uidvalidity_r = im->m->imap_selection_info->sel_uidvalidity;
+	*exists_r = im->m->imap_selection_info->sel_exists;
+	return 0;
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r)
+{
+	struct mailimap_search_key *key = mailimap_search_key_new_all();
+	clist *res = NULL;
+	clistiter *it;
+	uint32_t *uids;
+	size_t n = 0;
+	int r;
+
+	r = mailimap_uid_search(im->m, NULL, key, &res);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID SEARCH", r, IMAP_ERR_TEMP);
+	uids = xcalloc((size_t)clist_count(res) + 1, sizeof *uids);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it))
+		uids[n++] = *(uint32_t *)clist_content(it);
+	mailimap_search_result_free(res);
+	qsort(uids, n, sizeof *uids, cmp_uid);
+	*uids_r = uids;
+	*n_r = n;
+	return 0;
+}
+
+/* A UID set for a sorted array, consecutive runs as intervals. */
+static struct mailimap_set *
+uid_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+	size_t i = 0, j;
+
+	while (i < n) {
+		j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (j == i)
+			mailimap_set_add_single(set, uids[i]);
+		else
+			mailimap_set_add_interval(set, uids[i], uids[j]);
+		i = j + 1;
+	}
+	return set;
+}
+
+/* Pull UID, RFC822.SIZE and the body section out of one FETCH item. */
+static void
+msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
+    const char **body, size_t *blen)
+{
+	clistiter *a;
+
+	for (a = clist_begin(ma->att_list); a != NULL; a = clist_next(a)) {
+		struct mailimap_msg_att_item *item = clist_content(a);
+		struct mailimap_msg_att_static *st;
+
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		st = item->att_data.att_static;
+		switch (st->att_type) {
+		case MAILIMAP_MSG_ATT_UID:
+			*uid = st->att_data.att_uid;
+			break;
+		case MAILIMAP_MSG_ATT_RFC822_SIZE:
+			*size = st->att_data.att_rfc822_size;
+			break;
+		case MAILIMAP_MSG_ATT_BODY_SECTION:
+			*body = st->att_data.att_body_section->sec_body_part;
+			*blen = st->att_data.att_body_section->sec_length;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+cmp_msg(const void *a, const void *b)
+{
+	return cmp_uid(&((const struct imap_msg *)a)->uid,
+	    &((const struct imap_msg *)b)->uid);
+}
+
+int
+imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
+    size_t *sizes_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	clistiter *it;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++)
+		sizes_r[i] = 0;
+	if (n == 0)
+		return 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	set = uid_set(uids, n);
+	r = mailimap_uid_fetch(im->m, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID FETCH RFC822.SIZE", r, IMAP_ERR_TEMP);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		uint32_t uid = 0;
+		size_t size = 0, blen = 0;
+		const char *body = NULL;
+		const uint32_t *p;
+
+		msg_atts(clist_content(it), &uid, &size, &body, &blen);
+		p = bsearch(&uid, uids, n, sizeof *uids, cmp_uid);
+		if (p != NULL)
+			sizes_r[p - uids] = size;
+	}
+	mailimap_fetch_list_free(res);
+	return 0;
+}
+
+int
+imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
+    struct imap_msg **msgs_r, size_t *n_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	struct imap_msg *msgs;
+	clist *res = NULL;
+	clistiter *it;
+	size_t k = 0;
+	int r;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (n == 0)
+		return 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section_partial(
+	    mailimap_section_new(NULL), 0, (uint32_t)max_bytes));
+	set = uid_set(uids, n);
+	r = mailimap_uid_fetch(im->m, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+	msgs = xcalloc((size_t)clist_count(res) + 1, sizeof *msgs);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		uint32_t uid = 0;
+		size_t size = 0, blen = 0;
+		const char *body = NULL;
+
+		msg_atts(clist_content(it), &uid, &size, &body, &blen);
+		if (uid == 0 || bsearch(&uid, uids, n, sizeof *uids,
+		    cmp_uid) == NULL)
+			continue;	/* unsolicited FETCH (flag change) */
+		if (body == NULL)
+			blen = 0;
+		if (blen > max_bytes)
+			blen = max_bytes;	/* a server that ignores <0.n> */
+		msgs[k].uid = uid;
+		msgs[k].size = size;
+		msgs[k].data = xmalloc(blen + 1);
+		if (blen > 0)
+			memcpy(msgs[k].data, body, blen);
+		msgs[k].data[blen] = '\0';
+		msgs[k].len = blen;
+		msgs[k].truncated = size > blen;
+		k++;
+	}
+	mailimap_fetch_list_free(res);
+	qsort(msgs, k, sizeof *msgs, cmp_msg);
+	*msgs_r = msgs;
+	*n_r = k;
+	return 0;
+}
+
+void
+imap_msgs_free(struct imap_msg *msgs, size_t n)
+{
+	size_t i;
+
+	if (msgs == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(msgs[i].data);
+	free(msgs);
+}
+
+int
+imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
+{
+	struct mailimap_set *set;
+	struct mailimap_flag_list *fl;
+	struct mailimap_store_att_flags *sf;
+	int r;
+
+	if (n == 0)
+		return 0;
+	set = uid_set(uids, n);
+	if (im->has_move) {
+		r = mailimap_uid_move(im->m, set, folder);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(im, "UID MOVE", r, IMAP_ERR_TEMP);
+		return 0;
+	}
+	if (!im->has_uidplus) {
+		mailimap_set_free(set);
+		log_error("imap: host=%s has neither MOVE nor UIDPLUS: "
+		    "refusing to expunge (it could remove other clients' "
+		    "deleted messages)", im->host);
+		im->error = IMAP_ERR_UNSUPPORTED;
+		return -1;
+	}
+	r = mailimap_uid_copy(im->m, set, folder);
+	if (r != MAILIMAP_NO_ERROR) {
+		mailimap_set_free(set);
+		return fail(im, "UID COPY", r, IMAP_ERR_TEMP);
+	}
+	fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	r = mailimap_uid_store(im->m, set, sf);
+	mailimap_store_att_flags_free(sf);
+	if (r != MAILIMAP_NO_ERROR) {
+		mailimap_set_free(set);
+		return fail(im, "UID STORE", r, IMAP_ERR_TEMP);
+	}
+	r = mailimap_uid_expunge(im->m, set);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID EXPUNGE", r, IMAP_ERR_TEMP);
+	return 0;
+}

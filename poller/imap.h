@@ -1,0 +1,70 @@
+/*
+ * imap.h - the bounce mailbox over IMAP (libetpan), verified TLS first.
+ *
+ * imap_open() connects with implicit TLS or STARTTLS (or plain text to a
+ * loopback host when configured), verifies the certificate chain and the
+ * host name before LOGIN, and refuses any downgrade. All functions log
+ * one line on failure and return -1; imap_error() then says what kind of
+ * failure it was, for the exit code.
+ */
+#ifndef REBOND_IMAP_H
+#define REBOND_IMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+enum imap_error {
+	IMAP_ERR_NONE = 0,
+	IMAP_ERR_TEMP,		/* network, timeout, server trouble: retry */
+	IMAP_ERR_TLS,		/* certificate or host name refused */
+	IMAP_ERR_AUTH,		/* login refused */
+	IMAP_ERR_UNSUPPORTED,	/* server lacks what a safe move needs */
+};
+
+/* One fetched message. data holds at most max_bytes bytes. */
+struct imap_msg {
+	uint32_t uid;
+	size_t size;		/* RFC822.SIZE, the whole message */
+	char *data;		/* what was fetched (owned) */
+	size_t len;
+	int truncated;		/* size > len: only a prefix was fetched */
+};
+
+struct imap;
+
+/* Connect, verify TLS, log in. Returns 0 and sets *im_r, or -1. */
+int imap_open(const struct endpoint *ep, const char *password,
+    struct imap **im_r);
+/* The kind of the last failure. */
+enum imap_error imap_error(const struct imap *im);
+/* Close the session (LOGOUT unless the connection is broken); NULL-safe. */
+void imap_close(struct imap **pp);
+/* Create folder unless it exists. */
+int imap_ensure_folder(struct imap *im, const char *folder);
+/* SELECT (or EXAMINE when readonly) folder. */
+int imap_select(struct imap *im, const char *folder, int readonly,
+    uint32_t *uidvalidity_r, uint32_t *exists_r);
+/* UIDs of every message in the selected folder, ascending (free()). */
+int imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r);
+/* RFC822.SIZE of each uid, in the order of uids (0 if gone). */
+int imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
+    size_t *sizes_r);
+/*
+ * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids.
+ * *msgs_r gets one entry per message the server returned (a message
+ * expunged meanwhile is missing), in uid order. Free with imap_msgs_free.
+ */
+int imap_fetch(struct imap *im, const uint32_t *uids, size_t n,
+    size_t max_bytes, struct imap_msg **msgs_r, size_t *n_r);
+void imap_msgs_free(struct imap_msg *msgs, size_t n);
+/*
+ * Move uids to folder: UID MOVE, or UID COPY + STORE \Deleted + UID
+ * EXPUNGE when the server lacks MOVE but has UIDPLUS. Without either the
+ * move is refused (a bare EXPUNGE could remove others' messages).
+ */
+int imap_move(struct imap *im, const uint32_t *uids, size_t n,
+    const char *folder);
+
+#endif

@@ -1,0 +1,91 @@
+/* log.c - key=value log lines to stderr or syslog (see log.h). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX 2048
+
+static int use_syslog;
+static int max_level = LOG_INFO;
+static int opened;
+
+void
+log_open(enum log_target target, int level, int facility)
+{
+	if (opened && use_syslog)
+		closelog();
+	switch (target) {
+	case LOG_TARGET_STDERR:
+		use_syslog = 0;
+		break;
+	case LOG_TARGET_SYSLOG:
+		use_syslog = 1;
+		break;
+	default:
+		use_syslog = !isatty(STDERR_FILENO);
+		break;
+	}
+	max_level = level;
+	if (use_syslog)
+		openlog("rebond", LOG_PID | LOG_NDELAY, facility);
+	opened = 1;
+}
+
+int
+log_enabled(int prio)
+{
+	return prio <= max_level;
+}
+
+static const char *
+prio_name(int prio)
+{
+	switch (prio) {
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
+	}
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	size_t i;
+
+	if (!log_enabled(prio))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (i = 0; line[i] != '\0'; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+	if (use_syslog)
+		syslog(prio, "%s", line);
+	else
+		fprintf(stderr, "rebond: %s: %s\n", prio_name(prio), line);
+}
+
+void
+log_close(void)
+{
+	if (opened && use_syslog)
+		closelog();
+	opened = 0;
+}

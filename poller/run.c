@@ -1,0 +1,621 @@
+/* run.c - one run over the bounce mailbox (see run.h). */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "classify.h"
+#include "digest.h"
+#include "imap.h"
+#include "log.h"
+#include "policy.h"
+#include "report.h"
+#include "run.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* Bytes fetched per IMAP round trip, whatever the batch size says. */
+#define BATCH_BYTES (16u * 1024 * 1024)
+
+static volatile sig_atomic_t stop_requested;
+
+void
+run_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+/* One fetched message of a batch. */
+struct item {
+	struct imap_msg *msg;
+	char digest[DIGEST_HEX_LEN + 1];
+	enum outcome seen;	/* outcome of an earlier run, or NONE */
+	int dup;		/* same bytes earlier in this batch */
+	struct report *report;
+	struct verdict *verdicts;	/* one per recipient, or one */
+	size_t nverdicts;
+	enum outcome outcome;
+};
+
+struct ctx {
+	const struct config *cfg;
+	const struct run_opts *opts;
+	struct run_stats *stats;
+	struct imap *imap;
+	struct store *store;
+	uint32_t uidvalidity;
+	time_t now;
+};
+
+static json_t *
+jstr(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+
+	return j ? j : json_null();
+}
+
+static const char *
+outcome_name(enum outcome o)
+{
+	switch (o) {
+	case OUTCOME_REVIEW:
+		return "review";
+	case OUTCOME_IGNORED:
+		return "ignored";
+	default:
+		return "archived";
+	}
+}
+
+static const char *
+report_type_name(enum report_type t)
+{
+	switch (t) {
+	case REPORT_DSN:
+		return "dsn";
+	case REPORT_NONSTANDARD:
+		return "nonstandard";
+	case REPORT_ARF:
+		return "arf";
+	case REPORT_AUTOREPLY:
+		return "autoreply";
+	default:
+		return "unknown";
+	}
+}
+
+/* Parse and classify one message; decide where it goes. */
+static void
+analyse(struct item *it)
+{
+	struct report *r;
+	size_t i;
+	int any_unknown = 0, all_ignored = 1;
+
+	r = it->report = report_parse(it->msg->data, it->msg->len,
+	    it->msg->truncated);
+	if (r->nrcpt == 0) {
+		it->verdicts = xcalloc(1, sizeof *it->verdicts);
+		it->nverdicts = 0;
+		classify_message(r, &it->verdicts[0]);
+		it->outcome = it->verdicts[0].category == CAT_AUTOREPLY ||
+		    it->verdicts[0].category == CAT_DELIVERED ?
+		    OUTCOME_IGNORED : OUTCOME_REVIEW;
+		return;
+	}
+	it->verdicts = xcalloc(r->nrcpt, sizeof *it->verdicts);
+	it->nverdicts = r->nrcpt;
+	for (i = 0; i < r->nrcpt; i++) {
+		enum category c;
+
+		classify_rcpt(r, i, &it->verdicts[i]);
+		c = it->verdicts[i].category;
+		if (c == CAT_UNKNOWN || r->rcpt[i].address == NULL)
+			any_unknown = 1;
+		if (c != CAT_AUTOREPLY && c != CAT_DELIVERED)
+			all_ignored = 0;
+	}
+	if (r->type == REPORT_UNKNOWN || any_unknown)
+		it->outcome = OUTCOME_REVIEW;
+	else if (all_ignored)
+		it->outcome = OUTCOME_IGNORED;
+	else
+		it->outcome = OUTCOME_ARCHIVED;
+}
+
+/* Does address a (lowercase) equal the account's field, trimmed and
+ * compared case-insensitively? */
+static int
+same_address(const char *field, const char *a)
+{
+	size_t fl, al = strlen(a);
+
+	if (field == NULL)
+		return 0;
+	while (*field == ' ' || *field == '\t')
+		field++;
+	fl = strlen(field);
+	while (fl > 0 && (field[fl - 1] == ' ' || field[fl - 1] == '\t'))
+		fl--;
+	return fl == al && strncasecmp(field, a, al) == 0;
+}
+
+/* The account and role of an address: primary (or invitation), then
+ * secondary, then pending; the lowest id among equals. */
+static struct account *
+find_account(struct account *acc, size_t nacc, const char *address,
+    enum role *role_r)
+{
+	static const enum role order[] = { ROLE_PRIMARY, ROLE_SECONDARY,
+		ROLE_PENDING };
+	size_t k, i;
+
+	*role_r = ROLE_NONE;
+	if (address == NULL)
+		return NULL;
+	for (k = 0; k < sizeof order / sizeof order[0]; k++)
+		for (i = 0; i < nacc; i++) {
+			const char *f = order[k] == ROLE_PRIMARY ?
+			    acc[i].primary_email : order[k] == ROLE_SECONDARY ?
+			    acc[i].secondary_email : acc[i].pending_email;
+
+			if (!same_address(f, address))
+				continue;
+			*role_r = order[k];
+			if (order[k] == ROLE_PRIMARY && acc[i].status != NULL &&
+			    strcmp(acc[i].status, "invited") == 0)
+				*role_r = ROLE_INVITATION;
+			return &acc[i];
+		}
+	return NULL;
+}
+
+/* The bounce's own date, unless absent or absurd (then: now). */
+static time_t
+event_time(const struct ctx *c, const struct report *r)
+{
+	if (r->date <= 0 || r->date > c->now + 86400)
+		return c->now;
+	return r->date;
+}
+
+static json_t *
+event_json(const struct ctx *c, const struct item *it, size_t i,
+    const struct verdict *v, const struct account *a, enum role role)
+{
+	const struct report *r = it->report;
+	const struct report_rcpt *rc = i < r->nrcpt ? &r->rcpt[i] : NULL;
+	json_t *e = json_object();
+
+	json_object_set_new(e, "occurred_at",
+	    json_integer((json_int_t)event_time(c, r)));
+	json_object_set_new(e, "mailbox", jstr(c->cfg->imap.folder));
+	json_object_set_new(e, "uidvalidity", json_integer(c->uidvalidity));
+	json_object_set_new(e, "uid", json_integer(it->msg->uid));
+	json_object_set_new(e, "digest", jstr(it->digest));
+	json_object_set_new(e, "rcpt_index", json_integer((json_int_t)i));
+	json_object_set_new(e, "message_id", jstr(r->message_id));
+	json_object_set_new(e, "recipient", jstr(rc ? rc->address : NULL));
+	json_object_set_new(e, "account_id",
+	    a ? json_integer(a->id) : json_null());
+	json_object_set_new(e, "role", jstr(policy_role_name(role)));
+	json_object_set_new(e, "action", jstr(rc ? rc->action : NULL));
+	json_object_set_new(e, "status", jstr(rc ? rc->status : NULL));
+	json_object_set_new(e, "reply_code", rc && rc->reply_code ?
+	    json_integer(rc->reply_code) : json_null());
+	json_object_set_new(e, "diagnostic", jstr(rc ? rc->diagnostic : NULL));
+	json_object_set_new(e, "remote_mta", jstr(rc ? rc->remote_mta : NULL));
+	json_object_set_new(e, "reason", jstr(v->reason));
+	json_object_set_new(e, "category", jstr(category_name(v->category)));
+	json_object_set_new(e, "rule", jstr(v->rule));
+	json_object_set_new(e, "matched", jstr(v->matched));
+	return e;
+}
+
+static json_t *
+message_json(const struct ctx *c, const struct item *it)
+{
+	const struct report *r = it->report;
+	json_t *m = json_object();
+
+	json_object_set_new(m, "digest", jstr(it->digest));
+	json_object_set_new(m, "mailbox", jstr(c->cfg->imap.folder));
+	json_object_set_new(m, "uidvalidity", json_integer(c->uidvalidity));
+	json_object_set_new(m, "uid", json_integer(it->msg->uid));
+	json_object_set_new(m, "message_id", jstr(r->message_id));
+	json_object_set_new(m, "bounce_date", r->date > 0 ?
+	    json_integer((json_int_t)r->date) : json_null());
+	json_object_set_new(m, "outcome", jstr(outcome_name(it->outcome)));
+	json_object_set_new(m, "report_type",
+	    jstr(report_type_name(r->type)));
+	json_object_set_new(m, "recipients", json_integer((json_int_t)r->nrcpt));
+	json_object_set_new(m, "flags", json_integer(r->flags));
+	return m;
+}
+
+static json_t *
+account_json(const struct account *a)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "id", json_integer(a->id));
+	json_object_set_new(j, "primary_state",
+	    jstr(policy_state_name(a->primary_state)));
+	json_object_set_new(j, "primary_state_since", a->primary_since ?
+	    json_integer((json_int_t)a->primary_since) : json_null());
+	json_object_set_new(j, "secondary_state",
+	    jstr(policy_state_name(a->secondary_state)));
+	json_object_set_new(j, "secondary_state_since", a->secondary_since ?
+	    json_integer((json_int_t)a->secondary_since) : json_null());
+	return j;
+}
+
+/* Addresses of every new recipient of the batch, for one lookup. */
+static const char **
+batch_addresses(struct item *items, size_t n, size_t *naddr_r)
+{
+	const char **addrs = NULL;
+	size_t i, k, na = 0;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].report == NULL)
+			continue;
+		for (k = 0; k < items[i].report->nrcpt; k++) {
+			const char *a = items[i].report->rcpt[k].address;
+
+			if (a == NULL)
+				continue;
+			addrs = xreallocarray(addrs, na + 1, sizeof *addrs);
+			addrs[na++] = a;
+		}
+	}
+	*naddr_r = na;
+	return addrs;
+}
+
+/* Print one decision (dry runs). */
+static void
+print_decision(const struct item *it, size_t i, const struct verdict *v,
+    const struct account *a, enum role role,
+    const struct policy_actions *act)
+{
+	const struct report *r = it->report;
+
+	printf("uid=%u recipient=%s reason=%s category=%s rule=%s",
+	    it->msg->uid, i < r->nrcpt && r->rcpt[i].address ?
+	    r->rcpt[i].address : "-", v->reason, category_name(v->category),
+	    v->rule);
+	if (a != NULL)
+		printf(" account=%lld role=%s", a->id, policy_role_name(role));
+	else
+		printf(" account=none");
+	if (act != NULL && act->set_state)
+		printf(" set=%s_state:%s", policy_role_name(act->state_role),
+		    policy_state_name(act->state));
+	printf(" folder=%s\n", outcome_name(it->outcome));
+}
+
+/* Decide for every recipient of the batch; fill the JSON arrays. */
+static void
+decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
+    size_t nacc, json_t *events, json_t *messages, json_t *accounts)
+{
+	struct policy_config pc = {
+		.renotify_days = c->cfg->policy.renotify_days,
+		.soft_window_days = c->cfg->policy.soft_window_days,
+		.soft_limit = c->cfg->policy.soft_limit,
+		.clear_secondary_on_hard =
+		    c->cfg->policy.clear_secondary_on_hard,
+	};
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		struct item *it = &items[i];
+
+		if (it->report == NULL)
+			continue;
+		for (k = 0; k < it->nverdicts; k++) {
+			const struct verdict *v = &it->verdicts[k];
+			struct policy_actions act = { 0 };
+			struct policy_input in;
+			enum role role;
+			struct account *a = find_account(acc, nacc,
+			    it->report->rcpt[k].address, &role);
+
+			c->stats->recipients++;
+			c->stats->category[v->category]++;
+			if (a != NULL) {
+				in.category = v->category;
+				in.role = role;
+				in.when = event_time(c, it->report);
+				policy_decide(&pc, a, &in, c->now, &act);
+				policy_apply(a, &act, c->now);
+			}
+			if (c->opts->dry_run)
+				print_decision(it, k, v, a, role, &act);
+			json_array_append_new(events,
+			    event_json(c, it, k, v, a, role));
+		}
+		if (it->nverdicts == 0) {
+			c->stats->category[it->verdicts[0].category]++;
+			if (c->opts->dry_run)
+				print_decision(it, 0, &it->verdicts[0], NULL,
+				    ROLE_NONE, NULL);
+		}
+		json_array_append_new(messages, message_json(c, it));
+	}
+	for (i = 0; i < nacc; i++)
+		if (acc[i].dirty)
+			json_array_append_new(accounts, account_json(&acc[i]));
+}
+
+/* Move the batch's messages where their outcome sends them. */
+static int
+move_batch(struct ctx *c, struct item *items, size_t n)
+{
+	uint32_t *arch = xcalloc(n + 1, sizeof *arch);
+	uint32_t *rev = xcalloc(n + 1, sizeof *rev);
+	size_t na = 0, nr = 0, i;
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		enum outcome o = items[i].seen != OUTCOME_NONE ?
+		    items[i].seen : items[i].outcome;
+
+		if (o == OUTCOME_REVIEW)
+			rev[nr++] = items[i].msg->uid;
+		else
+			arch[na++] = items[i].msg->uid;
+	}
+	if (imap_move(c->imap, arch, na, c->cfg->imap.archive_folder) == -1 ||
+	    imap_move(c->imap, rev, nr, c->cfg->imap.review_folder) == -1)
+		goto out;
+	c->stats->review += nr;
+	c->stats->archived += na;
+	rc = 0;
+out:
+	free(arch);
+	free(rev);
+	return rc;
+}
+
+static void
+items_free(struct item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		report_free(&items[i].report);
+		free(items[i].verdicts);
+	}
+	free(items);
+}
+
+/*
+ * One batch: digests, what is already recorded, parse and classify the
+ * rest, look the accounts up, decide, write, COMMIT, and only then move.
+ * Returns 0 or -1 (database or IMAP failure, already logged; *db_r says
+ * which).
+ */
+static int
+process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
+{
+	struct item *items = xcalloc(n + 1, sizeof *items);
+	char (*digests)[DIGEST_HEX_LEN + 1] = xcalloc(n + 1, sizeof *digests);
+	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
+	struct account *acc = NULL;
+	size_t nacc = 0, naddr, i, j;
+	const char **addrs = NULL;
+	json_t *events = json_array(), *messages = json_array(),
+	    *accounts = json_array();
+	int rc = -1;
+
+	*db_r = 0;
+	for (i = 0; i < n; i++) {
+		items[i].msg = &msgs[i];
+		digest_sha256_hex(msgs[i].data, msgs[i].len, items[i].digest);
+		memcpy(digests[i], items[i].digest, sizeof digests[i]);
+	}
+	*db_r = 1;
+	if (store_begin(c->store) == -1)
+		goto out;
+	if (store_seen(c->store, digests, n, seen) == -1)
+		goto rollback;
+	for (i = 0; i < n; i++) {
+		items[i].seen = seen[i];
+		for (j = 0; j < i && seen[i] == OUTCOME_NONE; j++)
+			if (strcmp(items[j].digest, items[i].digest) == 0)
+				items[i].dup = 1;
+		if (items[i].seen != OUTCOME_NONE) {
+			c->stats->already++;
+			continue;
+		}
+		if (items[i].dup)
+			continue;
+		analyse(&items[i]);
+		if (items[i].outcome == OUTCOME_IGNORED)
+			c->stats->ignored++;
+	}
+	/* A duplicate goes where its twin goes. */
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i && items[i].dup; j++)
+			if (strcmp(items[j].digest, items[i].digest) == 0) {
+				items[i].outcome = items[j].outcome;
+				break;
+			}
+	addrs = batch_addresses(items, n, &naddr);
+	if (naddr > 0 &&
+	    store_lookup(c->store, addrs, naddr, &acc, &nacc) == -1)
+		goto rollback;
+	decide(c, items, n, acc, nacc, events, messages, accounts);
+	if (c->opts->dry_run) {
+		store_rollback(c->store);
+		rc = 0;
+		goto out;
+	}
+	if (store_write_batch(c->store, events, messages, accounts) == -1 ||
+	    store_commit(c->store) == -1)
+		goto rollback;
+	/* Committed: now, and only now, move. */
+	*db_r = 0;
+	if (move_batch(c, items, n) == -1)
+		goto out;
+	rc = 0;
+	goto out;
+rollback:
+	store_rollback(c->store);
+out:
+	json_decref(events);
+	json_decref(messages);
+	json_decref(accounts);
+	store_accounts_free(acc, nacc);
+	free(addrs);
+	free(seen);
+	free(digests);
+	items_free(items, n);
+	return rc;
+}
+
+/* Exit code for an IMAP failure. */
+static int
+imap_exit(const struct imap *im)
+{
+	switch (imap_error(im)) {
+	case IMAP_ERR_TLS:
+		return EX_PROTOCOL;
+	case IMAP_ERR_AUTH:
+		return EX_NOPERM;
+	case IMAP_ERR_UNSUPPORTED:
+		return EX_UNAVAILABLE;
+	default:
+		return EX_TEMPFAIL;
+	}
+}
+
+/* Walk the folder in batches bounded by count and by bytes. */
+static int
+poll_folder(struct ctx *c)
+{
+	uint32_t *uids = NULL, exists = 0;
+	size_t nuids = 0, off, *sizes = NULL;
+	unsigned batch = c->cfg->imap.batch;
+	size_t maxb = c->cfg->imap.max_message_bytes;
+	int rc = EX_TEMPFAIL;
+
+	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
+	    &exists) == -1)
+		return imap_exit(c->imap);
+	c->stats->messages = 0;
+	if (exists == 0)
+		return EX_OK;
+	if (imap_search_all(c->imap, &uids, &nuids) == -1)
+		return imap_exit(c->imap);
+	sizes = xcalloc(batch + 1, sizeof *sizes);
+	for (off = 0; off < nuids && !stop_requested;) {
+		size_t nb = nuids - off < batch ? nuids - off : batch, take,
+		    bytes = 0, nmsgs = 0;
+		struct imap_msg *msgs = NULL;
+		int db = 0;
+
+		if (imap_fetch_sizes(c->imap, uids + off, nb, sizes) == -1) {
+			rc = imap_exit(c->imap);
+			goto out;
+		}
+		/* Cut the batch where its fetched bytes pass BATCH_BYTES. */
+		for (take = 0; take < nb; take++) {
+			size_t b = sizes[take] < maxb ? sizes[take] : maxb;
+
+			if (take > 0 && bytes + b > BATCH_BYTES)
+				break;
+			bytes += b;
+		}
+		if (imap_fetch(c->imap, uids + off, take, maxb, &msgs,
+		    &nmsgs) == -1) {
+			rc = imap_exit(c->imap);
+			goto out;
+		}
+		c->stats->messages += nmsgs;
+		if (process_batch(c, msgs, nmsgs, &db) == -1) {
+			imap_msgs_free(msgs, nmsgs);
+			c->stats->errors++;
+			rc = db ? EX_TEMPFAIL : imap_exit(c->imap);
+			goto out;
+		}
+		imap_msgs_free(msgs, nmsgs);
+		off += take;
+	}
+	if (stop_requested)
+		log_info("run: stop requested; stopping after a complete "
+		    "batch");
+	rc = EX_OK;
+out:
+	free(sizes);
+	free(uids);
+	return rc;
+}
+
+int
+run_poll(const struct config *cfg, const struct run_opts *opts,
+    struct run_stats *stats)
+{
+	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats };
+	char key[1024], *password = NULL;
+	int version, got, rc;
+
+	memset(stats, 0, sizeof *stats);
+	c.now = time(NULL);
+	if (store_open(cfg->database.conninfo, &c.store) == -1)
+		return EX_TEMPFAIL;
+	if (store_schema_version(c.store, &version) == -1) {
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	if (version != STORE_SCHEMA_VERSION) {
+		log_error("database: schema version %d, this rebond needs %d: "
+		    "run rebond migrate", version, STORE_SCHEMA_VERSION);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	snprintf(key, sizeof key, "rebond run %s@%s/%s", cfg->imap.ep.user,
+	    cfg->imap.ep.host, cfg->imap.folder);
+	if (store_try_lock(c.store, key, &got) == -1) {
+		rc = EX_TEMPFAIL;
+		goto out;
+	}
+	if (!got) {
+		log_info("run: mailbox=%s another run holds the lock; nothing "
+		    "to do", cfg->imap.folder);
+		rc = EX_OK;
+		goto out;
+	}
+	if ((password = conf_read_secret(cfg->imap.ep.password_file,
+	    stderr)) == NULL) {
+		rc = EX_CONFIG;
+		goto out;
+	}
+	rc = imap_open(&cfg->imap.ep, password, &c.imap);
+	memset(password, 0, strlen(password));
+	if (rc == -1) {
+		rc = imap_exit(c.imap);
+		goto out;
+	}
+	if (!opts->dry_run &&
+	    (imap_ensure_folder(c.imap, cfg->imap.archive_folder) == -1 ||
+	    imap_ensure_folder(c.imap, cfg->imap.review_folder) == -1)) {
+		rc = imap_exit(c.imap);
+		goto out;
+	}
+	rc = poll_folder(&c);
+out:
+	free(password);
+	imap_close(&c.imap);
+	store_close(&c.store);
+	return rc;
+}

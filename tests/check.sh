@@ -1,0 +1,61 @@
+#!/bin/sh
+# check.sh - the README's test command: install what is missing, build with
+# warnings as errors, run the whole suite (live tests included: a skipped
+# live test fails), and print each criterion "Synthesis:" line.
+#
+# Run it from a clean clone on Debian 12, as root (to install packages)
+# or as a user who already has them.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+# Debian packages: build tools, libraries, and the live servers.
+PKGS="build-essential autoconf automake libtool pkg-config
+libetpan-dev libgnutls28-dev libpq-dev libiniparser-dev libjansson-dev
+libcriterion-dev dovecot-imapd postgresql-15 python3-aiosmtpd openssl
+libsisimai-perl"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "check.sh: installing:$missing"
+	if [ "$(id -u)" != 0 ]; then
+		echo "check.sh: not root: install them first (apt-get install$missing)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# policy-rc.d (containers) or not: never start the system services.
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+./autogen.sh >/dev/null 2>&1 || { ./autogen.sh; exit 1; }
+./configure --enable-werror ${REBOND_CONFIGURE_FLAGS:-} >configure.out 2>&1 ||
+    { cat configure.out; exit 1; }
+make -j"$(nproc)" >make.out 2>&1 || { cat make.out; exit 1; }
+
+status=0
+REBOND_REQUIRE_LIVE=1 make -j"$(nproc)" check || status=$?
+echo
+echo "== criterion results =="
+for log in tests/*.log; do
+	[ -f "$log" ] || continue
+	line=$(grep -h 'Synthesis:' "$log" | tail -1 || true)
+	[ -n "$line" ] && printf '%-28s %s\n' "$(basename "$log" .log)" "$line"
+done
+# Tests that are scripts print their own summary line.
+for log in tests/*.log; do
+	grep -h '^SUMMARY:' "$log" 2>/dev/null || true
+done
+if [ "$status" != 0 ]; then
+	echo "== failures =="
+	for log in tests/*.log; do
+		if grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null; then
+			echo "--- $log"
+			tail -50 "$log"
+		fi
+	done
+fi
+exit "$status"

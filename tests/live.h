@@ -1,0 +1,64 @@
+/*
+ * live.h - helpers for live tests: the throwaway servers that
+ * tests/harness.sh started (see tests/servers.sh), a database and an IMAP
+ * mailbox per test, rebond run as a separate process.
+ *
+ * Every helper asserts (criterion) on failure, so tests stay short.
+ */
+#ifndef REBOND_TEST_LIVE_H
+#define REBOND_TEST_LIVE_H
+
+#include <stddef.h>
+
+/* Value of a REBOND_TEST_* variable set by servers.sh (asserted). */
+const char *live_env(const char *name);
+/* Scratch directory of this test binary (from the harness). */
+const char *live_dir(void);
+
+/* A new empty database `name`; returns its conninfo (static storage). */
+const char *live_db(const char *name);
+/* live_db + `rebond migrate` on it. */
+const char *live_db_migrated(const char *name);
+/* Run sql; assert it succeeds. */
+void live_sql(const char *conninfo, const char *sql);
+/* First column of the first row as a number (asserted to exist). */
+long long live_sql_int(const char *conninfo, const char *sql);
+/* First column of the first row, or NULL for SQL NULL (free()). */
+char *live_sql_str(const char *conninfo, const char *sql);
+
+/* A new, empty IMAP mailbox for user (INBOX only). */
+void live_mailbox(const char *user);
+/* Deliver (data, len) into folder ("INBOX" or a folder name). */
+void live_deliver(const char *user, const char *folder, const char *data,
+    size_t len);
+/* Deliver a file (e.g. a fixture) into folder. */
+void live_deliver_file(const char *user, const char *folder,
+    const char *path);
+/* Messages now in folder (-1 if the folder does not exist). */
+int live_count(const char *user, const char *folder);
+
+/*
+ * A standard RFC 3464 DSN for rcpt with status and diagnostic, with a
+ * distinct Message-ID (seq). Returns a new string (free()).
+ */
+char *live_dsn(const char *rcpt, const char *status, const char *diag,
+    int seq);
+
+/*
+ * Write a rebond.ini named name for user and conninfo (implicit TLS to
+ * localhost with the test CA), followed by the lines of extra (which may
+ * add sections). Mode 0600. Returns its path (static storage).
+ */
+const char *live_config(const char *name, const char *user,
+    const char *conninfo, const char *extra);
+
+/*
+ * Run the rebond binary with the argument string args (split on spaces
+ * by /bin/sh: keep it simple). Returns the exit status; stdout and
+ * stderr (logs) are kept for live_out()/live_err().
+ */
+int live_rebond(const char *args);
+const char *live_out(void);
+const char *live_err(void);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * live_run.c - `rebond run` end to end against real Dovecot and
+ * PostgreSQL: rows recorded, accounts flagged, messages moved only after
+ * COMMIT, a second run changes nothing, TLS verified before LOGIN.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "live.h"
+
+/* Two accounts: alice (primary), bob (primary) with carol as secondary. */
+static void
+seed_accounts(const char *db)
+{
+	live_sql(db,
+	    "INSERT INTO accounts (id, primary_email, secondary_email, phone) "
+	    "VALUES (1, 'Alice@Example.com', NULL, '+33600000001'),"
+	    " (2, 'bob@example.org', ' carol@example.net ', NULL)");
+}
+
+static void
+deliver_dsn(const char *user, const char *rcpt, const char *status,
+    const char *diag, int seq)
+{
+	char *m = live_dsn(rcpt, status, diag, seq);
+
+	live_deliver(user, "INBOX", m, strlen(m));
+	free(m);
+}
+
+static const char junk[] =
+    "From: Newsletter <news@shop.example>\r\n"
+    "To: bounces@platform.example\r\n"
+    "Subject: Black Friday!\r\n"
+    "Message-ID: <news-1@shop.example>\r\n"
+    "Date: Thu, 26 Nov 2026 05:00:00 +0000\r\n"
+    "\r\n"
+    "Our best prices of the year.\r\n";
+
+Test(run, records_flags_and_archives_then_second_run_changes_nothing,
+    .timeout = 60)
+{
+	const char *db = live_db_migrated("run_basic");
+	const char *cfg;
+	char args[600];
+	int rc;
+
+	seed_accounts(db);
+	live_mailbox("run_basic");
+	deliver_dsn("run_basic", "alice@example.com", "5.1.1",
+	    "550 5.1.1 <alice@example.com>: Recipient address rejected: "
+	    "User unknown in virtual mailbox table", 1);
+	deliver_dsn("run_basic", "carol@example.net", "5.2.2",
+	    "552 5.2.2 Mailbox full", 2);
+	deliver_dsn("run_basic", "nobody@example.com", "5.1.1",
+	    "550 5.1.1 No such user", 3);
+	live_deliver("run_basic", "INBOX", junk, strlen(junk));
+	cfg = live_config("run_basic", "run_basic", db, NULL);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "messages=4"), "%s", live_err());
+
+	/* Database: one row per message, one event per recipient. */
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    4);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages "
+	    "WHERE outcome = 'review'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events"),
+	    3);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE recipient = 'alice@example.com' AND account_id = 1 AND "
+	    "role = 'primary' AND category = 'hard' AND status = '5.1.1' AND "
+	    "reply_code = 550 AND rule <> ''"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE recipient = 'carol@example.net' AND account_id = 2 AND "
+	    "role = 'secondary' AND category = 'quota'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE recipient = 'nobody@example.com' AND account_id IS NULL"),
+	    1);
+	/* Event time is the bounce's own Date:, not the run's clock. */
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE occurred_at = '2026-11-26 06:01:00+00'"), 1);
+	/* Accounts: the bounced address's state is its category. */
+	{
+		char *s = live_sql_str(db, "SELECT primary_state || ',' || "
+		    "secondary_state FROM accounts WHERE id = 1");
+
+		cr_assert_str_eq(s, "hard,ok");
+		free(s);
+		s = live_sql_str(db, "SELECT primary_state || ',' || "
+		    "secondary_state FROM accounts WHERE id = 2");
+		cr_assert_str_eq(s, "ok,quota");
+		free(s);
+	}
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state_since IS NOT NULL"), 1);
+
+	/* IMAP: folders created, each message in exactly one place. */
+	cr_assert_eq(live_count("run_basic", "INBOX"), 0);
+	cr_assert_eq(live_count("run_basic", "Archive"), 3);
+	cr_assert_eq(live_count("run_basic", "Review"), 1);
+
+	/* A second run: nothing new, nothing moved. */
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 0, "second run exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "messages=0"), "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    4);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events"),
+	    3);
+	cr_assert_eq(live_count("run_basic", "Archive"), 3);
+	cr_assert_eq(live_count("run_basic", "Review"), 1);
+}
+
+/* A message that comes back after a crash between COMMIT and MOVE is
+ * recognised by its digest: moved, never applied twice. */
+Test(run, reappearing_message_is_moved_not_reapplied, .timeout = 60)
+{
+	const char *db = live_db_migrated("run_again");
+	char *m = live_dsn("alice@example.com", "5.1.1", "550 5.1.1 unknown",
+	    7);
+	char args[600];
+	int rc;
+
+	seed_accounts(db);
+	live_mailbox("run_again");
+	live_deliver("run_again", "INBOX", m, strlen(m));
+	snprintf(args, sizeof args, "run -c %s",
+	    live_config("run_again", "run_again", db, NULL));
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	/* The same bytes arrive again, e.g. restored from a backup. */
+	live_deliver("run_again", "INBOX", m, strlen(m));
+	live_sql(db, "UPDATE accounts SET primary_state = 'ok', "
+	    "primary_state_since = NULL");
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "already=1"), "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events"),
+	    1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "primary_state = 'ok'"), 2, "the old bounce was applied again");
+	cr_assert_eq(live_count("run_again", "INBOX"), 0);
+	cr_assert_eq(live_count("run_again", "Archive"), 2);
+	free(m);
+}
+
+Test(run, dry_run_writes_and_moves_nothing, .timeout = 60)
+{
+	const char *db = live_db_migrated("run_dry");
+	char args[600];
+	int rc;
+
+	seed_accounts(db);
+	live_mailbox("run_dry");
+	deliver_dsn("run_dry", "alice@example.com", "5.1.1",
+	    "550 5.1.1 User unknown", 1);
+	snprintf(args, sizeof args, "run --dry-run -c %s",
+	    live_config("run_dry", "run_dry", db, NULL));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_out(), "recipient=alice@example.com "
+	    "reason=userunknown category=hard rule="), "%s", live_out());
+	cr_assert_not_null(strstr(live_out(), "account=1 role=primary "
+	    "set=primary_state:hard"), "%s", live_out());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events"),
+	    0);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "primary_state <> 'ok'"), 0);
+	cr_assert_eq(live_count("run_dry", "INBOX"), 1);
+}
+
+Test(run, held_lock_means_another_run_is_working, .timeout = 60)
+{
+	const char *db = live_db_migrated("run_lock");
+	char args[600], key[300];
+	PGconn *c;
+	PGresult *r;
+	const char *params[1] = { key };
+
+	live_mailbox("run_lock");
+	deliver_dsn("run_lock", "alice@example.com", "5.1.1", "550 unknown",
+	    1);
+	snprintf(args, sizeof args, "run -c %s",
+	    live_config("run_lock", "run_lock", db, NULL));
+	snprintf(key, sizeof key, "rebond run run_lock@localhost/INBOX");
+	c = PQconnectdb(db);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK);
+	r = PQexecParams(c, "SELECT pg_advisory_lock(hashtextextended($1, 0))",
+	    1, NULL, params, NULL, NULL, 0);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "another run holds the lock"),
+	    "%s", live_err());
+	cr_assert_eq(live_count("run_lock", "INBOX"), 1);
+	PQfinish(c);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_count("run_lock", "INBOX"), 0);
+}
+
+Test(run, unmigrated_database_is_a_configuration_error, .timeout = 60)
+{
+	const char *db = live_db("run_nomig");
+	char args[600];
+	int rc;
+
+	live_mailbox("run_nomig");
+	snprintf(args, sizeof args, "run -c %s",
+	    live_config("run_nomig", "run_nomig", db, NULL));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "run rebond migrate"), "%s",
+	    live_err());
+}
+
+Test(run, migrate_is_idempotent, .timeout = 60)
+{
+	const char *db = live_db_migrated("run_mig");
+	char args[600];
+
+	cr_assert_not_null(strstr(live_out(), "applied)"), "%s",
+	    live_out());
+	snprintf(args, sizeof args, "migrate --conninfo '%s' --sql-dir %s/sql",
+	    db, live_env("REBOND_SRCDIR"));
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_out(), "(0 migrations applied)"), "%s",
+	    live_out());
+	cr_assert(live_sql_int(db, "SELECT max(version) FROM "
+	    "rebond.schema_version") >= 1);
+}
+
+/* A server without MOVE: UID COPY + STORE \Deleted + UID EXPUNGE. */
+Test(run, fallback_without_move, .timeout = 60)
+{
+	const char *db = live_db_migrated("run_nomove");
+	char args[900], cmd[600], extra[200];
+	FILE *p;
+	int port = 0;
+
+	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh dovecot %s nomove "
+	    "'IMAP4rev1 LITERAL+ IDLE UIDPLUS'", live_env("REBOND_SRCDIR"),
+	    live_dir());
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "export REBOND_TEST_NOMOVE_PORT=%d", &port), 1);
+	pclose(p);
+	seed_accounts(db);
+	live_mailbox("run_nomove");
+	deliver_dsn("run_nomove", "alice@example.com", "5.1.1",
+	    "550 5.1.1 User unknown", 1);
+	live_deliver("run_nomove", "INBOX", junk, strlen(junk));
+	snprintf(extra, sizeof extra, "[imap]\ntls = starttls\nport = %d\n",
+	    port);
+	snprintf(args, sizeof args, "run -c %s",
+	    live_config("run_nomove", "run_nomove", db, extra));
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_count("run_nomove", "INBOX"), 0);
+	cr_assert_eq(live_count("run_nomove", "Archive"), 1);
+	cr_assert_eq(live_count("run_nomove", "Review"), 1);
+}
