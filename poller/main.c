@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "cmd_classify.h"
 #include "version.h"
 
 static void
@@ -16,6 +17,8 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "classify") == 0)
+		return cmd_classify(argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		printf("%s\n", rebond_version());
 		return EX_OK;
