@@ -37,6 +37,7 @@ enum report_type {
 #define REPORT_F_CAP_TEXT	0x0020	/* CAP_TEXT_BYTES hit */
 #define REPORT_F_BAD_MIME	0x0040	/* MIME structure unusable; read as text */
 #define REPORT_F_EMPTY		0x0080	/* no header block at all */
+#define REPORT_F_CAP_DECODED	0x0100	/* CAP_DECODED_PART_BYTES hit */
 
 /* One bounced (or reported) recipient. Unknown fields are NULL / 0. */
 struct report_rcpt {
@@ -49,6 +50,8 @@ struct report_rcpt {
 	char *diagnostic;	/* Diagnostic-Code text (type stripped, unfolded)
 				 * or the notice's text for this recipient */
 	char *feedback_type;	/* ARF Feedback-Type, lowercased */
+	char *diagnostic_type;	/* lowercased type of Diagnostic-Code
+				 * ("smtp", "x-postfix", "x-unix"), or NULL */
 	const char *source;	/* static: where the address was found, e.g.
 				 * "dsn", "x-failed-recipients", "text" */
 };
@@ -70,7 +73,9 @@ struct report {
 	char **tag_addrs;
 	size_t ntag_addrs;
 	/* The human-readable text (text/plain parts, or the body), decoded
-	 * to UTF-8, at most CAP_TEXT_BYTES: what the text rules read. */
+	 * to UTF-8, at most CAP_TEXT_BYTES, without the returned original:
+	 * what the text rules read. Sanitized, but line breaks are kept
+	 * (LF; the only control character it may hold). Never NULL. */
 	char *text;
 	size_t text_len;
 	struct report_rcpt *rcpt;

@@ -141,8 +141,8 @@ utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
-char *
-str_sanitize(const char *s, size_t len, size_t max)
+static char *
+sanitize(const char *s, size_t len, size_t max, int text)
 {
 	char *out = xmalloc((len < max ? len : max) + 1);
 	size_t i = 0, o = 0, n;
@@ -151,6 +151,15 @@ str_sanitize(const char *s, size_t len, size_t max)
 		unsigned char c = (unsigned char)s[i];
 
 		n = utf8_seq((const unsigned char *)s + i, len - i);
+		if (text && (c == '\n' || c == '\r')) {
+			if (c == '\n') {
+				if (o + 1 > max)
+					break;
+				out[o++] = '\n';
+			}
+			i++;
+			continue;
+		}
 		if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
 			if (o + 1 > max)
 				break;
@@ -167,4 +176,16 @@ str_sanitize(const char *s, size_t len, size_t max)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+char *
+str_sanitize(const char *s, size_t len, size_t max)
+{
+	return sanitize(s, len, max, 0);
+}
+
+char *
+str_sanitize_text(const char *s, size_t len, size_t max)
+{
+	return sanitize(s, len, max, 1);
 }

@@ -33,5 +33,7 @@ int utf8_valid(const char *s, size_t len);
  * become '?', at most max bytes are kept (never cutting a UTF-8 sequence).
  */
 char *str_sanitize(const char *s, size_t len, size_t max);
+/* As str_sanitize, but LF is kept and CR dropped: multi-line text. */
+char *str_sanitize_text(const char *s, size_t len, size_t max);
 
 #endif

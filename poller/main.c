@@ -9,6 +9,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "cmd_classify.h"
 #include "conf.h"
 #include "log.h"
 #include "run.h"
@@ -24,6 +25,7 @@ usage(FILE *f)
 	    "usage: rebond run [-c FILE] [--dry-run] [--stderr]\n"
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
+	    "       rebond classify [--json] PATH...|-\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
 	    CONF_DEFAULT_PATH);
@@ -247,6 +249,7 @@ static const struct command {
 	{ "run", cmd_run },
 	{ "migrate", cmd_migrate },
 	{ "check-config", cmd_check_config },
+	{ "classify", cmd_classify },
 };
 
 int

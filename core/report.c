@@ -1,0 +1,1192 @@
+/*
+ * report.c - parse a bounce into a report (see report.h).
+ *
+ * libetpan's MIME parser finds the structure; a tolerant line parser
+ * (hdr.c) reads every header block and the machine-readable parts
+ * (message/delivery-status, message/global-delivery-status,
+ * text/rfc822-headers, message/feedback-report). Bounces without a DSN
+ * part are handed to the notice scanners (notice.c).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libetpan/libetpan.h>
+
+#include "buf.h"
+#include "caps.h"
+#include "hdr.h"
+#include "notice.h"
+#include "report.h"
+#include "report_int.h"
+#include "strutil.h"
+#include "xalloc.h"
+
+/* Addresses kept in tag_addrs. */
+#define TAG_ADDRS_MAX	32
+
+/* One recipient group being read from a delivery-status body. */
+struct dsn_rec {
+	char final[CAP_ADDRESS_BYTES + 1];
+	char original[CAP_ADDRESS_BYTES + 1];
+	const char *action, *status, *diag, *remote;
+	int has_final, has_original;
+};
+
+/* ---- small helpers --------------------------------------------------- */
+
+char *
+report_str(const char *s, size_t n, size_t max)
+{
+	return str_sanitize(s, n, max);
+}
+
+void
+report_set(char **dst, const char *s, size_t n, size_t max)
+{
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r' ||
+	    *s == '\n'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	free(*dst);
+	*dst = str_sanitize(s, n, max);
+}
+
+static int
+lc(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+int
+addr_plausible(const char *s, size_t n)
+{
+	const char *at;
+	size_t i, local;
+
+	if (n < 3 || n > CAP_ADDRESS_BYTES)
+		return 0;
+	at = memchr(s, '@', n);
+	if (at == NULL)
+		return 0;
+	local = (size_t)(at - s);
+	if (local == 0 || local + 1 >= n)
+		return 0;
+	if (memchr(at + 1, '@', n - local - 1) != NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == '<' || c == '>' || c == '(' || c == ')' ||
+		    c == ',' || c == ';' || c == '\\' || c == '"' || c == 127)
+			return 0;
+	}
+	/* The domain: labels and dots, or an address literal. */
+	if (at[1] == '.' || s[n - 1] == '.')
+		return 0;
+	return 1;
+}
+
+/* Is c a character that ends a bare address token? */
+static int
+addr_delim(unsigned char c)
+{
+	return c <= ' ' || c == '<' || c == '>' || c == '(' || c == ')' ||
+	    c == ',' || c == ';' || c == '"' || c == '\'' || c == '[' ||
+	    c == ']' || c == 127 || c == '{' || c == '}' || c == '`';
+}
+
+size_t
+addr_extract(const char *s, size_t n, char *out, size_t outsz)
+{
+	const char *lt, *gt, *at, *b, *e;
+	size_t i, len;
+
+	/* <addr-spec> first */
+	lt = memchr(s, '<', n);
+	while (lt != NULL) {
+		gt = memchr(lt, '>', n - (size_t)(lt - s));
+		if (gt == NULL)
+			break;
+		b = lt + 1;
+		e = gt;
+		/* <mailto:x@y> and <"x"@y> are seen in the wild. */
+		if ((size_t)(e - b) > 7 && mem_caseprefix(b, (size_t)(e - b),
+		    "mailto:"))
+			b += 7;
+		if (addr_plausible(b, (size_t)(e - b)))
+			goto found;
+		lt = memchr(gt, '<', n - (size_t)(gt - s));
+	}
+	/* then a bare token around an '@' */
+	for (at = memchr(s, '@', n); at != NULL;
+	    at = memchr(at + 1, '@', n - (size_t)(at + 1 - s))) {
+		b = at;
+		while (b > s && !addr_delim((unsigned char)b[-1]))
+			b--;
+		e = at + 1;
+		while (e < s + n && !addr_delim((unsigned char)*e))
+			e++;
+		while (e > at + 1 && (e[-1] == '.' || e[-1] == ':'))
+			e--;
+		if ((size_t)(e - b) > 7 && mem_caseprefix(b, (size_t)(e - b),
+		    "mailto:"))
+			b += 7;
+		while (b < at && *b == ':')
+			b++;
+		if (addr_plausible(b, (size_t)(e - b)))
+			goto found;
+	}
+	return 0;
+found:
+	len = (size_t)(e - b);
+	if (len + 1 > outsz)
+		return 0;
+	for (i = 0; i < len; i++)
+		out[i] = (char)lc((unsigned char)b[i]);
+	out[len] = '\0';
+	return len;
+}
+
+int
+status_find(const char *s, size_t n, char out[16])
+{
+	size_t i, j, k, d2, d3;
+
+	for (i = 0; i + 5 <= n; i++) {
+		if ((s[i] != '2' && s[i] != '4' && s[i] != '5') ||
+		    s[i + 1] != '.')
+			continue;
+		if (i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') ||
+		    s[i - 1] == '.'))
+			continue;
+		for (j = i + 2, d2 = 0; j < n && s[j] >= '0' && s[j] <= '9' &&
+		    d2 < 3; j++, d2++)
+			;
+		if (d2 == 0 || j >= n || s[j] != '.')
+			continue;
+		for (k = j + 1, d3 = 0; k < n && s[k] >= '0' && s[k] <= '9' &&
+		    d3 < 3; k++, d3++)
+			;
+		if (d3 == 0)
+			continue;
+		if (k < n && ((s[k] >= '0' && s[k] <= '9') || (s[k] == '.' &&
+		    k + 1 < n && s[k + 1] >= '0' && s[k + 1] <= '9')))
+			continue;
+		memcpy(out, s + i, k - i);
+		out[k - i] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* A reply code at s[0..2] followed by a space, '-', or the end? */
+static int
+code_at(const char *s, size_t n)
+{
+	int v;
+
+	if (n < 3 || s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '5' ||
+	    s[2] < '0' || s[2] > '9')
+		return 0;
+	if (n > 3 && s[3] != ' ' && s[3] != '-' && s[3] != '\t' &&
+	    s[3] != ')' && s[3] != ',' && s[3] != '.')
+		return 0;
+	if (n > 4 && s[3] == '.' && s[4] >= '0' && s[4] <= '9')
+		return 0;
+	v = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	return v;
+}
+
+int
+reply_code_find(const char *s, size_t n)
+{
+	static const char *const after[] = {
+		"said: ", "said:", "<<< ", "reply: ", "replied: ", "error: ",
+		"responded: ", "response: ", "smtp error ", "returned ",
+		"server returned ", "code: ",
+	};
+	const char *p;
+	size_t i, k;
+	int v;
+
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '#' || *s == '('))
+		s++, n--;
+	if ((v = code_at(s, n)) != 0)
+		return v;
+	for (k = 0; k < sizeof after / sizeof after[0]; k++) {
+		p = mem_casefind(s, n, after[k]);
+		if (p == NULL)
+			continue;
+		p += strlen(after[k]);
+		while (p < s + n && *p == ' ')
+			p++;
+		if ((v = code_at(p, n - (size_t)(p - s))) != 0)
+			return v;
+	}
+	/* "... 550 5.1.1 ..." or "550-5.1.1": a code just before a status */
+	for (i = 0; i + 9 <= n; i++) {
+		if (i > 0 && s[i - 1] != ' ' && s[i - 1] != '(' &&
+		    s[i - 1] != '[' && s[i - 1] != ':')
+			continue;
+		if ((v = code_at(s + i, n - i)) == 0)
+			continue;
+		if ((s[i + 3] == ' ' || s[i + 3] == '-') &&
+		    (s[i + 4] == '2' || s[i + 4] == '4' || s[i + 4] == '5') &&
+		    s[i + 5] == '.' && s[i] == s[i + 4])
+			return v;
+	}
+	return 0;
+}
+
+/* ---- recipients ------------------------------------------------------ */
+
+struct report_rcpt *
+report_rcpt_find(struct report *r, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrcpt; i++)
+		if (r->rcpt[i].address != NULL &&
+		    strcasecmp(r->rcpt[i].address, addr) == 0)
+			return &r->rcpt[i];
+	return NULL;
+}
+
+struct report_rcpt *
+report_rcpt_add(struct report *r, const char *addr, const char *source)
+{
+	struct report_rcpt *rc;
+	char lower[CAP_ADDRESS_BYTES + 1];
+	size_t n = strlen(addr), i;
+
+	if (r->nrcpt >= CAP_RECIPIENTS) {
+		r->flags |= REPORT_F_CAP_RCPTS;
+		return NULL;
+	}
+	if (n > CAP_ADDRESS_BYTES)
+		n = CAP_ADDRESS_BYTES;
+	for (i = 0; i < n; i++)
+		lower[i] = (char)lc((unsigned char)addr[i]);
+	lower[n] = '\0';
+	/* Grow by doubling; the cap bounds it. */
+	if ((r->nrcpt & (r->nrcpt - 1)) == 0)
+		r->rcpt = xreallocarray(r->rcpt, r->nrcpt ? r->nrcpt * 2 : 1,
+		    sizeof *r->rcpt);
+	rc = &r->rcpt[r->nrcpt++];
+	memset(rc, 0, sizeof *rc);
+	rc->address = report_str(lower, n, CAP_ADDRESS_BYTES);
+	rc->source = source;
+	return rc;
+}
+
+static void
+tag_add(struct report *r, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->ntag_addrs; i++)
+		if (strcmp(r->tag_addrs[i], addr) == 0)
+			return;
+	if (r->ntag_addrs >= TAG_ADDRS_MAX)
+		return;
+	r->tag_addrs = xreallocarray(r->tag_addrs, r->ntag_addrs + 1,
+	    sizeof *r->tag_addrs);
+	r->tag_addrs[r->ntag_addrs++] = report_str(addr, strlen(addr),
+	    CAP_ADDRESS_BYTES);
+}
+
+/* Every address of an address-list field value. */
+static void
+tag_add_list(struct report *r, const char *v)
+{
+	char a[CAP_ADDRESS_BYTES + 1];
+	size_t n, i, start = 0;
+	int quote = 0, angle = 0;
+
+	if (v == NULL)
+		return;
+	n = strlen(v);
+	for (i = 0; i <= n; i++) {
+		char c = i < n ? v[i] : ',';
+
+		if (c == '"')
+			quote = !quote;
+		else if (c == '<' && !quote)
+			angle = 1;
+		else if (c == '>' && !quote)
+			angle = 0;
+		else if (c == ',' && !quote && !angle) {
+			if (addr_extract(v + start, i - start, a, sizeof a))
+				tag_add(r, a);
+			start = i + 1;
+		}
+	}
+}
+
+/* ---- dates ----------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static long long
+days_from_civil(long long y, unsigned m, unsigned d)
+{
+	long long era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+/* Date: value -> UTC seconds, or 0. */
+static time_t
+date_parse(const char *v)
+{
+	struct mailimf_date_time *dt = NULL;
+	size_t idx = 0;
+	long long t;
+	int zone, zh, zm;
+
+	if (v == NULL || mailimf_date_time_parse(v, strlen(v), &idx, &dt) !=
+	    MAILIMF_NO_ERROR)
+		return 0;
+	if (dt->dt_year < 1970 || dt->dt_year > 9999 || dt->dt_month < 1 ||
+	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31 ||
+	    dt->dt_hour < 0 || dt->dt_hour > 23 || dt->dt_min < 0 ||
+	    dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60) {
+		mailimf_date_time_free(dt);
+		return 0;
+	}
+	zone = dt->dt_zone;
+	zh = (zone < 0 ? -zone : zone) / 100;
+	zm = (zone < 0 ? -zone : zone) % 100;
+	t = days_from_civil(dt->dt_year, (unsigned)dt->dt_month,
+	    (unsigned)dt->dt_day) * 86400LL + dt->dt_hour * 3600LL +
+	    dt->dt_min * 60LL + dt->dt_sec;
+	if (zh <= 14 && zm < 60)
+		t -= (zone < 0 ? -1 : 1) * (zh * 3600LL + zm * 60LL);
+	mailimf_date_time_free(dt);
+	if (t < 0)
+		return 0;
+	return (time_t)t;
+}
+
+/* ---- text ------------------------------------------------------------ */
+
+/* Convert (s, n) from charset to UTF-8 and append to text. */
+static void
+text_append(struct report *r, struct buf *text, const char *s, size_t n,
+    const char *charset)
+{
+	char *conv = NULL;
+	size_t clen = 0;
+
+	if (n == 0)
+		return;
+	if (text->len > 0 && text->data[text->len - 1] != '\n')
+		buf_putc(text, '\n');
+	if (charset != NULL && *charset != '\0' &&
+	    strcasecmp(charset, "utf-8") != 0 &&
+	    strcasecmp(charset, "us-ascii") != 0 &&
+	    !utf8_valid(s, n) &&
+	    charconv_buffer("utf-8", charset, s, n, &conv, &clen) ==
+	    MAIL_CHARCONV_NO_ERROR) {
+		buf_append(text, conv, clen);
+		charconv_buffer_free(conv);
+	} else if (charset != NULL && strncasecmp(charset, "iso-2022", 8) == 0
+	    && charconv_buffer("utf-8", charset, s, n, &conv, &clen) ==
+	    MAIL_CHARCONV_NO_ERROR) {
+		buf_append(text, conv, clen);
+		charconv_buffer_free(conv);
+	} else {
+		buf_append(text, s, n);
+	}
+	if (text->truncated)
+		r->flags |= REPORT_F_CAP_TEXT;
+}
+
+/* Append the text of an HTML part: tags dropped, a few entities. */
+static void
+html_append(struct report *r, struct buf *text, const char *s, size_t n,
+    const char *charset)
+{
+	struct buf plain;
+	size_t i;
+	int intag = 0, inskip = 0;
+
+	buf_init(&plain, CAP_TEXT_BYTES);
+	for (i = 0; i < n && !plain.truncated; i++) {
+		char c = s[i];
+
+		if (c == '<') {
+			if (mem_caseprefix(s + i, n - i, "<style") ||
+			    mem_caseprefix(s + i, n - i, "<script"))
+				inskip = 1;
+			else if (mem_caseprefix(s + i, n - i, "</style") ||
+			    mem_caseprefix(s + i, n - i, "</script"))
+				inskip = 0;
+			if (mem_caseprefix(s + i, n - i, "<br") ||
+			    mem_caseprefix(s + i, n - i, "<p") ||
+			    mem_caseprefix(s + i, n - i, "</p") ||
+			    mem_caseprefix(s + i, n - i, "<div") ||
+			    mem_caseprefix(s + i, n - i, "<tr") ||
+			    mem_caseprefix(s + i, n - i, "</td"))
+				buf_putc(&plain, '\n');
+			intag = 1;
+			continue;
+		}
+		if (intag) {
+			if (c == '>')
+				intag = 0;
+			continue;
+		}
+		if (inskip)
+			continue;
+		if (c == '&') {
+			static const struct {
+				const char *ent, *rep;
+			} ents[] = {
+				{ "&nbsp;", " " }, { "&amp;", "&" },
+				{ "&lt;", "<" }, { "&gt;", ">" },
+				{ "&quot;", "\"" }, { "&#39;", "'" },
+				{ "&#160;", " " },
+			};
+			size_t k;
+
+			for (k = 0; k < sizeof ents / sizeof ents[0]; k++)
+				if (mem_caseprefix(s + i, n - i, ents[k].ent))
+					break;
+			if (k < sizeof ents / sizeof ents[0]) {
+				buf_puts(&plain, ents[k].rep);
+				i += strlen(ents[k].ent) - 1;
+				continue;
+			}
+		}
+		buf_putc(&plain, c);
+	}
+	text_append(r, text, plain.data ? plain.data : "", plain.len, charset);
+	buf_free(&plain);
+}
+
+/* ---- MIME ------------------------------------------------------------ */
+
+struct walk {
+	struct report_ctx *ctx;
+	struct buf text;	/* text/plain parts */
+	struct buf html;	/* text/html parts, used when no text/plain */
+	int parts;
+	int feedback;		/* a message/feedback-report part was seen */
+	int global;		/* the DSN is message/global-delivery-status */
+};
+
+/* Decode the body of a single part; returns a pointer to the decoded
+ * bytes (*owned_r set when it must be freed with
+ * mailmime_decoded_part_free). */
+static const char *
+part_decode(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r)
+{
+	struct mailmime_data *d = m->mm_body;
+	const char *p;
+	size_t n, idx = 0, outlen = 0, inmax;
+	char *out = NULL;
+	int enc;
+
+	*owned_r = NULL;
+	*len_r = 0;
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+		return "";
+	p = d->dt_data.dt_text.dt_data;
+	n = d->dt_data.dt_text.dt_length;
+	enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
+	if (enc == MAILMIME_MECHANISM_BASE64 ||
+	    enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
+		inmax = enc == MAILMIME_MECHANISM_BASE64 ?
+		    CAP_DECODED_PART_BYTES / 3 * 4 : CAP_DECODED_PART_BYTES;
+		if (n > inmax) {
+			n = inmax;
+			r->flags |= REPORT_F_CAP_DECODED;
+		}
+		if (mailmime_part_parse(p, n, &idx, enc, &out, &outlen) ==
+		    MAILIMF_NO_ERROR && out != NULL) {
+			*owned_r = out;
+			*len_r = outlen;
+			return out;
+		}
+		return "";
+	}
+	if (n > CAP_DECODED_PART_BYTES) {
+		n = CAP_DECODED_PART_BYTES;
+		r->flags |= REPORT_F_CAP_DECODED;
+	}
+	*len_r = n;
+	return p;
+}
+
+/* Lowercased "type/subtype" of a part (text/plain by default). */
+static void
+part_type(struct mailmime *m, char *out, size_t outsz)
+{
+	struct mailmime_content *ct = m->mm_content_type;
+	const char *type = "text", *sub = "plain";
+	size_t i;
+
+	if (ct != NULL && ct->ct_type != NULL) {
+		struct mailmime_type *t = ct->ct_type;
+
+		if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+		    t->tp_data.tp_discrete_type != NULL) {
+			switch (t->tp_data.tp_discrete_type->dt_type) {
+			case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"; break;
+			case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"; break;
+			case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"; break;
+			case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"; break;
+			case MAILMIME_DISCRETE_TYPE_APPLICATION:
+				type = "application";
+				break;
+			default:
+				type = t->tp_data.tp_discrete_type->
+				    dt_extension ? t->tp_data.
+				    tp_discrete_type->dt_extension : "x";
+				break;
+			}
+		} else if (t->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE &&
+		    t->tp_data.tp_composite_type != NULL) {
+			switch (t->tp_data.tp_composite_type->ct_type) {
+			case MAILMIME_COMPOSITE_TYPE_MESSAGE:
+				type = "message";
+				break;
+			case MAILMIME_COMPOSITE_TYPE_MULTIPART:
+				type = "multipart";
+				break;
+			default:
+				type = t->tp_data.tp_composite_type->
+				    ct_token ? t->tp_data.tp_composite_type->
+				    ct_token : "x";
+				break;
+			}
+		}
+		sub = ct->ct_subtype ? ct->ct_subtype : "";
+	}
+	snprintf(out, outsz, "%s/%s", type, sub);
+	for (i = 0; out[i] != '\0'; i++)
+		out[i] = (char)lc((unsigned char)out[i]);
+}
+
+static const char *
+part_charset(struct mailmime *m)
+{
+	if (m->mm_content_type == NULL)
+		return NULL;
+	return mailmime_content_param_get(m->mm_content_type, "charset");
+}
+
+/* Strip "type;" from a DSN value; returns the rest, sets the type. */
+static const char *
+strip_type(const char *v, char *type, size_t typesz)
+{
+	const char *semi = strchr(v, ';');
+	size_t i, n;
+
+	if (type != NULL)
+		type[0] = '\0';
+	if (semi == NULL)
+		return v;
+	n = (size_t)(semi - v);
+	for (i = 0; i < n; i++)
+		if (v[i] == ' ' || v[i] == '<' || v[i] == '@' || v[i] == ':')
+			return v;
+	while (n > 0 && v[n - 1] == ' ')
+		n--;
+	if (type != NULL && n < typesz) {
+		for (i = 0; i < n; i++)
+			type[i] = (char)lc((unsigned char)v[i]);
+		type[n] = '\0';
+	}
+	semi++;
+	while (*semi == ' ' || *semi == '\t')
+		semi++;
+	return semi;
+}
+
+/* Emit one recipient of a delivery-status body. */
+static void
+dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	char st[16], type[32];
+	const char *addr, *diag;
+
+	if (!d->has_final && !d->has_original) {
+		/* No recipient: remember what it said for the text ones. */
+		if (d->status != NULL && ctx->orphan_status == NULL)
+			ctx->orphan_status = xstrdup(d->status);
+		if (d->diag != NULL && ctx->orphan_diag == NULL)
+			ctx->orphan_diag = xstrdup(d->diag);
+		if (d->action != NULL && ctx->orphan_action == NULL)
+			ctx->orphan_action = xstrdup(d->action);
+		goto out;
+	}
+	addr = d->has_final ? d->final : d->original;
+	rc = report_rcpt_add(r, addr, "dsn");
+	if (rc == NULL)
+		goto out;
+	if (d->has_original)
+		rc->original = report_str(d->original, strlen(d->original),
+		    CAP_ADDRESS_BYTES);
+	if (d->action != NULL) {
+		report_set(&rc->action, d->action, strlen(d->action), 32);
+		str_lower(rc->action);
+	}
+	if (d->status != NULL && status_find(d->status, strlen(d->status),
+	    st))
+		rc->status = xstrdup(st);
+	if (d->remote != NULL) {
+		const char *v = strip_type(d->remote, NULL, 0);
+
+		report_set(&rc->remote_mta, v, strlen(v), 255);
+	}
+	if (d->diag != NULL) {
+		diag = strip_type(d->diag, type, sizeof type);
+		report_set(&rc->diagnostic, diag, strlen(diag),
+		    CAP_DIAGNOSTIC_BYTES);
+		if (type[0] != '\0')
+			rc->diagnostic_type = report_str(type, strlen(type),
+			    sizeof type);
+		rc->reply_code = reply_code_find(diag, strlen(diag));
+	}
+out:
+	memset(d, 0, sizeof *d);
+}
+
+/* Read the fields of a message/delivery-status body. */
+static void
+dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
+{
+	struct report *r = ctx->r;
+	struct hdr_block g;
+	struct dsn_rec d;
+	size_t off = 0, i;
+	int groups = 0;
+
+	ctx->has_dsn_part = 1;
+	memset(&d, 0, sizeof d);
+	while (off < len && groups < CAP_RECIPIENTS * 2) {
+		hdr_init(&g);
+		if (hdr_parse(p, len, &off, HDR_GROUP, &g) == 0) {
+			hdr_free(&g);
+			if (off >= len)
+				break;
+			continue;
+		}
+		groups++;
+		if (g.capped)
+			r->flags |= REPORT_F_CAP_HEADER;
+		for (i = 0; i < g.n; i++) {
+			const char *name = g.f[i].name, *v = g.f[i].value;
+			const char *a;
+
+			if (strcmp(name, "reporting-mta") == 0) {
+				if (r->reporting_mta == NULL) {
+					a = strip_type(v, NULL, 0);
+					report_set(&r->reporting_mta, a,
+					    strlen(a), 255);
+				}
+			} else if (strcmp(name, "final-recipient") == 0) {
+				if (d.has_final)
+					dsn_emit(ctx, &d);
+				a = strip_type(v, NULL, 0);
+				if (addr_extract(a, strlen(a), d.final,
+				    sizeof d.final))
+					d.has_final = 1;
+			} else if (strcmp(name, "original-recipient") == 0) {
+				if (d.has_original)
+					dsn_emit(ctx, &d);
+				a = strip_type(v, NULL, 0);
+				if (addr_extract(a, strlen(a), d.original,
+				    sizeof d.original))
+					d.has_original = 1;
+			} else if (strcmp(name, "action") == 0) {
+				d.action = v;
+			} else if (strcmp(name, "status") == 0) {
+				d.status = v;
+			} else if (strcmp(name, "diagnostic-code") == 0) {
+				d.diag = v;
+			} else if (strcmp(name, "remote-mta") == 0) {
+				d.remote = v;
+			}
+		}
+		/* A group ends a recipient: emit it while g is alive. */
+		dsn_emit(ctx, &d);
+		hdr_free(&g);
+		if (r->flags & REPORT_F_CAP_RCPTS)
+			break;
+	}
+}
+
+/* Read a message/feedback-report body (RFC 5965). */
+static void
+arf_parse(struct report_ctx *ctx, const char *p, size_t len)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	struct hdr_block g;
+	char a[CAP_ADDRESS_BYTES + 1];
+	const char *ft;
+	size_t off = 0, i = 0;
+	int k;
+
+	hdr_init(&g);
+	while (off < len)
+		if (hdr_parse(p, len, &off, HDR_GROUP, &g) == 0 && off >= len)
+			break;
+	ft = hdr_get(&g, "feedback-type");
+	while ((k = hdr_next(&g, "original-rcpt-to", &i)) >= 0) {
+		if (!addr_extract(g.f[k].value, g.f[k].len, a, sizeof a) ||
+		    report_rcpt_find(r, a) != NULL)
+			continue;
+		if ((rc = report_rcpt_add(r, a, "arf")) == NULL)
+			break;
+		if (ft != NULL) {
+			report_set(&rc->feedback_type, ft, strlen(ft), 64);
+			str_lower(rc->feedback_type);
+		}
+	}
+	if (ft != NULL) {
+		free(ctx->arf_feedback_type);
+		ctx->arf_feedback_type = report_str(ft, strlen(ft), 64);
+		str_lower(ctx->arf_feedback_type);
+	}
+	hdr_free(&g);
+}
+
+/* Read the header of a returned original (message/rfc822 or
+ * text/rfc822-headers): its Message-ID and the VERP-capable addresses. */
+static void
+original_parse(struct report_ctx *ctx, const char *p, size_t len)
+{
+	static const char *const tags[] = {
+		"return-path", "from", "sender", "to",
+	};
+	struct report *r = ctx->r;
+	struct hdr_block h;
+	const char *v;
+	size_t off = 0, k;
+
+	hdr_init(&h);
+	hdr_parse(p, len, &off, HDR_HEADER, &h);
+	if (h.n == 0) {
+		hdr_free(&h);
+		return;
+	}
+	ctx->has_original = 1;
+	if (r->orig_message_id == NULL &&
+	    (v = hdr_get(&h, "message-id")) != NULL) {
+		char id[CAP_ADDRESS_BYTES + 1];
+		const char *lt = strchr(v, '<'), *gt;
+
+		if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+			report_set(&r->orig_message_id, lt + 1,
+			    (size_t)(gt - lt - 1), CAP_ADDRESS_BYTES);
+		else
+			report_set(&r->orig_message_id, v, strlen(v),
+			    CAP_ADDRESS_BYTES);
+		(void)id;
+	}
+	for (k = 0; k < sizeof tags / sizeof tags[0]; k++)
+		tag_add_list(r, hdr_get(&h, tags[k]));
+	if (ctx->orig_to[0] == '\0' && (v = hdr_get(&h, "to")) != NULL)
+		addr_extract(v, strlen(v), ctx->orig_to, sizeof ctx->orig_to);
+	if (ctx->orig_subject == NULL && (v = hdr_get(&h, "subject")) != NULL)
+		ctx->orig_subject = xstrdup(v);
+	hdr_free(&h);
+}
+
+static void walk_part(struct walk *w, struct mailmime *m, int depth,
+    int in_original);
+
+/* Visit one part. in_original: below a returned message/rfc822. */
+static void
+walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
+{
+	struct report *r = w->ctx->r;
+	char type[128], *owned;
+	const char *body;
+	size_t blen;
+	clistiter *it;
+
+	if (depth > CAP_MIME_DEPTH) {
+		r->flags |= REPORT_F_CAP_DEPTH;
+		return;
+	}
+	if (++w->parts > CAP_MIME_PARTS) {
+		r->flags |= REPORT_F_CAP_PARTS;
+		return;
+	}
+	part_type(m, type, sizeof type);
+	if (m->mm_type == MAILMIME_MULTIPLE) {
+		w->ctx->multipart = 1;
+		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
+		    it != NULL; it = clist_next(it))
+			walk_part(w, clist_content(it), depth + 1,
+			    in_original);
+		return;
+	}
+	if (m->mm_type == MAILMIME_MESSAGE) {
+		/* The returned original (or a forwarded message). */
+		if (m->mm_body != NULL && !in_original)
+			original_parse(w->ctx,
+			    m->mm_body->dt_data.dt_text.dt_data,
+			    m->mm_body->dt_data.dt_text.dt_length);
+		if (m->mm_data.mm_message.mm_msg_mime != NULL)
+			walk_part(w, m->mm_data.mm_message.mm_msg_mime,
+			    depth + 1, 1);
+		return;
+	}
+	if (in_original)
+		return;
+	if (strcmp(type, "message/delivery-status") == 0 ||
+	    strcmp(type, "message/global-delivery-status") == 0 ||
+	    strcmp(type, "message/feedback-report") == 0 ||
+	    strcmp(type, "text/rfc822-headers") == 0 ||
+	    strcmp(type, "message/rfc822-headers") == 0 ||
+	    strcmp(type, "message/rfc822") == 0 ||
+	    strcmp(type, "message/global") == 0 ||
+	    strcmp(type, "message/global-headers") == 0 ||
+	    strcmp(type, "text/plain") == 0 ||
+	    strcmp(type, "text/html") == 0) {
+		body = part_decode(r, m, &blen, &owned);
+		if (strcmp(type, "message/feedback-report") == 0) {
+			w->feedback = 1;
+			arf_parse(w->ctx, body, blen);
+		} else if (strcmp(type, "text/plain") == 0) {
+			text_append(r, &w->text, body, blen, part_charset(m));
+		} else if (strcmp(type, "text/html") == 0) {
+			html_append(r, &w->html, body, blen, part_charset(m));
+		} else if (strstr(type, "delivery-status") != NULL) {
+			dsn_parse(w->ctx, body, blen);
+		} else {
+			original_parse(w->ctx, body, blen);
+		}
+		if (owned != NULL)
+			mailmime_decoded_part_free(owned);
+	}
+}
+
+/*
+ * Cut points against MIME bombs: libetpan builds a node per part and
+ * recurses per level, so the data handed to it stops before the line
+ * where the number of Content-Type lines or of boundary-like lines gets
+ * past what the walk would visit anyway.
+ */
+static size_t
+mime_guard(const char *p, size_t len, size_t body_off, int *capped_r)
+{
+	size_t off = body_off, nct = 0, ndash = 0;
+	const char *nl;
+
+	*capped_r = 0;
+	while (off < len) {
+		nl = memchr(p + off, '\n', len - off);
+		if (len - off >= 2 && p[off] == '-' && p[off + 1] == '-')
+			ndash++;
+		else if (len - off >= 13 && mem_caseprefix(p + off, len - off,
+		    "content-type:"))
+			nct++;
+		if (nct > CAP_MIME_PARTS || ndash > 4 * CAP_MIME_PARTS) {
+			*capped_r = 1;
+			return off;
+		}
+		if (nl == NULL)
+			break;
+		off = (size_t)(nl - p) + 1;
+	}
+	return len;
+}
+
+/* Does the multipart's boundary occur as a delimiter line in the body?
+ * libetpan makes up a part when it does not. */
+static int
+boundary_present(struct mailmime *m, const char *body, size_t blen)
+{
+	const char *bd = NULL, *p;
+	size_t bl, off = 0;
+
+	if (m->mm_content_type != NULL)
+		bd = mailmime_content_param_get(m->mm_content_type,
+		    "boundary");
+	if (bd == NULL || (bl = strlen(bd)) == 0)
+		return 0;
+	while (off + bl + 2 <= blen &&
+	    (p = memmem(body + off, blen - off, bd, bl)) != NULL) {
+		size_t at = (size_t)(p - body);
+
+		if (at >= 2 && body[at - 1] == '-' && body[at - 2] == '-' &&
+		    (at == 2 || body[at - 3] == '\n'))
+			return 1;
+		off = at + 1;
+	}
+	return 0;
+}
+
+/* Synthesize a header with only the MIME fields (when the real one hit a
+ * cap), followed by the body. */
+static char *
+mime_copy(const struct hdr_block *top, const char *body, size_t blen,
+    size_t *len_r)
+{
+	static const char *const keep[] = {
+		"mime-version", "content-type", "content-transfer-encoding",
+	};
+	struct buf b;
+	const char *v;
+	size_t k;
+
+	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
+	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
+		if ((v = hdr_get(top, keep[k])) != NULL)
+			buf_printf(&b, "%s: %s\r\n", keep[k], v);
+	buf_puts(&b, "\r\n");
+	buf_append(&b, body, blen);
+	*len_r = b.len;
+	return buf_steal(&b);
+}
+
+/* Decode a non-MIME (or unusable MIME) body with the top-level CTE. */
+static void
+body_as_text(struct report *r, const struct hdr_block *top, struct buf *text,
+    const char *body, size_t blen)
+{
+	const char *cte = hdr_get(top, "content-transfer-encoding");
+	const char *ct = hdr_get(top, "content-type");
+	char charset[64] = "", *out = NULL;
+	size_t idx = 0, outlen = 0;
+	int enc = MAILMIME_MECHANISM_8BIT;
+
+	if (cte != NULL && mem_casefind(cte, strlen(cte), "base64"))
+		enc = MAILMIME_MECHANISM_BASE64;
+	else if (cte != NULL && mem_casefind(cte, strlen(cte), "quoted-pr"))
+		enc = MAILMIME_MECHANISM_QUOTED_PRINTABLE;
+	if (ct != NULL) {
+		const char *cs = mem_casefind(ct, strlen(ct), "charset=");
+
+		if (cs != NULL) {
+			size_t i = 0;
+
+			cs += 8;
+			if (*cs == '"')
+				cs++;
+			while (cs[i] != '\0' && cs[i] != '"' && cs[i] != ';' &&
+			    cs[i] != ' ' && i + 1 < sizeof charset) {
+				charset[i] = cs[i];
+				i++;
+			}
+			charset[i] = '\0';
+		}
+	}
+	if (blen > CAP_DECODED_PART_BYTES) {
+		blen = CAP_DECODED_PART_BYTES;
+		r->flags |= REPORT_F_CAP_DECODED;
+	}
+	if (enc != MAILMIME_MECHANISM_8BIT &&
+	    mailmime_part_parse(body, blen, &idx, enc, &out, &outlen) ==
+	    MAILIMF_NO_ERROR && out != NULL) {
+		text_append(r, text, out, outlen, charset);
+		mailmime_decoded_part_free(out);
+		return;
+	}
+	text_append(r, text, body, blen, charset);
+}
+
+/* ---- per-message header ---------------------------------------------- */
+
+static void
+header_fields(struct report *r, const struct hdr_block *top)
+{
+	static const char *const tags[] = {
+		"to", "delivered-to", "x-original-to", "envelope-to",
+	};
+	char a[CAP_ADDRESS_BYTES + 1];
+	const char *v;
+	size_t k;
+
+	if ((v = hdr_get(top, "message-id")) != NULL) {
+		const char *lt = strchr(v, '<'), *gt;
+
+		if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+			report_set(&r->message_id, lt + 1,
+			    (size_t)(gt - lt - 1), CAP_ADDRESS_BYTES);
+		else
+			report_set(&r->message_id, v, strlen(v),
+			    CAP_ADDRESS_BYTES);
+	}
+	if ((v = hdr_get(top, "subject")) != NULL) {
+		char *dec = NULL;
+		size_t idx = 0;
+
+		if (strstr(v, "=?") != NULL &&
+		    mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v),
+		    &idx, "utf-8", &dec) == MAILIMF_NO_ERROR && dec != NULL) {
+			report_set(&r->subject, dec, strlen(dec), 998);
+			free(dec);
+		} else {
+			report_set(&r->subject, v, strlen(v), 998);
+		}
+	}
+	if ((v = hdr_get(top, "from")) != NULL &&
+	    addr_extract(v, strlen(v), a, sizeof a))
+		r->from = report_str(a, strlen(a), CAP_ADDRESS_BYTES);
+	r->date = date_parse(hdr_get(top, "date"));
+	for (k = 0; k < sizeof tags / sizeof tags[0]; k++) {
+		size_t i = 0;
+		int f;
+
+		while ((f = hdr_next(top, tags[k], &i)) >= 0)
+			tag_add_list(r, top->f[f].value);
+	}
+}
+
+/* ---- the whole message ----------------------------------------------- */
+
+struct report *
+report_parse(const char *data, size_t len, int truncated)
+{
+	struct report *r = xcalloc(1, sizeof *r);
+	struct report_ctx ctx;
+	struct hdr_block top;
+	struct walk w;
+	struct mailmime *mime = NULL;
+	const char *ct, *mdata;
+	char *copy = NULL;
+	size_t off = 0, mlen, idx = 0;
+	int capped = 0, parsed = 0;
+
+	memset(&ctx, 0, sizeof ctx);
+	memset(&w, 0, sizeof w);
+	ctx.r = r;
+	ctx.top = &top;
+	w.ctx = &ctx;
+	buf_init(&w.text, CAP_TEXT_BYTES);
+	buf_init(&w.html, CAP_TEXT_BYTES);
+	if (truncated)
+		r->flags |= REPORT_F_TRUNCATED;
+	hdr_init(&top);
+	if (data == NULL)
+		len = 0;
+	hdr_parse(data, len, &off, HDR_HEADER, &top);
+	if (top.capped)
+		r->flags |= REPORT_F_CAP_HEADER;
+	if (top.n == 0) {
+		r->flags |= REPORT_F_EMPTY;
+		text_append(r, &w.text, data, len, NULL);
+		goto classify;
+	}
+	header_fields(r, &top);
+
+	ct = hdr_get(&top, "content-type");
+	if (ct == NULL || (!mem_casefind(ct, strlen(ct), "multipart/") &&
+	    !mem_casefind(ct, strlen(ct), "message/") &&
+	    !mem_casefind(ct, strlen(ct), "text/html"))) {
+		/* A single text part: no need for the MIME parser. */
+		body_as_text(r, &top, &w.text, data + off, len - off);
+		goto classify;
+	}
+	mlen = mime_guard(data, len, off, &capped);
+	if (capped)
+		r->flags |= REPORT_F_CAP_PARTS;
+	mdata = data;
+	if (top.capped) {
+		copy = mime_copy(&top, data + off, mlen - off, &mlen);
+		mdata = copy;
+	}
+	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
+	    mime != NULL) {
+		struct mailmime *root = mime;
+
+		if (root->mm_type == MAILMIME_MESSAGE &&
+		    root->mm_data.mm_message.mm_msg_mime != NULL)
+			root = root->mm_data.mm_message.mm_msg_mime;
+		if (root->mm_type == MAILMIME_MULTIPLE &&
+		    (clist_count(root->mm_data.mm_multipart.mm_mp_list) == 0 ||
+		    !boundary_present(root, data + off, len - off))) {
+			/* No boundary found: structure unusable. */
+			parsed = 0;
+		} else {
+			walk_part(&w, root, 0, 0);
+			parsed = 1;
+		}
+	}
+	if (!parsed) {
+		r->flags |= REPORT_F_BAD_MIME;
+		body_as_text(r, &top, &w.text, data + off, len - off);
+	}
+classify:
+	if (w.text.len == 0 && w.html.len > 0)
+		text_append(r, &w.text, w.html.data, w.html.len, "utf-8");
+	if (w.text.truncated)
+		r->flags |= REPORT_F_CAP_TEXT;
+	/* The notice only: a returned original in plain text is cut off. */
+	if (w.text.len > 0) {
+		size_t keep = notice_original_start(w.text.data, w.text.len);
+
+		r->text = str_sanitize_text(w.text.data, keep, CAP_TEXT_BYTES);
+		r->text_len = strlen(r->text);
+	} else {
+		r->text = xstrdup("");
+	}
+	notice_finish(&ctx, w.feedback);
+	if (mime != NULL)
+		mailmime_free(mime);
+	free(copy);
+	buf_free(&w.text);
+	buf_free(&w.html);
+	free(ctx.orphan_status);
+	free(ctx.orphan_diag);
+	free(ctx.orphan_action);
+	free(ctx.arf_feedback_type);
+	free(ctx.orig_subject);
+	hdr_free(&top);
+	return r;
+}
+
+void
+report_free(struct report **pp)
+{
+	struct report *r;
+	size_t i;
+
+	if (pp == NULL || (r = *pp) == NULL)
+		return;
+	for (i = 0; i < r->nrcpt; i++) {
+		struct report_rcpt *rc = &r->rcpt[i];
+
+		free(rc->address);
+		free(rc->original);
+		free(rc->action);
+		free(rc->status);
+		free(rc->remote_mta);
+		free(rc->diagnostic);
+		free(rc->diagnostic_type);
+		free(rc->feedback_type);
+	}
+	free(r->rcpt);
+	for (i = 0; i < r->ntag_addrs; i++)
+		free(r->tag_addrs[i]);
+	free(r->tag_addrs);
+	free(r->message_id);
+	free(r->subject);
+	free(r->from);
+	free(r->reporting_mta);
+	free(r->orig_message_id);
+	free(r->text);
+	free(r);
+	*pp = NULL;
+}

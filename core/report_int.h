@@ -1,0 +1,72 @@
+/*
+ * report_int.h - helpers shared by the files of the parser (report.c,
+ * notice.c). Not part of the interface the poller uses.
+ */
+#ifndef REBOND_REPORT_INT_H
+#define REBOND_REPORT_INT_H
+
+#include <stddef.h>
+
+#include "caps.h"
+#include "hdr.h"
+#include "report.h"
+
+/* Extra parse state that the notice scanners read. */
+struct report_ctx {
+	struct report *r;
+	const struct hdr_block *top;	/* the bounce's own header */
+	/* Fields of a delivery-status group that named no recipient
+	 * (broken DSNs): applied to recipients found in the text. */
+	char *orphan_status;
+	char *orphan_diag;
+	char *orphan_action;
+	int has_dsn_part;	/* a message/delivery-status part was seen */
+	int has_original;	/* a returned original (rfc822/headers) */
+	int multipart;		/* the message is a MIME multipart */
+	char orig_to[CAP_ADDRESS_BYTES + 1];	/* returned original's To */
+	char *orig_subject;	/* returned original's Subject, raw */
+	char *arf_feedback_type;	/* Feedback-Type of an ARF part */
+};
+
+/*
+ * Add a recipient with address addr (already an addr-spec, any case) and
+ * static source name. Returns the new record, or NULL when the
+ * CAP_RECIPIENTS cap is hit (REPORT_F_CAP_RCPTS set).
+ */
+struct report_rcpt *report_rcpt_add(struct report *r, const char *addr,
+    const char *source);
+
+/* The recipient with this address (case-insensitive), or NULL. */
+struct report_rcpt *report_rcpt_find(struct report *r, const char *addr);
+
+/* Sanitized copy of (s, n), at most max bytes; see str_sanitize. */
+char *report_str(const char *s, size_t n, size_t max);
+
+/* Replace *dst with a sanitized, trimmed copy of (s, n). */
+void report_set(char **dst, const char *s, size_t n, size_t max);
+
+/*
+ * Find an address in (s, n): the first <...@...>, else the first token
+ * containing '@'. Writes the lowercased addr-spec to out (outsz bytes,
+ * NUL-terminated) and returns its length, or 0 if there is none or it is
+ * not plausible (no local part, no dot-less garbage, too long).
+ */
+size_t addr_extract(const char *s, size_t n, char *out, size_t outsz);
+
+/* 1 if (s, n) looks like an addr-spec "local@domain". */
+int addr_plausible(const char *s, size_t n);
+
+/*
+ * Find an RFC 3463 status code "c.s.d" (c in 2, 4, 5) in (s, n); write it
+ * to out (16 bytes). Returns 1 if found.
+ */
+int status_find(const char *s, size_t n, char out[16]);
+
+/*
+ * Find an SMTP reply code in a diagnostic: at its start ("550 ...",
+ * "550-..."), or after "said:", "<<<", "reply:", or just before an
+ * enhanced status code. Returns 200..599, or 0.
+ */
+int reply_code_find(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,157 @@
+/* textnorm.c - text normalization for the rules (see textnorm.h). */
+#include <string.h>
+
+#include "textnorm.h"
+
+/*
+ * Folding of U+00A0..U+017F (Latin-1 Supplement and Latin Extended-A) to
+ * ASCII, indexed by code point - 0xA0. "" drops the character, NULL keeps
+ * it as it is. Lowercase forms only: uppercase letters fold to the same
+ * ASCII letters, which are then lowercased.
+ */
+static const char *const latin[0x180 - 0xa0] = {
+	/* A0 */ " ", "!", "c", "l", "", "y", "|", "s", "", "(c)", "a", "\"",
+	"", "-", "(r)", "",
+	/* B0 */ "", "", "2", "3", "'", "u", "", ".", "", "1", "o", "\"",
+	"", "", "", "?",
+	/* C0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e",
+	"i", "i", "i", "i",
+	/* D0 */ "d", "n", "o", "o", "o", "o", "o", "x", "o", "u", "u", "u",
+	"u", "y", "th", "ss",
+	/* E0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e",
+	"i", "i", "i", "i",
+	/* F0 */ "d", "n", "o", "o", "o", "o", "o", "/", "o", "u", "u", "u",
+	"u", "y", "th", "y",
+	/* 100 */ "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c",
+	"c", "c", "d", "d",
+	/* 110 */ "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e",
+	"g", "g", "g", "g",
+	/* 120 */ "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i",
+	"i", "i", "i", "i",
+	/* 130 */ "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l",
+	"l", "l", "l", "l",
+	/* 140 */ "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n",
+	"o", "o", "o", "o",
+	/* 150 */ "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s",
+	"s", "s", "s", "s",
+	/* 160 */ "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u",
+	"u", "u", "u", "u",
+	/* 170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z",
+	"z", "z", "z", "s",
+};
+
+/* Length of a valid UTF-8 sequence at s and its code point, or 0. */
+static size_t
+utf8_dec(const unsigned char *s, size_t n, unsigned *cp_r)
+{
+	unsigned c = s[0], need, cp, i;
+
+	if (c < 0x80) {
+		*cp_r = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3, cp = c & 0x07;
+	else
+		return 0;
+	if (n < need + 1)
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*cp_r = cp;
+	return need + 1;
+}
+
+/* Replacement for code points outside Latin-1/Extended-A, or NULL. */
+static const char *
+fold_other(unsigned cp)
+{
+	switch (cp) {
+	case 0x2018: case 0x2019: case 0x201b: case 0x2032:
+		return "'";
+	case 0x201c: case 0x201d: case 0x201e: case 0x2033:
+		return "\"";
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+	case 0x2015: case 0x2212:
+		return "-";
+	case 0x2026:
+		return "...";
+	case 0x2002: case 0x2003: case 0x2009: case 0x200a: case 0x202f:
+	case 0x3000: case 0xfeff: case 0x200b:
+		return " ";
+	}
+	return NULL;
+}
+
+size_t
+textnorm(const char *s, size_t n, char *out, size_t outsz)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, len, k;
+	unsigned cp;
+	int space = 1;	/* drop leading white space */
+	const char *rep;
+
+	if (outsz == 0)
+		return 0;
+	while (i < n) {
+		len = utf8_dec(u + i, n - i, &cp);
+		if (len == 0 || cp < 0x20 || cp == 0x7f || cp == ' ') {
+			/* White space, controls, invalid bytes: one space. */
+			i += len ? len : 1;
+			if (!space && o + 1 < outsz) {
+				out[o++] = ' ';
+				space = 1;
+			}
+			continue;
+		}
+		rep = NULL;
+		if (cp >= 0xa0 && cp < 0x180)
+			rep = latin[cp - 0xa0];
+		else if (cp >= 0x180)
+			rep = fold_other(cp);
+		if (cp < 0x80) {
+			if (o + 1 >= outsz)
+				break;
+			out[o++] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 :
+			    cp);
+			space = 0;
+		} else if (rep != NULL) {
+			size_t rl = strlen(rep);
+
+			if (rl == 1 && rep[0] == ' ') {
+				if (!space && o + 1 < outsz) {
+					out[o++] = ' ';
+					space = 1;
+				}
+			} else if (rl > 0) {
+				if (o + rl >= outsz)
+					break;
+				for (k = 0; k < rl; k++)
+					out[o++] = rep[k];
+				space = 0;
+			}
+		} else {
+			if (o + len >= outsz)
+				break;
+			memcpy(out + o, s + i, len);
+			o += len;
+			space = 0;
+		}
+		i += len;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return o;
+}

@@ -1,0 +1,20 @@
+/*
+ * cmd_classify.h - `rebond classify [--json] PATH...|-`: parse and
+ * classify bounces offline (no IMAP, no database).
+ */
+#ifndef REBOND_CMD_CLASSIFY_H
+#define REBOND_CMD_CLASSIFY_H
+
+/*
+ * Run the command. argv[0] is "classify". Each PATH is a message file,
+ * an mbox (it starts with a "From " line), a directory (each regular file
+ * is one message; a Maildir's new/ and cur/ likewise), or "-" for stdin.
+ * Prints one line per recipient (JSON Lines with --json) on stdout.
+ * Returns a sysexits code: EX_OK; EX_USAGE for bad arguments;
+ * EX_NOINPUT when a path could not be read (the others are still
+ * processed); EX_IOERR when stdout fails. Bad mail is never an error: it
+ * gets a verdict.
+ */
+int cmd_classify(int argc, char **argv);
+
+#endif
