@@ -56,6 +56,17 @@ exec(struct store *st, const char *what, const char *sql, int nparams,
 	return 0;
 }
 
+/* Server notices ("schema already exists, skipping") are debug lines. */
+static void
+notice(void *arg, const char *message)
+{
+	char *s = str_sanitize(message, strcspn(message, "\n"), 300);
+
+	(void)arg;
+	log_debug("database: %s", s);
+	free(s);
+}
+
 PGconn *
 store_conn(struct store *st)
 {
@@ -75,6 +86,7 @@ store_open(const char *conninfo, struct store **st_r)
 		free(st);
 		return -1;
 	}
+	PQsetNoticeProcessor(st->conn, notice, NULL);
 	if (PQsetClientEncoding(st->conn, "UTF8") != 0) {
 		db_fail(st, "set client encoding", NULL);
 		PQfinish(st->conn);
