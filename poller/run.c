@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "actions.h"
+#include "caps.h"
 #include "classify.h"
 #include "digest.h"
 #include "imap.h"
@@ -240,23 +242,6 @@ message_json(const struct ctx *c, const struct item *it)
 	return m;
 }
 
-static json_t *
-account_json(const struct account *a)
-{
-	json_t *j = json_object();
-
-	json_object_set_new(j, "id", json_integer(a->id));
-	json_object_set_new(j, "primary_state",
-	    jstr(policy_state_name(a->primary_state)));
-	json_object_set_new(j, "primary_state_since", a->primary_since ?
-	    json_integer((json_int_t)a->primary_since) : json_null());
-	json_object_set_new(j, "secondary_state",
-	    jstr(policy_state_name(a->secondary_state)));
-	json_object_set_new(j, "secondary_state_since", a->secondary_since ?
-	    json_integer((json_int_t)a->secondary_since) : json_null());
-	return j;
-}
-
 /* Addresses of every new recipient of the batch, for one lookup. */
 static const char **
 batch_addresses(struct item *items, size_t n, size_t *naddr_r)
@@ -299,13 +284,69 @@ print_decision(const struct item *it, size_t i, const struct verdict *v,
 	if (act != NULL && act->set_state)
 		printf(" set=%s_state:%s", policy_role_name(act->state_role),
 		    policy_state_name(act->state));
+	if (act != NULL && act->set_alert)
+		printf(" login_alert=%s", policy_alert_name(act->alert));
+	if (act != NULL && act->clear_pending)
+		printf(" clear=pending_email");
+	if (act != NULL && act->clear_secondary)
+		printf(" clear=secondary_email");
+	if (act != NULL && act->warn)
+		printf(" warn=%s:%s", policy_channel_name(act->channel),
+		    act->destination);
+	if (act != NULL && act->problem)
+		printf(" problem=%s:%s%s%s",
+		    policy_role_name(act->problem_role),
+		    policy_state_name(act->problem_state),
+		    act->why != WHY_NONE ? " not_warned=" : "",
+		    act->why != WHY_NONE ? policy_why_name(act->why) : "");
+	if (act != NULL && act->ops_count)
+		printf(" ops_alert=%s", act->ops_alert ? "queued" : "counted");
 	printf(" folder=%s\n", outcome_name(it->outcome));
 }
 
-/* Decide for every recipient of the batch; fill the JSON arrays. */
+/* The operator alert state of remote (looked up for the batch). */
+static struct ops_alert *
+find_ops(struct ops_alert *ops, size_t nops, const char *remote)
+{
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (strcmp(ops[i].remote, remote) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+/* Remote domains of the batch's blocked recipients, for one lookup. */
+static char **
+batch_remotes(struct item *items, size_t n, size_t *nrem_r)
+{
+	char **rem = NULL, buf[CAP_ADDRESS_BYTES + 1];
+	size_t i, k, j, nr = 0;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].report == NULL)
+			continue;
+		for (k = 0; k < items[i].nverdicts; k++) {
+			if (items[i].verdicts[k].category != CAT_BLOCKED)
+				continue;
+			actions_remote(&items[i].report->rcpt[k], buf,
+			    sizeof buf);
+			for (j = 0; j < nr && strcmp(rem[j], buf) != 0; j++)
+				continue;
+			if (j < nr)
+				continue;
+			rem = xreallocarray(rem, nr + 1, sizeof *rem);
+			rem[nr++] = xstrdup(buf);
+		}
+	}
+	*nrem_r = nr;
+	return rem;
+}
+
+/* Decide for every recipient of the batch; fill the batch's rows. */
 static void
 decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
-    size_t nacc, json_t *events, json_t *messages, json_t *accounts)
+    size_t nacc, struct ops_alert *ops, size_t nops, struct batch_rows *rows)
 {
 	struct policy_config pc = {
 		.renotify_days = c->cfg->policy.renotify_days,
@@ -313,7 +354,11 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 		.soft_limit = c->cfg->policy.soft_limit,
 		.clear_secondary_on_hard =
 		    c->cfg->policy.clear_secondary_on_hard,
+		.sms = c->cfg->sms.command != NULL,
+		.ops = c->cfg->smtp.ops_to != NULL,
 	};
+	struct actions *ax = actions_new(c->cfg, rows, c->now);
+	char remote[CAP_ADDRESS_BYTES + 1], ref[POLICY_REF_BYTES];
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
@@ -323,24 +368,30 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 			continue;
 		for (k = 0; k < it->nverdicts; k++) {
 			const struct verdict *v = &it->verdicts[k];
-			struct policy_actions act = { 0 };
+			const struct report_rcpt *rc = &it->report->rcpt[k];
+			struct policy_actions act;
 			struct policy_input in;
+			struct ops_alert *oa = NULL;
 			enum role role;
 			struct account *a = find_account(acc, nacc,
-			    it->report->rcpt[k].address, &role);
+			    rc->address, &role);
 
 			c->stats->recipients++;
 			c->stats->category[v->category]++;
-			if (a != NULL) {
-				in.category = v->category;
-				in.role = role;
-				in.when = event_time(c, it->report);
-				policy_decide(&pc, a, &in, c->now, &act);
-				policy_apply(a, &act, c->now);
-			}
+			actions_remote(rc, remote, sizeof remote);
+			if (v->category == CAT_BLOCKED)
+				oa = find_ops(ops, nops, remote);
+			snprintf(ref, sizeof ref, "%s:%zu", it->digest, k);
+			in.category = v->category;
+			in.role = role;
+			in.when = event_time(c, it->report);
+			in.ref = ref;
+			policy_decide(&pc, a, oa, &in, c->now, &act);
 			if (c->opts->dry_run)
 				print_decision(it, k, v, a, role, &act);
-			json_array_append_new(events,
+			actions_add(ax, a, &in, &act, remote, rc);
+			policy_apply(a, oa, &act, &in, c->now);
+			json_array_append_new(rows->events,
 			    event_json(c, it, k, v, a, role));
 		}
 		if (it->nverdicts == 0) {
@@ -349,11 +400,10 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 				print_decision(it, 0, &it->verdicts[0], NULL,
 				    ROLE_NONE, NULL);
 		}
-		json_array_append_new(messages, message_json(c, it));
+		json_array_append_new(rows->messages, message_json(c, it));
 	}
-	for (i = 0; i < nacc; i++)
-		if (acc[i].dirty)
-			json_array_append_new(accounts, account_json(&acc[i]));
+	actions_finish(ax, acc, nacc);
+	actions_free(&ax);
 }
 
 /* Move the batch's messages where their outcome sends them. */
@@ -411,10 +461,12 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 	char (*digests)[DIGEST_HEX_LEN + 1] = xcalloc(n + 1, sizeof *digests);
 	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
 	struct account *acc = NULL;
-	size_t nacc = 0, naddr, i, j;
+	struct ops_alert *ops = NULL;
+	size_t nacc = 0, naddr, nrem = 0, i, j;
 	const char **addrs = NULL;
-	json_t *events = json_array(), *messages = json_array(),
-	    *accounts = json_array();
+	char **remotes = NULL;
+	struct batch_rows rows = { .events = json_array(),
+		.messages = json_array() };
 	int rc = -1;
 
 	*db_r = 0;
@@ -454,13 +506,21 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 	if (naddr > 0 &&
 	    store_lookup(c->store, addrs, naddr, &acc, &nacc) == -1)
 		goto rollback;
-	decide(c, items, n, acc, nacc, events, messages, accounts);
+	/* The history the policy needs: bulk, never per recipient. */
+	if (nacc > 0 && store_history(c->store, acc, nacc, c->now -
+	    (time_t)c->cfg->policy.soft_window_days * 86400) == -1)
+		goto rollback;
+	remotes = batch_remotes(items, n, &nrem);
+	if (store_ops_lookup(c->store, (const char *const *)remotes, nrem,
+	    &ops) == -1)
+		goto rollback;
+	decide(c, items, n, acc, nacc, ops, nrem, &rows);
 	if (c->opts->dry_run) {
 		store_rollback(c->store);
 		rc = 0;
 		goto out;
 	}
-	if (store_write_batch(c->store, events, messages, accounts) == -1 ||
+	if (store_write_batch(c->store, &rows) == -1 ||
 	    store_commit(c->store) == -1)
 		goto rollback;
 	/* Committed: now, and only now, move. */
@@ -472,10 +532,17 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 rollback:
 	store_rollback(c->store);
 out:
-	json_decref(events);
-	json_decref(messages);
-	json_decref(accounts);
+	json_decref(rows.events);
+	json_decref(rows.messages);
+	json_decref(rows.accounts);
+	json_decref(rows.outbox);
+	json_decref(rows.problems);
+	json_decref(rows.ops);
 	store_accounts_free(acc, nacc);
+	store_ops_free(ops, nrem);
+	for (i = 0; i < nrem; i++)
+		free(remotes[i]);
+	free(remotes);
 	free(addrs);
 	free(seen);
 	free(digests);

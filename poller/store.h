@@ -10,6 +10,7 @@
 #define REBOND_STORE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -17,7 +18,7 @@
 #include "policy.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 /* messages.outcome */
 enum outcome {
@@ -61,14 +62,53 @@ int store_lookup(struct store *st, const char *const *addrs, size_t n,
     struct account **accounts_r, size_t *n_r);
 void store_accounts_free(struct account *a, size_t n);
 /*
- * Write one batch: events (array of objects, keys = rebond.events
- * columns), messages (keys = rebond.messages columns) and account
- * states (array of {id, primary_state, primary_state_since,
- * secondary_state, secondary_state_since}). Rows already present
- * (same digest) are skipped. NULL arrays are skipped.
+ * The policy's history of the accounts (a, n), filled in place: the
+ * latest warning per account and category (rebond.outbox), and the days
+ * since soft_start with a transient failure of each address
+ * (rebond.events). Two statements for the whole batch.
  */
-int store_write_batch(struct store *st, json_t *events, json_t *messages,
-    json_t *accounts);
+int store_history(struct store *st, struct account *a, size_t n,
+    time_t soft_start);
+/*
+ * The operator alert state of n remote domains: *ops_r is a new array of
+ * n entries, in the order of remotes (notified 0 when never alerted).
+ * Free it with store_ops_free() (also on error).
+ */
+int store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
+    struct ops_alert **ops_r);
+void store_ops_free(struct ops_alert *ops, size_t n);
+
+/*
+ * The rows of one batch, each a JSON array of objects (NULL or empty:
+ * nothing to write). Keys are the columns of:
+ *   events    rebond.events (times as epoch seconds)
+ *   messages  rebond.messages
+ *   accounts  {id, primary_state, primary_state_since, secondary_state,
+ *             secondary_state_since, login_alert, login_alert_address,
+ *             clear_secondary, clear_pending}
+ *   outbox    rebond.outbox {account_id, channel, destination, template,
+ *             category, params, ref}
+ *   problems  rebond.problems {account_id, role, category, address,
+ *             since, ref, warning_id | warning_ref, reason, auto_cleared}
+ *             (at most one per account and role)
+ *   ops       rebond.ops_alerts {remote, remote_mta, diagnostic,
+ *             first_seen, last_seen, count, notified_at} (one per remote)
+ */
+struct batch_rows {
+	json_t *events;
+	json_t *messages;
+	json_t *accounts;
+	json_t *outbox;
+	json_t *problems;
+	json_t *ops;
+};
+
+/*
+ * Write one batch, in the caller's transaction: rows already present
+ * (same digest, same ref) are skipped; an open problem of the same
+ * account and role is replaced; operator alert counts add up.
+ */
+int store_write_batch(struct store *st, const struct batch_rows *rows);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
 
