@@ -152,6 +152,16 @@ static const struct conf_def defs[] = {
 	  OFF(smtp.admin_to), "where the admin digest goes" },
 	{ "smtp", "ops_to", CT_ADDR, "", 0, 0, 0, NULL, NULL, OFF(smtp.ops_to),
 	  "where operator alerts (server-side blocks) go" },
+	{ "smtp", "from_name", CT_STR, "", 0, 0, 0, NULL, NULL,
+	  OFF(smtp.from_name),
+	  "display name of the sender, e.g. Plateforme (UTF-8); empty: none" },
+	{ "smtp", "templates", CT_PATH, "", 0, 0, 0, NULL, NULL,
+	  OFF(smtp.templates),
+	  "directory of the mail and SMS templates; empty: "
+	  "<sysconfdir>/rebond/templates" },
+	{ "smtp", "platform_url", CT_STR, "", 0, 0, 0, NULL, NULL,
+	  OFF(smtp.platform_url),
+	  "the platform's address, {{platform_url}} in templates (links)" },
 
 	{ "sms", "command", CT_STR, "", 0, 0, 0, NULL, NULL, OFF(sms.command),
 	  "SMS gateway command (argv split on spaces); the number is added "

@@ -16,6 +16,7 @@
 #include "digest.h"
 #include "imap.h"
 #include "log.h"
+#include "notify.h"
 #include "policy.h"
 #include "report.h"
 #include "run.h"
@@ -550,6 +551,26 @@ out:
 	return rc;
 }
 
+/*
+ * Deadlines and the outbox (notify.h). The mailbox's exit code wins; a
+ * relay or SMS failure gives 75 only when the mailbox part went well.
+ */
+static void
+notify_phase(struct ctx *c, int *rc)
+{
+	struct notify_stats ns;
+	int nrc = notify_run(c->cfg, c->store, c->now, &ns);
+
+	if (ns.sent + ns.failed + ns.deferred > 0 || nrc != EX_OK)
+		log_info("notify: status=%s sent=%lu refused=%lu deferred=%lu "
+		    "expired_validations=%d expired_invitations=%d",
+		    nrc == EX_OK ? "ok" : "failed", ns.sent, ns.failed,
+		    ns.deferred, ns.validations_expired,
+		    ns.invitations_expired);
+	if (*rc == EX_OK)
+		*rc = nrc;
+}
+
 /* Exit code for an IMAP failure. */
 static int
 imap_exit(const struct imap *im)
@@ -671,15 +692,20 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 	memset(password, 0, strlen(password));
 	if (rc == -1) {
 		rc = imap_exit(c.imap);
-		goto out;
+		goto notify;
 	}
 	if (!opts->dry_run &&
 	    (imap_ensure_folder(c.imap, cfg->imap.archive_folder) == -1 ||
 	    imap_ensure_folder(c.imap, cfg->imap.review_folder) == -1)) {
 		rc = imap_exit(c.imap);
-		goto out;
+		goto notify;
 	}
 	rc = poll_folder(&c);
+notify:
+	/* What earlier batches queued goes out whatever happened above. */
+	imap_close(&c.imap);
+	if (!opts->dry_run)
+		notify_phase(&c, &rc);
 out:
 	free(password);
 	imap_close(&c.imap);

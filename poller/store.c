@@ -808,3 +808,277 @@ store_write_batch(struct store *st, const struct batch_rows *b)
 		return -1;
 	return 0;
 }
+
+int
+store_unlock(struct store *st, const char *key)
+{
+	const char *params[1] = { key };
+
+	return exec(st, "advisory unlock",
+	    "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, params,
+	    NULL);
+}
+
+int
+store_expire(struct store *st, int *validations_r, int *invitations_r)
+{
+	PGresult *res;
+	unsigned long long v = 0, i = 0;
+
+	*validations_r = *invitations_r = 0;
+	if (exec(st, "expiry of deadlines",
+	    "SELECT validations, invitations FROM rebond.expire_deadlines()",
+	    0, NULL, &res) == -1)
+		return -1;
+	if (PQntuples(res) == 1) {
+		if (parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)
+			v = 0;
+		if (parse_uint(PQgetvalue(res, 0, 1), 0, 1u << 30, &i) == -1)
+			i = 0;
+	}
+	PQclear(res);
+	*validations_r = (int)v;
+	*invitations_r = (int)i;
+	return 0;
+}
+
+int
+store_outbox_next(struct store *st, const char *channels, long long after,
+    unsigned max, struct outbox_row **rows_r, size_t *n_r)
+{
+	char abuf[32], mbuf[16];
+	const char *params[3] = { channels, abuf, mbuf };
+	struct outbox_row *rows;
+	PGresult *res;
+	int row, nrows;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	snprintf(abuf, sizeof abuf, "%lld", after);
+	snprintf(mbuf, sizeof mbuf, "%u", max);
+	/* An operator alert shows the counts as they are when it leaves. */
+	if (exec(st, "lookup of notifications to send",
+	    "SELECT o.id, coalesce(o.account_id, 0), o.channel,"
+	    " o.destination, o.template, (o.params || CASE WHEN"
+	    " o.channel = 'ops' THEN coalesce((SELECT jsonb_build_object("
+	    "'count', a.count, 'first_seen', to_char(a.first_seen,"
+	    " 'DD/MM/YYYY HH24:MI'), 'last_seen', to_char(a.last_seen,"
+	    " 'DD/MM/YYYY HH24:MI'), 'remote_mta', coalesce(a.remote_mta,"
+	    " '-'), 'diagnostic', coalesce(a.last_diagnostic, '-'))"
+	    " FROM rebond.ops_alerts a WHERE a.remote = o.params->>'remote'),"
+	    " '{}') ELSE '{}' END)::text,"
+	    " extract(epoch FROM o.created_at)::bigint "
+	    "FROM rebond.outbox o "
+	    "WHERE o.sent_at IS NULL AND o.failed_at IS NULL"
+	    " AND o.cancelled_at IS NULL"
+	    " AND o.channel = ANY(string_to_array($1, ','))"
+	    " AND o.id > $2::bigint "
+	    "ORDER BY o.id LIMIT $3::integer", 3, params, &res) == -1)
+		return -1;
+	nrows = PQntuples(res);
+	rows = xcalloc((size_t)nrows + 1, sizeof *rows);
+	for (row = 0; row < nrows; row++) {
+		unsigned long long id, acc;
+		struct outbox_row *r = &rows[row];
+
+		if (parse_uint(PQgetvalue(res, row, 0), 1, ~0ULL >> 1,
+		    &id) == -1 ||
+		    parse_uint(PQgetvalue(res, row, 1), 0, ~0ULL >> 1,
+		    &acc) == -1)
+			id = acc = 0;
+		r->id = (long long)id;
+		r->account_id = (long long)acc;
+		r->channel = xstrdup(PQgetvalue(res, row, 2));
+		r->destination = xstrdup(PQgetvalue(res, row, 3));
+		r->template = xstrdup(PQgetvalue(res, row, 4));
+		r->params = json_loads(PQgetvalue(res, row, 5), 0, NULL);
+		if (r->params == NULL || !json_is_object(r->params)) {
+			json_decref(r->params);
+			r->params = json_object();
+		}
+		r->created = epoch_or_zero(res, row, 6);
+	}
+	PQclear(res);
+	*rows_r = rows;
+	*n_r = (size_t)nrows;
+	return 0;
+}
+
+void
+store_outbox_rows_free(struct outbox_row *rows, size_t n)
+{
+	size_t i;
+
+	if (rows == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(rows[i].channel);
+		free(rows[i].destination);
+		free(rows[i].template);
+		json_decref(rows[i].params);
+	}
+	free(rows);
+}
+
+int
+store_outbox_done(struct store *st, long long id, enum send_result r,
+    const char *error)
+{
+	char ibuf[32];
+	const char *params[2] = { ibuf, error ? error : "" };
+	char *clean = NULL;
+	int rc;
+
+	snprintf(ibuf, sizeof ibuf, "%lld", id);
+	if (r == SEND_OK)
+		/* Sent: the validation token has no business staying here. */
+		return exec(st, "record of a sent notification",
+		    "UPDATE rebond.outbox SET sent_at = now(),"
+		    " attempts = attempts + 1, last_error = NULL,"
+		    " params = params - 'token' WHERE id = $1::bigint",
+		    1, params, NULL);
+	clean = str_sanitize(params[1], strlen(params[1]), 400);
+	params[1] = clean;
+	rc = exec(st, "record of a failed notification",
+	    r == SEND_PERM ?
+	    "UPDATE rebond.outbox SET attempts = attempts + 1,"
+	    " last_error = $2, failed_at = now() WHERE id = $1::bigint" :
+	    "UPDATE rebond.outbox SET attempts = attempts + 1,"
+	    " last_error = $2 WHERE id = $1::bigint", 2, params, NULL);
+	free(clean);
+	return rc;
+}
+
+int
+store_outbox_unreachable(struct store *st, const char *channels,
+    const char *error)
+{
+	char *clean = str_sanitize(error, strlen(error), 400);
+	const char *params[2] = { channels, clean };
+	int rc;
+
+	rc = exec(st, "record of an unreachable relay",
+	    "UPDATE rebond.outbox SET attempts = attempts + 1, last_error = $2 "
+	    "WHERE sent_at IS NULL AND failed_at IS NULL"
+	    " AND cancelled_at IS NULL"
+	    " AND channel = ANY(string_to_array($1, ','))", 2, params, NULL);
+	free(clean);
+	return rc;
+}
+
+/* A whole result as a table of strings (NULL for SQL NULL). */
+static struct store_table *
+table_of(const PGresult *res)
+{
+	struct store_table *t = xcalloc(1, sizeof *t);
+	int r, c;
+
+	t->ncols = (size_t)PQnfields(res);
+	t->nrows = (size_t)PQntuples(res);
+	t->names = xcalloc(t->ncols + 1, sizeof *t->names);
+	t->cells = xcalloc(t->ncols * t->nrows + 1, sizeof *t->cells);
+	for (c = 0; c < (int)t->ncols; c++)
+		t->names[c] = xstrdup(PQfname(res, c));
+	for (r = 0; r < (int)t->nrows; r++)
+		for (c = 0; c < (int)t->ncols; c++)
+			t->cells[(size_t)r * t->ncols + (size_t)c] =
+			    dup_or_null(res, r, c);
+	return t;
+}
+
+void
+store_table_free(struct store_table **pp)
+{
+	struct store_table *t = *pp;
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->ncols; i++)
+		free(t->names[i]);
+	for (i = 0; i < t->ncols * t->nrows; i++)
+		free(t->cells[i]);
+	free(t->names);
+	free(t->cells);
+	free(t);
+	*pp = NULL;
+}
+
+const char *
+store_table_cell(const struct store_table *t, size_t row, size_t col)
+{
+	return t->cells[row * t->ncols + col];
+}
+
+int
+store_admin_queue(struct store *st, struct store_table **t_r)
+{
+	PGresult *res;
+
+	*t_r = NULL;
+	if (exec(st, "lookup of the admin queue",
+	    "SELECT account_id::text, address, role, category, what, action,"
+	    " notified, to_char(since, 'DD/MM/YYYY') "
+	    "FROM rebond.admin_queue ORDER BY since, problem_id",
+	    0, NULL, &res) == -1)
+		return -1;
+	*t_r = table_of(res);
+	PQclear(res);
+	return 0;
+}
+
+int
+store_digest_pending(struct store *st, unsigned max,
+    struct store_table **t_r)
+{
+	char mbuf[16];
+	const char *params[1] = { mbuf };
+	PGresult *res;
+
+	*t_r = NULL;
+	snprintf(mbuf, sizeof mbuf, "%u", max);
+	if (exec(st, "lookup of new problems",
+	    "SELECT d.problem_id::text, d.account_id::text, d.address, d.role,"
+	    " d.category, d.what, d.action, d.notified,"
+	    " to_char(d.since, 'DD/MM/YYYY') "
+	    "FROM rebond.problem_details d "
+	    "WHERE d.digest_id IS NULL "
+	    "ORDER BY d.problem_id LIMIT $1::integer", 1, params, &res) == -1)
+		return -1;
+	*t_r = table_of(res);
+	PQclear(res);
+	return 0;
+}
+
+int
+store_digest_queue(struct store *st, const char *admin_to, json_t *params,
+    const char *const *problem_ids, size_t n)
+{
+	char *pj = json_dumps(params, JSON_COMPACT), *ij;
+	const char *p[3];
+	PGresult *res;
+	int rc = -1;
+
+	ij = json_strings(problem_ids, n);
+	if (pj == NULL || ij == NULL) {
+		log_error("database: cannot encode the admin digest");
+		goto out;
+	}
+	p[0] = admin_to;
+	p[1] = pj;
+	p[2] = ij;
+	if (exec(st, "insert of the admin digest",
+	    "WITH d AS (INSERT INTO rebond.outbox (channel, destination,"
+	    " template, params) VALUES ('admin', $1, 'admin_digest', $2::jsonb)"
+	    " RETURNING id) "
+	    "UPDATE rebond.problems p SET digest_id = d.id FROM d "
+	    "WHERE p.id = ANY(ARRAY(SELECT jsonb_array_elements_text("
+	    "$3::jsonb)::bigint)) AND p.digest_id IS NULL", 3, p, &res) == -1)
+		goto out;
+	PQclear(res);
+	rc = 0;
+out:
+	free(pj);
+	free(ij);
+	return rc;
+}

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "policy.h"
+#include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
 #define STORE_SCHEMA_VERSION 3
@@ -109,6 +110,69 @@ struct batch_rows {
  * account and role is replaced; operator alert counts add up.
  */
 int store_write_batch(struct store *st, const struct batch_rows *rows);
+/* Release an advisory lock taken by store_try_lock(). */
+int store_unlock(struct store *st, const char *key);
+
+/*
+ * rebond.expire_deadlines(): address changes and invitations past their
+ * deadline become problems for the admins. Autocommit.
+ */
+int store_expire(struct store *st, int *validations_r, int *invitations_r);
+
+/* One notification to send (rebond.outbox). */
+struct outbox_row {
+	long long id;
+	long long account_id;	/* 0: none (admin, ops) */
+	char *channel;		/* email, sms, admin, ops */
+	char *destination;
+	char *template;
+	json_t *params;		/* an object; for ops, with the counts */
+	time_t created;
+};
+
+/*
+ * Up to max unsent rows of the channels (comma-separated) with an id
+ * above after, oldest first. Free with store_outbox_rows_free().
+ */
+int store_outbox_next(struct store *st, const char *channels, long long after,
+    unsigned max, struct outbox_row **rows_r, size_t *n_r);
+void store_outbox_rows_free(struct outbox_row *rows, size_t n);
+/*
+ * Record one attempt of row id (autocommit): sent (sent_at; a validation
+ * token is removed), or failed with error (failed_at when permanent).
+ */
+int store_outbox_done(struct store *st, long long id, enum send_result r,
+    const char *error);
+/* Count a failed attempt on every unsent row of channels. */
+int store_outbox_unreachable(struct store *st, const char *channels,
+    const char *error);
+
+/* A query result as strings (NULL for SQL NULL). */
+struct store_table {
+	size_t ncols, nrows;
+	char **names;
+	char **cells;		/* row-major */
+};
+const char *store_table_cell(const struct store_table *t, size_t row,
+    size_t col);
+void store_table_free(struct store_table **pp);
+/*
+ * The admin queue: account_id, address, role, category, what, action,
+ * notified, since (JJ/MM/AAAA), oldest first.
+ */
+int store_admin_queue(struct store *st, struct store_table **t_r);
+/*
+ * Problems no admin digest listed yet (at most max): problem_id,
+ * account_id, address, role, category, what, action, notified, since.
+ * Call in a transaction that then runs store_digest_queue().
+ */
+int store_digest_pending(struct store *st, unsigned max,
+    struct store_table **t_r);
+/* Queue the admin digest (params for its template) listing the n
+ * problems (ids as text), and mark them listed. */
+int store_digest_queue(struct store *st, const char *admin_to, json_t *params,
+    const char *const *problem_ids, size_t n);
+
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
 
