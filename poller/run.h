@@ -25,6 +25,7 @@ struct run_stats {
 	unsigned long recipients;
 	unsigned long category[CAT_COUNT];
 	unsigned long errors;
+	int stopped;			/* SIGTERM/SIGINT: stopped early */
 };
 
 /*

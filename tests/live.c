@@ -410,3 +410,53 @@ live_err(void)
 {
 	return err_buf;
 }
+
+/* Output files of slot. */
+static void
+slot_files(int slot, char *o, char *e, size_t len)
+{
+	snprintf(o, len, "%s/out.%d.%d", live_dir(), (int)getpid(), slot);
+	snprintf(e, len, "%s/err.%d.%d", live_dir(), (int)getpid(), slot);
+}
+
+int
+live_rebond_start(const char *env, const char *args, int slot)
+{
+	char cmd[4096], o[512], e[512];
+	pid_t pid;
+
+	cr_assert(slot >= 0 && slot < 32, "slot %d", slot);
+	slot_files(slot, o, e, sizeof o);
+	/* exec: the shell becomes rebond, so pid is rebond's. */
+	snprintf(cmd, sizeof cmd, "exec env %s %s %s --stderr >%s 2>%s "
+	    "</dev/null", env ? env : "", live_env("REBOND_BIN"), args, o, e);
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return (int)pid;
+}
+
+int
+live_rebond_wait(int pid, int slot)
+{
+	char o[512], e[512];
+	int st;
+
+	slot_files(slot, o, e, sizeof o);
+	cr_assert_eq(waitpid((pid_t)pid, &st, 0), (pid_t)pid, "waitpid: %s",
+	    strerror(errno));
+	slurp_into(o, out_buf, sizeof out_buf);
+	slurp_into(e, err_buf, sizeof err_buf);
+	unlink(o);
+	unlink(e);
+	return st;
+}
+
+int
+live_rebond_env(const char *env, const char *args)
+{
+	return live_rebond_wait(live_rebond_start(env, args, 0), 0);
+}

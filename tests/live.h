@@ -61,4 +61,20 @@ int live_rebond(const char *args);
 const char *live_out(void);
 const char *live_err(void);
 
+/*
+ * Start the rebond binary in the background with the argument string
+ * args and, unless NULL, the environment assignments env ("A=1 B=2").
+ * slot (0..31) keeps the output files of concurrent runs apart.
+ * Returns its pid (the pid of rebond itself: signals reach it).
+ */
+int live_rebond_start(const char *env, const char *args, int slot);
+/*
+ * Wait for a run started by live_rebond_start; returns the raw wait
+ * status (a run killed by a signal is not an error here); its output is
+ * then in live_out()/live_err().
+ */
+int live_rebond_wait(int pid, int slot);
+/* live_rebond_start + live_rebond_wait. */
+int live_rebond_env(const char *env, const char *args);
+
 #endif
