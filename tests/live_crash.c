@@ -690,3 +690,179 @@ Test(crash, exactly_once_under_kills, .timeout = 900)
 	free(ref);
 	free(c);
 }
+
+/* ---- clean stops, interrupted copies ---------------------------------- */
+
+/* A mailbox and a database named name, holding the first n bounces. */
+static char *
+small_setup(const char *name, int n)
+{
+	char *db;
+	int i;
+
+	if (msgs == NULL)
+		generate(harness_seed());
+	db = strdup(live_db_migrated(name));
+	seed_accounts(db);
+	live_mailbox(name);
+	for (i = 0; i < n; i++)
+		live_deliver(name, "INBOX", msgs[i].data, strlen(msgs[i].data));
+	return db;
+}
+
+static int
+moved(const char *user)
+{
+	return live_count(user, "Archive") + live_count(user, "Review");
+}
+
+/* A stop signal arriving during a batch: the batch is committed and moved,
+ * then rebond exits 0; the next run does the rest. */
+static void
+stop_at_point(const char *name, const char *point, const char *sig,
+    int batches)
+{
+	char *db = small_setup(name, 200), *cfg = config_for(name, name, db,
+	    0, BATCH), args[700], env[100], want[64];
+	int st;
+
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	snprintf(env, sizeof env, "REBOND_TEST_KILLPOINT=%s:%d:%s", point,
+	    batches, sig);
+	st = live_rebond_env(env, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s", env,
+	    live_err());
+	snprintf(want, sizeof want, "signal=%s: stopping", sig);
+	cr_assert_not_null(strstr(live_err(), want), "%s", live_err());
+	snprintf(want, sizeof want, "status=stopped exit=0 messages=%d ",
+	    batches * BATCH);
+	cr_assert_not_null(strstr(live_err(), want), "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    batches * BATCH);
+	cr_assert_eq(moved(name), batches * BATCH);
+	cr_assert_eq(live_count(name, "INBOX"), 200 - batches * BATCH);
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    200);
+	cr_assert_eq(moved(name), 200);
+	free(cfg);
+	free(db);
+}
+
+Test(crash, sigterm_during_a_batch_finishes_it_then_exits_0, .timeout = 120)
+{
+	stop_at_point("stop_term", "fetched", "TERM", 3);
+}
+
+Test(crash, sigint_before_commit_finishes_the_batch_then_exits_0,
+    .timeout = 120)
+{
+	stop_at_point("stop_int", "before-commit", "INT", 2);
+}
+
+/*
+ * The same signals sent from outside while rebond is busy (most likely
+ * blocked in a read from Dovecot or PostgreSQL): a signal handler would
+ * interrupt libetpan's select() and break the stream mid-batch, which is
+ * why they are held until the batch ends.
+ */
+Test(crash, external_sigterm_and_sigint_stop_cleanly, .timeout = 180)
+{
+	static const struct {
+		const char *name;
+		int sig;
+		const char *want;
+	} cases[] = {
+		{ "ext_term", SIGTERM, "signal=TERM" },
+		{ "ext_int", SIGINT, "signal=INT" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *name = cases[i].name;
+		char *db = small_setup(name, 1000), *cfg = config_for(name,
+		    name, db, 0, BATCH), args[700];
+		int pid, st, n, waited;
+
+		snprintf(args, sizeof args, "run -c %s", cfg);
+		pid = live_rebond_start(NULL, args, 2);
+		/* Wait for the first commit, then signal at once. */
+		for (waited = 0; waited < 3000; waited++) {
+			struct timespec d = { 0, 5000000L };
+
+			if (live_sql_int(db, "SELECT count(*) FROM "
+			    "rebond.messages") > 0)
+				break;
+			nanosleep(&d, NULL);
+		}
+		kill(pid, cases[i].sig);
+		st = live_rebond_wait(pid, 2);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s",
+		    name, live_err());
+		cr_assert_not_null(strstr(live_err(), cases[i].want), "%s: %s",
+		    name, live_err());
+		cr_assert_not_null(strstr(live_err(), "status=stopped"),
+		    "%s: %s", name, live_err());
+		n = (int)live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.messages");
+		cr_assert(n > 0 && n < 1000, "%s: %d committed", name, n);
+		cr_assert_eq(n % BATCH, 0, "%s: a partial batch (%d)", name, n);
+		cr_assert_eq(moved(name), n, "%s: committed %d, moved %d", name,
+		    n, moved(name));
+		cr_assert_eq(live_count(name, "INBOX"), 1000 - n);
+		st = live_rebond_env(NULL, args);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s",
+		    live_err());
+		cr_assert_eq(moved(name), 1000);
+		cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.messages"), 1000);
+		free(cfg);
+		free(db);
+	}
+}
+
+/*
+ * Without MOVE: killed after UID COPY (or after STORE \Deleted), the
+ * messages are in both folders; the next run finds the copies by digest
+ * and only expunges them from the bounce folder.
+ */
+Test(crash, interrupted_copy_leaves_a_single_copy, .timeout = 120)
+{
+	static const char *const points_nomove[] = { "copied", "flagged" };
+	int port = extra_dovecot("copy-nomove",
+	    "IMAP4rev1 LITERAL+ IDLE UIDPLUS");
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		char name[32], *db, *cfg, args[700], env[100];
+		int st, before;
+
+		snprintf(name, sizeof name, "copy_%s", points_nomove[i]);
+		db = small_setup(name, 60);
+		cfg = config_for(name, name, db, port, 100);
+		snprintf(args, sizeof args, "run -c %s", cfg);
+		snprintf(env, sizeof env, "REBOND_TEST_KILLPOINT=%s:1",
+		    points_nomove[i]);
+		st = live_rebond_env(env, args);
+		cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "%s: %s",
+		    name, live_err());
+		before = live_count(name, "Archive");
+		cr_assert_gt(before, 0, "%s: nothing copied", name);
+		cr_assert_eq(live_count(name, "INBOX"), 60, "%s", name);
+		st = live_rebond_env(NULL, args);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s",
+		    name, live_err());
+		cr_assert_not_null(strstr(live_err(), "already in Archive"),
+		    "%s: %s", name, live_err());
+		cr_assert_eq(live_count(name, "INBOX"), 0, "%s", name);
+		cr_assert_eq(live_count(name, "Archive"), before,
+		    "%s: %d copies in Archive, %d expected", name,
+		    live_count(name, "Archive"), before);
+		cr_assert_eq(moved(name), 60, "%s", name);
+		cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.messages"), 60);
+		free(cfg);
+		free(db);
+	}
+}
