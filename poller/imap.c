@@ -21,6 +21,7 @@ struct imap {
 	int broken;		/* stream unusable: close it, no LOGOUT */
 	int has_move;
 	int has_uidplus;
+	unsigned timeout;	/* seconds, for the log */
 	enum imap_error error;
 };
 
@@ -50,11 +51,15 @@ fail(struct imap *im, const char *what, int r, enum imap_error kind)
 	    r == MAILIMAP_ERROR_SSL)
 		im->broken = 1;
 	if (r == MAILIMAP_ERROR_STREAM)
-		log_error("imap: host=%s %s failed: connection lost or timed "
-		    "out", im->host, what);
+		log_error("imap: host=%s %s failed: connection lost, or no "
+		    "answer within timeout=%us", im->host, what, im->timeout);
 	else if (r == MAILIMAP_ERROR_CONNECTION_REFUSED)
-		log_error("imap: host=%s %s failed: cannot connect", im->host,
-		    what);
+		log_error("imap: host=%s %s failed: cannot connect (refused "
+		    "or unreachable)", im->host, what);
+	else if (r == MAILIMAP_ERROR_SSL)
+		log_error("imap: host=%s %s failed: TLS handshake failed, or "
+		    "no answer within timeout=%us", im->host, what,
+		    im->timeout);
 	else
 		log_error("imap: host=%s %s failed: code=%d response=\"%s\"",
 		    im->host, what, r, text);
@@ -93,6 +98,7 @@ imap_open(const struct endpoint *ep, const char *password, struct imap **im_r)
 
 	*im_r = im;
 	im->host = xstrdup(ep->host);
+	im->timeout = ep->timeout;
 	im->m = mailimap_new(0, NULL);
 	mailimap_set_timeout(im->m, ep->timeout);
 	if (ep->tls == TLS_IMPLICIT)

@@ -58,14 +58,20 @@ connect_or_die(const char *conninfo)
 const char *
 live_db(const char *name)
 {
+	return live_db_at(live_env("REBOND_TEST_PGHOST"),
+	    live_env("REBOND_TEST_PGPORT"), name);
+}
+
+const char *
+live_db_at(const char *host, const char *port, const char *name)
+{
 	static char conninfo[512];
 	char admin[512], sql[256];
 	PGconn *c;
 	PGresult *r;
 
 	snprintf(admin, sizeof admin, "host=%s port=%s user=postgres "
-	    "dbname=postgres", live_env("REBOND_TEST_PGHOST"),
-	    live_env("REBOND_TEST_PGPORT"));
+	    "dbname=postgres", host, port);
 	c = connect_or_die(admin);
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\"", name);
 	PQclear(PQexec(c, sql));
@@ -76,15 +82,19 @@ live_db(const char *name)
 	PQclear(r);
 	PQfinish(c);
 	snprintf(conninfo, sizeof conninfo, "host=%s port=%s user=postgres "
-	    "dbname=%s", live_env("REBOND_TEST_PGHOST"),
-	    live_env("REBOND_TEST_PGPORT"), name);
+	    "dbname=%s", host, port, name);
 	return conninfo;
 }
 
 const char *
 live_db_migrated(const char *name)
 {
-	const char *ci = live_db(name);
+	return live_migrate(live_db(name));
+}
+
+const char *
+live_migrate(const char *ci)
+{
 	char args[1024];
 	int rc;
 
@@ -459,4 +469,23 @@ int
 live_rebond_env(const char *env, const char *args)
 {
 	return live_rebond_wait(live_rebond_start(env, args, 0), 0);
+}
+
+int
+live_dovecot(const char *name, const char *caps)
+{
+	char cmd[800], line[512], *v;
+	FILE *p;
+	int port = 0;
+
+	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh dovecot %s %s '%s'",
+	    live_env("REBOND_SRCDIR"), live_dir(), name, caps);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (fgets(line, sizeof line, p) != NULL &&
+	    (v = strstr(line, "_PORT=")) != NULL)
+		port = atoi(v + 6);
+	pclose(p);
+	cr_assert_gt(port, 0, "%s: no port", cmd);
+	return port;
 }

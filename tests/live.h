@@ -17,14 +17,25 @@ const char *live_dir(void);
 
 /* A new empty database `name`; returns its conninfo (static storage). */
 const char *live_db(const char *name);
+/* The same on the PostgreSQL at host (a socket directory) and port. */
+const char *live_db_at(const char *host, const char *port, const char *name);
 /* live_db + `rebond migrate` on it. */
 const char *live_db_migrated(const char *name);
+/* `rebond migrate` on the database conninfo; returns conninfo. */
+const char *live_migrate(const char *conninfo);
 /* Run sql; assert it succeeds. */
 void live_sql(const char *conninfo, const char *sql);
 /* First column of the first row as a number (asserted to exist). */
 long long live_sql_int(const char *conninfo, const char *sql);
 /* First column of the first row, or NULL for SQL NULL (free()). */
 char *live_sql_str(const char *conninfo, const char *sql);
+
+/*
+ * One more Dovecot sharing the mail homes (tests/servers.sh dovecot
+ * DIR NAME CAPS: CAPS, if not empty, replaces its capability list);
+ * returns its plain/STARTTLS port. Stopped with the others.
+ */
+int live_dovecot(const char *name, const char *caps);
 
 /* A new, empty IMAP mailbox for user (INBOX only). */
 void live_mailbox(const char *user);
