@@ -146,6 +146,8 @@ cmd_run(int argc, char **argv)
 	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_poll(cfg, &opts, &st);
+	if (st.busy)
+		goto out;
 	log_msg(rc == EX_OK ? LOG_INFO : LOG_ERR,
 	    "run: mailbox=%s status=%s exit=%d messages=%lu archived=%lu "
 	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
@@ -160,7 +162,8 @@ cmd_run(int argc, char **argv)
 	    st.category[CAT_SPAM], st.category[CAT_TRANSIENT],
 	    st.category[CAT_COMPLAINT], st.category[CAT_AUTOREPLY],
 	    st.category[CAT_DELIVERED], st.category[CAT_UNKNOWN],
-	    st.errors + (rc != EX_OK), elapsed(&t0));
+	    st.errors + (rc != EX_OK && st.errors == 0), elapsed(&t0));
+out:
 	conf_free(&cfg);
 	return rc;
 }

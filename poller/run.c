@@ -668,6 +668,7 @@ static int
 poll_folder(struct ctx *c)
 {
 	uint32_t *uids = NULL, exists = 0;
+	unsigned long long last;
 	size_t nuids = 0, off, *sizes = NULL;
 	unsigned batch = c->cfg->imap.batch;
 	size_t maxb = c->cfg->imap.max_message_bytes;
@@ -676,6 +677,14 @@ poll_folder(struct ctx *c)
 	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
 	    &exists) == -1)
 		return imap_exit(c->imap);
+	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
+	    -1)
+		return EX_TEMPFAIL;
+	if (last != 0 && last != c->uidvalidity)
+		log_warning("run: mailbox=%s UIDVALIDITY changed (%u, was %llu):"
+		    " the server renumbered its messages; they are recognised "
+		    "by digest, nothing is applied twice", c->cfg->imap.folder,
+		    c->uidvalidity, last);
 	c->stats->messages = 0;
 	if (exists == 0)
 		return EX_OK;
@@ -761,8 +770,10 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 		goto out;
 	}
 	if (!got) {
-		log_info("run: mailbox=%s another run holds the lock; nothing "
-		    "to do", cfg->imap.folder);
+		/* The only line of such a run: no summary, no metrics. */
+		log_info("run: mailbox=%s status=busy: another run holds the "
+		    "lock; nothing to do", cfg->imap.folder);
+		stats->busy = 1;
 		rc = EX_OK;
 		goto out;
 	}

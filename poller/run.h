@@ -26,6 +26,7 @@ struct run_stats {
 	unsigned long category[CAT_COUNT];
 	unsigned long errors;
 	int stopped;			/* SIGTERM/SIGINT: stopped early */
+	int busy;			/* another run holds the mailbox */
 };
 
 /*

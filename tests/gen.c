@@ -369,3 +369,42 @@ gen_config(const char *name, const char *user, const char *db, int port,
 		    "level = debug\n", batch);
 	return strdup(live_config(name, user, db, extra));
 }
+
+/* A sorted dump of a query, for comparing two databases. */
+static char *
+dump(const char *db, const char *what)
+{
+	char sql[1000];
+
+	snprintf(sql, sizeof sql, "SELECT coalesce(string_agg(x, E'\\n' "
+	    "ORDER BY x), '') FROM (%s) AS t(x)", what);
+	return live_sql_str(db, sql);
+}
+
+void
+gen_same_as(const char *db, const char *ref, const char *what,
+    const char *label)
+{
+	char *a = dump(db, what), *b = dump(ref, what);
+
+	cr_assert(a != NULL && b != NULL);
+	cr_assert(strcmp(a, b) == 0, "%s differ from the reference run "
+	    "(%zu vs %zu bytes)", label, strlen(a), strlen(b));
+	free(a);
+	free(b);
+}
+
+void
+gen_same_as_reference(const char *db, const char *ref)
+{
+	gen_same_as(db, ref, "SELECT message_id || ' ' || outcome || ' ' || "
+	    "report_type || ' ' || recipients FROM rebond.messages",
+	    "messages");
+	gen_same_as(db, ref, "SELECT message_id || ' ' || rcpt_index || ' ' "
+	    "|| coalesce(recipient, '-') || ' ' || category || ' ' || reason "
+	    "|| ' ' || rule || ' ' || coalesce(account_id::text, '-') || ' ' "
+	    "|| coalesce(role, '-') || ' ' || occurred_at FROM rebond.events",
+	    "events");
+	gen_same_as(db, ref, "SELECT id || ' ' || primary_state || ' ' || "
+	    "secondary_state FROM accounts", "account states");
+}

@@ -65,6 +65,14 @@ int gen_check_moved_were_committed(const struct census *c,
  */
 char *gen_config(const char *name, const char *user, const char *db,
     int port, int batch);
+/*
+ * Assert that the query what (one text column) returns the same rows in
+ * db and in ref; label names them in the failure.
+ */
+void gen_same_as(const char *db, const char *ref, const char *what,
+    const char *label);
+/* gen_same_as for messages, events and account states. */
+void gen_same_as_reference(const char *db, const char *ref);
 /* Messages now in Archive + Review of user. */
 int gen_moved(const char *user);
 

@@ -94,30 +94,6 @@ observed_window(const char *err)
 	return "fetch-commit";
 }
 
-/* A sorted dump of a query, for comparing two databases. */
-static char *
-dump(const char *db, const char *what)
-{
-	char sql[1000];
-
-	snprintf(sql, sizeof sql, "SELECT coalesce(string_agg(x, E'\\n' "
-	    "ORDER BY x), '') FROM (%s) AS t(x)", what);
-	return live_sql_str(db, sql);
-}
-
-static void
-same_in_both(const char *db, const char *ref, const char *what,
-    const char *label)
-{
-	char *a = dump(db, what), *b = dump(ref, what);
-
-	cr_assert(a != NULL && b != NULL);
-	cr_assert(strcmp(a, b) == 0, "%s differ from the reference run "
-	    "(%zu vs %zu bytes)", label, strlen(a), strlen(b));
-	free(a);
-	free(b);
-}
-
 Test(crash, exactly_once_under_kills, .timeout = 900)
 {
 	uint64_t seed = gen_seed();
@@ -291,16 +267,7 @@ Test(crash, exactly_once_under_kills, .timeout = 900)
 	    total_events);
 
 	/* And the same as a run that was never killed. */
-	same_in_both(db, ref, "SELECT message_id || ' ' || outcome || ' ' || "
-	    "report_type || ' ' || recipients FROM rebond.messages",
-	    "messages");
-	same_in_both(db, ref, "SELECT message_id || ' ' || rcpt_index || ' ' "
-	    "|| coalesce(recipient, '-') || ' ' || category || ' ' || reason "
-	    "|| ' ' || rule || ' ' || coalesce(account_id::text, '-') || ' ' "
-	    "|| coalesce(role, '-') || ' ' || occurred_at FROM rebond.events",
-	    "events");
-	same_in_both(db, ref, "SELECT id || ' ' || primary_state || ' ' || "
-	    "secondary_state FROM accounts", "account states");
+	gen_same_as_reference(db, ref);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (i = 0, targeted = 0; i < (int)NPOINTS; i++)
