@@ -4,7 +4,7 @@
 #   servers.sh check            exit 0 when the servers are installed
 #   servers.sh start DIR        start them under DIR; print `export` lines
 #   servers.sh stop DIR         stop what start started, by PID
-#   servers.sh dovecot DIR NAME [imap_capability]
+#   servers.sh dovecot DIR NAME [imap_capability] [nossl]
 #                               start one more Dovecot (DIR/NAME) sharing
 #                               the mail homes; print its env lines
 #
@@ -79,11 +79,12 @@ certs() {
 	chmod 644 "$T"/*.pem
 }
 
-# dovecot_start T NAME [CAPABILITY]: one instance in $T/NAME.
+# dovecot_start T NAME [CAPABILITY] [nossl]: one instance in $T/NAME.
 dovecot_start() {
 	T=$1
 	D=$T/$2
 	cap=${3:-}
+	nossl=${4:-}
 	mkdir -p "$D/run" "$D/state"
 	port=$(free_port)
 	sport=$(free_port)
@@ -143,6 +144,8 @@ service lmtp {
 }
 CONF
 	[ -n "$cap" ] && echo "imap_capability = $cap" >>"$D/dovecot.conf"
+	# nossl: a server that offers no TLS at all (downgrade tests).
+	[ "$nossl" = nossl ] && sed -i 's/^ssl = yes$/ssl = no/; /^ssl_cert/d; /^ssl_key/d; /ssl = yes/d' "$D/dovecot.conf"
 	chown -R "$MAILUSER:$MAILGROUP" "$D" 2>/dev/null || true
 	as "$MAILUSER" dovecot -c "$D/dovecot.conf"
 	wait_pidfile "$D/run/master.pid"
@@ -240,6 +243,6 @@ stop) stop "$2" ;;
 dovecot)
 	if [ "$(id -u)" = 0 ]; then MAILUSER=nobody MAILGROUP=nogroup; else
 		MAILUSER=$(id -un) MAILGROUP=$(id -gn); fi
-	dovecot_start "$2" "$3" "${4:-}" ;;
+	dovecot_start "$2" "$3" "${4:-}" "${5:-}" ;;
 *) echo "usage: servers.sh check|start DIR|stop DIR|dovecot DIR NAME [CAP]" >&2; exit 64 ;;
 esac
