@@ -59,6 +59,8 @@ const char *live_config(const char *name, const char *user,
  */
 int live_rebond(const char *args);
 const char *live_out(void);
+/* Peak resident set size of the last live_rebond() process, in KiB. */
+long live_maxrss_kb(void);
 const char *live_err(void);
 
 #endif
