@@ -60,7 +60,10 @@ connect_or_die(const char *conninfo)
 const char *
 live_db(const char *name)
 {
-	static char conninfo[512];
+	/* A few slots, so a test can hold several databases at once. */
+	static char slots[8][512];
+	static unsigned next;
+	char *conninfo = slots[next++ % 8];
 	char admin[512], sql[256];
 	PGconn *c;
 	PGresult *r;
@@ -77,7 +80,7 @@ live_db(const char *name)
 	    PQerrorMessage(c));
 	PQclear(r);
 	PQfinish(c);
-	snprintf(conninfo, sizeof conninfo, "host=%s port=%s user=postgres "
+	snprintf(conninfo, sizeof slots[0], "host=%s port=%s user=postgres "
 	    "dbname=%s", live_env("REBOND_TEST_PGHOST"),
 	    live_env("REBOND_TEST_PGPORT"), name);
 	return conninfo;
@@ -397,6 +400,14 @@ live_rebond(const char *args)
 	pid = fork();
 	cr_assert(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* Sanitizer builds: a small quarantine, so that peak RSS
+		 * says something about rebond rather than about ASan. */
+		const char *asan = getenv("ASAN_OPTIONS");
+		char opts[1024];
+
+		snprintf(opts, sizeof opts, "%s%squarantine_size_mb=4",
+		    asan ? asan : "", asan && *asan ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}

@@ -15,7 +15,8 @@ const char *live_env(const char *name);
 /* Scratch directory of this test binary (from the harness). */
 const char *live_dir(void);
 
-/* A new empty database `name`; returns its conninfo (static storage). */
+/* A new empty database `name`; returns its conninfo (static storage,
+ * valid for the next 7 calls). */
 const char *live_db(const char *name);
 /* live_db + `rebond migrate` on it. */
 const char *live_db_migrated(const char *name);
