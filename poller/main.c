@@ -14,6 +14,8 @@
 #include "log.h"
 #include "run.h"
 #include "store.h"
+#include "strutil.h"
+#include "verp.h"
 #include "version.h"
 
 static int log_stderr;
@@ -26,6 +28,7 @@ usage(FILE *f)
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
 	    "       rebond classify [--json] PATH...|-\n"
+	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
 	    CONF_DEFAULT_PATH);
@@ -268,6 +271,80 @@ cmd_check_config(int argc, char **argv)
 	return EX_OK;
 }
 
+/* rebond verp ACCOUNT_ID ROLE: the signed return path for that address. */
+static int
+cmd_verp(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const enum role roles[] = { ROLE_PRIMARY, ROLE_SECONDARY,
+		ROLE_PENDING, ROLE_INVITATION };
+	char addr[VERP_ADDRESS_MAX], *secret = NULL;
+	const char *path = NULL;
+	unsigned long long id;
+	struct config *cfg;
+	enum role role = ROLE_NONE;
+	size_t i;
+	int ch, rc = EX_CONFIG;
+
+	while ((ch = getopt_long(argc, argv, "c:e", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'e':
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_uint(argv[optind], 1, 0x7fffffffffffffffULL, &id) == -1) {
+		fprintf(stderr, "rebond: verp: \"%s\": expected an account "
+		    "id (a positive whole number)\n", argv[optind]);
+		return EX_USAGE;
+	}
+	for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (strcmp(argv[optind + 1], policy_role_name(roles[i])) == 0)
+			role = roles[i];
+	if (role == ROLE_NONE) {
+		fprintf(stderr, "rebond: verp: \"%s\": expected primary, "
+		    "secondary, pending or invitation\n", argv[optind + 1]);
+		return EX_USAGE;
+	}
+	if ((cfg = load_config(config_path(path))) == NULL)
+		return EX_CONFIG;
+	if (cfg->verp.secret_file == NULL || cfg->verp.return_path == NULL) {
+		fprintf(stderr, "rebond: verp: [verp] secret_file and "
+		    "return_path must be set in %s\n", cfg->path);
+		goto out;
+	}
+	if ((secret = conf_read_secret(cfg->verp.secret_file, stderr)) == NULL)
+		goto out;
+	if (verp_encode(cfg->verp.return_path, (long long)id, role, secret,
+	    strlen(secret), addr, sizeof addr) == -1) {
+		fprintf(stderr, "rebond: verp: cannot tag \"%s\" (a plain "
+		    "local@domain without '+' is needed)\n",
+		    cfg->verp.return_path);
+		goto out;
+	}
+	printf("%s\n", addr);
+	rc = EX_OK;
+out:
+	if (secret != NULL) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
+	}
+	conf_free(&cfg);
+	return rc;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(int, char **);
@@ -276,6 +353,7 @@ static const struct command {
 	{ "migrate", cmd_migrate },
 	{ "check-config", cmd_check_config },
 	{ "classify", cmd_classify },
+	{ "verp", cmd_verp },
 };
 
 int

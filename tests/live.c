@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "live.h"
 
 static char out_buf[65536], err_buf[65536];
+static long last_maxrss_kb;
 
 const char *
 live_env(const char *name)
@@ -65,7 +67,10 @@ live_db(const char *name)
 const char *
 live_db_at(const char *host, const char *port, const char *name)
 {
-	static char conninfo[512];
+	/* A few slots, so a test can hold several databases at once. */
+	static char slots[8][512];
+	static unsigned next;
+	char *conninfo = slots[next++ % 8];
 	char admin[512], sql[256];
 	PGconn *c;
 	PGresult *r;
@@ -81,7 +86,7 @@ live_db_at(const char *host, const char *port, const char *name)
 	    PQerrorMessage(c));
 	PQclear(r);
 	PQfinish(c);
-	snprintf(conninfo, sizeof conninfo, "host=%s port=%s user=postgres "
+	snprintf(conninfo, sizeof slots[0], "host=%s port=%s user=postgres "
 	    "dbname=%s", host, port, name);
 	return conninfo;
 }
@@ -394,19 +399,44 @@ int
 live_rebond(const char *args)
 {
 	char cmd[4096], o[512], e[512];
+	struct rusage ru;
+	pid_t pid;
 	int st;
 
 	snprintf(o, sizeof o, "%s/out.%d", live_dir(), (int)getpid());
 	snprintf(e, sizeof e, "%s/err.%d", live_dir(), (int)getpid());
-	snprintf(cmd, sizeof cmd, "%s %s --stderr >%s 2>%s </dev/null",
+	snprintf(cmd, sizeof cmd, "exec %s %s --stderr >%s 2>%s </dev/null",
 	    live_env("REBOND_BIN"), args, o, e);
-	st = system(cmd);
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* Sanitizer builds: a small quarantine, so that peak RSS
+		 * says something about rebond rather than about ASan. */
+		const char *asan = getenv("ASAN_OPTIONS");
+		char opts[1024];
+
+		snprintf(opts, sizeof opts, "%s%squarantine_size_mb=4",
+		    asan ? asan : "", asan && *asan ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(wait4(pid, &st, 0, &ru), pid, "wait4: %s",
+	    strerror(errno));
+	last_maxrss_kb = ru.ru_maxrss;
 	slurp_into(o, out_buf, sizeof out_buf);
 	slurp_into(e, err_buf, sizeof err_buf);
 	unlink(o);
 	unlink(e);
-	cr_assert(WIFEXITED(st), "rebond %s: killed by a signal", args);
+	cr_assert(WIFEXITED(st), "rebond %s: killed by signal %d", args,
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return WEXITSTATUS(st);
+}
+
+long
+live_maxrss_kb(void)
+{
+	return last_maxrss_kb;
 }
 
 const char *

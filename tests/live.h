@@ -15,7 +15,8 @@ const char *live_env(const char *name);
 /* Scratch directory of this test binary (from the harness). */
 const char *live_dir(void);
 
-/* A new empty database `name`; returns its conninfo (static storage). */
+/* A new empty database `name`; returns its conninfo (static storage,
+ * valid for the next 7 calls). */
 const char *live_db(const char *name);
 /* The same on the PostgreSQL at host (a socket directory) and port. */
 const char *live_db_at(const char *host, const char *port, const char *name);
@@ -70,6 +71,8 @@ const char *live_config(const char *name, const char *user,
  */
 int live_rebond(const char *args);
 const char *live_out(void);
+/* Peak resident set size of the last live_rebond() process, in KiB. */
+long live_maxrss_kb(void);
 const char *live_err(void);
 
 /*

@@ -85,21 +85,22 @@ Test(overlap, four_runs_at_once_one_works_totals_of_one_run, .timeout = 180)
 	free(ref);
 }
 
-/* Remove Dovecot's record of UIDs for user's INBOX (not its UIDVALIDITY
- * counter): the next session sees the same files with new UIDs under a
- * new UIDVALIDITY. */
+/*
+ * Remove Dovecot's record of UIDs for user's INBOX (the uidlist, the
+ * indexes and the mailbox list index, which also remembers UIDVALIDITY;
+ * not the UIDVALIDITY counter): the next session sees the same files
+ * under new UIDs and a new UIDVALIDITY.
+ */
 static void
 forget_uids(const char *user)
 {
 	char cmd[1200];
 
-	snprintf(cmd, sizeof cmd, "rm -f %s/%s/Maildir/dovecot-uidlist "
-	    "%s/%s/Maildir/dovecot.index %s/%s/Maildir/dovecot.index.log "
-	    "%s/%s/Maildir/dovecot.index.cache",
-	    live_env("REBOND_TEST_MAILHOME"), user,
-	    live_env("REBOND_TEST_MAILHOME"), user,
-	    live_env("REBOND_TEST_MAILHOME"), user,
-	    live_env("REBOND_TEST_MAILHOME"), user);
+	snprintf(cmd, sizeof cmd, "cd %s/%s/Maildir && rm -f dovecot-uidlist "
+	    "dovecot.index dovecot.index.log dovecot.index.log.2 "
+	    "dovecot.index.cache dovecot.list.index dovecot.list.index.log "
+	    "dovecot.list.index.log.2", live_env("REBOND_TEST_MAILHOME"),
+	    user);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 

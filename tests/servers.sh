@@ -4,7 +4,7 @@
 #   servers.sh check            exit 0 when the servers are installed
 #   servers.sh start DIR        start them under DIR; print `export` lines
 #   servers.sh stop DIR         stop what start started, by PID
-#   servers.sh dovecot DIR NAME [imap_capability]
+#   servers.sh dovecot DIR NAME [imap_capability] [nossl]
 #                               start one more Dovecot (DIR/NAME) sharing
 #                               the mail homes; print its env lines
 #   servers.sh dovecot-stop|dovecot-start DIR NAME
@@ -85,11 +85,12 @@ certs() {
 	chmod 644 "$T"/*.pem
 }
 
-# dovecot_start T NAME [CAPABILITY]: one instance in $T/NAME.
+# dovecot_start T NAME [CAPABILITY] [nossl]: one instance in $T/NAME.
 dovecot_start() {
 	T=$1
 	D=$T/$2
 	cap=${3:-}
+	nossl=${4:-}
 	mkdir -p "$D/run" "$D/state"
 	port=$(free_port)
 	sport=$(free_port)
@@ -150,6 +151,8 @@ service lmtp {
 CONF
 	[ -n "$cap" ] && echo "imap_capability = $cap" >>"$D/dovecot.conf"
 	echo "$port" >"$D/port"
+	# nossl: a server that offers no TLS at all (downgrade tests).
+	[ "$nossl" = nossl ] && sed -i 's/^ssl = yes$/ssl = no/; /^ssl_cert/d; /^ssl_key/d; /ssl = yes/d' "$D/dovecot.conf"
 	chown -R "$MAILUSER:$MAILGROUP" "$D" 2>/dev/null || true
 	dovecot_run "$T" "$2"
 	N=$(echo "$2" | tr a-z- A-Z_)
@@ -292,7 +295,8 @@ stop() {
 usage() {
 	cat >&2 <<'EOF_USAGE'
 usage: servers.sh check | start DIR | stop DIR
-       servers.sh dovecot DIR NAME [CAP]   one more Dovecot in DIR/NAME
+       servers.sh dovecot DIR NAME [CAP] [nossl]
+                                           one more Dovecot in DIR/NAME
        servers.sh dovecot-stop DIR NAME    stop it and its sessions (by PID)
        servers.sh dovecot-start DIR NAME   start it again, same ports
        servers.sh postgres DIR pg-NAME     one more PostgreSQL cluster
@@ -306,7 +310,7 @@ case ${1:-} in
 check) check ;;
 start) start "$2" ;;
 stop) stop "$2" ;;
-dovecot) users; dovecot_start "$2" "$3" "${4:-}" ;;
+dovecot) users; dovecot_start "$2" "$3" "${4:-}" "${5:-}" ;;
 dovecot-stop) stop_tree "$2/$3.pid" ;;
 dovecot-start) users; dovecot_run "$2" "$3" ;;
 postgres)
