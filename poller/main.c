@@ -15,6 +15,8 @@
 #include "log.h"
 #include "run.h"
 #include "store.h"
+#include "strutil.h"
+#include "verp.h"
 #include "version.h"
 
 static int log_stderr;
@@ -28,6 +30,7 @@ usage(FILE *f)
 	    "       rebond check-config [-c FILE] [--sample]\n"
 	    "       rebond classify [--json] PATH...|-\n"
 	    "       rebond report [-c FILE] [--wide]\n"
+	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
 	    CONF_DEFAULT_PATH);
@@ -71,6 +74,32 @@ on_stop_signal(int sig)
 	run_request_stop();
 }
 
+/*
+ * SIGTERM and SIGINT ask for a clean stop: the current batch is finished
+ * (committed and moved), then rebond exits. They stay blocked, and the
+ * run looks for them between batches (run.c): delivered at once, they
+ * would interrupt libetpan's select() and break the IMAP stream in the
+ * middle of a batch. The handler only matters if they get unblocked.
+ */
+static void
+hold_stop_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		log_warning("run: cannot install signal handlers");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		log_warning("run: cannot block SIGTERM/SIGINT");
+}
+
 static double
 elapsed(const struct timespec *t0)
 {
@@ -93,7 +122,6 @@ cmd_run(int argc, char **argv)
 	struct run_opts opts = { 0 };
 	struct run_stats st;
 	struct config *cfg;
-	struct sigaction sa;
 	struct timespec t0;
 	const char *path = NULL;
 	int ch, rc;
@@ -120,26 +148,27 @@ cmd_run(int argc, char **argv)
 	if ((cfg = load_config(config_path(path))) == NULL)
 		return EX_CONFIG;
 	start_logging(cfg);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_poll(cfg, &opts, &st);
+	if (st.busy)
+		goto out;
 	log_msg(rc == EX_OK ? LOG_INFO : LOG_ERR,
 	    "run: mailbox=%s status=%s exit=%d messages=%lu archived=%lu "
 	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
 	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
 	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu "
 	    "errors=%lu duration=%.3fs", cfg->imap.folder,
-	    rc == EX_OK ? "ok" : "failed", rc, st.messages, st.archived,
+	    rc != EX_OK ? "failed" : st.stopped ? "stopped" : "ok", rc,
+	    st.messages, st.archived,
 	    st.review, st.ignored, st.already, st.recipients,
 	    st.category[CAT_HARD], st.category[CAT_QUOTA],
 	    st.category[CAT_BLOCKED], st.category[CAT_SPF],
 	    st.category[CAT_SPAM], st.category[CAT_TRANSIENT],
 	    st.category[CAT_COMPLAINT], st.category[CAT_AUTOREPLY],
 	    st.category[CAT_DELIVERED], st.category[CAT_UNKNOWN],
-	    st.errors + (rc != EX_OK), elapsed(&t0));
+	    st.errors + (rc != EX_OK && st.errors == 0), elapsed(&t0));
+out:
 	conf_free(&cfg);
 	return rc;
 }
@@ -244,6 +273,80 @@ cmd_check_config(int argc, char **argv)
 	return EX_OK;
 }
 
+/* rebond verp ACCOUNT_ID ROLE: the signed return path for that address. */
+static int
+cmd_verp(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const enum role roles[] = { ROLE_PRIMARY, ROLE_SECONDARY,
+		ROLE_PENDING, ROLE_INVITATION };
+	char addr[VERP_ADDRESS_MAX], *secret = NULL;
+	const char *path = NULL;
+	unsigned long long id;
+	struct config *cfg;
+	enum role role = ROLE_NONE;
+	size_t i;
+	int ch, rc = EX_CONFIG;
+
+	while ((ch = getopt_long(argc, argv, "c:e", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'e':
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (parse_uint(argv[optind], 1, 0x7fffffffffffffffULL, &id) == -1) {
+		fprintf(stderr, "rebond: verp: \"%s\": expected an account "
+		    "id (a positive whole number)\n", argv[optind]);
+		return EX_USAGE;
+	}
+	for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (strcmp(argv[optind + 1], policy_role_name(roles[i])) == 0)
+			role = roles[i];
+	if (role == ROLE_NONE) {
+		fprintf(stderr, "rebond: verp: \"%s\": expected primary, "
+		    "secondary, pending or invitation\n", argv[optind + 1]);
+		return EX_USAGE;
+	}
+	if ((cfg = load_config(config_path(path))) == NULL)
+		return EX_CONFIG;
+	if (cfg->verp.secret_file == NULL || cfg->verp.return_path == NULL) {
+		fprintf(stderr, "rebond: verp: [verp] secret_file and "
+		    "return_path must be set in %s\n", cfg->path);
+		goto out;
+	}
+	if ((secret = conf_read_secret(cfg->verp.secret_file, stderr)) == NULL)
+		goto out;
+	if (verp_encode(cfg->verp.return_path, (long long)id, role, secret,
+	    strlen(secret), addr, sizeof addr) == -1) {
+		fprintf(stderr, "rebond: verp: cannot tag \"%s\" (a plain "
+		    "local@domain without '+' is needed)\n",
+		    cfg->verp.return_path);
+		goto out;
+	}
+	printf("%s\n", addr);
+	rc = EX_OK;
+out:
+	if (secret != NULL) {
+		memset(secret, 0, strlen(secret));
+		free(secret);
+	}
+	conf_free(&cfg);
+	return rc;
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(int, char **);
@@ -253,6 +356,7 @@ static const struct command {
 	{ "check-config", cmd_check_config },
 	{ "classify", cmd_classify },
 	{ "report", cmd_report },
+	{ "verp", cmd_verp },
 };
 
 int

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,7 +500,7 @@ norm_address(const char *s)
 static int
 history_warned(struct store *st, struct account *a, size_t n)
 {
-	json_t *ids = json_array();
+	json_t *ids = json_array(), *index;
 	const char *params[1];
 	PGresult *res;
 	char *js;
@@ -528,24 +529,32 @@ history_warned(struct store *st, struct account *a, size_t n)
 		return -1;
 	}
 	free(js);
+	/* Accounts by id (the rows come ordered by account_id). */
+	index = json_object();
+	for (i = 0; i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "%lld", a[i].id);
+		json_object_set_new(index, key, json_integer((json_int_t)i));
+	}
 	rows = PQntuples(res);
 	for (row = 0; row < rows; row++) {
-		unsigned long long id, oid;
+		unsigned long long oid;
 		enum warn_kind k;
+		json_t *at = json_object_get(index, PQgetvalue(res, row, 0));
+		struct warned *w;
 
-		if (parse_uint(PQgetvalue(res, row, 0), 0, ~0ULL >> 1,
-		    &id) == -1 ||
+		if (at == NULL ||
 		    policy_warn_parse(PQgetvalue(res, row, 1), &k) == -1 ||
 		    parse_uint(PQgetvalue(res, row, 2), 1, ~0ULL >> 1,
 		    &oid) == -1)
 			continue;
-		for (i = 0; i < n; i++)
-			if (a[i].id == (long long)id) {
-				a[i].warned[k].at = epoch_or_zero(res, row, 3);
-				a[i].warned[k].id = (long long)oid;
-				a[i].warned[k].ref[0] = '\0';
-			}
+		w = &a[json_integer_value(at)].warned[k];
+		w->at = epoch_or_zero(res, row, 3);
+		w->id = (long long)oid;
+		w->ref[0] = '\0';
 	}
+	json_decref(index);
 	PQclear(res);
 	return 0;
 }
@@ -561,18 +570,27 @@ add_day(struct soft_days *d, long day)
 static int
 history_soft(struct store *st, struct account *a, size_t n, time_t start)
 {
-	char **addrs = xcalloc(2 * n + 1, sizeof *addrs), *js, sbuf[32];
+	char **addrs = xcalloc(2 * n + 1, sizeof *addrs), *js = NULL,
+	    sbuf[32];
+	json_t *index = json_object();	/* address -> 2 * account + role */
 	const char *params[2];
 	PGresult *res;
 	size_t i, na = 0;
 	int row, rows, rc = -1;
 
-	js = NULL;
 	for (i = 0; i < n; i++) {
-		if (a[i].primary_email != NULL)
-			addrs[na++] = norm_address(a[i].primary_email);
-		if (a[i].secondary_email != NULL)
-			addrs[na++] = norm_address(a[i].secondary_email);
+		if (a[i].primary_email != NULL) {
+			addrs[na] = norm_address(a[i].primary_email);
+			json_object_set_new(index, addrs[na++],
+			    json_integer((json_int_t)(2 * i)));
+		}
+		if (a[i].secondary_email != NULL) {
+			addrs[na] = norm_address(a[i].secondary_email);
+			if (json_object_get(index, addrs[na]) == NULL)
+				json_object_set_new(index, addrs[na],
+				    json_integer((json_int_t)(2 * i + 1)));
+			na++;
+		}
 	}
 	if ((js = json_strings((const char *const *)addrs, na)) == NULL) {
 		log_error("database: cannot encode the addresses");
@@ -592,29 +610,21 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 		goto out;
 	rows = PQntuples(res);
 	for (row = 0; row < rows; row++) {
-		const char *r = PQgetvalue(res, row, 0);
+		json_t *at = json_object_get(index, PQgetvalue(res, row, 0));
 		char *end;
 		long day = strtol(PQgetvalue(res, row, 1), &end, 10);
+		size_t v;
 
-		if (*end != '\0')
+		if (at == NULL || *end != '\0')
 			continue;
-		for (i = 0; i < n; i++) {
-			char *p = a[i].primary_email ?
-			    norm_address(a[i].primary_email) : NULL;
-			char *s = a[i].secondary_email ?
-			    norm_address(a[i].secondary_email) : NULL;
-
-			if (p != NULL && strcmp(p, r) == 0)
-				add_day(&a[i].soft_primary, day);
-			else if (s != NULL && strcmp(s, r) == 0)
-				add_day(&a[i].soft_secondary, day);
-			free(p);
-			free(s);
-		}
+		v = (size_t)json_integer_value(at);
+		add_day(v % 2 ? &a[v / 2].soft_secondary :
+		    &a[v / 2].soft_primary, day);
 	}
 	PQclear(res);
 	rc = 0;
 out:
+	json_decref(index);
 	free(js);
 	for (i = 0; i < na; i++)
 		free(addrs[i]);
@@ -1081,4 +1091,23 @@ out:
 	free(pj);
 	free(ij);
 	return rc;
+}
+
+int
+store_last_uidvalidity(struct store *st, const char *mailbox,
+    unsigned long long *uidvalidity_r)
+{
+	const char *params[1] = { mailbox };
+	PGresult *res;
+
+	*uidvalidity_r = 0;
+	if (exec(st, "last UIDVALIDITY",
+	    "SELECT uidvalidity FROM rebond.messages WHERE mailbox = $1 "
+	    "ORDER BY processed_at DESC LIMIT 1", 1, params, &res) == -1)
+		return -1;
+	if (PQntuples(res) == 1 && parse_uint(PQgetvalue(res, 0, 0), 0,
+	    UINT32_MAX, uidvalidity_r) == -1)
+		*uidvalidity_r = 0;
+	PQclear(res);
+	return 0;
 }

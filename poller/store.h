@@ -173,6 +173,12 @@ int store_digest_pending(struct store *st, unsigned max,
 int store_digest_queue(struct store *st, const char *admin_to, json_t *params,
     const char *const *problem_ids, size_t n);
 
+/*
+ * The UIDVALIDITY recorded with the last message processed from mailbox,
+ * or 0 when none was.
+ */
+int store_last_uidvalidity(struct store *st, const char *mailbox,
+    unsigned long long *uidvalidity_r);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 # Debian packages: build tools, libraries, and the live servers.
-PKGS="build-essential autoconf automake libtool pkg-config
+PKGS="build-essential clang libclang-rt-dev autoconf automake libtool pkg-config
 libetpan-dev libgnutls28-dev libpq-dev libiniparser-dev libjansson-dev
 libcriterion-dev dovecot-imapd postgresql-15 python3-aiosmtpd openssl
 libsisimai-perl"
@@ -31,8 +31,11 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Out-of-tree builds: build/ for the suite, build-fuzz/ for the fuzzer.
 ./autogen.sh >/dev/null 2>&1 || { ./autogen.sh; exit 1; }
-./configure --enable-werror ${REBOND_CONFIGURE_FLAGS:-} >configure.out 2>&1 ||
+mkdir -p build
+cd build
+../configure --enable-werror ${REBOND_CONFIGURE_FLAGS:-} >configure.out 2>&1 ||
     { cat configure.out; exit 1; }
 make -j"$(nproc)" >make.out 2>&1 || { cat make.out; exit 1; }
 
@@ -49,6 +52,22 @@ done
 for log in tests/*.log; do
 	grep -h '^SUMMARY:' "$log" 2>/dev/null || true
 done
+
+# A short libFuzzer run over parse + classify (clang, ASan + UBSan).
+if [ "${REBOND_FUZZ_TIME:-30}" != 0 ] && command -v clang >/dev/null 2>&1; then
+	echo "== fuzz (${REBOND_FUZZ_TIME:-30} s)"
+	mkdir -p "$top/build-fuzz"
+	if (cd "$top/build-fuzz" &&
+	    { [ -f Makefile ] || ../configure CC=clang --enable-fuzz >configure.out 2>&1; } &&
+	    make -j"$(nproc)" tests/fuzz/fuzz_report >make.out 2>&1 &&
+	    make fuzz FUZZ_TIME="${REBOND_FUZZ_TIME:-30}" >fuzz.out 2>&1); then
+		grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$top/build-fuzz/fuzz.out" || true
+	else
+		echo "fuzz: FAILED (see build-fuzz/*.out)"
+		tail -40 "$top/build-fuzz/fuzz.out" 2>/dev/null || tail -20 "$top/build-fuzz/make.out"
+		status=1
+	fi
+fi
 if [ "$status" != 0 ]; then
 	echo "== failures =="
 	for log in tests/*.log; do

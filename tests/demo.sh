@@ -27,12 +27,15 @@ if [ -n "$missing" ]; then
 fi
 
 echo "== build"
-if [ ! -x ./rebond ] || [ ! -f Makefile ]; then
-	./autogen.sh >/dev/null 2>&1
-	./configure -q >/dev/null
+# Out of tree, in build/ (shared with tests/check.sh).
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+mkdir -p build
+if [ ! -f build/Makefile ]; then
+	(cd build && ../configure -q >/dev/null)
 fi
-make -s -j"$(nproc)" rebond >/dev/null
-./rebond --version
+make -s -C build -j"$(nproc)" rebond >/dev/null
+REBOND=$top/build/rebond
+$REBOND --version
 
 T=$(mktemp -d /tmp/rbdemo.XXXXXX)
 cleanup() {
@@ -50,7 +53,7 @@ $PSQL -d postgres -c "CREATE DATABASE rebond_demo"
 DB="host=$REBOND_TEST_PGHOST port=$REBOND_TEST_PGPORT user=postgres dbname=rebond_demo"
 
 echo "== rebond migrate"
-./rebond migrate --conninfo "$DB" --sql-dir "$top/sql"
+$REBOND migrate --conninfo "$DB" --sql-dir "$top/sql"
 
 # The bounce mailbox "demo": one sample bounce per category.
 U=demo
@@ -67,7 +70,7 @@ echo "== loaded $i sample bounces into the IMAP mailbox"
 
 # Sample accounts: every recipient of the samples, alternately as a
 # primary address (login) and as the secondary address of someone else.
-./rebond classify --json tests/fixtures/*.eml 2>/dev/null |
+$REBOND classify --json tests/fixtures/*.eml 2>/dev/null |
     /usr/bin/python3 -c '
 import json, sys
 seen = []
@@ -99,7 +102,7 @@ conninfo = $DB
 INI
 
 echo "== rebond run"
-./rebond run -c "$T/rebond.ini" --stderr
+$REBOND run -c "$T/rebond.ini" --stderr
 
 echo
 echo "== accounts"
@@ -115,5 +118,5 @@ printf 'INBOX   %s\nArchive %s\nReview  %s\n' "$(ls "$M/new" "$M/cur" | grep -c 
     "$(ls "$M/.Review/new" "$M/.Review/cur" 2>/dev/null | grep -c '^[0-9]' || true)"
 
 echo "== second rebond run (must change nothing)"
-./rebond run -c "$T/rebond.ini" --stderr
+$REBOND run -c "$T/rebond.ini" --stderr
 echo "== demo done"

@@ -84,3 +84,64 @@ Test(tls, plain_text_only_to_loopback, .timeout = 60)
 	rc = run_with("tls_none", extra);
 	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
 }
+
+/* The SHA-256 pin of the server certificate, as openssl computes it. */
+static void
+server_pin(char *out, size_t len)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof cmd, "openssl x509 -in %s/cert.pem -outform DER "
+	    "| sha256sum | cut -c1-64", live_dir());
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(out, (int)len, p));
+	pclose(p);
+	n = strcspn(out, "\n");
+	out[n] = '\0';
+	cr_assert_eq(n, 64, "pin: %s", out);
+}
+
+Test(tls, pinned_fingerprint_must_match, .timeout = 60)
+{
+	char pin[80], extra[200];
+	int rc;
+
+	server_pin(pin, sizeof pin);
+	snprintf(extra, sizeof extra, "[imap]\ntls_fingerprint = sha256:%s\n",
+	    pin);
+	rc = run_with("tls_pin_ok", extra);
+	cr_assert_eq(rc, 0, "right pin: exit %d: %s", rc, live_err());
+	/* One digit off: refused, even though the chain verifies. */
+	pin[0] = pin[0] == '0' ? '1' : '0';
+	snprintf(extra, sizeof extra, "[imap]\ntls_fingerprint = sha256:%s\n",
+	    pin);
+	rc = run_with("tls_pin_bad", extra);
+	cr_assert_eq(rc, 76, "wrong pin: exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "does not match the pinned one"),
+	    "%s", live_err());
+}
+
+/* STARTTLS configured, server without STARTTLS: never fall back. */
+Test(tls, starttls_is_never_downgraded, .timeout = 60)
+{
+	char cmd[600], extra[200];
+	FILE *p;
+	int port = 0, rc;
+
+	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh dovecot %s notls "
+	    "'IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE' nossl",
+	    live_env("REBOND_SRCDIR"), live_dir());
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "export REBOND_TEST_NOTLS_PORT=%d", &port), 1);
+	pclose(p);
+	snprintf(extra, sizeof extra, "[imap]\ntls = starttls\nport = %d\n",
+	    port);
+	rc = run_with("tls_downgrade", extra);
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "does not offer STARTTLS"), "%s",
+	    live_err());
+}
