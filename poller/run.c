@@ -85,6 +85,7 @@ struct ctx {
 	struct store *store;
 	uint32_t uidvalidity;
 	time_t now;
+	int db_failed;		/* the database failed: no outbox phase */
 };
 
 static json_t *
@@ -769,8 +770,10 @@ poll_folder(struct ctx *c)
 	    &exists) == -1)
 		return imap_exit(c->imap);
 	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
-	    -1)
+	    -1) {
+		c->db_failed = 1;
 		return EX_TEMPFAIL;
+	}
 	if (last != 0 && last != c->uidvalidity)
 		log_warning("run: mailbox=%s UIDVALIDITY changed (%u, was %llu):"
 		    " the server renumbered its messages; they are recognised "
@@ -812,6 +815,7 @@ poll_folder(struct ctx *c)
 		if (process_batch(c, msgs, nmsgs, &db) == -1) {
 			imap_msgs_free(msgs, nmsgs);
 			c->stats->errors++;
+			c->db_failed = db;
 			rc = db ? EX_TEMPFAIL : imap_exit(c->imap);
 			goto out;
 		}
@@ -887,9 +891,11 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 	}
 	rc = poll_folder(&c);
 notify:
-	/* What earlier batches queued goes out whatever happened above. */
+	/* What the batches queued goes out whatever happened on IMAP; not
+	 * after a database failure (already logged: one error line), nor
+	 * when asked to stop. */
 	imap_close(&c.imap);
-	if (!opts->dry_run && !stop_pending(stats))
+	if (!opts->dry_run && !c.db_failed && !stop_pending(stats))
 		notify_phase(&c, &rc);
 out:
 	free(password);
