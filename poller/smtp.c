@@ -1,9 +1,15 @@
 /* smtp.c - the relay, with libetpan's SMTP client (see smtp.h). */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <libetpan/libetpan.h>
 
@@ -39,8 +45,12 @@ static char *
 reply_text(const struct smtp *s)
 {
 	const char *t = s->m && s->m->response ? s->m->response : "";
+	size_t n = strlen(t);
 
-	return str_sanitize(t, strlen(t), 200);
+	/* libetpan keeps the lines of a reply, each ending in "\n". */
+	while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r'))
+		n--;
+	return str_sanitize(t, n, 200);
 }
 
 /* Describe a failed command into err; mark a dead stream. */
@@ -75,6 +85,63 @@ open_fail(struct smtp *s, const char *what, int r, enum smtp_error kind)
 	return -1;
 }
 
+/*
+ * TCP connection to host:port within timeout seconds (libetpan's SMTP
+ * connect waits for the greeting without a timeout of its own). Returns
+ * a blocking socket, or -1 with the reason in err.
+ */
+static int
+tcp_connect(const char *host, unsigned port, unsigned timeout, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char serv[16];
+	int fd = -1, r;
+
+	snprintf(serv, sizeof serv, "%u", port);
+	if ((r = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		snprintf(err, errlen, "connect: %s", gai_strerror(r));
+		return -1;
+	}
+	snprintf(err, errlen, "connect: cannot connect");
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		struct pollfd pfd;
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (errno != EINPROGRESS ||
+			    poll(&pfd, 1, (int)timeout * 1000) != 1 ||
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &sl) == -1 || soerr != 0) {
+				if (soerr != 0)
+					snprintf(err, errlen, "connect: %s",
+					    strerror(soerr));
+				else if (errno == EINPROGRESS)
+					snprintf(err, errlen, "connect: no "
+					    "answer within timeout=%us",
+					    timeout);
+				close(fd);
+				fd = -1;
+				continue;
+			}
+		}
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) ==
+		    -1) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
 /* EHLO, or HELO for an old relay when nothing else is needed. */
 static int
 hello(struct smtp *s, const struct endpoint *ep)
@@ -97,7 +164,8 @@ smtp_open(const struct endpoint *ep, const char *password,
 	unsigned port = ep->port != 0 ? ep->port : ep->tls == TLS_IMPLICIT ?
 	    465 : ep->tls == TLS_STARTTLS ? 587 : 25;
 	char err[512];
-	int r;
+	mailstream *stream;
+	int r, fd;
 
 	*s_r = s;
 	s->host = xstrdup(ep->host);
@@ -106,14 +174,29 @@ smtp_open(const struct endpoint *ep, const char *password,
 		return -1;
 	}
 	mailsmtp_set_timeout(s->m, ep->timeout);
-	if (ep->tls == TLS_IMPLICIT)
-		r = mailsmtp_ssl_connect_with_callback(s->m, ep->host,
-		    (uint16_t)port, tls_set_sni, s->host);
-	else
-		r = mailsmtp_socket_connect(s->m, ep->host, (uint16_t)port);
-	if (r != MAILSMTP_NO_ERROR) {
+	if ((fd = tcp_connect(ep->host, port, ep->timeout, err,
+	    sizeof err)) == -1) {
+		log_error("smtp: host=%s %s", s->host, err);
 		s->broken = 1;
-		return open_fail(s, "connect", r, SMTP_ERR_TEMP);
+		s->error = SMTP_ERR_TEMP;
+		return -1;
+	}
+	/* Every read of the stream, the greeting first, has the timeout. */
+	stream = ep->tls == TLS_IMPLICIT ?
+	    mailstream_ssl_open_with_callback_timeout(fd, ep->timeout,
+	    tls_set_sni, s->host) :
+	    mailstream_socket_open_timeout(fd, ep->timeout);
+	if (stream == NULL) {
+		close(fd);
+		s->broken = 1;
+		return open_fail(s, "connect", ep->tls == TLS_IMPLICIT ?
+		    MAILSMTP_ERROR_SSL : MAILSMTP_ERROR_STREAM,
+		    ep->tls == TLS_IMPLICIT ? SMTP_ERR_TLS : SMTP_ERR_TEMP);
+	}
+	/* mailsmtp_connect closes the stream itself on failure. */
+	if ((r = mailsmtp_connect(s->m, stream)) != MAILSMTP_NO_ERROR) {
+		s->broken = 1;
+		return open_fail(s, "greeting", r, SMTP_ERR_TEMP);
 	}
 	if (ep->tls == TLS_IMPLICIT && tls_verify(s->m->stream, ep->host,
 	    ep->ca_file, ep->tls_fingerprint, err, sizeof err) == -1)
@@ -135,6 +218,8 @@ smtp_open(const struct endpoint *ep, const char *password,
 			s->broken = 1;
 			return open_fail(s, "STARTTLS", r, SMTP_ERR_TLS);
 		}
+		mailstream_low_set_timeout(mailstream_get_low(s->m->stream),
+		    ep->timeout);
 		if (tls_verify(s->m->stream, ep->host, ep->ca_file,
 		    ep->tls_fingerprint, err, sizeof err) == -1)
 			goto refused;

@@ -8,11 +8,15 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +31,9 @@ struct cfgopt {
 	const char *ca;		/* NULL: the test CA */
 	const char *host;	/* NULL: 127.0.0.1 */
 	const char *policy;	/* extra [policy] lines */
+	const char *user;	/* [smtp] user, password_file */
+	const char *password_file;
+	const char *timeout;	/* NULL: 10 */
 	int no_sms;
 };
 
@@ -109,7 +116,9 @@ config(const char *name, const char *db, const struct cfgopt *o)
 	    "port = %s\n"
 	    "tls = %s\n"
 	    "ca_file = %s\n"
-	    "timeout = 10\n"
+	    "%s%s\n"
+	    "%s%s\n"
+	    "timeout = %s\n"
 	    "from = noreply@platform.example\n"
 	    "from_name = Plateforme\n"
 	    "admin_to = admins-%s@platform.example\n"
@@ -124,7 +133,11 @@ config(const char *name, const char *db, const struct cfgopt *o)
 	    o && o->smtp_port ? o->smtp_port :
 	    live_env("REBOND_TEST_SMTP_PORT"),
 	    o && o->tls ? o->tls : "none",
-	    o && o->ca ? o->ca : live_env("REBOND_TEST_CA"), name, name,
+	    o && o->ca ? o->ca : live_env("REBOND_TEST_CA"),
+	    o && o->user ? "user = " : "", o && o->user ? o->user : "",
+	    o && o->password_file ? "password_file = " : "",
+	    o && o->password_file ? o->password_file : "",
+	    o && o->timeout ? o->timeout : "10", name, name,
 	    live_env("REBOND_SRCDIR"), o && o->no_sms ? ";" : "",
 	    live_env("REBOND_SRCDIR"), live_dir(), name);
 	return live_config(name, name, db, extra);
@@ -941,4 +954,212 @@ Test(policy, roles_are_least_privilege, .timeout = 60)
 	PQclear(r);
 	PQfinish(c);
 	sql_is(db, "SELECT status FROM accounts", "invited");
+}
+
+/* A free TCP port on 127.0.0.1. */
+static int
+free_port(void)
+{
+	FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); "
+	    "s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'", "r");
+	int port = 0;
+
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d", &port), 1);
+	pclose(p);
+	return port;
+}
+
+/*
+ * Start a helper server in the background, as the mail user when we are
+ * root, in REBOND_TEST_DIR/NAME (its working directory, where it writes
+ * its PID in the file "pid"). The PID is copied to REBOND_TEST_DIR/
+ * NAME.pid: tests/servers.sh stop kills it by that PID, whatever happens.
+ */
+static void
+start_helper(const char *name, const char *cmd)
+{
+	char sh[4096], pid[700], top[700], dir[600];
+	int i;
+
+	snprintf(dir, sizeof dir, "%s/%s", live_dir(), name);
+	snprintf(pid, sizeof pid, "%s/pid", dir);
+	snprintf(top, sizeof top, "%s/%s.pid", live_dir(), name);
+	snprintf(sh, sizeof sh, "mkdir -p %s && { [ \"$(id -u)\" != 0 ] || "
+	    "chown %s %s; } && cd %s && %s setsid %s >%s/log 2>&1 &",
+	    dir, live_env("REBOND_TEST_MAILUSER"), dir, dir,
+	    geteuid() == 0 ? "runuser -u nobody --" : "", cmd, dir);
+	cr_assert_eq(system(sh), 0, "%s", sh);
+	for (i = 0; i < 100 && access(pid, F_OK) != 0; i++)
+		usleep(100000);
+	cr_assert_eq(access(pid, F_OK), 0, "%s did not start", name);
+	snprintf(sh, sizeof sh, "cp %s %s", pid, top);
+	cr_assert_eq(system(sh), 0, "%s", sh);
+}
+
+/* The mails a directory of a helper sink holds; all of them, one after
+ * the other, in *m_r. */
+static int
+maildir_mails(const char *dir, char **m_r)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char *all = strdup(""), *m;
+	size_t len = 0;
+	int n = 0;
+
+	*m_r = all;
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char p[1200];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if ((m = slurp(p)) == NULL)
+			continue;
+		all = realloc(all, len + strlen(m) + 1);
+		cr_assert_not_null(all);
+		memcpy(all + len, m, strlen(m) + 1);
+		len += strlen(m);
+		free(m);
+		n++;
+	}
+	closedir(d);
+	*m_r = all;
+	return n;
+}
+
+static void
+write_secret(const char *path, const char *secret)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fprintf(f, "%s\n", secret);
+	fclose(f);
+	chmod(path, 0600);
+}
+
+/* AUTH when configured, before any mail; a refused login is exit 77. */
+Test(policy, smtp_auth, .timeout = 60)
+{
+	const char *db = setup("auth", "(1, 'ed@auth.example', "
+	    "'ed@auth-work.example', NULL)");
+	char cmd[1024], port[16], pw[512], dir[600], *m;
+	struct cfgopt o = { .smtp_port = port, .user = "rebond",
+		.password_file = pw };
+	const char *cfg;
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/smtp_auth_sink.py "
+	    "%s maildir rebond s3cret pid", live_env("REBOND_SRCDIR"), port);
+	start_helper("authsink", cmd);
+	snprintf(pw, sizeof pw, "%s/smtp.pw", live_dir());
+	write_secret(pw, "wrong");
+	cfg = config("auth", db, &o);
+	bounce("auth", "ed@auth.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 77, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "AUTH: 535 5.7.8"), "%s",
+	    live_err());
+	cr_assert_eq(live_count("auth", "Archive"), 1, "bounce processed");
+	snprintf(dir, sizeof dir, "%s/authsink/maildir/new", live_dir());
+	cr_assert_eq(maildir_mails(dir, &m), 0, "mail without AUTH");
+	free(m);
+	write_secret(pw, "s3cret");
+	run_ok(cfg);
+	cr_assert_eq(maildir_mails(dir, &m), 2, "warning and digest");
+	cr_assert_not_null(strstr(m, "X-Auth-User: rebond"), "%s", m);
+	free(m);
+}
+
+/* A relay that accepts the connection and says nothing: the run gives up
+ * after [smtp] timeout, the bounces are done. */
+Test(policy, silent_relay_times_out, .timeout = 60)
+{
+	const char *db = setup("silent", "(1, 'flo@silent.example', "
+	    "'flo@silent-work.example', NULL)");
+	char port[16], cmd[1024];
+	const char *cfg;
+	time_t t0;
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import os, socket, "
+	    "time; s = socket.socket(); s.bind((\"127.0.0.1\", %s)); "
+	    "s.listen(5); open(\"pid.tmp\", \"w\").write(str(os.getpid()))"
+	    "; os.rename(\"pid.tmp\", \"pid\"); time.sleep(3600)'", port);
+	start_helper("silent", cmd);
+	bounce("silent", "flo@silent.example", HARD, time(NULL) - 60);
+	cfg = config("silent", db, &(struct cfgopt){ .smtp_port = port,
+	    .timeout = "2" });
+	t0 = time(NULL);
+	rc = run(cfg);
+	cr_assert_eq(rc, 75, "exit %d: %s", rc, live_err());
+	cr_assert(time(NULL) - t0 <= 8, "took %lds", (long)(time(NULL) - t0));
+	cr_assert_eq(live_count("silent", "Archive"), 1);
+	sql_is(db, "SELECT attempts || ',' || (sent_at IS NULL) FROM "
+	    "rebond.outbox", "1,true");
+}
+
+/* Wait until something listens on 127.0.0.1:port. */
+static void
+wait_port(const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int i, fd, ok = 0;
+
+	sa.sin_port = htons((uint16_t)atoi(port));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 100 && !ok; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		cr_assert(fd >= 0);
+		ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+		close(fd);
+		if (!ok)
+			usleep(100000);
+	}
+	cr_assert(ok, "nothing listens on port %s", port);
+}
+
+/* Implicit TLS (SMTPS): verified as well, before anything is sent. */
+Test(policy, implicit_tls_relay_verified, .timeout = 60)
+{
+	const char *db = setup("smtps", "(1, 'gil@smtps.example', "
+	    "'gil@smtps-work.example', NULL)");
+	char port[16], cmd[1536], dir[600], *m;
+	struct cfgopt o = { .smtp_port = port, .tls = "implicit",
+		.host = "localhost", .ca = live_env("REBOND_TEST_OTHER_CA") };
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	/* servers.sh keeps the test certificate (for "localhost") and a copy
+	 * of its key that the mail user can read. */
+	snprintf(cmd, sizeof cmd, "sh -c 'echo $$ >pid.tmp && mv pid.tmp pid "
+	    "&& exec /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:%s "
+	    "--smtpscert %s/cert.pem --smtpskey %s/smtp/key.pem "
+	    "-c aiosmtpd.handlers.Mailbox maildir'", port, live_dir(),
+	    live_dir());
+	start_helper("smtps", cmd);
+	wait_port(port);
+	bounce("smtps", "gil@smtps.example", HARD, time(NULL) - 60);
+	rc = run(config("smtps", db, &o));
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "certificate refused"), "%s",
+	    live_err());
+	snprintf(dir, sizeof dir, "%s/smtps/maildir/new", live_dir());
+	cr_assert_eq(maildir_mails(dir, &m), 0);
+	free(m);
+	o.ca = NULL;
+	rc = run(config("smtps", db, &o));
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
+	cr_assert_eq(maildir_mails(dir, &m), 2, "warning and digest");
+	cr_assert_not_null(strstr(m, "X-RcptTo: admins-smtps@platform.example"),
+	    "%s", m);
+	cr_assert_not_null(strstr(m, "X-RcptTo: gil@smtps-work.example"), "%s",
+	    m);
+	free(m);
 }
