@@ -100,8 +100,8 @@ enum notify_why {
 /* The latest warning of one category sent (or queued) to an account. */
 struct warned {
 	time_t at;		/* when it was queued; 0: never */
-	long long id;		/* its rebond.outbox id; 0 if queued in this
-				 * batch (then ref names it) */
+	long long id;		/* its rebond.outbox id; 0 if queued in
+				 * this batch (then ref names it) */
 	char ref[POLICY_REF_BYTES];
 };
 
@@ -162,7 +162,7 @@ struct policy_input {
 struct policy_actions {
 	/* The state of the bounced address. */
 	int set_state;
-	enum role state_role;		/* ROLE_PRIMARY or ROLE_SECONDARY */
+	enum role state_role;		/* ROLE_PRIMARY, ROLE_SECONDARY */
 	enum addr_state state;
 	time_t state_since;
 	/* Login alert (hard or spam), about alert_address. */
@@ -187,7 +187,7 @@ struct policy_actions {
 	/* A new problem in the admin queue. */
 	int problem;
 	enum role problem_role;
-	enum addr_state problem_state;	/* its category (never STATE_OK) */
+	enum addr_state problem_state;	/* its category (never OK) */
 	const char *problem_address;
 	time_t problem_since;
 	int problem_auto_cleared;	/* secondary emptied: nothing to do */

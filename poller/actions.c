@@ -15,7 +15,7 @@
 struct actions {
 	const struct config *cfg;
 	struct batch_rows *rows;
-	json_t *problem_at;	/* "account:role" -> index in rows->problems */
+	json_t *problem_at;	/* "account:role" -> index in problems */
 	json_t *ops;		/* remote -> aggregated ops_alerts row */
 	time_t now;
 };

@@ -16,6 +16,7 @@
 #include "sms.h"
 #include "smtp.h"
 #include "template.h"
+#include "testpoint.h"
 #include "xalloc.h"
 
 #define LOCK_KEY "rebond outbox"
@@ -206,15 +207,18 @@ send_row(struct sender *sd, const struct outbox_row *r)
 	char err[512] = "";
 	json_t *vars;
 
+	/* Not configured, or the relay is down: the row waits. */
 	if (sms ? sd->cfg->sms.command == NULL :
 	    sd->cfg->smtp.ep.host == NULL || sd->relay_down)
-		return;		/* not configured, or relay down: it waits */
+		return;
 	vars = template_vars(sd, r);
 	res = sms ? send_sms(sd, r, vars, err, sizeof err) :
 	    send_mail(sd, r, vars, err, sizeof err);
 	json_decref(vars);
 	if (!sms && sd->relay_down && res == SEND_TEMP && sd->smtp == NULL)
 		return;		/* counted by store_outbox_unreachable */
+	if (res == SEND_OK)
+		testpoint("notify-sent");
 	if (store_outbox_done(sd->st, r->id, res, err) == -1) {
 		sd->db_failed = 1;
 		return;

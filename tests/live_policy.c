@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -350,7 +351,8 @@ Test(policy, primary_hard_warned_by_email, .timeout = 60)
 	cr_assert_eq(sink("ann.pro@ph-email-work.example", &mail), 1);
 	cr_assert_not_null(strstr(mail, "ann@ph-email.example nous reviennent"),
 	    "%s", mail);
-	cr_assert_not_null(strstr(mail, "Auto-Submitted: auto-generated"));
+	cr_assert_not_null(strstr(mail,
+	    "Auto-Submitted: auto-generated"));
 	cr_assert_not_null(strstr(mail, "X-MailFrom: noreply@platform.example"));
 	free(mail);
 	s = sms_log("ph_email");
@@ -401,7 +403,8 @@ Test(policy, primary_hard_with_no_channel, .timeout = 60)
 	bounce("ph_none", "cid@ph-none.example", HARD, time(NULL) - 60);
 	/* A phone but no SMS command is no channel either. */
 	bounce("ph_none", "dan@ph-none.example", HARD, time(NULL) - 50);
-	run_ok(config("ph_none", db, &(struct cfgopt){ .no_sms = 1 }));
+	run_ok(config("ph_none", db, &(struct cfgopt){
+	    .no_sms = 1 }));
 	queue_is(db, 1, "primary", "hard|non prévenu : aucun autre moyen de le "
 	    "joindre (autre adresse absente ou en erreur, pas de téléphone)");
 	queue_is(db, 2, "primary", "hard|non prévenu : aucun autre moyen de le "
@@ -1162,4 +1165,44 @@ Test(policy, implicit_tls_relay_verified, .timeout = 60)
 	cr_assert_not_null(strstr(m, "X-RcptTo: gil@smtps-work.example"), "%s",
 	    m);
 	free(m);
+}
+
+/*
+ * Killed after the relay accepted a warning, before it was marked sent:
+ * the next run sends it again (at least once, never lost), with the same
+ * Message-ID; everything else is exactly once.
+ */
+Test(policy, crash_after_send_resends_once_same_message_id, .timeout = 60)
+{
+	const char *db = setup("crash", "(1, 'hub@crash.example', "
+	    "'hub@crash-work.example', NULL)");
+	const char *cfg = config("crash", db, NULL);
+	char args[700], *m, *id1, *id2;
+	int st;
+
+	bounce("crash", "hub@crash.example", HARD, time(NULL) - 60);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=notify-sent:1", args);
+	cr_assert(WIFSIGNALED(st), "not killed: %s", live_err());
+	cr_assert_eq(live_count("crash", "Archive"), 1, "moved before sending");
+	sql_is(db, "SELECT (sent_at IS NULL)::text FROM rebond.outbox",
+	    "true");
+	cr_assert_eq(sink("hub@crash-work.example", &m), 1);
+	cr_assert_not_null(id1 = strstr(m, "Message-ID: "));
+	id1 = strndup(id1, strcspn(id1, "\n"));
+	free(m);
+	run_ok(cfg);
+	cr_assert_eq(sink("hub@crash-work.example", &m), 2, "sent again");
+	cr_assert_not_null(id2 = strstr(m, "Message-ID: "));
+	id2 = strndup(id2, strcspn(id2, "\n"));
+	cr_assert_str_eq(id1, id2, "the same Message-ID");
+	free(m);
+	free(id1);
+	free(id2);
+	sql_is(db, "SELECT count(*) || ',' || count(sent_at) FROM "
+	    "rebond.outbox WHERE channel = 'email'", "1,1");
+	sql_is(db, "SELECT count(*) FROM rebond.problems", "1");
+	cr_assert_eq(sink("admins-crash@platform.example", NULL), 1);
+	run_ok(cfg);
+	cr_assert_eq(sink("hub@crash-work.example", NULL), 2, "never a third");
 }

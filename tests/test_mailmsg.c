@@ -97,7 +97,8 @@ Test(mailmsg, headers_are_exactly_the_expected_ones)
 	cr_assert_not_null(strstr(data, "From: \"Plateforme\" "
 	    "<noreply@platform.example>\r\n"));
 	cr_assert_not_null(strstr(data, "To: <alice@example.org>\r\n"));
-	cr_assert_not_null(strstr(data, "Date: Thu, 26 Nov 2026 08:00:00 +0000\r\n"));
+	cr_assert_not_null(strstr(data,
+	    "Date: Thu, 26 Nov 2026 08:00:00 +0000\r\n"));
 	cr_assert_not_null(strstr(data, "Message-ID: "
 	    "<rebond.outbox.1.2@platform.example>\r\n"));
 	cr_assert_not_null(strstr(data, "Auto-Submitted: auto-generated\r\n"));

@@ -166,8 +166,9 @@ run_case(const struct pcase *c)
 		if (c->w_linked)
 			cr_expect_eq(act.problem_warning.id, 7, "%s: linked to "
 			    "the earlier warning", c->name);
-		cr_expect((act.problem_warning.at != 0) != (act.why != WHY_NONE),
-		    "%s: a problem has a warning or a reason", c->name);
+		cr_expect((act.problem_warning.at != 0) !=
+		    (act.why != WHY_NONE), "%s: a problem has a warning or a "
+		    "reason", c->name);
 	}
 	cr_expect_eq(act.clear_pending, c->w_pending, "%s: clear_pending %d",
 	    c->name, act.clear_pending);

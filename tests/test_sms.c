@@ -101,7 +101,8 @@ Test(sms, missing_command_is_temporary)
 Test(sms, bad_numbers_are_refused_before_running)
 {
 	static const char *const bad[] = { "", "12345", "-v 0600000001",
-		"06 00 00 00 01; rm -rf /", "+33 6 00 00 00 01 2 3 4 5 6 7 8 9 0 1",
+		"06 00 00 00 01; rm -rf /",
+		"+33 6 00 00 00 01 2 3 4 5 6 7 8 9 0 1",
 		"0600000001\n", "+", "++33600000001" };
 	char err[256], out[32];
 	size_t i;
