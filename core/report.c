@@ -667,9 +667,8 @@ out:
 	memset(d, 0, sizeof *d);
 }
 
-/* Read the fields of a message/delivery-status body. */
-static void
-dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
+void
+report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
 	struct report *r = ctx->r;
 	struct hdr_block g;
@@ -810,8 +809,30 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	hdr_free(&h);
 }
 
+/* The header of an original returned as text after a marker line. */
+static void
+inline_original(struct report_ctx *ctx, const char *p, size_t len)
+{
+	const char *nl = memchr(p, '\n', len);
+	size_t off;
+
+	if (nl == NULL)
+		return;
+	off = (size_t)(nl - p) + 1;
+	while (off < len && (p[off] == '\n' || p[off] == '\r' ||
+	    p[off] == '-' || p[off] == '='))
+		if ((nl = memchr(p + off, '\n', len - off)) != NULL &&
+		    (p[off] == '-' || p[off] == '='))
+			off = (size_t)(nl - p) + 1;
+		else
+			off++;
+	original_parse(ctx, p + off, len - off);
+}
+
 static void walk_part(struct walk *w, struct mailmime *m, int depth,
     int in_original);
+static int boundary_present(struct mailmime *m, const char *body,
+    size_t blen);
 
 /* Visit one part. in_original: below a returned message/rfc822. */
 static void
@@ -832,6 +853,19 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 		return;
 	}
 	part_type(m, type, sizeof type);
+	if (m->mm_type == MAILMIME_MULTIPLE && m->mm_body != NULL &&
+	    !boundary_present(m, m->mm_body->dt_data.dt_text.dt_data,
+	    m->mm_body->dt_data.dt_text.dt_length)) {
+		/* A broken multipart (boundary lost to a bad fold): its
+		 * body is all there is; read it as text. */
+		if (!in_original) {
+			r->flags |= REPORT_F_BAD_MIME;
+			text_append(r, &w->text,
+			    m->mm_body->dt_data.dt_text.dt_data,
+			    m->mm_body->dt_data.dt_text.dt_length, NULL);
+		}
+		return;
+	}
 	if (m->mm_type == MAILMIME_MULTIPLE) {
 		w->ctx->multipart = 1;
 		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
@@ -853,6 +887,13 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 	}
 	if (in_original)
 		return;
+	if (strncmp(type, "multipart/", 10) == 0 && m->mm_body != NULL) {
+		/* A multipart libetpan could not split (no boundary). */
+		r->flags |= REPORT_F_BAD_MIME;
+		text_append(r, &w->text, m->mm_body->dt_data.dt_text.dt_data,
+		    m->mm_body->dt_data.dt_text.dt_length, NULL);
+		return;
+	}
 	if (strcmp(type, "message/delivery-status") == 0 ||
 	    strcmp(type, "message/global-delivery-status") == 0 ||
 	    strcmp(type, "message/feedback-report") == 0 ||
@@ -872,7 +913,7 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 		} else if (strcmp(type, "text/html") == 0) {
 			html_append(r, &w->html, body, blen, part_charset(m));
 		} else if (strstr(type, "delivery-status") != NULL) {
-			dsn_parse(w->ctx, body, blen);
+			report_dsn_parse(w->ctx, body, blen);
 		} else {
 			original_parse(w->ctx, body, blen);
 		}
@@ -1138,6 +1179,9 @@ classify:
 		size_t keep = notice_original_start(w.text.data, w.text.len);
 
 		r->text = str_sanitize_text(w.text.data, keep, CAP_TEXT_BYTES);
+		if (keep < w.text.len && !ctx.has_original)
+			inline_original(&ctx, w.text.data + keep,
+			    w.text.len - keep);
 		r->text_len = strlen(r->text);
 	} else {
 		r->text = xstrdup("");

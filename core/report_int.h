@@ -23,6 +23,7 @@ struct report_ctx {
 	int has_dsn_part;	/* a message/delivery-status part was seen */
 	int has_original;	/* a returned original (rfc822/headers) */
 	int multipart;		/* the message is a MIME multipart */
+	int ses_complaint;	/* an Amazon SES complaint notification */
 	char orig_to[CAP_ADDRESS_BYTES + 1];	/* returned original's To */
 	char *orig_subject;	/* returned original's Subject, raw */
 	char *arf_feedback_type;	/* Feedback-Type of an ARF part */
@@ -38,6 +39,12 @@ struct report_rcpt *report_rcpt_add(struct report *r, const char *addr,
 
 /* The recipient with this address (case-insensitive), or NULL. */
 struct report_rcpt *report_rcpt_find(struct report *r, const char *addr);
+
+/*
+ * Read the fields of a message/delivery-status body (or of a DSN block
+ * pasted in a notice) and add its recipients (source "dsn").
+ */
+void report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len);
 
 /* Sanitized copy of (s, n), at most max bytes; see str_sanitize. */
 char *report_str(const char *s, size_t n, size_t max);
