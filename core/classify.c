@@ -24,9 +24,12 @@
 #include "report_int.h"
 #include "strutil.h"
 #include "textnorm.h"
+#include "xalloc.h"
 
 /* Bytes of normalized text the rules read per recipient. */
 #define NORM_BYTES	4096
+/* Text rules the match bitmap can hold. */
+#define CLASSIFY_MAX_RULES	2048
 
 static int
 is_word(unsigned char c)
@@ -126,41 +129,75 @@ pattern_match(const char *t, size_t n, const char *pat, size_t *start_r,
 	return 0;
 }
 
-/* First text rule matching (t, n), or NULL; sets the matched span. */
-static const struct text_rule *
-text_match(const char *t, size_t n, size_t *start_r, size_t *end_r)
+/* Which text rules match a text, and where. */
+struct hits {
+	unsigned char on[CLASSIFY_MAX_RULES];
+	unsigned short start[CLASSIFY_MAX_RULES];
+	unsigned short end[CLASSIFY_MAX_RULES];
+	int any;
+};
+
+static void
+hits_eval(const char *t, size_t n, struct hits *h)
+{
+	size_t i, ms, me;
+
+	if (classify_ntext_rules > CLASSIFY_MAX_RULES)
+		abort();	/* the table outgrew the bitmap: a build bug */
+	h->any = 0;
+	memset(h->on, 0, classify_ntext_rules);
+	if (n == 0)
+		return;
+	for (i = 0; i < classify_ntext_rules; i++)
+		if (pattern_match(t, n, classify_text_rules[i].pattern, &ms,
+		    &me)) {
+			h->on[i] = 1;
+			h->start[i] = (unsigned short)ms;
+			h->end[i] = (unsigned short)me;
+			h->any = 1;
+		}
+}
+
+/* The first matching rule of reason in tier, or -1. */
+static long
+hits_reason(const struct hits *h, const char *reason, enum text_tier tier)
 {
 	size_t i;
 
-	if (n == 0)
-		return NULL;
+	if (!h->any)
+		return -1;
 	for (i = 0; i < classify_ntext_rules; i++)
-		if (pattern_match(t, n, classify_text_rules[i].pattern,
-		    start_r, end_r))
-			return &classify_text_rules[i];
-	return NULL;
+		if (h->on[i] && classify_text_rules[i].tier == tier &&
+		    strcmp(classify_text_rules[i].reason, reason) == 0)
+			return (long)i;
+	return -1;
 }
 
-/* Reason for a status code by the status table, or NULL. */
-static const char *
-status_reason(const char *st)
+/* The first matching rule of tier, any reason, or -1. */
+static long
+hits_tier(const struct hits *h, enum text_tier tier)
 {
-	const char *dot2;
-	size_t i, cl;
+	size_t i;
+
+	if (!h->any)
+		return -1;
+	for (i = 0; i < classify_ntext_rules; i++)
+		if (h->on[i] && classify_text_rules[i].tier == tier)
+			return (long)i;
+	return -1;
+}
+
+/* Reason and rule id for a status code, or NULL. */
+static const struct status_rule *
+status_rule(const char *st)
+{
+	size_t i;
 
 	if (st == NULL || *st == '\0')
 		return NULL;
 	for (i = 0; i < classify_nstatus_rules; i++)
 		if (strcmp(classify_status_rules[i].code, st) == 0)
-			return classify_status_rules[i].reason;
-	dot2 = strchr(st + 2, '.');
-	if (dot2 == NULL)
-		return NULL;
-	cl = (size_t)(dot2 - st);
-	for (i = 0; i < classify_nstatus_rules; i++)
-		if (strlen(classify_status_rules[i].code) == cl &&
-		    strncmp(classify_status_rules[i].code, st, cl) == 0)
-			return classify_status_rules[i].reason;
+			return &classify_status_rules[i];
 	return NULL;
 }
 
@@ -193,25 +230,6 @@ verdict_set(struct verdict *v, const char *reason, const char *rule,
 	}
 }
 
-/* Static rule ids for status and reply codes. */
-static const char *
-status_rule_id(const char *st)
-{
-	static const struct {
-		const char *code, *id;
-	} ids[] = {
-		{ "5.1.1", "status.5.1.1" }, { "5.1.2", "status.5.1.2" },
-		{ "5.2.2", "status.5.2.2" }, { "4.2.2", "status.4.2.2" },
-		{ "5.7.1", "status.5.7.1" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
-		if (strcmp(ids[i].code, st) == 0)
-			return ids[i].id;
-	return "status";
-}
-
 static int
 is_delayed(const struct report_rcpt *rc)
 {
@@ -231,14 +249,474 @@ is_success(const struct report_rcpt *rc)
 	    (rc->action == NULL || strcmp(rc->action, "failed") != 0);
 }
 
+/* The SMTP command a failure answered, as far as the text says. */
+enum smtp_cmd {
+	CMD_NONE = 0, CMD_CONN, CMD_EHLO, CMD_MAIL, CMD_RCPT, CMD_DATA,
+};
+
+static const struct {
+	const char *pattern;	/* normalized */
+	enum smtp_cmd cmd;
+} cmd_markers[] = {
+	{ "in reply to rcpt to command", CMD_RCPT },
+	{ "after rcpt to", CMD_RCPT },
+	{ ">>> rcpt to", CMD_RCPT },
+	{ "[rcpt_to]", CMD_RCPT },
+	{ "our rcpt to", CMD_RCPT },
+	{ "does not like recipient", CMD_RCPT },
+	{ "after rcpt command", CMD_RCPT },
+	{ "in reply to end of data command", CMD_DATA },
+	{ "in reply to data command", CMD_DATA },
+	{ "after end of data", CMD_DATA },
+	{ "after data", CMD_DATA },
+	{ ">>> data", CMD_DATA },
+	{ "our final data", CMD_DATA },
+	{ "our data", CMD_DATA },
+	{ "[data]", CMD_DATA },
+	{ "smtp command data", CMD_DATA },
+	{ "in reply to mail from command", CMD_MAIL },
+	{ "after mail from", CMD_MAIL },
+	{ ">>> mail from", CMD_MAIL },
+	{ "[mail_from]", CMD_MAIL },
+	{ "our mail from", CMD_MAIL },
+	{ "after initial connection", CMD_CONN },
+	{ "while performing the helo handshake", CMD_EHLO },
+	{ "while performing the ehlo handshake", CMD_EHLO },
+	{ "in reply to ehlo command", CMD_EHLO },
+	{ "in reply to helo command", CMD_EHLO },
+	{ "after ehlo", CMD_EHLO },
+	{ "after helo", CMD_EHLO },
+};
+
+/* The command named last in the text (the one that failed). */
+static enum smtp_cmd
+cmd_find(const char *t, size_t n)
+{
+	enum smtp_cmd cmd = CMD_NONE;
+	const char *best = NULL, *p;
+	size_t k;
+
+	for (k = 0; k < sizeof cmd_markers / sizeof cmd_markers[0]; k++) {
+		size_t pl = strlen(cmd_markers[k].pattern), from = 0;
+
+		while (from + pl <= n && (p = memmem(t + from, n - from,
+		    cmd_markers[k].pattern, pl)) != NULL) {
+			if (best == NULL || p > best) {
+				best = p;
+				cmd = cmd_markers[k].cmd;
+			}
+			from = (size_t)(p - t) + 1;
+		}
+	}
+	return cmd;
+}
+
+/*
+ * The command named in the notice's paragraph about this recipient (a
+ * Postfix notice says "(in reply to RCPT TO command)" where its DSN part
+ * does not), or anywhere in a notice about one recipient.
+ */
+static enum smtp_cmd
+cmd_near(const struct report *r, const struct report_rcpt *rc)
+{
+	const char *t = r->text, *p = NULL, *e;
+	char *norm;
+	size_t n;
+	enum smtp_cmd cmd;
+
+	if (r->text_len == 0)
+		return CMD_NONE;
+	if (rc->address != NULL)
+		p = mem_casefind(t, r->text_len, rc->address);
+	if (p == NULL) {
+		if (r->nrcpt != 1)
+			return CMD_NONE;
+		p = t;
+		e = t + r->text_len;
+	} else {
+		/* To the end of the paragraph. */
+		e = p;
+		while (e < t + r->text_len && !(e[0] == '\n' &&
+		    e + 1 < t + r->text_len && e[1] == '\n'))
+			e++;
+	}
+	norm = xmalloc(NORM_BYTES);
+	n = textnorm(p, (size_t)(e - p), norm, NORM_BYTES);
+	cmd = cmd_find(norm, n);
+	free(norm);
+	return cmd;
+}
+
+/* Before DATA: the message itself was not read yet. */
+static int
+cmd_before_data(enum smtp_cmd c)
+{
+	return c == CMD_CONN || c == CMD_EHLO || c == CMD_MAIL ||
+	    c == CMD_RCPT;
+}
+
+/* Everything the decision reads about one recipient. */
+struct evidence {
+	struct hits h;
+	char norm[NORM_BYTES];
+	size_t n;
+	char st[16];		/* status: the remote's specific code first */
+	const struct status_rule *sr;	/* its reason, or NULL */
+	int reply;
+	enum smtp_cmd cmd;
+	int smtp_type;		/* diagnostic type smtp (or none) */
+	int delayed;
+	int x_unix;
+};
+
+static int
+strong(const struct evidence *e, const char *reason)
+{
+	return hits_reason(&e->h, reason, TIER_STRONG) >= 0;
+}
+
+static int
+status_is(const struct evidence *e, const char *reason)
+{
+	return e->sr != NULL && strcmp(e->sr->reason, reason) == 0;
+}
+
+/* A text verdict from rule k. */
+static void
+verdict_text(struct verdict *v, const struct evidence *e, long k)
+{
+	const struct text_rule *tr = &classify_text_rules[k];
+
+	verdict_set(v, tr->reason, tr->id, e->norm + e->h.start[k],
+	    (size_t)(e->h.end[k] - e->h.start[k]));
+}
+
+static void
+verdict_status(struct verdict *v, const struct evidence *e,
+    const char *reason)
+{
+	verdict_set(v, reason, e->sr != NULL ? e->sr->id : "status", e->st,
+	    strlen(e->st));
+}
+
+/* Set *v from reason's phrase if it matched, else from the status. */
+static int
+verdict_by(struct verdict *v, const struct evidence *e, const char *reason)
+{
+	long k = hits_reason(&e->h, reason, TIER_STRONG);
+
+	if (k >= 0)
+		verdict_text(v, e, k);
+	else
+		verdict_status(v, e, reason);
+	return 1;
+}
+
+/*
+ * Does a primary reason hold? Each looks at its phrases and the status
+ * code, and some at the SMTP command: an unknown user refused after DATA
+ * was refused by a filter, not by the directory.
+ */
+static int
+probe(const struct evidence *e, const char *reason, struct verdict *v)
+{
+	if (strcmp(reason, "userunknown") == 0) {
+		/* A code for a bad address with a text that names
+		 * another cause ("5.1.1 ... rate limited"): the text. */
+		static const char *const veto[] = {
+			"norelaying", "blocked", "mailboxfull", "hasmoved",
+			"rejected", "notaccept", "speeding", "toomanyconn",
+			"authfailure", "requireptr", "badreputation",
+		};
+		size_t k;
+
+		if (status_is(e, "userunknown")) {
+			for (k = 0; k < sizeof veto / sizeof veto[0]; k++)
+				if (strong(e, veto[k]))
+					return 0;
+			return verdict_by(v, e, reason);
+		}
+		/*
+		 * The phrase alone: refused at RCPT, or with nothing else
+		 * to go by. After DATA, or with a status code that names
+		 * another cause, it is the recipient's filter (below).
+		 */
+		if (strong(e, reason) && (e->cmd == CMD_RCPT ||
+		    (e->cmd == CMD_NONE && e->sr == NULL)))
+			return verdict_by(v, e, reason);
+		return 0;
+	}
+	if (strcmp(reason, "filtered") == 0) {
+		long k = hits_reason(&e->h, "userunknown", TIER_STRONG);
+
+		if (status_is(e, "filtered")) {
+			if (strong(e, "filtered"))
+				return verdict_by(v, e, reason);
+			if (k >= 0) {
+				verdict_set(v, reason, "text.filtered.after-data",
+				    e->norm + e->h.start[k],
+				    (size_t)(e->h.end[k] - e->h.start[k]));
+				return 1;
+			}
+			return 0;
+		}
+		if (cmd_before_data(e->cmd))
+			return 0;
+		if (strong(e, "filtered"))
+			return verdict_by(v, e, reason);
+		if (k >= 0) {
+			verdict_set(v, reason, "text.filtered.after-data",
+			    e->norm + e->h.start[k],
+			    (size_t)(e->h.end[k] - e->h.start[k]));
+			return 1;
+		}
+		return 0;
+	}
+	if (strcmp(reason, "rejected") == 0) {
+		const char *tr = e->sr != NULL ? e->sr->reason : NULL;
+
+		if (status_is(e, "rejected"))
+			return verdict_by(v, e, reason);
+		if (e->cmd == CMD_MAIL && memmem(e->norm, e->n,
+		    "access denied", 13) != NULL) {
+			verdict_set(v, reason, "smtp.mail-from.access-denied",
+			    "access denied", 13);
+			return 1;
+		}
+		if (!strong(e, reason))
+			return 0;
+		if (e->cmd == CMD_MAIL)
+			return verdict_by(v, e, reason);
+		if (e->cmd == CMD_DATA && (tr == NULL ||
+		    strcmp(tr, "userunknown") != 0))
+			return verdict_by(v, e, reason);
+		if (tr == NULL || strcmp(tr, "securityerror") == 0 ||
+		    strcmp(tr, "systemerror") == 0)
+			return verdict_by(v, e, reason);
+		return 0;
+	}
+	if (strcmp(reason, "spamdetected") == 0) {
+		if (status_is(e, reason))
+			return verdict_by(v, e, reason);
+		if (e->st[0] == '\0' || cmd_before_data(e->cmd))
+			return 0;
+		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
+	}
+	if (strcmp(reason, "hostunknown") == 0) {
+		if (status_is(e, reason))
+			return strong(e, "networkerror") ? 0 :
+			    verdict_by(v, e, reason);
+		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
+	}
+	if (strcmp(reason, "mesgtoobig") == 0) {
+		if (status_is(e, reason))
+			return verdict_by(v, e, reason);
+		if (status_is(e, "exceedlimit"))
+			return 0;
+		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
+	}
+	if (strcmp(reason, "norelaying") == 0) {
+		if (e->cmd == CMD_CONN || e->cmd == CMD_EHLO)
+			return 0;
+		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
+	}
+	if (strcmp(reason, "contenterror") == 0) {
+		if (strong(e, "spamdetected") && e->st[0] != '\0' &&
+		    !cmd_before_data(e->cmd))
+			return 0;
+		if (status_is(e, reason))
+			return verdict_by(v, e, reason);
+		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
+	}
+	if (strcmp(reason, "suspend") == 0 && e->reply == 525) {
+		verdict_set(v, reason, "reply-code.525", "525", 3);
+		return 1;
+	}
+	/* The others: a phrase, or a status code that names them. */
+	if (strong(e, reason) || status_is(e, reason))
+		return verdict_by(v, e, reason);
+	return 0;
+}
+
+/* Reasons Sisimai re-examines when a status code is all it has. */
+static int
+retryable(const char *reason)
+{
+	static const char *const r[] = {
+		"undefined", "onhold", "systemerror", "securityerror",
+		"expired", "networkerror", "hostunknown", "userunknown",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof r / sizeof r[0]; i++)
+		if (strcmp(r[i], reason) == 0)
+			return 1;
+	return 0;
+}
+
+/* Decide from one body of evidence. Returns 1 when it did. */
+static int
+decide(const struct evidence *e, struct verdict *v)
+{
+	const char *tr;
+	size_t i;
+	long k;
+
+	if ((k = hits_tier(&e->h, TIER_DECISIVE)) >= 0) {
+		verdict_text(v, e, k);
+		return 1;
+	}
+	if (e->smtp_type)
+		for (i = 0; i < classify_norder_primary; i++)
+			if (probe(e, classify_order_primary[i], v))
+				return 1;
+	tr = e->sr != NULL ? e->sr->reason : NULL;
+	if (tr == NULL || retryable(tr) || !e->smtp_type) {
+		for (i = 0; i < classify_norder_secondary; i++) {
+			const char *reason = classify_order_secondary[i];
+
+			if (strcmp(reason, "norelaying") == 0 &&
+			    (e->cmd == CMD_CONN || e->cmd == CMD_EHLO))
+				continue;
+			if ((k = hits_reason(&e->h, reason,
+			    TIER_STRONG)) >= 0) {
+				verdict_text(v, e, k);
+				return 1;
+			}
+		}
+		if (tr != NULL) {
+			verdict_status(v, e, tr);
+			return 1;
+		}
+		if (e->st[1] == '.' && e->st[2] == '6') {
+			verdict_set(v, "contenterror", "status.x.6",
+			    e->st, strlen(e->st));
+			return 1;
+		}
+		if (e->st[1] == '.' && e->st[2] == '7') {
+			verdict_set(v, "securityerror", "status.x.7",
+			    e->st, strlen(e->st));
+			return 1;
+		}
+		if (e->x_unix) {
+			verdict_set(v, "mailererror", "dsn.x-unix", NULL, 0);
+			return 1;
+		}
+		if ((e->reply > 400 && e->reply < 408) ||
+		    (e->reply > 500 && e->reply < 508)) {
+			char code[8];
+
+			snprintf(code, sizeof code, "%d", e->reply);
+			verdict_set(v, "syntaxerror", "reply-code.syntax",
+			    code, strlen(code));
+			return 1;
+		}
+		if (e->delayed) {
+			verdict_set(v, "expired", "dsn.action.delayed", NULL,
+			    0);
+			return 1;
+		}
+		if (e->cmd == CMD_EHLO) {
+			verdict_set(v, "blocked", "smtp.ehlo-rejected", NULL,
+			    0);
+			return 1;
+		}
+		if ((tr = reply_reason(e->reply)) != NULL) {
+			char code[8];
+
+			snprintf(code, sizeof code, "%d", e->reply);
+			verdict_set(v, tr, "reply-code", code, strlen(code));
+			return 1;
+		}
+		return 0;
+	}
+	verdict_status(v, e, tr);
+	return 1;
+}
+
+/*
+ * The recipient's status: a specific code (not x.0.x) given by the
+ * remote server in the diagnostic beats the reporting MTA's Status:.
+ */
+static void
+rcpt_status(const struct report_rcpt *rc, char st[16])
+{
+	char d[16];
+
+	st[0] = '\0';
+	if (rc->status != NULL && strlen(rc->status) < 16)
+		memcpy(st, rc->status, strlen(rc->status) + 1);
+	if (rc->diagnostic != NULL && status_find(rc->diagnostic,
+	    strlen(rc->diagnostic), d) && d[0] != '2' &&
+	    !(d[2] == '0' && d[3] == '.') && strcmp(d, "4.4.7") != 0)
+		memcpy(st, d, strlen(d) + 1);
+}
+
+/*
+ * A multi-line SMTP reply repeats its codes on each line ("550-5.2.1 The
+ * user ... 550-5.2.1 prevents ..."): keep the first, drop the others so
+ * that phrases cut by them match again.
+ */
+static size_t
+unrepeat_codes(char *t, size_t n)
+{
+	char pre[24];
+	size_t i, o, pl, first;
+	const char *p;
+
+	for (i = 0; i + 10 <= n; i++) {
+		if (t[i] < '2' || t[i] > '5' || t[i + 1] < '0' ||
+		    t[i + 1] > '9' || t[i + 2] < '0' || t[i + 2] > '9' ||
+		    (t[i + 3] != '-' && t[i + 3] != ' ') || t[i + 4] != t[i] ||
+		    t[i + 5] != '.' || (i > 0 && t[i - 1] != ' '))
+			continue;
+		for (pl = 6; i + pl < n && pl < sizeof pre - 2 &&
+		    ((t[i + pl] >= '0' && t[i + pl] <= '9') ||
+		    t[i + pl] == '.'); pl++)
+			;
+		if (i + pl >= n || t[i + pl] != ' ')
+			continue;
+		pl++;
+		memcpy(pre, t + i, pl);
+		first = i + pl;
+		/* Remove later copies (with '-' or ' ' after the code). */
+		o = first;
+		for (size_t j = first; j < n;) {
+			p = NULL;
+			if (j + pl <= n && memcmp(t + j, pre, 3) == 0 &&
+			    (t[j + 3] == '-' || t[j + 3] == ' ') &&
+			    memcmp(t + j + 4, pre + 4, pl - 4) == 0 &&
+			    (j == 0 || t[j - 1] == ' '))
+				p = t + j;
+			if (p != NULL) {
+				j += pl;
+				continue;
+			}
+			t[o++] = t[j++];
+		}
+		t[o] = '\0';
+		return o;
+	}
+	return n;
+}
+
+/* Fill e from a text (the diagnostic or the notice). */
+static void
+evidence_text(struct evidence *e, const char *t, size_t n)
+{
+	e->n = textnorm(t ? t : "", n, e->norm, sizeof e->norm);
+	e->n = unrepeat_codes(e->norm, e->n);
+	hits_eval(e->norm, e->n, &e->h);
+}
+
 void
 classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 {
 	const struct report_rcpt *rc = &r->rcpt[i];
-	const struct text_rule *tr;
-	const char *src, *reason;
-	char norm[NORM_BYTES], st[16];
-	size_t n, ms, me, slen;
+	struct evidence *e;
+	size_t dlen;
+	long k;
+	int notice, weak;
 
 	if (r->type == REPORT_ARF) {
 		verdict_set(v_r, "feedback", "arf.feedback-report",
@@ -257,47 +735,64 @@ classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 		return;
 	}
 
-	/* The text: the recipient's diagnostic, else the notice. */
-	src = rc->diagnostic;
-	slen = src ? strlen(src) : 0;
-	if (slen == 0) {
-		src = r->text;
-		slen = r->text_len;
-	}
-	n = textnorm(src ? src : "", slen, norm, sizeof norm);
-	tr = text_match(norm, n, &ms, &me);
+	e = xcalloc(1, sizeof *e);
+	rcpt_status(rc, e->st);
+	e->sr = status_rule(e->st);
+	e->reply = rc->reply_code;
+	e->delayed = is_delayed(rc);
+	e->smtp_type = rc->diagnostic_type == NULL ||
+	    strcmp(rc->diagnostic_type, "x-unix") != 0;
+	e->x_unix = rc->diagnostic_type != NULL &&
+	    strcmp(rc->diagnostic_type, "x-unix") == 0;
 
-	/* The status: the DSN's, else one in the diagnostic. */
-	st[0] = '\0';
-	if (rc->status != NULL && strlen(rc->status) < sizeof st)
-		memcpy(st, rc->status, strlen(rc->status) + 1);
-	else if (rc->diagnostic != NULL)
-		status_find(rc->diagnostic, strlen(rc->diagnostic), st);
-
-	if (tr != NULL) {
-		verdict_set(v_r, tr->reason, tr->id, norm + ms, me - ms);
-	} else if ((reason = status_reason(st)) != NULL) {
-		verdict_set(v_r, reason, status_rule_id(st), st, strlen(st));
-	} else if ((reason = reply_reason(rc->reply_code)) != NULL) {
-		char code[8];
-
-		snprintf(code, sizeof code, "%d", rc->reply_code);
-		verdict_set(v_r, reason, "reply-code", code, strlen(code));
-	} else if (is_delayed(rc)) {
-		verdict_set(v_r, "expired", "dsn.action.delayed", rc->action,
-		    strlen(rc->action));
-	} else if (n > 0 || st[0] != '\0') {
-		verdict_set(v_r, "onhold", "fallback.unexplained", NULL, 0);
+	/* The recipient's diagnostic; the notice when it has none. */
+	dlen = rc->diagnostic ? strlen(rc->diagnostic) : 0;
+	notice = r->text_len > 0 && (dlen == 0 || (r->nrcpt == 1 &&
+	    (rc->source == NULL || strcmp(rc->source, "dsn") != 0)));
+	if (dlen == 0 && notice) {
+		evidence_text(e, r->text, r->text_len);
+		notice = 0;
 	} else {
-		verdict_set(v_r, "undefined", "fallback.nothing", NULL, 0);
+		evidence_text(e, rc->diagnostic, dlen);
 	}
+	e->cmd = cmd_find(e->norm, e->n);
+	if (e->cmd == CMD_NONE)
+		e->cmd = cmd_near(r, rc);
+	if (decide(e, v_r))
+		goto out;
+	weak = 0;
+	if ((k = hits_tier(&e->h, TIER_WEAK)) >= 0) {
+		verdict_text(v_r, e, k);
+		weak = 1;
+	}
+	if (notice) {
+		/* A notice's own block said nothing decisive: its text. */
+		struct verdict nv;
 
+		evidence_text(e, r->text, r->text_len);
+		if (decide(e, &nv)) {
+			*v_r = nv;
+			goto out;
+		}
+		if (!weak && (k = hits_tier(&e->h, TIER_WEAK)) >= 0) {
+			verdict_text(v_r, e, k);
+			weak = 1;
+		}
+	}
+	if (weak)
+		goto out;
+	if (dlen > 0 || e->n > 0 || e->st[0] != '\0')
+		verdict_set(v_r, "onhold", "fallback.unexplained", NULL, 0);
+	else
+		verdict_set(v_r, "undefined", "fallback.nothing", NULL, 0);
+out:
 	/* A delayed delivery may still succeed: never hard. */
-	if (is_delayed(rc) && v_r->category == CAT_HARD) {
+	if (e->delayed && v_r->category == CAT_HARD) {
 		v_r->reason = "expired";
 		v_r->category = reason_category("expired");
 		v_r->rule = "dsn.action.delayed";
 	}
+	free(e);
 }
 
 void

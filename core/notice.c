@@ -41,6 +41,7 @@ static const char *const original_markers[] = {
 	"Message headers follow.",
 	"Included is a copy of the message header:",
 	"------ The header of the original message is following",
+	"Original message headers:",
 	"----- The following addresses had permanent fatal errors -----",
 };
 
@@ -282,6 +283,23 @@ addr_line(const struct line *ln, char *a, size_t asz, size_t *rest_r)
 	return 1;
 }
 
+/* Does the line start with "addr:" or "<addr>:"? */
+static int
+addr_colon(const struct line *ln, const char *a)
+{
+	size_t al = strlen(a), i = 0;
+
+	while (i < ln->n && (ln->p[i] == ' ' || ln->p[i] == '<' ||
+	    ln->p[i] == '"'))
+		i++;
+	if (i + al >= ln->n || strncasecmp(ln->p + i, a, al) != 0)
+		return 0;
+	i += al;
+	while (i < ln->n && (ln->p[i] == '>' || ln->p[i] == '"'))
+		i++;
+	return i < ln->n && ln->p[i] == ':';
+}
+
 /* Blank line? */
 static int
 line_blank(const struct line *ln)
@@ -381,7 +399,8 @@ rcpt_diag(struct report_rcpt *rc, char *diag)
 		    CAP_DIAGNOSTIC_BYTES);
 		if (rc->reply_code == 0)
 			rc->reply_code = reply_code_find(diag, strlen(diag));
-		if (rc->status == NULL && status_find(diag, strlen(diag), st))
+		if (rc->status == NULL && status_find_error(diag, strlen(diag),
+		    st))
 			rc->status = xstrdup(st);
 	}
 	free(diag);
@@ -434,10 +453,8 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 			continue;
 		rc = report_rcpt_find(r, a);
 		if (rc == NULL) {
-			src = ls->l[k].p[0] == '<' &&
-			    rest <= ls->l[k].n && rest > 0 &&
-			    memchr(ls->l[k].p, ':', rest) != NULL ?
-			    "addr-colon" : "addr-line";
+			src = addr_colon(&ls->l[k], a) ? "addr-colon" :
+			    "addr-line";
 			/* "<addr>:" names a recipient even when it is
 			 * also the sender; a bare address line may be a
 			 * greeting ("addr 様"). */
@@ -520,6 +537,28 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 	}
 }
 
+/* Is (s, n) the name of an address field of the original ("From",
+ * "MAIL FROM", "Reply-To"...), not a reason? */
+static int
+header_label(const char *s, size_t n)
+{
+	static const char *const labels[] = {
+		"from", "mail from", "sender", "cc", "bcc", "reply-to",
+		"return-path", "envelope-from", "to", "original-recipient",
+		"x-original-to", "delivered-to", "smtp.mailfrom",
+	};
+	size_t k;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	for (k = 0; k < sizeof labels / sizeof labels[0]; k++)
+		if (strlen(labels[k]) == n && strncasecmp(s, labels[k], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* "Reason text: addr" (IMail and others): the address ends the line and
  * the text before the colon is the diagnostic. */
 static void
@@ -539,7 +578,8 @@ scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
 		c = b;
 		while (c > ln->p && (c[-1] == ' ' || c[-1] == '\t'))
 			c--;
-		if (c <= ln->p + 3 || c[-1] != ':')
+		if (c <= ln->p + 3 || c[-1] != ':' || header_label(ln->p,
+		    (size_t)(c - 1 - ln->p)))
 			continue;
 		if (*b == '<')
 			b++;

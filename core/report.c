@@ -184,6 +184,23 @@ status_find(const char *s, size_t n, char out[16])
 	return 0;
 }
 
+int
+status_find_error(const char *s, size_t n, char out[16])
+{
+	size_t off = 0;
+
+	while (off < n && status_find(s + off, n - off, out)) {
+		const char *p = strstr(s + off, out);
+
+		if (out[0] != '2')
+			return 1;
+		if (p == NULL || (size_t)(p - s) >= n)
+			break;
+		off = (size_t)(p - s) + strlen(out);
+	}
+	return 0;
+}
+
 /* A reply code at s[0..2] followed by a space, '-', or the end? */
 static int
 code_at(const char *s, size_t n)

@@ -69,6 +69,9 @@ int addr_plausible(const char *s, size_t n);
  */
 int status_find(const char *s, size_t n, char out[16]);
 
+/* As status_find, but only a failure code (4.x.y or 5.x.y). */
+int status_find_error(const char *s, size_t n, char out[16]);
+
 /*
  * Find an SMTP reply code in a diagnostic: at its start ("550 ...",
  * "550-..."), or after "said:", "<<<", "reply:", or just before an

@@ -79,8 +79,8 @@ CASES(classify, status_codes,
     { "5.6.0 content", "", "5.6.0", 0, "failed", "contenterror", "spam" },
     { "status in text", "550 5.1.1 sorry", "", 0, "failed", "userunknown",
       "hard" },
-    { "reply 552 only", "552 go away", "", 552, "failed", "mailboxfull",
-      "quota" },
+    { "reply 552 only", "552 sorry", "", 552, "failed", "onhold",
+      "transient" },
     { "nothing at all", "", "", 0, "failed", "undefined", "unknown" },
 )
 
@@ -112,7 +112,7 @@ CASES(classify, english,
     { "en too big", "552 5.3.4 Message size exceeds fixed limit",
       "5.3.4", 552, "failed", "mesgtoobig", "transient" },
     { "en timeout", "connect to mx.example.net[192.0.2.1]:25: Connection "
-      "timed out", "4.4.1", 0, "failed", "networkerror", "transient" },
+      "timed out", "4.4.1", 0, "failed", "expired", "transient" },
 )
 
 CASES(classify, french,
@@ -152,7 +152,7 @@ CASES(classify, spanish,
 
 CASES(classify, specific_text_beats_code,
     { "5.1.1 but rate limited", "550 5.1.1 Rate limited, try later",
-      "5.1.1", 550, "failed", "toomanyconn", "blocked" },
+      "5.1.1", 550, "failed", "speeding", "blocked" },
     { "5.1.1 but mailbox full", "550 5.1.1 mailbox is full", "5.1.1",
       550, "failed", "mailboxfull", "quota" },
     { "5.7.1 but spf", "550 5.7.1 SPF validation failed", "5.7.1", 550,
