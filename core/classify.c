@@ -274,6 +274,7 @@ static const struct {
 	{ "our data", CMD_DATA },
 	{ "[data]", CMD_DATA },
 	{ "smtp command data", CMD_DATA },
+	{ "smtp command: data", CMD_DATA },
 	{ "in reply to mail from command", CMD_MAIL },
 	{ "after mail from", CMD_MAIL },
 	{ ">>> mail from", CMD_MAIL },
@@ -343,6 +344,10 @@ cmd_near(const struct report *r, const struct report_rcpt *rc)
 	norm = xmalloc(NORM_BYTES);
 	n = textnorm(p, (size_t)(e - p), norm, NORM_BYTES);
 	cmd = cmd_find(norm, n);
+	if (cmd == CMD_NONE && r->nrcpt == 1 && p != t) {
+		n = textnorm(t, r->text_len, norm, NORM_BYTES);
+		cmd = cmd_find(norm, n);
+	}
 	free(norm);
 	return cmd;
 }
@@ -367,6 +372,7 @@ struct evidence {
 	int smtp_type;		/* diagnostic type smtp (or none) */
 	int delayed;
 	int x_unix;
+	int dsn;		/* the recipient comes from a DSN */
 };
 
 static int
@@ -427,6 +433,7 @@ probe(const struct evidence *e, const char *reason, struct verdict *v)
 			"norelaying", "blocked", "mailboxfull", "hasmoved",
 			"rejected", "notaccept", "speeding", "toomanyconn",
 			"authfailure", "requireptr", "badreputation",
+			"filtered",
 		};
 		size_t k;
 
@@ -437,12 +444,13 @@ probe(const struct evidence *e, const char *reason, struct verdict *v)
 			return verdict_by(v, e, reason);
 		}
 		/*
-		 * The phrase alone: refused at RCPT, or with nothing else
-		 * to go by. After DATA, or with a status code that names
-		 * another cause, it is the recipient's filter (below).
+		 * The phrase alone: refused at RCPT, or a DSN with nothing
+		 * else to go by (MTAs write RCPT refusals in their DSNs).
+		 * After DATA, with a code that names another cause, or in
+		 * a gateway's own notice, it is the recipient's filter.
 		 */
 		if (strong(e, reason) && (e->cmd == CMD_RCPT ||
-		    (e->cmd == CMD_NONE && e->sr == NULL)))
+		    (e->cmd == CMD_NONE && e->sr == NULL && e->dsn)))
 			return verdict_by(v, e, reason);
 		return 0;
 	}
@@ -503,10 +511,13 @@ probe(const struct evidence *e, const char *reason, struct verdict *v)
 		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
 	}
 	if (strcmp(reason, "hostunknown") == 0) {
-		if (status_is(e, reason))
-			return strong(e, "networkerror") ? 0 :
-			    verdict_by(v, e, reason);
-		return strong(e, reason) ? verdict_by(v, e, reason) : 0;
+		/* "Host not found, try again": DNS trouble, not a domain
+		 * that does not exist. */
+		if (strong(e, "networkerror"))
+			return 0;
+		if (status_is(e, reason) || strong(e, reason))
+			return verdict_by(v, e, reason);
+		return 0;
 	}
 	if (strcmp(reason, "mesgtoobig") == 0) {
 		if (status_is(e, reason))
@@ -634,9 +645,75 @@ decide(const struct evidence *e, struct verdict *v)
 	return 1;
 }
 
+/* Does code have a zero subject or detail ("5.1.0", "4.0.0")? */
+static int
+code_has_zero(const char *c)
+{
+	return strstr(c, ".0") != NULL;
+}
+
 /*
- * The recipient's status: a specific code (not x.0.x) given by the
- * remote server in the diagnostic beats the reporting MTA's Status:.
+ * Of two codes, the one that says more: a code with a zero subject or
+ * detail, and the ambiguous 4.4.7, 4.7.0 and 5.3.x, give way to a
+ * specific one; a 5.1.1 stays unless the other is specific.
+ */
+static const char *
+code_prefer(const char *a, const char *b)
+{
+	if (a[0] == '\0')
+		return b;
+	if (b[0] == '\0' || strcmp(a, b) == 0)
+		return a;
+	if (strcmp(a + 1, ".0.0") == 0)
+		return strcmp(b + 1, ".0.0") == 0 ? a : b;
+	if (code_has_zero(a) && !code_has_zero(b))
+		return b;
+	if (strcmp(b + 1, ".0.0") == 0)
+		return a;
+	if (strcmp(a, "4.4.7") == 0 || strcmp(a, "4.7.0") == 0 ||
+	    strncmp(a, "5.3.", 4) == 0 || strncmp(a + 1, ".5.1", 4) == 0 ||
+	    strncmp(a + 1, ".5.2", 4) == 0 || strncmp(a + 1, ".5.4", 4) == 0 ||
+	    strncmp(a + 1, ".5.5", 4) == 0)
+		return b;
+	if (strcmp(a, "5.1.1") == 0)
+		return code_has_zero(b) || strncmp(b, "5.5.", 4) == 0 ? a : b;
+	if (strcmp(a, "5.1.3") == 0 && strncmp(b, "5.7.", 4) == 0)
+		return b;
+	return a;
+}
+
+/* The code a diagnostic gives, weighing all the failure codes in it. */
+static void
+diag_code(const char *d, char out[16])
+{
+	char c[16], best[16] = "", other[16] = "";
+	size_t off = 0, n = strlen(d);
+	const char *p;
+
+	out[0] = '\0';
+	while (off < n && status_find(d + off, n - off, c)) {
+		p = strstr(d + off, c);
+		if (c[0] != '2') {
+			if (strcmp(c + 1, ".0.0") == 0 ||
+			    strcmp(c, "4.4.7") == 0) {
+				if (other[0] == '\0')
+					memcpy(other, c, sizeof other);
+			} else {
+				const char *w = code_prefer(best, c);
+
+				memmove(best, w, strlen(w) + 1);
+			}
+		}
+		if (p == NULL)
+			break;
+		off = (size_t)(p - d) + strlen(c);
+	}
+	memcpy(out, best[0] ? best : other, 16);
+}
+
+/*
+ * The recipient's status: a specific code ([45].[1-9].[1-9]) given by
+ * the remote server in the diagnostic beats the reporting MTA's Status:.
  */
 static void
 rcpt_status(const struct report_rcpt *rc, char st[16])
@@ -646,9 +723,11 @@ rcpt_status(const struct report_rcpt *rc, char st[16])
 	st[0] = '\0';
 	if (rc->status != NULL && strlen(rc->status) < 16)
 		memcpy(st, rc->status, strlen(rc->status) + 1);
-	if (rc->diagnostic != NULL && status_find(rc->diagnostic,
-	    strlen(rc->diagnostic), d) && d[0] != '2' &&
-	    !(d[2] == '0' && d[3] == '.') && strcmp(d, "4.4.7") != 0)
+	if (rc->diagnostic == NULL)
+		return;
+	diag_code(rc->diagnostic, d);
+	if (d[0] != '\0' && d[2] >= '1' && d[2] <= '9' && d[4] >= '1' &&
+	    d[4] <= '9')
 		memcpy(st, d, strlen(d) + 1);
 }
 
@@ -742,6 +821,9 @@ classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 	e->delayed = is_delayed(rc);
 	e->smtp_type = rc->diagnostic_type == NULL ||
 	    strcmp(rc->diagnostic_type, "x-unix") != 0;
+	e->dsn = rc->source != NULL && (strcmp(rc->source, "dsn") == 0 ||
+	    strcmp(rc->source, "dsn-in-text") == 0 ||
+	    strcmp(rc->source, "ses-json") == 0);
 	e->x_unix = rc->diagnostic_type != NULL &&
 	    strcmp(rc->diagnostic_type, "x-unix") == 0;
 

@@ -67,6 +67,17 @@ const struct text_rule classify_text_rules[] = {
 	    "invalid final delivery userid"),
 	D("text.en.directory-unknown", "userunknown",
 	    "resolver.adr.recipientnotfound"),
+	D("text.en.directory-unknown", "userunknown",
+	    "not listed in public name & address book"),
+	/* Yahoo: the account does not exist (sent at end of DATA). */
+	D("text.en.no-such-account", "userunknown",
+	    "this user doesn't have a * account"),
+	/* Domino, Japanese: "not found in the Domino directory" */
+	D("text.ja.user-unknown", "userunknown",
+	    "domino \xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf"
+	    "\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xab\xe3\x81\xaf\xe8\xa6"
+	    "\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3"
+	    "\x81\x9b\xe3\x82\x93"),
 	/* KDDI/au: the recipient's own filter refused the sender. */
 	D("text.en.kddi-filter", "filtered", " : user unknown"),
 	/* qmail: neither MX nor address: the domain takes no mail. */
@@ -257,6 +268,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.user-unknown", "userunknown", "address does not exist"),
 	S("text.en.user-unknown", "userunknown", "address not present in directory"),
 	S("text.en.user-unknown", "userunknown", "address unknown"),
+	S("text.en.user-unknown", "userunknown", "address not found"),
+	S("text.en.user-unknown", "userunknown", "address couldn't be found"),
 	S("text.en.user-unknown", "userunknown", "can't accept user"),
 	S("text.en.user-unknown", "userunknown", "does not exist."),
 	S("text.en.user-unknown", "userunknown", "destination addresses were unknown"),
@@ -354,7 +367,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.user-unknown", "userunknown", "nonexistent user"),
 	S("text.en.user-unknown", "userunknown", "rcpt < * does not exist"),
 	S("text.en.user-unknown", "userunknown", "recipient * was not found in"),
-	S("text.en.user-unknown", "userunknown", "this user doesn't have a * account"),
 	S("text.en.user-unknown", "userunknown", "unknown e * mail address"),
 	S("text.en.user-unknown", "userunknown", "unknown local * part"),
 	S("text.en.user-unknown", "userunknown", "user * was not found"),
@@ -389,7 +401,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.pt.user-unknown", "userunknown", "usuario inexistente"),
 	S("text.pt.user-unknown", "userunknown", "usuario desconhecido"),
 	/* Lotus Notes, Japanese: "not in the directory list" */
-	S("text.ja.user-unknown", "userunknown",
+	D("text.ja.user-unknown", "userunknown",
 	    "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83"
 	    "\x88\xe3\x83\xaa\xe3\x81\xae\xe3\x83\xaa\xe3\x82\xb9\xe3"
 	    "\x83\x88\xe3\x81\xab\xe3\x81\x82\xe3\x82\x8a\xe3\x81\xbe"
@@ -441,7 +453,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.require-ptr", "requireptr", "service permits * unverifyable sending ips"),
 
 	/* --- RFC compliance, content ---------------------------------- */
-	S("text.en.rfc", "notcompliantrfc", "duplicate header"),
 	S("text.en.rfc", "notcompliantrfc", "is not rfc 5322 compliant"),
 	S("text.en.rfc", "notcompliantrfc", "not rfc 5322 compliant"),
 	S("text.en.rfc", "notcompliantrfc", "p=rfcmessagenoncompliant"),
@@ -549,6 +560,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.host-unknown", "hostunknown", "unroutable address"),
 	S("text.en.host-unknown", "hostunknown", "unrouteable address"),
 	S("text.en.host-unknown", "hostunknown", "553 * does not exist"),
+	S("text.en.host-unknown", "hostunknown", "host * not found"),
 	S("text.fr.host-unknown", "hostunknown", "domaine inconnu"),
 	S("text.fr.host-unknown", "hostunknown", "domaine inexistant"),
 	S("text.de.host-unknown", "hostunknown", "domain * existiert nicht"),
@@ -671,6 +683,7 @@ const struct text_rule classify_text_rules[] = {
 	/* --- blocked: the platform's server or IP --------------------- */
 	S("text.en.blocked", "blocked", "said: 550 blocked"),
 	S("text.en.blocked", "blocked", "//www.spamcop.net/bl."),
+	S("text.en.blocked", "blocked", "spamhaus.org/query/bl"),
 	S("text.en.blocked", "blocked", "bad sender ip address"),
 	S("text.en.blocked", "blocked", "banned sending ip"),
 	S("text.en.blocked", "blocked", "blacklisted by"),
@@ -796,7 +809,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.policy", "policyviolation", "you're using a mass mailer"),
 	S("text.en.policy", "policyviolation",
 	    "allowable number of posts without solving a captcha"),
-	S("text.en.policy", "policyviolation", "policy violation"),
 	S("text.en.system", "systemerror", "aliasing/forwarding loop broken"),
 	S("text.en.system", "systemerror", "can't create user output file"),
 	S("text.en.system", "systemerror", "could not load drd for domain"),

@@ -406,6 +406,29 @@ rcpt_diag(struct report_rcpt *rc, char *diag)
 	free(diag);
 }
 
+/* Add the notice's SMTP reply to a diagnostic that quotes none. */
+static void
+rcpt_diag_append(struct report_rcpt *rc, char *reply)
+{
+	struct buf d;
+	char st[16];
+
+	if (reply == NULL)
+		return;
+	if (rc->diagnostic != NULL && strstr(rc->diagnostic, reply) == NULL) {
+		buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+		buf_puts(&d, rc->diagnostic);
+		buf_putc(&d, ' ');
+		buf_puts(&d, reply);
+		free(rc->diagnostic);
+		rc->diagnostic = buf_steal(&d);
+	}
+	rc->reply_code = reply_code_find(reply, strlen(reply));
+	if (rc->status == NULL && status_find_error(reply, strlen(reply), st))
+		rc->status = xstrdup(st);
+	free(reply);
+}
+
 /* X-Failed-Recipients: a, b (Exim and others). */
 static void
 scan_x_failed(struct report *r, const struct hdr_block *top)
@@ -841,9 +864,27 @@ notice_finish(struct report_ctx *ctx, int feedback)
 	const struct hdr_block *top = ctx->top;
 	struct report_rcpt *rc;
 	struct lines ls;
+	const char *v;
 	size_t i;
 	int bounce;
 
+	/* Complaints without a feedback-report part: Microsoft's JMRP
+	 * (the original carries X-HmXmrOriginalRecipient) and Apple Mail's
+	 * unsubscribe request (X-Apple-Unsubscribe). */
+	if (!feedback && r->nrcpt == 0 && ctx->jmrp_rcpt[0] != '\0') {
+		r->type = REPORT_ARF;
+		if ((rc = report_rcpt_add(r, ctx->jmrp_rcpt, "jmrp")) != NULL)
+			rc->feedback_type = xstrdup("abuse");
+		return;
+	}
+	if (!feedback && r->nrcpt == 0 &&
+	    (v = hdr_get(top, "x-apple-unsubscribe")) != NULL &&
+	    strncasecmp(v, "true", 4) == 0 && r->from != NULL) {
+		r->type = REPORT_ARF;
+		if ((rc = report_rcpt_add(r, r->from, "unsubscribe")) != NULL)
+			rc->feedback_type = xstrdup("opt-out");
+		return;
+	}
 	if (feedback) {
 		r->type = REPORT_ARF;
 		if (r->nrcpt == 0 && ctx->orig_to[0] != '\0' &&
@@ -885,6 +926,9 @@ notice_finish(struct report_ctx *ctx, int feedback)
 	scan_transcript(ctx, &ls);
 	if (r->nrcpt == 1 && r->rcpt[0].diagnostic == NULL)
 		rcpt_diag(&r->rcpt[0], notice_reply(&ls));
+	else if (r->nrcpt == 1 && strcmp(r->rcpt[0].source, "dsn") != 0 &&
+	    r->rcpt[0].reply_code == 0 && r->rcpt[0].status == NULL)
+		rcpt_diag_append(&r->rcpt[0], notice_reply(&ls));
 	free(ls.l);
 	orphans(ctx);
 	for (i = 0; i < r->nrcpt; i++)

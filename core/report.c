@@ -653,6 +653,12 @@ dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
 		goto out;
 	}
 	addr = d->has_final ? d->final : d->original;
+	/* The same recipient reported twice (a DSN part repeated). */
+	if ((rc = report_rcpt_find(r, addr)) != NULL &&
+	    strcmp(rc->source, "dsn") == 0 && d->status != NULL &&
+	    rc->status != NULL && status_find(d->status, strlen(d->status),
+	    st) && strcmp(st, rc->status) == 0)
+		goto out;
 	rc = report_rcpt_add(r, addr, "dsn");
 	if (rc == NULL)
 		goto out;
@@ -672,9 +678,17 @@ dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
 		report_set(&rc->remote_mta, v, strlen(v), 255);
 	}
 	if (d->diag != NULL) {
+		char *conv = NULL;
+
 		diag = strip_type(d->diag, type, sizeof type);
+		/* Japanese servers put raw ISO-2022-JP in the field. */
+		if (strstr(diag, "\033$B") != NULL && charconv("utf-8",
+		    "iso-2022-jp", diag, strlen(diag), &conv) ==
+		    MAIL_CHARCONV_NO_ERROR && conv != NULL)
+			diag = conv;
 		report_set(&rc->diagnostic, diag, strlen(diag),
 		    CAP_DIAGNOSTIC_BYTES);
+		free(conv);
 		if (type[0] != '\0')
 			rc->diagnostic_type = report_str(type, strlen(type),
 			    sizeof type);
@@ -819,6 +833,10 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	}
 	for (k = 0; k < sizeof tags / sizeof tags[0]; k++)
 		tag_add_list(r, hdr_get(&h, tags[k]));
+	if (ctx->jmrp_rcpt[0] == '\0' &&
+	    (v = hdr_get(&h, "x-hmxmroriginalrecipient")) != NULL)
+		addr_extract(v, strlen(v), ctx->jmrp_rcpt,
+		    sizeof ctx->jmrp_rcpt);
 	if (ctx->orig_to[0] == '\0' && (v = hdr_get(&h, "to")) != NULL)
 		addr_extract(v, strlen(v), ctx->orig_to, sizeof ctx->orig_to);
 	if (ctx->orig_subject == NULL && (v = hdr_get(&h, "subject")) != NULL)

@@ -26,6 +26,8 @@ struct report_ctx {
 	int ses_complaint;	/* an Amazon SES complaint notification */
 	char orig_to[CAP_ADDRESS_BYTES + 1];	/* returned original's To */
 	char *orig_subject;	/* returned original's Subject, raw */
+	/* Microsoft JMRP: the complainer, named in the attached original. */
+	char jmrp_rcpt[CAP_ADDRESS_BYTES + 1];
 	char *arf_feedback_type;	/* Feedback-Type of an ARF part */
 };
 
