@@ -565,6 +565,45 @@ retryable(const char *reason)
 	return 0;
 }
 
+/*
+ * Orange and La Poste label their refusals ("ofr006_102", "lpn007_416",
+ * "ofr_506"): the last three digits of the label name the cause.
+ */
+static int
+fr_provider_code(const struct evidence *e, struct verdict *v)
+{
+	static const char *const labels[] = { "lpnaaa", "lpn", "ofr", "ouk" };
+	const char *p = NULL, *q, *end = e->norm + e->n;
+	size_t k, i;
+
+	for (k = 0; k < sizeof labels / sizeof labels[0] && p == NULL; k++) {
+		const char *f = e->norm;
+
+		/* The last label in the text. */
+		while ((q = memmem(f, (size_t)(end - f), labels[k],
+		    strlen(labels[k]))) != NULL) {
+			if (q == e->norm || !is_word((unsigned char)q[-1]))
+				p = q;
+			f = q + 1;
+		}
+	}
+	if (p == NULL)
+		return 0;
+	q = p;
+	while (q < end && *q != ' ' && *q != ')' && *q != ']' && *q != '.')
+		q++;
+	if (q - p < 4 || q[-1] < '0' || q[-1] > '9' || q[-2] < '0' ||
+	    q[-2] > '9' || q[-3] < '0' || q[-3] > '9')
+		return 0;
+	for (i = 0; i < classify_nfr_codes; i++)
+		if (memcmp(q - 3, classify_fr_codes[i].code, 3) == 0) {
+			verdict_set(v, classify_fr_codes[i].reason,
+			    "provider.fr.orange-laposte", p, (size_t)(q - p));
+			return 1;
+		}
+	return 0;
+}
+
 /* Decide from one body of evidence. Returns 1 when it did. */
 static int
 decide(const struct evidence *e, struct verdict *v)
@@ -572,6 +611,9 @@ decide(const struct evidence *e, struct verdict *v)
 	const char *tr;
 	size_t i;
 	long k;
+
+	if (fr_provider_code(e, v))
+		return 1;
 
 	if ((k = hits_tier(&e->h, TIER_DECISIVE)) >= 0) {
 		verdict_text(v, e, k);

@@ -476,6 +476,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.content", "contenterror", "improperly-formatted binary content"),
 	S("text.en.content", "contenterror", "unnecessary base64 encoding"),
 	S("text.en.content", "contenterror", "headers too large"),
+	S("text.en.content", "contenterror", "duplicate header"),
 
 	/* --- the sender was refused ----------------------------------- */
 	S("text.en.sender-rejected", "rejected",
@@ -662,7 +663,6 @@ const struct text_rule classify_text_rules[] = {
 	    "receiving mail at a rate that prevents additional messages"),
 	S("text.en.rate-limited", "speeding", "has sent to too many recipients"),
 	S("text.en.rate-limited", "speeding", "rate limited"),
-	S("text.en.rate-limited", "speeding", "rate limit exceeded"),
 	S("text.en.rate-limited", "speeding", "sending rate"),
 	S("text.en.too-many-conn", "toomanyconn", "at maximum connection limit"),
 	S("text.en.too-many-conn", "toomanyconn", "connection rate limit exceeded"),
@@ -1088,6 +1088,31 @@ const struct reply_rule classify_reply_rules[] = {
 	{ 524, "failedstarttls" },
 	{ 538, "failedstarttls" },
 };
+
+/*
+ * Orange (OFR...), La Poste (LPN...) and Orange UK (OUK...) append an
+ * error label whose last three digits name the cause (postmaster pages
+ * of both providers). An empty reason: "try again later", no cause.
+ */
+const struct provider_code classify_fr_codes[] = {
+	{ "101", "blocked" }, { "102", "blocked" }, { "103", "blocked" },
+	{ "104", "toomanyconn" }, { "105", "undefined" },
+	{ "107", "undefined" }, { "108", "undefined" },
+	{ "109", "undefined" }, { "201", "undefined" },
+	{ "305", "securityerror" }, { "401", "authfailure" },
+	{ "402", "securityerror" }, { "403", "rejected" },
+	{ "405", "rejected" }, { "415", "rejected" },
+	{ "416", "userunknown" }, { "417", "mailboxfull" },
+	{ "420", "suspend" }, { "421", "rejected" },
+	{ "423", "undefined" }, { "424", "undefined" },
+	{ "426", "suspend" }, { "505", "systemerror" },
+	{ "506", "spamdetected" }, { "510", "blocked" },
+	{ "513", "undefined" }, { "514", "mesgtoobig" },
+	{ "517", "authfailure" }, { "630", "policyviolation" },
+	{ "999", "blocked" },
+};
+const size_t classify_nfr_codes =
+    sizeof classify_fr_codes / sizeof classify_fr_codes[0];
 
 const size_t classify_nreply_rules =
     sizeof classify_reply_rules / sizeof classify_reply_rules[0];

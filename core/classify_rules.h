@@ -58,6 +58,16 @@ extern const size_t classify_norder_primary;
 extern const char *const classify_order_secondary[];
 extern const size_t classify_norder_secondary;
 
+/* A provider's own error code and the reason it names. */
+struct provider_code {
+	const char *code;
+	const char *reason;
+};
+
+/* Orange / La Poste error labels ("OFR006_102", "LPN007_416"). */
+extern const struct provider_code classify_fr_codes[];
+extern const size_t classify_nfr_codes;
+
 extern const struct text_rule classify_text_rules[];
 extern const size_t classify_ntext_rules;
 extern const struct status_rule classify_status_rules[];

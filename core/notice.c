@@ -569,6 +569,7 @@ header_label(const char *s, size_t n)
 		"from", "mail from", "sender", "cc", "bcc", "reply-to",
 		"return-path", "envelope-from", "to", "original-recipient",
 		"x-original-to", "delivered-to", "smtp.mailfrom",
+		"message-id", "in-reply-to", "references",
 	};
 	size_t k;
 

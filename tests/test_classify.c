@@ -36,6 +36,7 @@ run_case(const struct ccase *c, enum report_type type)
 	r.type = type;
 	r.text = (char *)"";
 	rc.address = (char *)"someone@example.com";
+	rc.source = "dsn";
 	rc.diagnostic = c->diag[0] ? (char *)c->diag : NULL;
 	rc.status = c->status[0] ? (char *)c->status : NULL;
 	rc.reply_code = c->reply;
