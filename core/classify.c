@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,60 +74,125 @@ piece_find(const char *t, size_t n, size_t from, const char *pc, size_t pl,
 }
 
 /*
- * Does pattern occur in (t, n)? Pieces separated by '*' must appear in
- * order, each within CLASSIFY_GAP bytes of the previous one. Sets the
- * matched span.
+ * The rest of a pattern after its first piece: pieces separated by '*',
+ * each within CLASSIFY_GAP bytes of the previous one, from pos on.
+ * Returns 1 and sets *end_r when they all follow in order.
  */
 static int
-pattern_match(const char *t, size_t n, const char *pat, size_t *start_r,
+rest_match(const char *t, size_t n, const char *rest, size_t pos,
     size_t *end_r)
 {
-	const char *star = strchr(pat, '*');
-	size_t first_len, end, from = 0;
-	long at;
+	while (*rest != '\0') {
+		const char *next = strchr(rest, '*');
+		size_t pl, e2;
+		long a2;
 
-	if (star == NULL) {
-		at = piece_find(t, n, 0, pat, strlen(pat), &end);
-		if (at < 0)
+		while (*rest == ' ')
+			rest++;
+		pl = next ? (size_t)(next - rest) : strlen(rest);
+		while (pl > 0 && rest[pl - 1] == ' ')
+			pl--;
+		a2 = piece_find(t, n, pos, rest, pl, &e2);
+		if (a2 < 0 || (size_t)a2 - pos > CLASSIFY_GAP)
 			return 0;
-		*start_r = (size_t)at;
-		*end_r = end;
-		return 1;
+		pos = e2;
+		rest = next ? next + 1 : rest + strlen(rest);
 	}
-	first_len = (size_t)(star - pat);
-	while (first_len > 0 && pat[first_len - 1] == ' ')
-		first_len--;
-	/* Try each occurrence of the first piece. */
-	while ((at = piece_find(t, n, from, pat, first_len, &end)) >= 0) {
-		const char *rest = star + 1;
-		size_t pos = end;
-		int ok = 1;
+	*end_r = pos;
+	return 1;
+}
 
-		while (ok && *rest != '\0') {
-			const char *next = strchr(rest, '*');
-			size_t pl, e2;
-			long a2;
+/*
+ * All rules are looked up in one pass over the text: their first pieces
+ * are indexed by their first two bytes (or their only byte), built once.
+ * Then each position of the text is checked against the few rules whose
+ * first piece starts there, instead of searching for every rule.
+ */
+/* Reasons by number, for the per-reason first hit of a text. */
+#define CLASSIFY_MAX_REASONS	48
 
-			while (*rest == ' ')
-				rest++;
-			pl = next ? (size_t)(next - rest) : strlen(rest);
-			while (pl > 0 && rest[pl - 1] == ' ')
-				pl--;
-			a2 = piece_find(t, n, pos, rest, pl, &e2);
-			if (a2 < 0 || (size_t)a2 - pos > CLASSIFY_GAP)
-				ok = 0;
-			else
-				pos = e2;
-			rest = next ? next + 1 : rest + strlen(rest);
+struct rule_index {
+	int built;
+	const char *reason[CLASSIFY_MAX_REASONS];
+	size_t nreason;
+	unsigned char rid[CLASSIFY_MAX_RULES];	/* rule -> reason number */
+	const char *piece[CLASSIFY_MAX_RULES];	/* first piece, no '|' */
+	unsigned short plen[CLASSIFY_MAX_RULES];
+	unsigned char wb[CLASSIFY_MAX_RULES];	/* word boundary before */
+	unsigned char we[CLASSIFY_MAX_RULES];	/* ... after (one piece) */
+	const char *rest[CLASSIFY_MAX_RULES];	/* after the first '*' */
+	unsigned int start2[65536 + 1];
+	unsigned short ids2[CLASSIFY_MAX_RULES];
+	unsigned int start1[256 + 1];
+	unsigned short ids1[CLASSIFY_MAX_RULES];
+};
+
+static struct rule_index ridx;
+
+static void
+index_build(void)
+{
+	static unsigned int fill2[65536], fill1[256];
+	size_t i;
+
+	if (classify_ntext_rules > CLASSIFY_MAX_RULES)
+		abort();	/* the table outgrew the index: a build bug */
+	for (i = 0; i < classify_ntext_rules; i++) {
+		size_t r;
+
+		for (r = 0; r < ridx.nreason; r++)
+			if (strcmp(ridx.reason[r],
+			    classify_text_rules[i].reason) == 0)
+				break;
+		if (r == ridx.nreason) {
+			if (r == CLASSIFY_MAX_REASONS)
+				abort();	/* too many reasons */
+			ridx.reason[ridx.nreason++] =
+			    classify_text_rules[i].reason;
 		}
-		if (ok) {
-			*start_r = (size_t)at;
-			*end_r = pos;
-			return 1;
-		}
-		from = (size_t)at + 1;
+		ridx.rid[i] = (unsigned char)r;
 	}
-	return 0;
+	memset(ridx.start2, 0, sizeof ridx.start2);
+	memset(ridx.start1, 0, sizeof ridx.start1);
+	for (i = 0; i < classify_ntext_rules; i++) {
+		const char *p = classify_text_rules[i].pattern;
+		const char *star = strchr(p, '*');
+		size_t l = star ? (size_t)(star - p) : strlen(p);
+
+		if (*p == '|')
+			ridx.wb[i] = 1, p++, l--;
+		while (l > 0 && p[l - 1] == ' ' && star != NULL)
+			l--;
+		if (star == NULL && l > 0 && p[l - 1] == '|')
+			ridx.we[i] = 1, l--;
+		if (l == 0)
+			abort();	/* an empty pattern: a table bug */
+		ridx.piece[i] = p;
+		ridx.plen[i] = (unsigned short)l;
+		ridx.rest[i] = star ? star + 1 : NULL;
+		if (l >= 2)
+			ridx.start2[((unsigned char)p[0] << 8 |
+			    (unsigned char)p[1]) + 1]++;
+		else
+			ridx.start1[(unsigned char)p[0] + 1]++;
+	}
+	for (i = 0; i < 65536; i++)
+		ridx.start2[i + 1] += ridx.start2[i];
+	for (i = 0; i < 256; i++)
+		ridx.start1[i + 1] += ridx.start1[i];
+	memcpy(fill2, ridx.start2, sizeof fill2);
+	memcpy(fill1, ridx.start1, sizeof fill1);
+	for (i = 0; i < classify_ntext_rules; i++) {
+		const char *p = ridx.piece[i];
+
+		if (ridx.plen[i] >= 2)
+			ridx.ids2[fill2[(unsigned char)p[0] << 8 |
+			    (unsigned char)p[1]]++] = (unsigned short)i;
+		else
+			ridx.ids1[fill1[(unsigned char)p[0]]++] =
+			    (unsigned short)i;
+	}
+	ridx.built = 1;
 }
 
 /* Which text rules match a text, and where. */
@@ -134,43 +200,104 @@ struct hits {
 	unsigned char on[CLASSIFY_MAX_RULES];
 	unsigned short start[CLASSIFY_MAX_RULES];
 	unsigned short end[CLASSIFY_MAX_RULES];
+	/* per tier and reason: the first matching rule (table order) */
+	short first[3][CLASSIFY_MAX_REASONS];
 	int any;
 };
+
+/* Does rule k match at position i of (t, n)? Sets *end_r. */
+static int
+rule_at(const char *t, size_t n, size_t i, size_t k, size_t *end_r)
+{
+	size_t pl = ridx.plen[k];
+
+	if (i + pl > n || memcmp(t + i, ridx.piece[k], pl) != 0)
+		return 0;
+	if (ridx.wb[k] && i > 0 && is_word((unsigned char)t[i - 1]))
+		return 0;
+	if (ridx.rest[k] == NULL) {
+		if (ridx.we[k] && i + pl < n &&
+		    is_word((unsigned char)t[i + pl]))
+			return 0;
+		*end_r = i + pl;
+		return 1;
+	}
+	return rest_match(t, n, ridx.rest[k], i + pl, end_r);
+}
 
 static void
 hits_eval(const char *t, size_t n, struct hits *h)
 {
-	size_t i, ms, me;
+	size_t i, j, k, end;
 
-	if (classify_ntext_rules > CLASSIFY_MAX_RULES)
-		abort();	/* the table outgrew the bitmap: a build bug */
+	if (!ridx.built)
+		index_build();
 	h->any = 0;
 	memset(h->on, 0, classify_ntext_rules);
-	if (n == 0)
-		return;
-	for (i = 0; i < classify_ntext_rules; i++)
-		if (pattern_match(t, n, classify_text_rules[i].pattern, &ms,
-		    &me)) {
-			h->on[i] = 1;
-			h->start[i] = (unsigned short)ms;
-			h->end[i] = (unsigned short)me;
-			h->any = 1;
+	memset(h->first, 0xff, sizeof h->first);
+	for (i = 0; i < n; i++) {
+		unsigned char c0 = (unsigned char)t[i];
+
+		for (j = ridx.start1[c0]; j < ridx.start1[c0 + 1]; j++) {
+			k = ridx.ids1[j];
+			if (!h->on[k] && rule_at(t, n, i, k, &end)) {
+				h->on[k] = 1;
+				h->start[k] = (unsigned short)i;
+				h->end[k] = (unsigned short)end;
+				h->any = 1;
+			}
 		}
+		if (i + 1 < n) {
+			unsigned key = (unsigned)c0 << 8 |
+			    (unsigned char)t[i + 1];
+
+			for (j = ridx.start2[key]; j < ridx.start2[key + 1];
+			    j++) {
+				k = ridx.ids2[j];
+				if (!h->on[k] && rule_at(t, n, i, k, &end)) {
+					h->on[k] = 1;
+					h->start[k] = (unsigned short)i;
+					h->end[k] = (unsigned short)end;
+					h->any = 1;
+				}
+			}
+		}
+	}
+	if (!h->any)
+		return;
+	for (k = 0; k < classify_ntext_rules; k++) {
+		short *f;
+
+		if (!h->on[k])
+			continue;
+		f = &h->first[classify_text_rules[k].tier][ridx.rid[k]];
+		if (*f < 0)
+			*f = (short)k;
+	}
+}
+
+/* The number of a reason in the index, or -1 if no rule names it. */
+static int
+reason_no(const char *reason)
+{
+	size_t r;
+
+	for (r = 0; r < ridx.nreason; r++)
+		if (ridx.reason[r] == reason ||
+		    strcmp(ridx.reason[r], reason) == 0)
+			return (int)r;
+	return -1;
 }
 
 /* The first matching rule of reason in tier, or -1. */
 static long
 hits_reason(const struct hits *h, const char *reason, enum text_tier tier)
 {
-	size_t i;
+	int r;
 
-	if (!h->any)
+	if (!h->any || (r = reason_no(reason)) < 0)
 		return -1;
-	for (i = 0; i < classify_ntext_rules; i++)
-		if (h->on[i] && classify_text_rules[i].tier == tier &&
-		    strcmp(classify_text_rules[i].reason, reason) == 0)
-			return (long)i;
-	return -1;
+	return h->first[tier][r];
 }
 
 /* The first matching rule of tier, any reason, or -1. */
@@ -362,8 +489,6 @@ cmd_before_data(enum smtp_cmd c)
 
 /* Everything the decision reads about one recipient. */
 struct evidence {
-	struct hits h;
-	char norm[NORM_BYTES];
 	size_t n;
 	char st[16];		/* status: the remote's specific code first */
 	const struct status_rule *sr;	/* its reason, or NULL */
@@ -373,6 +498,9 @@ struct evidence {
 	int delayed;
 	int x_unix;
 	int dsn;		/* the recipient comes from a DSN */
+	/* large: set by evidence_text() */
+	struct hits h;
+	char norm[NORM_BYTES];
 };
 
 static int
@@ -834,7 +962,7 @@ void
 classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 {
 	const struct report_rcpt *rc = &r->rcpt[i];
-	struct evidence *e;
+	struct evidence ev, *e;
 	size_t dlen;
 	long k;
 	int notice, weak;
@@ -856,7 +984,9 @@ classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 		return;
 	}
 
-	e = xcalloc(1, sizeof *e);
+	e = &ev;
+	memset(e, 0, offsetof(struct evidence, h));
+	e->norm[0] = '\0';
 	rcpt_status(rc, e->st);
 	e->sr = status_rule(e->st);
 	e->reply = rc->reply_code;
@@ -916,7 +1046,6 @@ out:
 		v_r->category = reason_category("expired");
 		v_r->rule = "dsn.action.delayed";
 	}
-	free(e);
 }
 
 void

@@ -42,26 +42,39 @@ static const char *const original_markers[] = {
 	"Included is a copy of the message header:",
 	"------ The header of the original message is following",
 	"Original message headers:",
-	"----- The following addresses had permanent fatal errors -----",
 };
+/* (Not sendmail's "----- The following addresses had permanent fatal
+ * errors -----": that heading starts the notice itself.) */
 
 size_t
 notice_original_start(const char *text, size_t len)
 {
-	size_t k, best = len;
-	const char *p;
+	size_t off = 0, k, i;
 
-	for (k = 0; k < sizeof original_markers / sizeof original_markers[0];
-	    k++) {
-		/* Not the sendmail "permanent fatal errors" heading: it is
-		 * the notice itself. Listed to document why it is skipped. */
-		if (strstr(original_markers[k], "permanent fatal") != NULL)
-			continue;
-		p = mem_casefind(text, best, original_markers[k]);
-		if (p != NULL && (size_t)(p - text) < best)
-			best = (size_t)(p - text);
+	/* The markers start a line (after white space): one pass. */
+	while (off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t e = nl ? (size_t)(nl - text) : len;
+
+		for (i = off; i < e && (text[i] == ' ' || text[i] == '\t'); i++)
+			;
+		if (i < e && (text[i] == '-' || text[i] == 'C' ||
+		    text[i] == 'c' || text[i] == 'O' || text[i] == 'o' ||
+		    text[i] == 'B' || text[i] == 'b' || text[i] == 'T' ||
+		    text[i] == 't' || text[i] == 'M' || text[i] == 'm' ||
+		    text[i] == 'I' || text[i] == 'i'))
+			for (k = 0; k < sizeof original_markers /
+			    sizeof original_markers[0]; k++) {
+				const char *m = original_markers[k];
+
+				while (*m == ' ')
+					m++;
+				if (mem_caseprefix(text + i, e - i, m))
+					return off;
+			}
+		off = e + 1;
 	}
-	return best;
+	return len;
 }
 
 /* Auto-reply signals in the header and subject (RFC 3834 and common

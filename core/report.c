@@ -397,6 +397,156 @@ date_parse(const char *v)
 
 /* ---- text ------------------------------------------------------------ */
 
+/* ISO-8859-1 to UTF-8 (a direct mapping: no iconv needed). */
+static void
+latin1_append(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x80) {
+			buf_putc(b, c);
+		} else {
+			buf_putc(b, 0xc0 | (c >> 6));
+			buf_putc(b, 0x80 | (c & 0x3f));
+		}
+	}
+}
+
+static int
+is_latin1(const char *cs)
+{
+	return strcasecmp(cs, "iso-8859-1") == 0 ||
+	    strcasecmp(cs, "latin1") == 0 || strcasecmp(cs, "latin-1") == 0 ||
+	    strcasecmp(cs, "iso8859-1") == 0 ||
+	    strcasecmp(cs, "iso_8859-1") == 0;
+}
+
+static int
+is_utf8_or_ascii(const char *cs)
+{
+	return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
+	    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * RFC 2047 for the charsets that need no conversion library (UTF-8,
+ * US-ASCII, ISO-8859-1), the ones nearly all subjects use. Returns 0, or
+ * -1 when an encoded word is in another charset (the caller then uses
+ * libetpan's decoder).
+ */
+static int
+rfc2047_simple(const char *v, struct buf *out)
+{
+	const char *p = v, *last_end = NULL;
+
+	while (*p != '\0') {
+		const char *q1, *q2, *q3, *end;
+		char cs[32], enc;
+		struct buf w;
+		size_t csl, i;
+
+		if (p[0] != '=' || p[1] != '?') {
+			/* White space between two encoded words is dropped. */
+			if (last_end != NULL && (*p == ' ' || *p == '\t')) {
+				const char *t = p;
+
+				while (*t == ' ' || *t == '\t')
+					t++;
+				if (t[0] == '=' && t[1] == '?') {
+					p = t;
+					continue;
+				}
+			}
+			last_end = NULL;
+			buf_putc(out, *p++);
+			continue;
+		}
+		q1 = strchr(p + 2, '?');
+		if (q1 == NULL || q1[1] == '\0' || q1[2] != '?')
+			goto literal;
+		q2 = q1 + 2;
+		q3 = strstr(q2 + 1, "?=");
+		if (q3 == NULL)
+			goto literal;
+		csl = (size_t)(q1 - (p + 2));
+		if (csl == 0 || csl >= sizeof cs)
+			goto literal;
+		memcpy(cs, p + 2, csl);
+		cs[csl] = '\0';
+		if (strchr(cs, '*') != NULL)	/* RFC 2231 language */
+			*strchr(cs, '*') = '\0';
+		if (!is_utf8_or_ascii(cs) && !is_latin1(cs))
+			return -1;
+		enc = q1[1];
+		end = q3;
+		buf_init(&w, CAP_FIELD_BYTES);
+		if (enc == 'Q' || enc == 'q') {
+			for (i = 0; q2 + 1 + i < end; i++) {
+				const char *c = q2 + 1 + i;
+
+				if (*c == '_')
+					buf_putc(&w, ' ');
+				else if (*c == '=' && c + 2 < end + 1 &&
+				    hexval(c[1]) >= 0 && hexval(c[2]) >= 0) {
+					buf_putc(&w, hexval(c[1]) * 16 +
+					    hexval(c[2]));
+					i += 2;
+				} else
+					buf_putc(&w, *c);
+			}
+		} else if (enc == 'B' || enc == 'b') {
+			static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+			unsigned acc = 0;
+			int bits = 0;
+
+			for (i = 0; q2 + 1 + i < end; i++) {
+				const char *x = strchr(b64, q2[1 + i]);
+
+				if (q2[1 + i] == '=' || x == NULL ||
+				    q2[1 + i] == '\0')
+					continue;
+				acc = acc << 6 | (unsigned)(x - b64);
+				bits += 6;
+				if (bits >= 8) {
+					bits -= 8;
+					buf_putc(&w, (int)(acc >> bits) & 0xff);
+				}
+			}
+		} else {
+			buf_free(&w);
+			goto literal;
+		}
+		if (is_latin1(cs))
+			latin1_append(out, w.data ? w.data : "", w.len);
+		else
+			buf_append(out, w.data ? w.data : "", w.len);
+		buf_free(&w);
+		p = q3 + 2;
+		last_end = p;
+		continue;
+literal:
+		last_end = NULL;
+		buf_putc(out, *p++);
+	}
+	return 0;
+}
+
 /* Convert (s, n) from charset to UTF-8 and append to text. */
 static void
 text_append(struct report *r, struct buf *text, const char *s, size_t n,
@@ -409,7 +559,9 @@ text_append(struct report *r, struct buf *text, const char *s, size_t n,
 		return;
 	if (text->len > 0 && text->data[text->len - 1] != '\n')
 		buf_putc(text, '\n');
-	if (charset != NULL && *charset != '\0' &&
+	if (charset != NULL && is_latin1(charset) && !utf8_valid(s, n)) {
+		latin1_append(text, s, n);
+	} else if (charset != NULL && *charset != '\0' &&
 	    strcasecmp(charset, "utf-8") != 0 &&
 	    strcasecmp(charset, "us-ascii") != 0 &&
 	    !utf8_valid(s, n) &&
@@ -1108,7 +1260,13 @@ header_fields(struct report *r, const struct hdr_block *top)
 		char *dec = NULL;
 		size_t idx = 0;
 
-		if (strstr(v, "=?") != NULL &&
+		struct buf sb;
+
+		buf_init(&sb, CAP_FIELD_BYTES);
+		if (strstr(v, "=?") != NULL && rfc2047_simple(v, &sb) == 0) {
+			report_set(&r->subject, sb.data ? sb.data : "", sb.len,
+			    998);
+		} else if (strstr(v, "=?") != NULL &&
 		    mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v),
 		    &idx, "utf-8", &dec) == MAILIMF_NO_ERROR && dec != NULL) {
 			report_set(&r->subject, dec, strlen(dec), 998);
@@ -1116,6 +1274,7 @@ header_fields(struct report *r, const struct hdr_block *top)
 		} else {
 			report_set(&r->subject, v, strlen(v), 998);
 		}
+		buf_free(&sb);
 	}
 	if ((v = hdr_get(top, "from")) != NULL &&
 	    addr_extract(v, strlen(v), a, sizeof a))
@@ -1142,7 +1301,7 @@ report_parse(const char *data, size_t len, int truncated)
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
 	char *copy = NULL;
-	size_t off = 0, mlen, idx = 0;
+	size_t off = 0, mlen, idx = 0, body_shift = 0, blen;
 	int capped = 0, parsed = 0;
 
 	memset(&ctx, 0, sizeof ctx);
@@ -1178,11 +1337,15 @@ report_parse(const char *data, size_t len, int truncated)
 	mlen = mime_guard(data, len, off, &capped);
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
-	mdata = data;
-	if (top.capped) {
-		copy = mime_copy(&top, data + off, mlen - off, &mlen);
-		mdata = copy;
-	}
+	/*
+	 * libetpan reads only a header made of the MIME fields: the top
+	 * header is already read (hdr.c), and parsing its Received chain
+	 * again would cost more than the copy.
+	 */
+	blen = mlen - off;
+	copy = mime_copy(&top, data + off, blen, &mlen);
+	mdata = copy;
+	body_shift = mlen - blen;
 	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
 	    mime != NULL) {
 		struct mailmime *root = mime;
@@ -1192,7 +1355,8 @@ report_parse(const char *data, size_t len, int truncated)
 			root = root->mm_data.mm_message.mm_msg_mime;
 		if (root->mm_type == MAILMIME_MULTIPLE &&
 		    (clist_count(root->mm_data.mm_multipart.mm_mp_list) == 0 ||
-		    !boundary_present(root, data + off, len - off))) {
+		    !boundary_present(root, mdata + body_shift,
+		    mlen - body_shift))) {
 			/* No boundary found: structure unusable. */
 			parsed = 0;
 		} else {
