@@ -392,6 +392,7 @@ static const struct {
 	{ "our rcpt to", CMD_RCPT },
 	{ "does not like recipient", CMD_RCPT },
 	{ "after rcpt command", CMD_RCPT },
+	{ "following rcpt command", CMD_RCPT },
 	{ "in reply to end of data command", CMD_DATA },
 	{ "in reply to data command", CMD_DATA },
 	{ "after end of data", CMD_DATA },

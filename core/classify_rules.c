@@ -78,6 +78,9 @@ const struct text_rule classify_text_rules[] = {
 	    "\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xab\xe3\x81\xaf\xe8\xa6"
 	    "\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3"
 	    "\x81\x9b\xe3\x82\x93"),
+	/* Microsoft: the recipient's size limit. */
+	D("text.en.recip-size-limit", "mesgtoobig",
+	    "resolver.rst.recipsizelimit"),
 	/* KDDI/au: the recipient's own filter refused the sender. */
 	D("text.en.kddi-filter", "filtered", " : user unknown"),
 	/* qmail: neither MX nor address: the domain takes no mail. */
@@ -894,6 +897,9 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.expired", "expired", "did not accept our requests to connect"),
 	S("text.en.expired", "expired", "retry timeout exceeded"),
 	S("text.en.expired", "expired", "host not reachable"),
+	S("text.en.expired", "expired", "could not deliver for the last"),
+	S("text.en.expired", "expired", "was not delivered within"),
+	S("text.en.expired", "expired", "remote host is not responding"),
 	S("text.en.syntax", "syntaxerror", "malformed address"),
 	S("text.en.syntax", "syntaxerror", "syntax error in parameters"),
 	S("text.en.syntax", "syntaxerror", "bad sequence of commands"),

@@ -81,7 +81,8 @@ notice_original_start(const char *text, size_t len)
  * practice). Returns 1 if the message says it was written by a robot
  * answering a message, not by a mail system failing to deliver it. */
 static int
-is_autoreply(const struct report *r, const struct hdr_block *top)
+is_autoreply(const struct report *r, const struct hdr_block *top,
+    int bounce_like)
 {
 	static const char *const subjects[] = {
 		"out of office", "out of the office", "automatic reply",
@@ -100,7 +101,8 @@ is_autoreply(const struct report *r, const struct hdr_block *top)
 	    hdr_get(top, "x-autorespond") != NULL ||
 	    hdr_get(top, "x-autoresponder") != NULL)
 		return 1;
-	if ((v = hdr_get(top, "auto-submitted")) != NULL &&
+	/* Mail systems mark their bounces auto-replied too. */
+	if (!bounce_like && (v = hdr_get(top, "auto-submitted")) != NULL &&
 	    mem_casefind(v, strlen(v), "auto-replied") != NULL)
 		return 1;
 	if ((v = hdr_get(top, "precedence")) != NULL &&
@@ -360,6 +362,10 @@ block_diagnostic(const struct lines *ls, size_t k, size_t rest)
 		}
 		if (addr_line(ln, a, sizeof a, &r2))
 			break;
+		/* Decorative headings ("--- Transcript of session ---"). */
+		if (ln->n >= 3 && (memcmp(ln->p, "---", 3) == 0 ||
+		    memcmp(ln->p, "===", 3) == 0 || memcmp(ln->p, "***", 3) == 0))
+			continue;
 		/* A new heading after a blank line is not ours. */
 		if (skipped_blank && ln->indent == 0 && d.len == 0 &&
 		    !line_smtp_reply(ln) && ln->n > 0 &&
@@ -513,6 +519,7 @@ static const char *const inline_markers[] = {
 	"deliver the mail to", "delivery to", "failed to deliver to",
 	"unable to deliver to", "undeliverable to", "delivery failed for",
 	"delivery failed to", "unknown user:", "unknown user", "user unknown:",
+	"rejected recipient", "refused recipient", "recipient rejected:",
 	"no such user:", "no such user", "permanent errors:",
 	"returned permanent errors:", "your message to", "your mail to",
 	"message to", "mail to", "addressed to", "rcpt to:", "recipient:",
@@ -567,6 +574,7 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 				continue;
 			if ((rc = report_rcpt_add(r, a, "inline")) == NULL)
 				return;
+			rcpt_diag(rc, block_diagnostic(ls, k, 0));
 		}
 		if (r->nrcpt > 0)
 			return;
@@ -914,7 +922,7 @@ notice_finish(struct report_ctx *ctx, int feedback)
 	bounce = r->nrcpt > 0 || ctx->has_dsn_part ||
 	    looks_like_bounce(r, top);
 	if (!bounce) {
-		if (is_autoreply(r, top)) {
+		if (is_autoreply(r, top, 0)) {
 			r->type = REPORT_AUTOREPLY;
 			if (r->from != NULL)
 				report_rcpt_add(r, r->from, "autoreply-from");
@@ -938,6 +946,17 @@ notice_finish(struct report_ctx *ctx, int feedback)
 			scan_inline(ctx, &ls);
 	}
 	scan_transcript(ctx, &ls);
+	if (r->nrcpt == 0 && ctx->orig_to[0] != '\0' && ctx->orig_to_count == 1) {
+		/* A notice that names no address but quotes an SMTP error,
+		 * about a message that had a single recipient: that one. */
+		char *reply = notice_reply(&ls);
+
+		if (reply != NULL && (rc = report_rcpt_add(r, ctx->orig_to,
+		    "original-to")) != NULL)
+			rcpt_diag(rc, reply);
+		else
+			free(reply);
+	}
 	if (r->nrcpt == 1 && r->rcpt[0].diagnostic == NULL)
 		rcpt_diag(&r->rcpt[0], notice_reply(&ls));
 	else if (r->nrcpt == 1 && strcmp(r->rcpt[0].source, "dsn") != 0 &&
@@ -952,7 +971,7 @@ notice_finish(struct report_ctx *ctx, int feedback)
 		r->type = REPORT_DSN;
 	else if (r->nrcpt > 0)
 		r->type = REPORT_NONSTANDARD;
-	else if (is_autoreply(r, top)) {
+	else if (is_autoreply(r, top, 1)) {
 		r->type = REPORT_AUTOREPLY;
 		if (r->from != NULL)
 			report_rcpt_add(r, r->from, "autoreply-from");

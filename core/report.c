@@ -749,6 +749,28 @@ part_type(struct mailmime *m, char *out, size_t outsz)
 		out[i] = (char)lc((unsigned char)out[i]);
 }
 
+/* Content-Disposition: attachment? */
+static int
+part_is_attachment(struct mailmime *m)
+{
+	clistiter *it;
+
+	if (m->mm_mime_fields == NULL)
+		return 0;
+	for (it = clist_begin(m->mm_mime_fields->fld_list); it != NULL;
+	    it = clist_next(it)) {
+		struct mailmime_field *f = clist_content(it);
+
+		if (f->fld_type == MAILMIME_FIELD_DISPOSITION &&
+		    f->fld_data.fld_disposition != NULL &&
+		    f->fld_data.fld_disposition->dsp_type != NULL &&
+		    f->fld_data.fld_disposition->dsp_type->dsp_type ==
+		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+			return 1;
+	}
+	return 0;
+}
+
 static const char *
 part_charset(struct mailmime *m)
 {
@@ -989,8 +1011,15 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	    (v = hdr_get(&h, "x-hmxmroriginalrecipient")) != NULL)
 		addr_extract(v, strlen(v), ctx->jmrp_rcpt,
 		    sizeof ctx->jmrp_rcpt);
-	if (ctx->orig_to[0] == '\0' && (v = hdr_get(&h, "to")) != NULL)
-		addr_extract(v, strlen(v), ctx->orig_to, sizeof ctx->orig_to);
+	if (ctx->orig_to[0] == '\0' && (v = hdr_get(&h, "to")) != NULL &&
+	    addr_extract(v, strlen(v), ctx->orig_to, sizeof ctx->orig_to)) {
+		const char *c;
+
+		ctx->orig_to_count = 1;
+		for (c = strchr(v, '@'); c != NULL; c = strchr(c + 1, '@'))
+			if (c != strchr(v, '@'))
+				ctx->orig_to_count++;
+	}
 	if (ctx->orig_subject == NULL && (v = hdr_get(&h, "subject")) != NULL)
 		ctx->orig_subject = xstrdup(v);
 	hdr_free(&h);
@@ -1095,6 +1124,12 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 		if (strcmp(type, "message/feedback-report") == 0) {
 			w->feedback = 1;
 			arf_parse(w->ctx, body, blen);
+		} else if (strcmp(type, "text/plain") == 0 &&
+		    part_is_attachment(m)) {
+			/* A text attachment is the original's header or body,
+			 * not the notice. */
+			if (!w->ctx->has_original)
+				original_parse(w->ctx, body, blen);
 		} else if (strcmp(type, "text/plain") == 0) {
 			text_append(r, &w->text, body, blen, part_charset(m));
 		} else if (strcmp(type, "text/html") == 0) {

@@ -25,6 +25,7 @@ struct report_ctx {
 	int multipart;		/* the message is a MIME multipart */
 	int ses_complaint;	/* an Amazon SES complaint notification */
 	char orig_to[CAP_ADDRESS_BYTES + 1];	/* returned original's To */
+	int orig_to_count;	/* addresses in that To */
 	char *orig_subject;	/* returned original's Subject, raw */
 	/* Microsoft JMRP: the complainer, named in the attached original. */
 	char jmrp_rcpt[CAP_ADDRESS_BYTES + 1];
