@@ -71,13 +71,15 @@ const struct text_rule classify_text_rules[] = {
 	    "not listed in public name & address book"),
 	/* Yahoo: the account does not exist (sent at end of DATA). */
 	D("text.en.no-such-account", "userunknown",
-	    "this user doesn't have a * account"),
+	    "dd this user doesn't have a * account"),
 	/* Domino, Japanese: "not found in the Domino directory" */
 	D("text.ja.user-unknown", "userunknown",
 	    "domino \xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf"
 	    "\xe3\x83\x88\xe3\x83\xaa\xe3\x81\xab\xe3\x81\xaf\xe8\xa6"
 	    "\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x8a\xe3\x81\xbe\xe3"
 	    "\x81\x9b\xe3\x82\x93"),
+	/* Cox: a DNS blocklist hit (its AUP code CDRBL). */
+	D("text.en.cox-blocklist", "blocked", "aup#cdrbl"),
 	/* Microsoft: the recipient's size limit. */
 	D("text.en.recip-size-limit", "mesgtoobig",
 	    "resolver.rst.recipsizelimit"),
@@ -371,6 +373,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.user-unknown", "userunknown", "rcpt < * does not exist"),
 	S("text.en.user-unknown", "userunknown", "recipient * was not found in"),
 	S("text.en.user-unknown", "userunknown", "unknown e * mail address"),
+	S("text.en.user-unknown", "userunknown", "this user doesn't have a * account"),
 	S("text.en.user-unknown", "userunknown", "unknown local * part"),
 	S("text.en.user-unknown", "userunknown", "user * was not found"),
 	S("text.en.user-unknown", "userunknown", "user * does not exist"),

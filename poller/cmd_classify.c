@@ -159,9 +159,14 @@ do_stream(struct run *run, const char *file, FILE *f)
 	return 0;
 }
 
-/* A regular file. Returns 0 or -1 (errno set). */
+/*
+ * A regular file: one message, or an mbox when mbox is set and the file
+ * starts with a "From " line (files in a directory too: a Maildir file
+ * never starts with one, an mbox dropped in a directory always does).
+ * Returns 0 or -1 (errno set).
+ */
 static int
-do_file(struct run *run, const char *path)
+do_file(struct run *run, const char *path, int mbox)
 {
 	char head[5];
 	ssize_t n;
@@ -170,7 +175,7 @@ do_file(struct run *run, const char *path)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, head, sizeof head);
-	if (n == 5 && memcmp(head, "From ", 5) == 0) {
+	if (mbox && n == 5 && memcmp(head, "From ", 5) == 0) {
 		FILE *f = fdopen(fd, "r");
 
 		if (f == NULL) {
@@ -256,7 +261,7 @@ do_dir(struct run *run, const char *path, int maildir)
 			snprintf(full, flen, "%s/%s", path, names[i]);
 		if (stat(full, &st) == 0) {
 			if (S_ISREG(st.st_mode)) {
-				if (do_file(run, full) < 0) {
+				if (do_file(run, full, 1) < 0) {
 					fprintf(stderr, "rebond: %s: %s\n",
 					    full, strerror(errno));
 					run->failed = 1;
@@ -325,7 +330,7 @@ cmd_classify(int argc, char **argv)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode) ? do_dir(&run, p, 1) < 0 :
-		    do_file(&run, p) < 0) {
+		    do_file(&run, p, 1) < 0) {
 			fprintf(stderr, "rebond: %s: %s\n", p, strerror(errno));
 			run.failed = 1;
 		}
