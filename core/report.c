@@ -862,11 +862,11 @@ dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
 			diag = conv;
 		report_set(&rc->diagnostic, diag, strlen(diag),
 		    CAP_DIAGNOSTIC_BYTES);
-		free(conv);
 		if (type[0] != '\0')
 			rc->diagnostic_type = report_str(type, strlen(type),
 			    sizeof type);
 		rc->reply_code = reply_code_find(diag, strlen(diag));
+		free(conv);
 	}
 out:
 	memset(d, 0, sizeof *d);
