@@ -421,13 +421,34 @@ static const struct {
 static enum smtp_cmd
 cmd_find(const char *t, size_t n)
 {
+	/* Each marker holds one of these words: only the markers of the
+	 * words the text holds are searched. */
+	static const char *const anchors[] = {
+		"rcpt", "recipient", "data", "mail", "helo", "ehlo",
+		"connection",
+	};
+	int present[sizeof anchors / sizeof anchors[0]];
 	enum smtp_cmd cmd = CMD_NONE;
 	const char *best = NULL, *p;
-	size_t k;
+	size_t k, a;
+	int any = 0;
 
+	for (a = 0; a < sizeof anchors / sizeof anchors[0]; a++) {
+		present[a] = memmem(t, n, anchors[a], strlen(anchors[a])) !=
+		    NULL;
+		any |= present[a];
+	}
+	if (!any)
+		return CMD_NONE;
 	for (k = 0; k < sizeof cmd_markers / sizeof cmd_markers[0]; k++) {
 		size_t pl = strlen(cmd_markers[k].pattern), from = 0;
 
+		for (a = 0; a < sizeof anchors / sizeof anchors[0]; a++)
+			if (present[a] && strstr(cmd_markers[k].pattern,
+			    anchors[a]) != NULL)
+				break;
+		if (a == sizeof anchors / sizeof anchors[0])
+			continue;
 		while (from + pl <= n && (p = memmem(t + from, n - from,
 		    cmd_markers[k].pattern, pl)) != NULL) {
 			if (best == NULL || p > best) {

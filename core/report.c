@@ -24,6 +24,10 @@
 #include "strutil.h"
 #include "xalloc.h"
 
+/* What message/rfc822 becomes in the copy libetpan reads (see
+ * opaque_originals): same length, one opaque part. */
+#define ORIGINAL_TYPE	"message/x-orig"
+
 /* Addresses kept in tag_addrs. */
 #define TAG_ADDRS_MAX	32
 
@@ -653,14 +657,16 @@ struct walk {
 	int parts;
 	int feedback;		/* a message/feedback-report part was seen */
 	int global;		/* the DSN is message/global-delivery-status */
+	struct mailmime *html_parts[4];	/* text/html parts, in order */
+	size_t nhtml;
 };
 
 /* Decode the body of a single part; returns a pointer to the decoded
  * bytes (*owned_r set when it must be freed with
  * mailmime_decoded_part_free). */
 static const char *
-part_decode(struct report *r, struct mailmime *m, size_t *len_r,
-    char **owned_r)
+part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r, size_t max_in)
 {
 	struct mailmime_data *d = m->mm_body;
 	const char *p;
@@ -674,6 +680,8 @@ part_decode(struct report *r, struct mailmime *m, size_t *len_r,
 		return "";
 	p = d->dt_data.dt_text.dt_data;
 	n = d->dt_data.dt_text.dt_length;
+	if (n > max_in)
+		n = max_in;
 	enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
 	if (enc == MAILMIME_MECHANISM_BASE64 ||
 	    enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
@@ -697,6 +705,13 @@ part_decode(struct report *r, struct mailmime *m, size_t *len_r,
 	}
 	*len_r = n;
 	return p;
+}
+
+static const char *
+part_decode(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r)
+{
+	return part_decode_max(r, m, len_r, owned_r, (size_t)-1);
 }
 
 /* Lowercased "type/subtype" of a part (text/plain by default). */
@@ -1116,11 +1131,21 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 	    strcmp(type, "text/rfc822-headers") == 0 ||
 	    strcmp(type, "message/rfc822-headers") == 0 ||
 	    strcmp(type, "message/rfc822") == 0 ||
+	    strcmp(type, ORIGINAL_TYPE) == 0 ||
 	    strcmp(type, "message/global") == 0 ||
 	    strcmp(type, "message/global-headers") == 0 ||
 	    strcmp(type, "text/plain") == 0 ||
 	    strcmp(type, "text/html") == 0) {
-		body = part_decode(r, m, &blen, &owned);
+		/* Of a returned original (or a text attachment, read as
+		 * one), only the header is read: decode its beginning. */
+		if (strcmp(type, ORIGINAL_TYPE) == 0 ||
+		    strcmp(type, "message/rfc822") == 0 ||
+		    strcmp(type, "message/global") == 0 ||
+		    (strcmp(type, "text/plain") == 0 && part_is_attachment(m)))
+			body = part_decode_max(r, m, &blen, &owned,
+			    CAP_HEADER_BYTES / 3 * 4 + 4);
+		else
+			body = part_decode(r, m, &blen, &owned);
 		if (strcmp(type, "message/feedback-report") == 0) {
 			w->feedback = 1;
 			arf_parse(w->ctx, body, blen);
@@ -1133,7 +1158,10 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 		} else if (strcmp(type, "text/plain") == 0) {
 			text_append(r, &w->text, body, blen, part_charset(m));
 		} else if (strcmp(type, "text/html") == 0) {
-			html_append(r, &w->html, body, blen, part_charset(m));
+			/* Read only when there is no text/plain (end). */
+			if (w->nhtml < sizeof w->html_parts /
+			    sizeof w->html_parts[0])
+				w->html_parts[w->nhtml++] = m;
 		} else if (strstr(type, "delivery-status") != NULL) {
 			report_dsn_parse(w->ctx, body, blen);
 		} else {
@@ -1200,6 +1228,47 @@ boundary_present(struct mailmime *m, const char *body, size_t blen)
 	return 0;
 }
 
+/*
+ * The returned original is read by hdr.c (its header is all that is
+ * needed); libetpan would parse its whole header and MIME tree too. In
+ * the private copy handed to libetpan, "message/rfc822" in a
+ * Content-Type field becomes the same-length ORIGINAL_TYPE, which
+ * libetpan keeps as one opaque part.
+ */
+static void
+opaque_originals(char *p, size_t len)
+{
+	static const char mt[] = "message/rfc822";
+	static const char cd[] = "\ncontent-description:";
+	size_t off = 0, ls;
+	const char *q;
+
+	/* libetpan decodes Content-Description through iconv; nothing
+	 * here reads it: make it an unknown field of the same length. */
+	while (off < len && (q = mem_casefind(p + off, len - off, cd)) !=
+	    NULL) {
+		memcpy((char *)q + 1, "X-Content-Descriptn:", sizeof cd - 2);
+		off = (size_t)(q - p) + sizeof cd - 1;
+	}
+	off = 0;
+	while (off < len && (q = mem_casefind(p + off, len - off, mt)) !=
+	    NULL) {
+		size_t at = (size_t)(q - p);
+
+		/* The field this occurrence is in (unfolding back). */
+		for (ls = at; ls > 0; ls--)
+			if (p[ls - 1] == '\n' && p[ls] != ' ' && p[ls] != '\t')
+				break;
+		if (at - ls < 256 && mem_caseprefix(p + ls, at - ls,
+		    "content-type:") && (at + sizeof mt - 1 == len ||
+		    !((p[at + sizeof mt - 1] >= 'a' && p[at + sizeof mt - 1] <=
+		    'z') || (p[at + sizeof mt - 1] >= '0' &&
+		    p[at + sizeof mt - 1] <= '9'))))
+			memcpy(p + at, ORIGINAL_TYPE, sizeof mt - 1);
+		off = at + sizeof mt - 1;
+	}
+}
+
 /* Synthesize a header with only the MIME fields (when the real one hit a
  * cap), followed by the body. */
 static char *
@@ -1219,6 +1288,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 			buf_printf(&b, "%s: %s\r\n", keep[k], v);
 	buf_puts(&b, "\r\n");
 	buf_append(&b, body, blen);
+	opaque_originals(b.data, b.len);
 	*len_r = b.len;
 	return buf_steal(&b);
 }
@@ -1404,6 +1474,21 @@ report_parse(const char *data, size_t len, int truncated)
 		body_as_text(r, &top, &w.text, data + off, len - off);
 	}
 classify:
+	if (w.text.len == 0 && w.nhtml > 0) {
+		size_t h;
+
+		for (h = 0; h < w.nhtml; h++) {
+			char *owned;
+			size_t hl;
+			const char *hb = part_decode(r, w.html_parts[h], &hl,
+			    &owned);
+
+			html_append(r, &w.html, hb, hl,
+			    part_charset(w.html_parts[h]));
+			if (owned != NULL)
+				mailmime_decoded_part_free(owned);
+		}
+	}
 	if (w.text.len == 0 && w.html.len > 0)
 		text_append(r, &w.text, w.html.data, w.html.len, "utf-8");
 	if (w.text.truncated)

@@ -164,6 +164,14 @@ sanitize(const char *s, size_t len, size_t max, int text)
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 
+		/* Printable ASCII, the common case, needs no decoding. */
+		if (c >= 0x20 && c < 0x7f) {
+			if (o + 1 > max)
+				break;
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
 		n = utf8_seq((const unsigned char *)s + i, len - i);
 		if (text && (c == '\n' || c == '\r')) {
 			if (c == '\n') {
