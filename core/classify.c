@@ -918,8 +918,13 @@ rcpt_status(const struct report_rcpt *rc, char st[16])
 	if (rc->diagnostic == NULL)
 		return;
 	diag_code(rc->diagnostic, d);
-	if (d[0] != '\0' && d[2] >= '1' && d[2] <= '9' && d[4] >= '1' &&
-	    d[4] <= '9')
+	if (d[0] == '\0')
+		return;
+	/* A specific code, or any code where the Status: said nothing
+	 * ("5.0.0" or none). */
+	if ((d[2] >= '1' && d[2] <= '9' && d[4] >= '1' && d[4] <= '9') ||
+	    ((st[0] == '\0' || strcmp(st + 1, ".0.0") == 0) &&
+	    strcmp(d + 1, ".0.0") != 0))
 		memcpy(st, d, strlen(d) + 1);
 }
 
@@ -1081,6 +1086,19 @@ classify_message(const struct report *r, struct verdict *v_r)
 	if (r->type == REPORT_ARF) {
 		verdict_set(v_r, "feedback", "arf.feedback-report", NULL, 0);
 		return;
+	}
+	/* No recipient, but a notice that can only mean one thing (a
+	 * list manager refusing the sender...): say so. */
+	if (r->text_len > 0) {
+		struct evidence ev;
+		long k;
+
+		memset(&ev, 0, offsetof(struct evidence, h));
+		evidence_text(&ev, r->text, r->text_len);
+		if ((k = hits_tier(&ev.h, TIER_DECISIVE)) >= 0) {
+			verdict_text(v_r, &ev, k);
+			return;
+		}
 	}
 	verdict_set(v_r, "undefined", "message.no-recipient", NULL, 0);
 }

@@ -966,7 +966,6 @@ const struct text_rule classify_text_rules[] = {
 	W("text.weak.blocked", "blocked", "blocked"),
 	W("text.weak.blocked", "blocked", "bloque"),
 	W("text.weak.blocked", "blocked", "access denied"),
-	W("text.weak.blocked", "blocked", "|rejected|"),
 	W("text.weak.blocked", "blocked", "client host rejected"),
 	W("text.weak.policy", "policyviolation", "|policy|"),
 	W("text.weak.expired", "expired", "delayed"),

@@ -315,6 +315,39 @@ addr_colon(const struct line *ln, const char *a)
 	return i < ln->n && ln->p[i] == ':';
 }
 
+/* "554 <addr>... reason": sendmail's per-recipient summary line. */
+static int
+sendmail_summary(const struct line *ln)
+{
+	const char *p = ln->p;
+
+	return ln->n > 6 && p[0] >= '2' && p[0] <= '5' && p[1] >= '0' &&
+	    p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] == ' ' &&
+	    p[4] == '<' && memmem(p, ln->n, ">...", 4) != NULL;
+}
+
+/* Lines [from, to) joined with spaces, or NULL if empty. */
+static char *
+lines_join(const struct lines *ls, size_t from, size_t to)
+{
+	struct buf d;
+	size_t j;
+
+	buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+	for (j = from; j < to && j < ls->n; j++) {
+		if (ls->l[j].n == 0)
+			continue;
+		if (d.len > 0)
+			buf_putc(&d, ' ');
+		buf_append(&d, ls->l[j].p, ls->l[j].n);
+	}
+	if (d.len == 0) {
+		buf_free(&d);
+		return NULL;
+	}
+	return buf_steal(&d);
+}
+
 /* Blank line? */
 static int
 line_blank(const struct line *ln)
@@ -487,12 +520,29 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
 	char a[CAP_ADDRESS_BYTES + 1];
-	size_t k, rest;
+	size_t k, rest, prev = 0, talk = 0;
 	const char *src;
 
 	for (k = 0; k < ls->n; k++) {
+		if (ls->l[k].n >= 16 && mem_caseprefix(ls->l[k].p, ls->l[k].n,
+		    "while talking to"))
+			talk = k;
 		if (!addr_line(&ls->l[k], a, sizeof a, &rest))
 			continue;
+		if (sendmail_summary(&ls->l[k])) {
+			/* sendmail: "554 <addr>... reason" sums up the
+			 * transcript lines above it. */
+			size_t from = talk > prev ? talk : prev;
+
+			rc = report_rcpt_find(r, a);
+			if (rc == NULL && !only && !addr_excluded(ctx, a))
+				rc = report_rcpt_add(r, a, "smtp-transcript");
+			if (rc != NULL)
+				rcpt_diag(rc, lines_join(ls, from, k + 1));
+			prev = k + 1;
+			continue;
+		}
+		prev = k + 1;
 		rc = report_rcpt_find(r, a);
 		if (rc == NULL) {
 			src = addr_colon(&ls->l[k], a) ? "addr-colon" :
