@@ -115,7 +115,7 @@ struct rule_index {
 	int built;
 	const char *reason[CLASSIFY_MAX_REASONS];
 	size_t nreason;
-	unsigned char rid[CLASSIFY_MAX_RULES];	/* rule -> reason number */
+	unsigned char rid[CLASSIFY_MAX_RULES];	/* rule -> reason no. */
 	const char *piece[CLASSIFY_MAX_RULES];	/* first piece, no '|' */
 	unsigned short plen[CLASSIFY_MAX_RULES];
 	unsigned char wb[CLASSIFY_MAX_RULES];	/* word boundary before */
@@ -512,7 +512,7 @@ cmd_before_data(enum smtp_cmd c)
 /* Everything the decision reads about one recipient. */
 struct evidence {
 	size_t n;
-	char st[16];		/* status: the remote's specific code first */
+	char st[16];		/* status (the remote's specific code) */
 	const struct status_rule *sr;	/* its reason, or NULL */
 	int reply;
 	enum smtp_cmd cmd;
@@ -607,28 +607,18 @@ probe(const struct evidence *e, const char *reason, struct verdict *v)
 	if (strcmp(reason, "filtered") == 0) {
 		long k = hits_reason(&e->h, "userunknown", TIER_STRONG);
 
-		if (status_is(e, "filtered")) {
-			if (strong(e, "filtered"))
-				return verdict_by(v, e, reason);
-			if (k >= 0) {
-				verdict_set(v, reason, "text.filtered.after-data",
-				    e->norm + e->h.start[k],
-				    (size_t)(e->h.end[k] - e->h.start[k]));
-				return 1;
-			}
-			return 0;
-		}
-		if (cmd_before_data(e->cmd))
+		if (!status_is(e, "filtered") && cmd_before_data(e->cmd))
 			return 0;
 		if (strong(e, "filtered"))
 			return verdict_by(v, e, reason);
-		if (k >= 0) {
-			verdict_set(v, reason, "text.filtered.after-data",
-			    e->norm + e->h.start[k],
-			    (size_t)(e->h.end[k] - e->h.start[k]));
-			return 1;
-		}
-		return 0;
+		if (k < 0)
+			return 0;
+		/* "User unknown" from a filter (after DATA, or with a
+		 * code for a refused mailbox). */
+		verdict_set(v, reason, "text.filtered.after-data",
+		    e->norm + e->h.start[k],
+		    (size_t)(e->h.end[k] - e->h.start[k]));
+		return 1;
 	}
 	if (strcmp(reason, "rejected") == 0) {
 		const char *tr = e->sr != NULL ? e->sr->reason : NULL;

@@ -19,7 +19,7 @@
  */
 enum text_tier {
 	TIER_STRONG = 0,	/* a specific phrase, weighed in reason order */
-	TIER_DECISIVE,		/* names the cause beyond doubt: wins outright */
+	TIER_DECISIVE,		/* names the cause beyond doubt: wins */
 	TIER_WEAK,		/* a generic word: used only when nothing else
 				 * (phrase or code) decided */
 };

@@ -27,7 +27,7 @@ static const char *const original_markers[] = {
 	"----- Original Message -----",
 	"-----Original Message-----",
 	"--- Original message follows.",
-	"----- Unsent message follows -----",			/* sendmail */
+	"----- Unsent message follows -----",		/* sendmail */
 	"----- Message header follows -----",
 	"------- Returned Message --------",
 	"   ----- Original message follows -----",
@@ -136,7 +136,7 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 		"nondeliverable", "non-delivery", "not delivered", "rejected",
 		"delivery notification", "returned to sender", "mail failure",
 		"unzustellbar", "no se puede entregar", "error",
-		"\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc",	/* "error" (ja) */
+		"\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc",	/* "error" */
 		"\xe4\xb8\x8d\xe9\x81\x94",	/* "not delivered" (ja) */
 		"\xe8\xbf\x94\xe9\x80\x81",	/* "returned" (ja) */
 		"delayed mail", "warning: could not send", "delivery delay",
@@ -145,10 +145,12 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 		"could not be delivered", "couldn't be delivered",
 		"cannot be delivered", "undeliverable", "delivery failed",
 		"delivery has failed", "delivery to the following",
-		"permanent error", "unable to deliver", "wasn't able to deliver",
+		"permanent error", "unable to deliver",
+		"wasn't able to deliver",
 		"was not delivered", "not be delivered", "failed to deliver",
 		"could not deliver", "error delivering", "delivery failure",
-		"did not reach", "returned mail", "rcpt to:", "remote host said",
+		"did not reach", "returned mail", "rcpt to:",
+		"remote host said",
 		"error message below", "non remis", "n'a pas pu etre remis",
 		"n'a pas pu être remis", "konnte nicht zugestellt",
 		"no se pudo entregar",
@@ -198,11 +200,9 @@ lines_split(const char *t, size_t len, struct lines *ls)
 		const char *nl = memchr(t + off, '\n', len - off);
 		size_t e = nl ? (size_t)(nl - t) : len, i = off, ind = 0;
 
-		while (i < e && t[i] == '>') {
-			i++;
-			if (i < e && t[i] == ' ')
-				i++;
-		}
+		/* "> " quoting, not an SMTP transcript's ">>> RCPT To". */
+		while (i + 1 < e && t[i] == '>' && t[i + 1] == ' ')
+			i += 2;
 		while (i < e && (t[i] == ' ' || t[i] == '\t'))
 			i++, ind++;
 		if (ls->n == alloc) {
@@ -397,7 +397,8 @@ block_diagnostic(const struct lines *ls, size_t k, size_t rest)
 			break;
 		/* Decorative headings ("--- Transcript of session ---"). */
 		if (ln->n >= 3 && (memcmp(ln->p, "---", 3) == 0 ||
-		    memcmp(ln->p, "===", 3) == 0 || memcmp(ln->p, "***", 3) == 0))
+		    memcmp(ln->p, "===", 3) == 0 ||
+		    memcmp(ln->p, "***", 3) == 0))
 			continue;
 		/* A new heading after a blank line is not ours. */
 		if (skipped_blank && ln->indent == 0 && d.len == 0 &&
@@ -996,7 +997,8 @@ notice_finish(struct report_ctx *ctx, int feedback)
 			scan_inline(ctx, &ls);
 	}
 	scan_transcript(ctx, &ls);
-	if (r->nrcpt == 0 && ctx->orig_to[0] != '\0' && ctx->orig_to_count == 1) {
+	if (r->nrcpt == 0 && ctx->orig_to[0] != '\0' &&
+	    ctx->orig_to_count == 1) {
 		/* A notice that names no address but quotes an SMTP error,
 		 * about a message that had a single recipient: that one. */
 		char *reply = notice_reply(&ls);

@@ -655,8 +655,7 @@ struct walk {
 	struct buf text;	/* text/plain parts */
 	struct buf html;	/* text/html parts, used when no text/plain */
 	int parts;
-	int feedback;		/* a message/feedback-report part was seen */
-	int global;		/* the DSN is message/global-delivery-status */
+	int feedback;		/* a message/feedback-report part seen */
 	struct mailmime *html_parts[4];	/* text/html parts, in order */
 	size_t nhtml;
 };
@@ -728,10 +727,18 @@ part_type(struct mailmime *m, char *out, size_t outsz)
 		if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
 		    t->tp_data.tp_discrete_type != NULL) {
 			switch (t->tp_data.tp_discrete_type->dt_type) {
-			case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"; break;
-			case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"; break;
-			case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"; break;
-			case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"; break;
+			case MAILMIME_DISCRETE_TYPE_TEXT:
+				type = "text";
+				break;
+			case MAILMIME_DISCRETE_TYPE_IMAGE:
+				type = "image";
+				break;
+			case MAILMIME_DISCRETE_TYPE_AUDIO:
+				type = "audio";
+				break;
+			case MAILMIME_DISCRETE_TYPE_VIDEO:
+				type = "video";
+				break;
 			case MAILMIME_DISCRETE_TYPE_APPLICATION:
 				type = "application";
 				break;
@@ -1009,7 +1016,6 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	ctx->has_original = 1;
 	if (r->orig_message_id == NULL &&
 	    (v = hdr_get(&h, "message-id")) != NULL) {
-		char id[CAP_ADDRESS_BYTES + 1];
 		const char *lt = strchr(v, '<'), *gt;
 
 		if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
@@ -1018,7 +1024,6 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 		else
 			report_set(&r->orig_message_id, v, strlen(v),
 			    CAP_ADDRESS_BYTES);
-		(void)id;
 	}
 	for (k = 0; k < sizeof tags / sizeof tags[0]; k++)
 		tag_add_list(r, hdr_get(&h, tags[k]));

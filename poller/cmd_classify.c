@@ -310,7 +310,8 @@ do_dir(struct run *run, const char *path, int maildir)
 				    strerror(errno));
 				run->failed = 1;
 			}
-		} else if (dir && maildir && (strcmp(ents[i].name, "new") == 0 ||
+		} else if (dir && maildir &&
+		    (strcmp(ents[i].name, "new") == 0 ||
 		    strcmp(ents[i].name, "cur") == 0)) {
 			if (do_dir(run, full, 0) < 0) {
 				fprintf(stderr, "rebond: %s: %s\n", full,
