@@ -104,7 +104,9 @@ rest_match(const char *t, size_t n, const char *rest, size_t pos,
 
 /*
  * All rules are looked up in one pass over the text: their first pieces
- * are indexed by their first two bytes (or their only byte), built once.
+ * are indexed by their first two bytes (or their only byte), built once
+ * on first use (the table is constant, so this is still a pure function
+ * of the input; rebond does not classify from several threads).
  * Then each position of the text is checked against the few rules whose
  * first piece starts there, instead of searching for every rule.
  */
