@@ -516,6 +516,14 @@ check_cross(const struct config *c, FILE *err)
 		    c->imap.ep.ca_file, strerror(errno));
 		errors++;
 	}
+	if ((c->smtp.ep.host || c->sms.command || c->smtp.templates) &&
+	    access(c->smtp.templates ? c->smtp.templates : CONF_TEMPLATES_DIR,
+	    R_OK | X_OK) == -1) {
+		fprintf(err, "%s: [smtp] templates = \"%s\": %s (the mail and "
+		    "SMS texts)\n", c->path, c->smtp.templates ?
+		    c->smtp.templates : CONF_TEMPLATES_DIR, strerror(errno));
+		errors++;
+	}
 	if (c->smtp.ep.ca_file && access(c->smtp.ep.ca_file, R_OK) == -1) {
 		fprintf(err, "%s: [smtp] ca_file = \"%s\": %s\n", c->path,
 		    c->smtp.ep.ca_file, strerror(errno));

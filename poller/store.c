@@ -522,7 +522,8 @@ history_warned(struct store *st, struct account *a, size_t n)
 	    "FROM rebond.outbox "
 	    "WHERE account_id = ANY(ARRAY(SELECT jsonb_array_elements_text("
 	    "$1::jsonb)::bigint)) AND channel IN ('email', 'sms')"
-	    " AND category IS NOT NULL AND cancelled_at IS NULL "
+	    " AND category IS NOT NULL AND cancelled_at IS NULL"
+	    " AND failed_at IS NULL "
 	    "ORDER BY account_id, category, created_at DESC",
 	    1, params, &res) == -1) {
 		free(js);

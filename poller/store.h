@@ -64,7 +64,8 @@ int store_lookup(struct store *st, const char *const *addrs, size_t n,
 void store_accounts_free(struct account *a, size_t n);
 /*
  * The policy's history of the accounts (a, n), filled in place: the
- * latest warning per account and category (rebond.outbox), and the days
+ * latest warning per account and category (rebond.outbox; one refused
+ * for good or cancelled does not count), and the days
  * since soft_start with a transient failure of each address
  * (rebond.events). Two statements for the whole batch.
  */
