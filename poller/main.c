@@ -12,6 +12,7 @@
 #include "cmd_classify.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "run.h"
 #include "store.h"
 #include "strutil.h"
@@ -180,8 +181,14 @@ cmd_run(int argc, char **argv)
 	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_poll(cfg, &opts, &st);
-	if (!st.busy)
-		summary("run", cfg->imap.folder, rc, &st, elapsed(&t0));
+	if (!st.busy) {
+		double secs = elapsed(&t0);
+
+		summary("run", cfg->imap.folder, rc, &st, secs);
+		if (!opts.dry_run && cfg->metrics.textfile != NULL)
+			metrics_write(cfg->metrics.textfile, cfg->imap.folder,
+			    &st, rc, secs, time(NULL));
+	}
 	conf_free(&cfg);
 	return rc;
 }
