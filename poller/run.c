@@ -568,28 +568,26 @@ print_skip(const struct item *it)
 	    it->digest, outcome_name(it->seen));
 }
 
+/* A string member of a JSON object, or "-". */
+static const char *
+jget(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "-";
+}
+
 /* Print one changed verdict found by a rescore (dry runs). */
 static void
 print_rescore(json_t *d)
 {
-	const char *k[] = { "old_category", "old_reason", "old_rule",
-		"new_category", "new_reason", "new_rule" };
-	const char *v[6];
-	size_t i;
-
-	for (i = 0; i < 6; i++) {
-		v[i] = json_string_value(json_object_get(d, k[i]));
-		if (v[i] == NULL)
-			v[i] = "-";
-	}
 	printf("rescore digest=%.16s rcpt=%lld recipient=%s old=%s/%s/%s "
-	    "new=%s/%s/%s\n",
-	    json_string_value(json_object_get(d, "digest")) ?
-	    json_string_value(json_object_get(d, "digest")) : "-",
+	    "new=%s/%s/%s\n", jget(d, "digest"),
 	    (long long)json_integer_value(json_object_get(d, "rcpt_index")),
-	    json_string_value(json_object_get(d, "recipient")) ?
-	    json_string_value(json_object_get(d, "recipient")) : "-",
-	    v[0], v[1], v[2], v[3], v[4], v[5]);
+	    jget(d, "recipient"), jget(d, "old_category"),
+	    jget(d, "old_reason"), jget(d, "old_rule"),
+	    jget(d, "new_category"), jget(d, "new_reason"),
+	    jget(d, "new_rule"));
 }
 
 /*
