@@ -101,7 +101,8 @@ Test(crash, exactly_once_under_kills, .timeout = 900)
 	    env[200], *sql;
 	int landed[NWINDOWS] = { 0 }, per_point[NPOINTS] = { 0 };
 	int kills = 0, random_kills = 0, runs = 0, i, k, st, port, waiting;
-	int targeted, r;
+	int targeted, r, attempts = 0;
+	size_t order[NPOINTS] = { 0, 1, 2, 3, 4, 5 };
 	int dup_seen = 0, total_events = 0;
 	struct census *c = calloc(1, sizeof *c);
 	struct timespec t0, t1;
@@ -136,14 +137,26 @@ Test(crash, exactly_once_under_kills, .timeout = 900)
 	    live_err());
 	cr_assert_eq(live_count("crash_ref", "INBOX"), 0);
 
-	/* Kills at named points, each at its 1st or 2nd passage, and every
-	 * fifth at a random delay; until enough landed or the mailbox is
-	 * empty. */
+	/* Kills at named points, each at its 1st or 2nd passage, every
+	 * point in turn (in a seeded order, reshuffled each round), and
+	 * every fifth at a random delay; until enough landed or the
+	 * mailbox is empty. */
 	for (k = 0; k < 3 * (NTARGETED + NRANDOM); k++) {
 		int is_random = k % 5 == 4;
-		size_t p = gen_below(NPOINTS);
-		int nomove = points[p].nomove ? 1 : (int)gen_below(2);
+		size_t p;
+		int nomove;
 		const char *w;
+
+		if (!is_random && attempts++ % NPOINTS == 0)
+			for (i = NPOINTS - 1; i > 0; i--) {
+				size_t j = gen_below((unsigned)i + 1), t;
+
+				t = order[i];
+				order[i] = order[j];
+				order[j] = t;
+			}
+		p = is_random ? 0 : order[(attempts - 1) % NPOINTS];
+		nomove = points[p].nomove ? 1 : (int)gen_below(2);
 
 		if (kills - random_kills >= NTARGETED &&
 		    random_kills >= NRANDOM)
