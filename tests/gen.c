@@ -406,5 +406,26 @@ gen_same_as_reference(const char *db, const char *ref)
 	    "|| coalesce(role, '-') || ' ' || occurred_at FROM rebond.events",
 	    "events");
 	gen_same_as(db, ref, "SELECT id || ' ' || primary_state || ' ' || "
-	    "secondary_state FROM accounts", "account states");
+	    "secondary_state || ' ' || coalesce(login_alert, '-') FROM "
+	    "accounts", "account states");
+	if (!gen_has_outbox(db))
+		return;
+	/* Warnings to users and operators (not the admin digest: one per
+	 * run), admin problems, operator alert counts. */
+	gen_same_as(db, ref, "SELECT coalesce(account_id::text, '-') || ' ' "
+	    "|| channel || ' ' || destination || ' ' || template || ' ' || "
+	    "coalesce(ref, '-') FROM rebond.outbox WHERE channel IN "
+	    "('email', 'sms', 'ops')", "warnings (rebond.outbox)");
+	gen_same_as(db, ref, "SELECT account_id || ' ' || role || ' ' || "
+	    "category || ' ' || coalesce(ref, '-') || ' ' || "
+	    "(resolved_at IS NULL) FROM rebond.problems", "admin problems");
+	gen_same_as(db, ref, "SELECT remote || ' ' || count FROM "
+	    "rebond.ops_alerts", "operator alerts");
+}
+
+int
+gen_has_outbox(const char *db)
+{
+	return live_sql_int(db, "SELECT (to_regclass('rebond.outbox') IS NOT "
+	    "NULL)::int") == 1;
 }

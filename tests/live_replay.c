@@ -453,3 +453,55 @@ Test(replay, messages_moved_away_under_a_replay_are_skipped, .timeout = 60)
 	free(cfg);
 	free(db);
 }
+
+/*
+ * Replayed bounces carry their own dates: an old one is recorded as of
+ * its date, and (with the policy's schema) warns nobody, its problem
+ * saying why; a fresh one warns as a run would. The replay itself sends
+ * nothing: what it queued leaves with the next run.
+ */
+Test(replay, an_old_backlog_warns_nobody, .timeout = 60)
+{
+	char *db = gen_setup("rp_old", 0), *cfg = gen_config("rp_old",
+	    "rp_old", db, 0, 50), args[800], *m, today[64], *t;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof today, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	live_folder("rp_old", "Old");
+	/* Both accounts have a secondary address to be warned at. */
+	m = dated_dsn("user6@example.com", "Fri, 10 Jan 2020 10:00:00 +0000",
+	    "old-1@mx");
+	live_deliver("rp_old", "Old", m, strlen(m));
+	free(m);
+	m = dated_dsn("user3@example.com", today, "fresh-1@mx");
+	live_deliver("rp_old", "Old", m, strlen(m));
+	free(m);
+	snprintf(args, sizeof args, "replay -c %s --folder Old", cfg);
+	ok(args);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE replayed AND category = 'hard'"), 2);
+	t = live_sql_str(db, "SELECT to_char(occurred_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD') FROM rebond.events WHERE message_id = 'old-1@mx'");
+	cr_assert_str_eq(t, "2020-01-10");
+	free(t);
+	if (gen_has_outbox(db)) {
+		cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.outbox o JOIN accounts a ON a.id = o.account_id "
+		    "WHERE o.channel IN ('email', 'sms') AND a.primary_email = "
+		    "'user6@example.com'"), 0, "a 2020 bounce warned a user");
+		cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.problems p JOIN accounts a ON a.id = p.account_id "
+		    "WHERE p.reason = 'old_bounce' AND a.primary_email = "
+		    "'user6@example.com'"), 1);
+		cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.outbox o JOIN accounts a ON a.id = o.account_id "
+		    "WHERE o.channel IN ('email', 'sms') AND a.primary_email = "
+		    "'user3@example.com'"), 1, "today's bounce warned nobody");
+		cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+		    "rebond.outbox WHERE sent_at IS NOT NULL"), 0);
+	}
+	free(cfg);
+	free(db);
+}
