@@ -30,16 +30,7 @@ CREATE TABLE rebond.rescores (
 CREATE INDEX messages_mailbox_processed_idx
 	ON rebond.messages (mailbox, processed_at);
 
--- The job records rescores, the admins read them. The roles come from
--- 003_roles.sql, which creates them or fails: they exist whenever 004 is
--- applied in order.
-DO $$
-BEGIN
-	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rebond_job') THEN
-		GRANT SELECT, INSERT ON rebond.rescores TO rebond_job;
-		GRANT USAGE ON SEQUENCE rebond.rescores_id_seq TO rebond_job;
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rebond_admin') THEN
-		GRANT SELECT ON rebond.rescores TO rebond_admin;
-	END IF;
-END $$;
+-- The job records rescores, the admins read them (roles: 003_roles.sql).
+GRANT SELECT, INSERT ON rebond.rescores TO rebond_job;
+GRANT USAGE ON SEQUENCE rebond.rescores_id_seq TO rebond_job;
+GRANT SELECT ON rebond.rescores TO rebond_admin;
