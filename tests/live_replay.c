@@ -338,9 +338,12 @@ Test(replay, concurrent_with_a_run_applies_each_message_once,
     .timeout = 120)
 {
 	char *db = gen_setup("rp_conc", 600), *ref = gen_setup("rp_conc_ref",
-	    600), *cfg = gen_config("rp_conc", "rp_conc", db, 0, 40),
-	    *cfg_ref = gen_config("rp_conc_ref", "rp_conc_ref", ref, 0, 40),
-	    args[800], err_run[4096], err_replay[4096];
+	    600), args[800], err_run[4096], err_replay[4096];
+	/* Log level info: the summary lines, not a line per batch. */
+	char *cfg = strdup(live_config("rp_conc", "rp_conc", db,
+	    "[imap]\nbatch = 40\n"));
+	char *cfg_ref = strdup(live_config("rp_conc_ref", "rp_conc_ref", ref,
+	    "[imap]\nbatch = 40\n"));
 	int pr, pp, st, i;
 	long fresh;
 
