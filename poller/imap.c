@@ -323,10 +323,11 @@ uid_set(const uint32_t *uids, size_t n)
 /* Pull UID, RFC822.SIZE and the body section out of one FETCH item. */
 static void
 msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
-    const char **body, size_t *blen)
+    const char **body, size_t *blen, int *has_body)
 {
 	clistiter *a;
 
+	*has_body = 0;
 	for (a = clist_begin(ma->att_list); a != NULL; a = clist_next(a)) {
 		struct mailimap_msg_att_item *item = clist_content(a);
 		struct mailimap_msg_att_static *st;
@@ -344,6 +345,7 @@ msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
 		case MAILIMAP_MSG_ATT_BODY_SECTION:
 			*body = st->att_data.att_body_section->sec_body_part;
 			*blen = st->att_data.att_body_section->sec_length;
+			*has_body = 1;
 			break;
 		default:
 			break;
@@ -389,8 +391,10 @@ imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
 		const uint32_t *p;
+		int has_body;
 
-		msg_atts(clist_content(it), &uid, &size, &body, &blen);
+		msg_atts(clist_content(it), &uid, &size, &body, &blen,
+		    &has_body);
 		p = bsearch(&uid, uids, n, sizeof *uids, cmp_uid);
 		if (p != NULL)
 			sizes_r[p - uids] = size;
@@ -408,7 +412,7 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 	struct imap_msg *msgs;
 	clist *res = NULL;
 	clistiter *it;
-	size_t k = 0;
+	size_t k = 0, i, j;
 	int r;
 
 	*msgs_r = NULL;
@@ -434,13 +438,28 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 		uint32_t uid = 0;
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
+		int has_body;
 
-		msg_atts(clist_content(it), &uid, &size, &body, &blen);
+		msg_atts(clist_content(it), &uid, &size, &body, &blen,
+		    &has_body);
 		if (uid == 0 || bsearch(&uid, uids, n, sizeof *uids,
 		    cmp_uid) == NULL)
 			continue;	/* unsolicited FETCH (flag change) */
-		if (body == NULL)
-			blen = 0;
+		/*
+		 * No body: an unsolicited FETCH (another session changed
+		 * flags), or BODY[] NIL, Dovecot's answer for a message
+		 * another session expunged since our SEARCH. Neither is a
+		 * message: taken for an empty one, it would be recorded
+		 * under the digest of nothing. Skip it; if the message is
+		 * still there, the next run takes it. (An empty message has
+		 * an empty body, not NIL.)
+		 */
+		if (!has_body || body == NULL) {
+			log_debug("imap: host=%s uid=%u: FETCH without a body "
+			    "(expunged by another session?): skipped",
+			    im->host, uid);
+			continue;
+		}
 		if (blen > max_bytes)
 			blen = max_bytes;	/* a server that ignores <0.n> */
 		msgs[k].uid = uid;
@@ -455,8 +474,16 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 	}
 	mailimap_fetch_list_free(res);
 	qsort(msgs, k, sizeof *msgs, cmp_msg);
+	/* One entry per message, whatever the server repeated. */
+	for (i = j = 0; i < k; i++) {
+		if (j > 0 && msgs[i].uid == msgs[j - 1].uid) {
+			free(msgs[i].data);
+			continue;
+		}
+		msgs[j++] = msgs[i];
+	}
 	*msgs_r = msgs;
-	*n_r = k;
+	*n_r = j;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "store.h"
 #include "strutil.h"
 #include "testpoint.h"
+#include "version.h"
 #include "xalloc.h"
 
 /* Bytes fetched per IMAP round trip, whatever the batch size says. */
@@ -83,6 +84,7 @@ struct ctx {
 	struct run_stats *stats;
 	struct imap *imap;
 	struct store *store;
+	const char *folder;	/* the bounce folder, or the replayed one */
 	uint32_t uidvalidity;
 	time_t now;
 	int db_failed;		/* the database failed: no outbox phase */
@@ -231,7 +233,7 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 
 	json_object_set_new(e, "occurred_at",
 	    json_integer((json_int_t)event_time(c, r)));
-	json_object_set_new(e, "mailbox", jstr(c->cfg->imap.folder));
+	json_object_set_new(e, "mailbox", jstr(c->folder));
 	json_object_set_new(e, "uidvalidity", json_integer(c->uidvalidity));
 	json_object_set_new(e, "uid", json_integer(it->msg->uid));
 	json_object_set_new(e, "digest", jstr(it->digest));
@@ -251,6 +253,7 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "category", jstr(category_name(v->category)));
 	json_object_set_new(e, "rule", jstr(v->rule));
 	json_object_set_new(e, "matched", jstr(v->matched));
+	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
 	return e;
 }
 
@@ -261,7 +264,7 @@ message_json(const struct ctx *c, const struct item *it)
 	json_t *m = json_object();
 
 	json_object_set_new(m, "digest", jstr(it->digest));
-	json_object_set_new(m, "mailbox", jstr(c->cfg->imap.folder));
+	json_object_set_new(m, "mailbox", jstr(c->folder));
 	json_object_set_new(m, "uidvalidity", json_integer(c->uidvalidity));
 	json_object_set_new(m, "uid", json_integer(it->msg->uid));
 	json_object_set_new(m, "message_id", jstr(r->message_id));
@@ -539,12 +542,11 @@ find_copies(struct ctx *c, struct item *items, size_t n)
 		return 0;
 	if (mark_copies_in(c, items, n, c->cfg->imap.archive_folder) == -1 ||
 	    mark_copies_in(c, items, n, c->cfg->imap.review_folder) == -1 ||
-	    imap_select(c->imap, c->cfg->imap.folder, 0, &uidvalidity,
-	    &exists) == -1)
+	    imap_select(c->imap, c->folder, 0, &uidvalidity, &exists) == -1)
 		return -1;
 	if (uidvalidity != c->uidvalidity) {
 		log_error("imap: mailbox=%s UIDVALIDITY changed during the run "
-		    "(%u, now %u)", c->cfg->imap.folder, c->uidvalidity,
+		    "(%u, now %u)", c->folder, c->uidvalidity,
 		    uidvalidity);
 		return -1;
 	}
@@ -552,7 +554,7 @@ find_copies(struct ctx *c, struct item *items, size_t n)
 		if (items[i].copied)
 			log_info("run: mailbox=%s uid=%u digest=%.16s already "
 			    "in %s (an interrupted move): expunged here, not "
-			    "copied again", c->cfg->imap.folder,
+			    "copied again", c->folder,
 			    items[i].msg->uid, items[i].digest,
 			    destination(c, &items[i]));
 	return 0;
@@ -611,6 +613,99 @@ items_free(struct item *items, size_t n)
 	free(items);
 }
 
+/* Dry runs: a message recorded earlier is skipped; say so. */
+static void
+print_skip(const struct item *it)
+{
+	printf("uid=%u digest=%.16s skip=recorded folder=%s\n", it->msg->uid,
+	    it->digest, outcome_name(it->seen));
+}
+
+/* A string member of a JSON object, or "-". */
+static const char *
+jget(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "-";
+}
+
+/* Print one changed verdict found by a rescore (dry runs). */
+static void
+print_rescore(json_t *d)
+{
+	printf("rescore digest=%.16s rcpt=%lld recipient=%s old=%s/%s/%s "
+	    "new=%s/%s/%s\n", jget(d, "digest"),
+	    (long long)json_integer_value(json_object_get(d, "rcpt_index")),
+	    jget(d, "recipient"), jget(d, "old_category"),
+	    jget(d, "old_reason"), jget(d, "old_rule"),
+	    jget(d, "new_category"), jget(d, "new_reason"),
+	    jget(d, "new_rule"));
+}
+
+/*
+ * replay --rescore: classify the messages recorded earlier again, with
+ * today's rules, and record each verdict that differs from the recorded
+ * event (rebond.rescores). Accounts are not touched: a rule change does
+ * not make an old bounce new evidence.
+ */
+static int
+rescore(struct ctx *c, struct item *items, size_t n)
+{
+	json_t *rows = json_array(), *diffs = NULL;
+	size_t i, k, nd;
+	long long added = 0;
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		struct item *it = &items[i];
+
+		if (it->seen == OUTCOME_NONE || it->dup)
+			continue;
+		analyse(it);
+		for (k = 0; k < it->nverdicts; k++) {
+			const struct verdict *v = &it->verdicts[k];
+			json_t *r = json_object();
+
+			json_object_set_new(r, "digest", jstr(it->digest));
+			json_object_set_new(r, "rcpt_index",
+			    json_integer((json_int_t)k));
+			json_object_set_new(r, "message_id",
+			    jstr(it->report->message_id));
+			json_object_set_new(r, "recipient",
+			    jstr(it->report->rcpt[k].address));
+			json_object_set_new(r, "reason", jstr(v->reason));
+			json_object_set_new(r, "category",
+			    jstr(category_name(v->category)));
+			json_object_set_new(r, "rule", jstr(v->rule));
+			json_array_append_new(rows, r);
+		}
+		/* No recipient today: compare against no row at all. */
+		if (it->nverdicts == 0) {
+			json_t *r = json_object();
+
+			json_object_set_new(r, "digest", jstr(it->digest));
+			json_array_append_new(rows, r);
+		}
+	}
+	if (json_array_size(rows) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (store_rescore(c->store, rows, rebond_version(), &diffs,
+	    &added) == -1)
+		goto out;
+	nd = json_array_size(diffs);
+	c->stats->rescored += nd;
+	for (i = 0; i < nd && c->opts->dry_run; i++)
+		print_rescore(json_array_get(diffs, i));
+	rc = 0;
+out:
+	json_decref(rows);
+	json_decref(diffs);
+	return rc;
+}
+
 /*
  * One batch: digests, what is already recorded, parse and classify the
  * rest, look the accounts up, decide, write, COMMIT, and only then move.
@@ -651,6 +746,8 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 				items[i].dup = 1;
 		if (items[i].seen != OUTCOME_NONE) {
 			c->stats->already++;
+			if (c->opts->dry_run && !c->opts->rescore)
+				print_skip(&items[i]);
 			continue;
 		}
 		if (items[i].dup)
@@ -679,6 +776,8 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 	    &ops) == -1)
 		goto rollback;
 	decide(c, items, n, acc, nacc, ops, ops_index, &rows);
+	if (c->opts->rescore && rescore(c, items, n) == -1)
+		goto rollback;
 	if (c->opts->dry_run) {
 		store_rollback(c->store);
 		rc = 0;
@@ -691,9 +790,9 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 		goto rollback;
 	log_debug("run: batch committed messages=%zu", n);
 	testpoint("committed");
-	/* Committed: now, and only now, move. */
+	/* Committed: now, and only now, move (a replay never moves). */
 	*db_r = 0;
-	if (move_batch(c, items, n) == -1)
+	if (!c->opts->replay && move_batch(c, items, n) == -1)
 		goto out;
 	rc = 0;
 	goto out;
@@ -766,23 +865,25 @@ poll_folder(struct ctx *c)
 	size_t maxb = c->cfg->imap.max_message_bytes;
 	int rc = EX_TEMPFAIL;
 
-	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
+	/* A replay only reads: EXAMINE. */
+	if (imap_select(c->imap, c->folder, c->opts->replay, &c->uidvalidity,
 	    &exists) == -1)
 		return imap_exit(c->imap);
-	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
-	    -1) {
-		c->db_failed = 1;
-		return EX_TEMPFAIL;
+	if (!c->opts->replay) {
+		if (store_last_uidvalidity(c->store, c->folder, &last) == -1) {
+			c->db_failed = 1;
+			return EX_TEMPFAIL;
+		}
+		if (last != 0 && last != c->uidvalidity)
+			log_warning("run: mailbox=%s UIDVALIDITY changed (%u, "
+			    "was %llu): the server renumbered its messages; "
+			    "they are recognised by digest, nothing is applied "
+			    "twice", c->folder, c->uidvalidity, last);
 	}
-	if (last != 0 && last != c->uidvalidity)
-		log_warning("run: mailbox=%s UIDVALIDITY changed (%u, was %llu):"
-		    " the server renumbered its messages; they are recognised "
-		    "by digest, nothing is applied twice", c->cfg->imap.folder,
-		    c->uidvalidity, last);
 	c->stats->messages = 0;
 	if (exists == 0)
 		return EX_OK;
-	if (imap_search_all(c->imap, &uids, &nuids) == -1)
+	if (imap_search_since(c->imap, c->opts->since, &uids, &nuids) == -1)
 		return imap_exit(c->imap);
 	sizes = xcalloc(batch + 1, sizeof *sizes);
 	for (off = 0; off < nuids && !stop_pending(c->stats);) {
@@ -803,6 +904,7 @@ poll_folder(struct ctx *c)
 				break;
 			bytes += b;
 		}
+		testpoint("sized");
 		if (imap_fetch(c->imap, uids + off, take, maxb, &msgs,
 		    &nmsgs) == -1) {
 			rc = imap_exit(c->imap);
@@ -827,7 +929,7 @@ poll_folder(struct ctx *c)
 	}
 	if (off < nuids)
 		log_info("run: mailbox=%s stopped on request after a complete "
-		    "batch; left=%zu for the next run", c->cfg->imap.folder,
+		    "batch; left=%zu for the next run", c->folder,
 		    nuids - off);
 	rc = EX_OK;
 out:
@@ -836,19 +938,24 @@ out:
 	return rc;
 }
 
-int
-run_poll(const struct config *cfg, const struct run_opts *opts,
-    struct run_stats *stats)
+/*
+ * Open the store and the IMAP session, then work through c->folder: the
+ * cron job (with the mailbox's lock, folders created, moves) or a replay
+ * (no lock: the digest locks keep it from colliding with a run; read
+ * only, nothing moved).
+ */
+static int
+session(struct ctx *c)
 {
-	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats };
+	const struct config *cfg = c->cfg;
 	char key[1024], *password = NULL;
 	int version, got, rc;
 
-	memset(stats, 0, sizeof *stats);
-	c.now = time(NULL);
-	if (store_open(cfg->database.conninfo, &c.store) == -1)
+	memset(c->stats, 0, sizeof *c->stats);
+	c->now = time(NULL);
+	if (store_open(cfg->database.conninfo, &c->store) == -1)
 		return EX_TEMPFAIL;
-	if (store_schema_version(c.store, &version) == -1) {
+	if (store_schema_version(c->store, &version) == -1) {
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
@@ -858,48 +965,75 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 		rc = EX_CONFIG;
 		goto out;
 	}
-	snprintf(key, sizeof key, "rebond run %s@%s/%s", cfg->imap.ep.user,
-	    cfg->imap.ep.host, cfg->imap.folder);
-	if (store_try_lock(c.store, key, &got) == -1) {
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	if (!got) {
-		/* The only line of such a run: no summary, no metrics. */
-		log_info("run: mailbox=%s status=busy: another run holds the "
-		    "lock; nothing to do", cfg->imap.folder);
-		stats->busy = 1;
-		rc = EX_OK;
-		goto out;
+	if (!c->opts->replay) {
+		snprintf(key, sizeof key, "rebond run %s@%s/%s",
+		    cfg->imap.ep.user, cfg->imap.ep.host, cfg->imap.folder);
+		if (store_try_lock(c->store, key, &got) == -1) {
+			rc = EX_TEMPFAIL;
+			goto out;
+		}
+		if (!got) {
+			/* The only line of such a run: no summary, no
+			 * metrics. */
+			log_info("run: mailbox=%s status=busy: another run "
+			    "holds the lock; nothing to do", cfg->imap.folder);
+			c->stats->busy = 1;
+			rc = EX_OK;
+			goto out;
+		}
 	}
 	if ((password = conf_read_secret(cfg->imap.ep.password_file,
 	    stderr)) == NULL) {
 		rc = EX_CONFIG;
 		goto out;
 	}
-	rc = imap_open(&cfg->imap.ep, password, &c.imap);
+	rc = imap_open(&cfg->imap.ep, password, &c->imap);
 	memset(password, 0, strlen(password));
 	if (rc == -1) {
-		rc = imap_exit(c.imap);
+		rc = imap_exit(c->imap);
 		goto notify;
 	}
-	if (!opts->dry_run &&
-	    (imap_ensure_folder(c.imap, cfg->imap.archive_folder) == -1 ||
-	    imap_ensure_folder(c.imap, cfg->imap.review_folder) == -1)) {
-		rc = imap_exit(c.imap);
+	if (!c->opts->dry_run && !c->opts->replay &&
+	    (imap_ensure_folder(c->imap, cfg->imap.archive_folder) == -1 ||
+	    imap_ensure_folder(c->imap, cfg->imap.review_folder) == -1)) {
+		rc = imap_exit(c->imap);
 		goto notify;
 	}
-	rc = poll_folder(&c);
+	rc = poll_folder(c);
 notify:
 	/* What the batches queued goes out whatever happened on IMAP; not
 	 * after a database failure (already logged: one error line), nor
-	 * when asked to stop. */
-	imap_close(&c.imap);
-	if (!opts->dry_run && !c.db_failed && !stop_pending(stats))
-		notify_phase(&c, &rc);
+	 * when asked to stop. A replay sends nothing: what it queued goes
+	 * out with the next run. */
+	imap_close(&c->imap);
+	if (!c->opts->dry_run && !c->opts->replay && !c->db_failed &&
+	    !stop_pending(c->stats))
+		notify_phase(c, &rc);
 out:
 	free(password);
-	imap_close(&c.imap);
-	store_close(&c.store);
+	imap_close(&c->imap);
+	store_close(&c->store);
 	return rc;
+}
+
+int
+run_poll(const struct config *cfg, const struct run_opts *opts,
+    struct run_stats *stats)
+{
+	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats,
+		.folder = cfg->imap.folder };
+
+	return session(&c);
+}
+
+int
+run_replay(const struct config *cfg, const struct run_opts *opts,
+    struct run_stats *stats)
+{
+	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats,
+		.folder = opts->folder };
+
+	if (!opts->replay || opts->folder == NULL)
+		abort();	/* main() sets both */
+	return session(&c);
 }

@@ -17,6 +17,9 @@
 #include "strutil.h"
 #include "xalloc.h"
 
+/* First key of the per-digest transaction locks ("rebd"). */
+#define STORE_DIGEST_LOCK_CLASS "1919246948"
+
 struct store {
 	PGconn *conn;
 };
@@ -329,6 +332,22 @@ store_seen(struct store *st, char (*digests)[65], size_t n,
 	js = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	params[0] = js;
+	/*
+	 * Whoever processes a digest holds its lock until COMMIT, so a run
+	 * and a replay (or two mailboxes) that meet the same message take
+	 * turns: the second one's lookup below, a new statement, then sees
+	 * the first one's rows and skips it. Locks are taken in key order:
+	 * no deadlock between batches that share digests. The two-int form
+	 * keeps them apart from the runs' (bigint) mailbox locks.
+	 */
+	if (exec(st, "lock of the batch's digests",
+	    "SELECT pg_advisory_xact_lock(" STORE_DIGEST_LOCK_CLASS
+	    ", k) FROM (SELECT DISTINCT hashtext(d) AS k FROM "
+	    "jsonb_array_elements_text($1::jsonb) AS d ORDER BY 1) AS s",
+	    1, params, NULL) == -1) {
+		free(js);
+		return -1;
+	}
 	if (exec(st, "lookup of processed messages",
 	    "SELECT digest, outcome FROM rebond.messages WHERE digest = ANY("
 	    "ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
@@ -1110,5 +1129,68 @@ store_last_uidvalidity(struct store *st, const char *mailbox,
 	    UINT32_MAX, uidvalidity_r) == -1)
 		*uidvalidity_r = 0;
 	PQclear(res);
+	return 0;
+}
+
+int
+store_rescore(struct store *st, json_t *rows, const char *version,
+    json_t **diffs_r, long long *added_r)
+{
+	const char *params[2] = { NULL, version };
+	unsigned long long added;
+	json_error_t jerr;
+	PGresult *res;
+	char *js;
+
+	*diffs_r = NULL;
+	*added_r = 0;
+	if ((js = json_dumps(rows, JSON_COMPACT)) == NULL) {
+		log_error("database: rescore: cannot encode the batch");
+		return -1;
+	}
+	params[0] = js;
+	if (exec(st, "rescore",
+	    "WITH n AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS n("
+	    " digest text, rcpt_index integer, message_id text,"
+	    " recipient text, reason text, category text, rule text)),"
+	    " o AS (SELECT e.digest, e.rcpt_index, e.message_id, e.recipient,"
+	    " e.reason, e.category, e.rule FROM rebond.events e"
+	    " WHERE e.digest IN (SELECT digest FROM n)),"
+	    " d AS (SELECT coalesce(n.digest, o.digest) AS digest,"
+	    " coalesce(n.rcpt_index, o.rcpt_index) AS rcpt_index,"
+	    " coalesce(n.message_id, o.message_id) AS message_id,"
+	    " coalesce(n.recipient, o.recipient) AS recipient,"
+	    " o.reason AS old_reason, o.category AS old_category,"
+	    " o.rule AS old_rule, n.reason AS new_reason,"
+	    " n.category AS new_category, n.rule AS new_rule"
+	    " FROM (SELECT * FROM n WHERE rcpt_index IS NOT NULL) AS n"
+	    " FULL JOIN o ON n.digest = o.digest"
+	    " AND n.rcpt_index = o.rcpt_index"
+	    " WHERE (o.reason, o.category, o.rule) IS DISTINCT FROM"
+	    " (n.reason, n.category, n.rule)),"
+	    " ins AS (INSERT INTO rebond.rescores (version, digest,"
+	    " rcpt_index, message_id, recipient, old_reason, old_category,"
+	    " old_rule, new_reason, new_category, new_rule)"
+	    " SELECT $2, digest, rcpt_index, message_id, recipient,"
+	    " old_reason, old_category, old_rule, new_reason, new_category,"
+	    " new_rule FROM d ON CONFLICT DO NOTHING RETURNING 1) "
+	    "SELECT coalesce((SELECT json_agg(d ORDER BY digest, rcpt_index)"
+	    " FROM d), '[]'), (SELECT count(*) FROM ins)",
+	    2, params, &res) == -1) {
+		free(js);
+		return -1;
+	}
+	free(js);
+	*diffs_r = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	if (*diffs_r == NULL || !json_is_array(*diffs_r) ||
+	    parse_uint(PQgetvalue(res, 0, 1), 0, ~0ULL >> 1, &added) == -1) {
+		log_error("database: rescore: unexpected result");
+		json_decref(*diffs_r);
+		*diffs_r = NULL;
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	*added_r = (long long)added;
 	return 0;
 }

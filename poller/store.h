@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* messages.outcome */
 enum outcome {
@@ -50,7 +50,9 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 /*
  * For each of n hex digests, the outcome recorded for it, or
- * OUTCOME_NONE when that message was never processed.
+ * OUTCOME_NONE when that message was never processed. Inside a
+ * transaction: first locks the digests until it ends, so that two
+ * processes meeting the same message never both apply it.
  */
 int store_seen(struct store *st, char (*digests)[65], size_t n,
     enum outcome *outcomes_r);
@@ -180,6 +182,17 @@ int store_digest_queue(struct store *st, const char *admin_to, json_t *params,
  */
 int store_last_uidvalidity(struct store *st, const char *mailbox,
     unsigned long long *uidvalidity_r);
+/*
+ * replay --rescore: rows (array of {digest, rcpt_index, message_id,
+ * recipient, reason, category, rule}; an object with a digest only for a
+ * message in which today's rules find no recipient) are today's verdicts
+ * for messages recorded earlier. Every one that differs from the
+ * recorded event, and every recorded event with no verdict today, is
+ * inserted into rebond.rescores (once). *diffs_r gets them all, as an
+ * array of objects (json_decref); *added_r how many were new.
+ */
+int store_rescore(struct store *st, json_t *rows, const char *version,
+    json_t **diffs_r, long long *added_r);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
 
