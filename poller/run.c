@@ -25,6 +25,7 @@
 #include "strutil.h"
 #include "testpoint.h"
 #include "version.h"
+#include "verp.h"
 #include "xalloc.h"
 
 /* Bytes fetched per IMAP round trip, whatever the batch size says. */
@@ -76,6 +77,9 @@ struct item {
 	struct verdict *verdicts;	/* one per recipient, or one */
 	size_t nverdicts;
 	enum outcome outcome;
+	int tag;		/* VERP tag: 1 valid, 0 none, -1 forged */
+	long long tag_id;	/* account named by a valid tag */
+	enum role tag_role;	/* and the role of the address */
 };
 
 struct ctx {
@@ -88,6 +92,7 @@ struct ctx {
 	uint32_t uidvalidity;
 	time_t now;
 	int db_failed;		/* the database failed: no outbox phase */
+	char *verp_key;		/* [verp] secret, when mode is not off */
 };
 
 static json_t *
@@ -167,6 +172,45 @@ analyse(struct item *it)
 		it->outcome = OUTCOME_ARCHIVED;
 }
 
+/*
+ * Look for a signed VERP tag in the addresses the bounce came back to
+ * (DESIGN.md "Identifying the account"). With mode = require, a bounce
+ * that would change an account but carries no valid tag goes to review:
+ * a forged DSN must not flag or unsubscribe anyone.
+ */
+static void
+verp_check(const struct ctx *c, struct item *it)
+{
+	const struct report *r = it->report;
+	size_t i;
+
+	it->tag = 0;
+	if (c->verp_key == NULL)
+		return;
+	for (i = 0; i < r->ntag_addrs; i++) {
+		long long id;
+		enum role role;
+		int v = verp_decode(r->tag_addrs[i], c->cfg->verp.return_path,
+		    c->verp_key, strlen(c->verp_key), &id, &role);
+
+		if (v == 1) {
+			it->tag = 1;
+			it->tag_id = id;
+			it->tag_role = role;
+			return;
+		}
+		if (v == -1)
+			it->tag = -1;
+	}
+	if (it->tag == -1)
+		log_warning("verp: uid=%u message_id=%s tag does not verify "
+		    "(forged, or signed with another secret)", it->msg->uid,
+		    r->message_id ? r->message_id : "-");
+	if (c->cfg->verp.mode == VERP_REQUIRE &&
+	    it->outcome == OUTCOME_ARCHIVED)
+		it->outcome = OUTCOME_REVIEW;
+}
+
 /* Does address a (lowercase) equal the account's field, trimmed and
  * compared case-insensitively? */
 static int
@@ -214,6 +258,36 @@ find_account(struct account *acc, size_t nacc, const char *address,
 	return NULL;
 }
 
+/*
+ * The account and role of recipient rc of item it: the VERP tag when it
+ * is valid (certain), nothing when the configuration requires a tag and
+ * there is none, else the address lookup.
+ */
+static struct account *
+resolve_account(const struct ctx *c, const struct item *it,
+    const struct report_rcpt *rc, struct account *acc, size_t nacc,
+    enum role *role_r)
+{
+	size_t i;
+
+	*role_r = ROLE_NONE;
+	if (it->tag == 1) {
+		for (i = 0; i < nacc; i++)
+			if (acc[i].id == it->tag_id) {
+				*role_r = it->tag_role;
+				if (it->tag_role == ROLE_PRIMARY &&
+				    acc[i].status != NULL &&
+				    strcmp(acc[i].status, "invited") == 0)
+					*role_r = ROLE_INVITATION;
+				return &acc[i];
+			}
+		return NULL;	/* the account is gone */
+	}
+	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE)
+		return NULL;
+	return find_account(acc, nacc, rc->address, role_r);
+}
+
 /* The bounce's own date, unless absent or absurd (then: now). */
 static time_t
 event_time(const struct ctx *c, const struct report *r)
@@ -254,6 +328,7 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "rule", jstr(v->rule));
 	json_object_set_new(e, "matched", jstr(v->matched));
 	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
+	json_object_set_new(e, "verified", json_boolean(it->tag == 1));
 	return e;
 }
 
@@ -301,6 +376,20 @@ batch_addresses(struct item *items, size_t n, size_t *naddr_r)
 	return addrs;
 }
 
+/* Account ids named by valid VERP tags in the batch, for the lookup. */
+static long long *
+batch_tag_ids(struct item *items, size_t n, size_t *nids_r)
+{
+	long long *ids = xcalloc(n + 1, sizeof *ids);
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (items[i].report != NULL && items[i].tag == 1)
+			ids[k++] = items[i].tag_id;
+	*nids_r = k;
+	return ids;
+}
+
 /* Print one decision (dry runs). */
 static void
 print_decision(const struct item *it, size_t i, const struct verdict *v,
@@ -317,6 +406,8 @@ print_decision(const struct item *it, size_t i, const struct verdict *v,
 		printf(" account=%lld role=%s", a->id, policy_role_name(role));
 	else
 		printf(" account=none");
+	if (it->tag != 0)
+		printf(" verp=%s", it->tag == 1 ? "valid" : "forged");
 	if (act != NULL && act->set_state)
 		printf(" set=%s_state:%s", policy_role_name(act->state_role),
 		    policy_state_name(act->state));
@@ -410,8 +501,8 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 			struct policy_input in;
 			struct ops_alert *oa = NULL;
 			enum role role;
-			struct account *a = find_account(acc, nacc,
-			    rc->address, &role);
+			struct account *a = resolve_account(c, it, rc, acc,
+			    nacc, &role);
 
 			c->stats->recipients++;
 			c->stats->category[v->category]++;
@@ -720,8 +811,9 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
 	struct account *acc = NULL;
 	struct ops_alert *ops = NULL;
-	size_t nacc = 0, naddr, nrem = 0, i, j;
+	size_t nacc = 0, naddr = 0, nids = 0, nrem = 0, i, j;
 	const char **addrs = NULL;
+	long long *ids = NULL;
 	char **remotes = NULL;
 	json_t *ops_index = NULL;
 	struct batch_rows rows = { .events = json_array(),
@@ -753,6 +845,7 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 		if (items[i].dup)
 			continue;
 		analyse(&items[i]);
+		verp_check(c, &items[i]);
 		if (items[i].outcome == OUTCOME_IGNORED)
 			c->stats->ignored++;
 	}
@@ -764,8 +857,9 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 				break;
 			}
 	addrs = batch_addresses(items, n, &naddr);
-	if (naddr > 0 &&
-	    store_lookup(c->store, addrs, naddr, &acc, &nacc) == -1)
+	ids = batch_tag_ids(items, n, &nids);
+	if ((naddr > 0 || nids > 0) && store_lookup(c->store, addrs, naddr,
+	    ids, nids, &acc, &nacc) == -1)
 		goto rollback;
 	/* The history the policy needs: bulk, never per recipient. */
 	if (nacc > 0 && store_history(c->store, acc, nacc, c->now -
@@ -812,6 +906,7 @@ out:
 		free(remotes[i]);
 	free(remotes);
 	free(addrs);
+	free(ids);
 	free(seen);
 	free(digests);
 	items_free(items, n);
@@ -826,7 +921,7 @@ static void
 notify_phase(struct ctx *c, int *rc)
 {
 	struct notify_stats ns;
-	int nrc = notify_run(c->cfg, c->store, c->now, &ns);
+	int nrc = notify_run(c->cfg, c->store, c->now, c->verp_key, &ns);
 
 	if (ns.sent + ns.failed + ns.deferred > 0 || nrc != EX_OK)
 		log_info("notify: status=%s sent=%lu refused=%lu deferred=%lu "
@@ -982,6 +1077,11 @@ session(struct ctx *c)
 			goto out;
 		}
 	}
+	if (cfg->verp.mode != VERP_OFF && (c->verp_key =
+	    conf_read_secret(cfg->verp.secret_file, stderr)) == NULL) {
+		rc = EX_CONFIG;
+		goto out;
+	}
 	if ((password = conf_read_secret(cfg->imap.ep.password_file,
 	    stderr)) == NULL) {
 		rc = EX_CONFIG;
@@ -1011,6 +1111,11 @@ notify:
 		notify_phase(c, &rc);
 out:
 	free(password);
+	if (c->verp_key != NULL) {
+		memset(c->verp_key, 0, strlen(c->verp_key));
+		free(c->verp_key);
+		c->verp_key = NULL;
+	}
 	imap_close(&c->imap);
 	store_close(&c->store);
 	return rc;

@@ -392,13 +392,14 @@ epoch_or_zero(const PGresult *res, int row, int col)
 
 int
 store_lookup(struct store *st, const char *const *addrs, size_t n,
-    struct account **accounts_r, size_t *n_r)
+    const long long *ids, size_t nids, struct account **accounts_r,
+    size_t *n_r)
 {
-	json_t *arr = json_array();
-	const char *params[1];
+	json_t *arr = json_array(), *iarr = json_array();
+	const char *params[2];
 	struct account *a;
 	PGresult *res;
-	char *js;
+	char *js, *jids;
 	size_t i;
 	int row, rows;
 
@@ -406,12 +407,18 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	*n_r = 0;
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(addrs[i]));
+	for (i = 0; i < nids; i++)
+		json_array_append_new(iarr, json_integer(ids[i]));
 	js = json_dumps(arr, JSON_COMPACT);
+	jids = json_dumps(iarr, JSON_COMPACT);
 	json_decref(arr);
+	json_decref(iarr);
 	params[0] = js;
+	params[1] = jids;
 	if (exec(st, "account lookup",
 	    "WITH w AS (SELECT ARRAY(SELECT jsonb_array_elements_text("
-	    "$1::jsonb)) AS a) "
+	    "$1::jsonb)) AS a, ARRAY(SELECT jsonb_array_elements_text("
+	    "$2::jsonb)::bigint) AS ids) "
 	    "SELECT id, primary_email, secondary_email, pending_email, phone,"
 	    " status, primary_state, secondary_state,"
 	    " extract(epoch FROM primary_state_since)::bigint,"
@@ -420,12 +427,15 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	    "FROM public.accounts, w "
 	    "WHERE lower(btrim(primary_email)) = ANY(w.a)"
 	    " OR lower(btrim(secondary_email)) = ANY(w.a)"
-	    " OR lower(btrim(pending_email)) = ANY(w.a) "
+	    " OR lower(btrim(pending_email)) = ANY(w.a)"
+	    " OR id = ANY(w.ids) "
 	    "ORDER BY id FOR UPDATE OF accounts",
-	    1, params, &res) == -1) {
+	    2, params, &res) == -1) {
 		free(js);
+		free(jids);
 		return -1;
 	}
+	free(jids);
 	free(js);
 	rows = PQntuples(res);
 	a = xcalloc((size_t)rows + 1, sizeof *a);
@@ -897,7 +907,17 @@ store_outbox_next(struct store *st, const char *channels, long long after,
 	    " '-'), 'diagnostic', coalesce(a.last_diagnostic, '-'))"
 	    " FROM rebond.ops_alerts a WHERE a.remote = o.params->>'remote'),"
 	    " '{}') ELSE '{}' END)::text,"
-	    " extract(epoch FROM o.created_at)::bigint "
+	    " extract(epoch FROM o.created_at)::bigint,"
+	    /* The role of the destination in its account, for VERP. */
+	    " (SELECT CASE"
+	    " WHEN lower(btrim(ac.primary_email)) = lower(btrim(o.destination))"
+	    " THEN CASE WHEN ac.status = 'invited' THEN 'invitation'"
+	    " ELSE 'primary' END"
+	    " WHEN lower(btrim(ac.secondary_email)) ="
+	    " lower(btrim(o.destination)) THEN 'secondary'"
+	    " WHEN lower(btrim(ac.pending_email)) = lower(btrim(o.destination))"
+	    " THEN 'pending' END"
+	    " FROM public.accounts ac WHERE ac.id = o.account_id) "
 	    "FROM rebond.outbox o "
 	    "WHERE o.sent_at IS NULL AND o.failed_at IS NULL"
 	    " AND o.cancelled_at IS NULL"
@@ -927,6 +947,10 @@ store_outbox_next(struct store *st, const char *channels, long long after,
 			r->params = json_object();
 		}
 		r->created = epoch_or_zero(res, row, 6);
+		r->dest_role = ROLE_NONE;
+		if (!PQgetisnull(res, row, 7))
+			policy_role_parse(PQgetvalue(res, row, 7),
+			    &r->dest_role);
 	}
 	PQclear(res);
 	*rows_r = rows;

@@ -58,10 +58,12 @@ int store_seen(struct store *st, char (*digests)[65], size_t n,
     enum outcome *outcomes_r);
 /*
  * Every account whose primary, secondary or pending address (trimmed,
- * case-insensitive) is one of the n addresses, locked FOR UPDATE until the
- * transaction ends. *accounts_r is an array (store_accounts_free).
+ * case-insensitive) is one of the n addresses, or whose id is one of the
+ * nids ids (named by VERP tags), locked FOR UPDATE until the transaction
+ * ends. *accounts_r is an array (store_accounts_free).
  */
 int store_lookup(struct store *st, const char *const *addrs, size_t n,
+    const long long *ids, size_t nids,
     struct account **accounts_r, size_t *n_r);
 void store_accounts_free(struct account *a, size_t n);
 /*
@@ -131,6 +133,8 @@ struct outbox_row {
 	char *template;
 	json_t *params;		/* an object; for ops, with the counts */
 	time_t created;
+	enum role dest_role;	/* destination's role in the account, or
+				 * ROLE_NONE */
 };
 
 /*
