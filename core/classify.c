@@ -378,11 +378,6 @@ is_success(const struct report_rcpt *rc)
 	    (rc->action == NULL || strcmp(rc->action, "failed") != 0);
 }
 
-/* The SMTP command a failure answered, as far as the text says. */
-enum smtp_cmd {
-	CMD_NONE = 0, CMD_CONN, CMD_EHLO, CMD_MAIL, CMD_RCPT, CMD_DATA,
-};
-
 static const struct {
 	const char *pattern;	/* normalized */
 	enum smtp_cmd cmd;
@@ -427,7 +422,7 @@ cmd_find(const char *t, size_t n)
 	 * words the text holds are searched. */
 	static const char *const anchors[] = {
 		"rcpt", "recipient", "data", "mail", "helo", "ehlo",
-		"connection",
+		"connection", "talking",
 	};
 	int present[sizeof anchors / sizeof anchors[0]];
 	enum smtp_cmd cmd = CMD_NONE;
@@ -456,6 +451,31 @@ cmd_find(const char *t, size_t n)
 			if (best == NULL || p > best) {
 				best = p;
 				cmd = cmd_markers[k].cmd;
+			}
+			from = (size_t)(p - t) + 1;
+		}
+	}
+	/*
+	 * A transcript whose server reply follows "... while talking to
+	 * host:" with no command sent ("<<< 554 ..."): the greeting
+	 * refused the connection.
+	 */
+	if (present[sizeof anchors / sizeof anchors[0] - 1]) {
+		static const char talk[] = "while talking to ";
+		size_t from = 0;
+
+		while (from < n && (p = memmem(t + from, n - from, talk,
+		    sizeof talk - 1)) != NULL) {
+			const char *q = p + sizeof talk - 1, *end = t + n;
+
+			while (q < end && *q != ' ')
+				q++;
+			while (q < end && *q == ' ')
+				q++;
+			if (end - q >= 3 && memcmp(q, "<<<", 3) == 0 &&
+			    (best == NULL || p > best)) {
+				best = p;
+				cmd = CMD_CONN;
 			}
 			from = (size_t)(p - t) + 1;
 		}
@@ -507,8 +527,8 @@ cmd_near(const struct report *r, const struct report_rcpt *rc)
 static int
 cmd_before_data(enum smtp_cmd c)
 {
-	return c == CMD_CONN || c == CMD_EHLO || c == CMD_MAIL ||
-	    c == CMD_RCPT;
+	return c == CMD_CONN || c == CMD_EHLO || c == CMD_AUTH ||
+	    c == CMD_MAIL || c == CMD_RCPT;
 }
 
 /* Everything the decision reads about one recipient. */
@@ -522,6 +542,8 @@ struct evidence {
 	int delayed;
 	int x_unix;
 	int dsn;		/* the recipient comes from a DSN */
+	unsigned prov;		/* providers involved (1 << PROV_*) */
+	const char *state_reason;	/* a Gmail "(state N)" names this */
 	/* large: set by evidence_text() */
 	struct hits h;
 	char norm[NORM_BYTES];
@@ -746,6 +768,219 @@ fr_provider_code(const struct evidence *e, struct verdict *v)
 	return 0;
 }
 
+
+/* ---- providers ------------------------------------------------------- */
+
+static int code_has_zero(const char *c);
+
+/* Rule ids of the provider verdicts, by enum provider. */
+static const char *const prov_rule_id[PROV_COUNT] = {
+	"provider.aol", "provider.docomo", "provider.gmail", "provider.imail",
+	"provider.messagelabs", "provider.mimecast", "provider.ses-inbound",
+	"provider.spectrum", "provider.verizon", "provider.yahoo",
+	"provider.yahoo",
+};
+
+/*
+ * Is the host at the start of s (up to white space, '[', ';' or the end)
+ * domain, or a name under it, starting with prefix (if any)?
+ */
+static int
+host_in(const char *s, const char *prefix, const char *domain)
+{
+	size_t n = 0, dl = strlen(domain);
+
+	if (s == NULL)
+		return 0;
+	while (s[n] != '\0' && s[n] != ' ' && s[n] != '[' && s[n] != ';' &&
+	    s[n] != '>' && s[n] != ',')
+		n++;
+	while (n > 0 && s[n - 1] == '.')
+		n--;
+	if (prefix != NULL && strncasecmp(s, prefix, strlen(prefix)) != 0)
+		return 0;
+	if (n < dl || strncasecmp(s + n - dl, domain, dl) != 0)
+		return 0;
+	return n == dl || s[n - dl - 1] == '.';
+}
+
+/* The domain of an address, or NULL. */
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+
+	return at != NULL ? at + 1 : NULL;
+}
+
+/* The providers the hosts of this recipient and report name. */
+static unsigned
+providers_of(const struct report *r, const struct report_rcpt *rc)
+{
+	unsigned m = 0;
+	size_t i;
+
+	for (i = 0; i < classify_nprovider_hosts; i++) {
+		const struct provider_host *p = &classify_provider_hosts[i];
+
+		if (((p->where & PH_RCPT) && host_in(domain_of(rc->address),
+		    p->prefix, p->domain)) ||
+		    ((p->where & PH_REMOTE) && host_in(rc->remote_mta,
+		    p->prefix, p->domain)) ||
+		    ((p->where & PH_REPORTING) && host_in(r->reporting_mta,
+		    p->prefix, p->domain)) ||
+		    ((p->where & PH_FROM) && host_in(domain_of(r->from),
+		    p->prefix, p->domain)) ||
+		    ((p->where & PH_AGENT) && r->agent != NULL &&
+		    strncmp(r->agent, p->domain, strlen(p->domain)) == 0))
+			m |= 1u << p->prov;
+	}
+	return m;
+}
+
+/*
+ * Where a pattern (text rule syntax) occurs in (t, n): returns 1 and sets
+ * the match's start and end.
+ */
+static int
+pattern_find(const char *t, size_t n, const char *pat, size_t *start_r,
+    size_t *end_r)
+{
+	const char *star = strchr(pat, '*');
+	size_t pl = star ? (size_t)(star - pat) : strlen(pat), from = 0, e1;
+	long a;
+
+	while (pl > 0 && pat[pl - 1] == ' ')
+		pl--;
+	while ((a = piece_find(t, n, from, pat, pl, &e1)) >= 0) {
+		if (star == NULL || rest_match(t, n, star + 1, e1, end_r)) {
+			if (star == NULL)
+				*end_r = e1;
+			*start_r = (size_t)a;
+			return 1;
+		}
+		from = (size_t)a + 1;
+	}
+	return 0;
+}
+
+/* Spectrum: "AUP#In-1310", "AUP#O-1000": the four digits. */
+static int
+spectrum_code(const struct evidence *e, struct verdict *v)
+{
+	const char *p = memmem(e->norm, e->n, "aup#", 4), *q, *end;
+	int code = 0, d = 0;
+	size_t i;
+
+	if (p == NULL)
+		return 0;
+	end = e->norm + e->n;
+	for (q = p + 4; q < end && ((*q >= 'a' && *q <= 'z') || *q == '-');
+	    q++)
+		;
+	for (; q < end && *q >= '0' && *q <= '9' && d < 5; q++, d++)
+		code = code * 10 + (*q - '0');
+	if (d != 4)
+		return 0;
+	for (i = 0; i < classify_nspectrum_codes; i++)
+		if (code >= classify_spectrum_codes[i].lo &&
+		    code <= classify_spectrum_codes[i].hi) {
+			verdict_set(v, classify_spectrum_codes[i].reason,
+			    prov_rule_id[PROV_SPECTRUM], p, (size_t)(q - p));
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * NTT docomo's MX answers "550 Unknown user" for an unknown address (at
+ * RCPT) and for its reception filters (at DATA); the status its clients
+ * write tells which.
+ */
+static int
+docomo(const struct evidence *e, struct verdict *v)
+{
+	const char *reason = NULL;
+
+	if (strcmp(e->st, "5.1.1") == 0)
+		reason = "userunknown";
+	else if (strcmp(e->st, "5.2.0") == 0)
+		reason = "filtered";
+	else if (strcmp(e->st, "5.0.0") == 0 && e->cmd == CMD_RCPT)
+		reason = "userunknown";
+	else if (strcmp(e->st, "5.0.0") == 0 && e->cmd == CMD_DATA)
+		reason = "rejected";
+	if (reason == NULL)
+		return 0;
+	verdict_set(v, reason, prov_rule_id[PROV_DOCOMO], e->st,
+	    strlen(e->st));
+	return 1;
+}
+
+/* A provider's own code or wording. Returns 1 when one decided. */
+static int
+provider_decide(const struct evidence *e, struct verdict *v)
+{
+	size_t i, s0, e0;
+
+	if (e->prov == 0)
+		return 0;
+	for (i = 0; i < classify_nprovider_rules; i++) {
+		const struct provider_rule *pr = &classify_provider_rules[i];
+
+		if (!(e->prov & (1u << pr->prov)) ||
+		    (pr->reply != 0 && pr->reply != e->reply) ||
+		    !pattern_find(e->norm, e->n, pr->pattern, &s0, &e0))
+			continue;
+		verdict_set(v, pr->reason, prov_rule_id[pr->prov],
+		    e->norm + s0, e0 - s0);
+		return 1;
+	}
+	if ((e->prov & (1u << PROV_SPECTRUM)) && spectrum_code(e, v))
+		return 1;
+	if ((e->prov & (1u << PROV_DOCOMO)) && docomo(e, v))
+		return 1;
+	/* Gmail's state, unless a specific status code says more. */
+	if (e->state_reason != NULL && (e->st[0] == '\0' ||
+	    code_has_zero(e->st))) {
+		verdict_set(v, e->state_reason, prov_rule_id[PROV_GMAIL_NOTICE],
+		    NULL, 0);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * What a provider's notice says of the SMTP command: Gmail's "(state N)",
+ * Yahoo's reply that quotes the recipient <addr> (an RCPT refusal).
+ */
+static void
+provider_cmd(struct evidence *e, const char *diag)
+{
+	const char *p, *lt, *gt;
+	size_t i;
+	int st = 0, d = 0;
+
+	if ((e->prov & (1u << PROV_GMAIL_NOTICE)) &&
+	    (p = memmem(e->norm, e->n, "(state ", 7)) != NULL) {
+		for (p += 7; p < e->norm + e->n && *p >= '0' && *p <= '9' &&
+		    d < 3; p++, d++)
+			st = st * 10 + (*p - '0');
+		for (i = 0; d > 0 && p < e->norm + e->n && *p == ')' &&
+		    i < classify_ngmail_states; i++)
+			if (classify_gmail_states[i].state == st) {
+				e->cmd = classify_gmail_states[i].cmd;
+				e->state_reason =
+				    classify_gmail_states[i].reason;
+			}
+	}
+	if ((e->prov & (1u << PROV_YAHOO_NOTICE)) && e->cmd == CMD_NONE &&
+	    diag != NULL && (lt = strchr(diag, '<')) != NULL &&
+	    (gt = strchr(lt, '>')) != NULL && memchr(lt, '@',
+	    (size_t)(gt - lt)) != NULL)
+		e->cmd = CMD_RCPT;
+}
+
 /* Decide from one body of evidence. Returns 1 when it did. */
 static int
 decide(const struct evidence *e, struct verdict *v)
@@ -754,7 +989,7 @@ decide(const struct evidence *e, struct verdict *v)
 	size_t i;
 	long k;
 
-	if (fr_provider_code(e, v))
+	if (fr_provider_code(e, v) || provider_decide(e, v))
 		return 1;
 
 	if ((k = hits_tier(&e->h, TIER_DECISIVE)) >= 0) {
@@ -814,6 +1049,11 @@ decide(const struct evidence *e, struct verdict *v)
 		if (e->cmd == CMD_EHLO) {
 			verdict_set(v, "blocked", "smtp.ehlo-rejected", NULL,
 			    0);
+			return 1;
+		}
+		if (e->cmd == CMD_CONN) {
+			verdict_set(v, "blocked", "smtp.greeting-rejected",
+			    NULL, 0);
 			return 1;
 		}
 		if ((tr = reply_reason(e->reply)) != NULL) {
@@ -1031,6 +1271,8 @@ classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 	e->cmd = cmd_find(e->norm, e->n);
 	if (e->cmd == CMD_NONE)
 		e->cmd = cmd_near(r, rc);
+	e->prov = providers_of(r, rc);
+	provider_cmd(e, rc->diagnostic);
 	if (decide(e, v_r))
 		goto out;
 	weak = 0;

@@ -85,6 +85,11 @@ const struct text_rule classify_text_rules[] = {
 	    "resolver.rst.recipsizelimit"),
 	/* KDDI/au: the recipient's own filter refused the sender. */
 	D("text.en.kddi-filter", "filtered", " : user unknown"),
+	/* Mailing list managers (fml...) that stopped a mail loop. */
+	D("text.en.list-loop", "systemerror", "duplicated message-id"),
+	D("text.en.list-loop", "systemerror",
+	    "has detected a loop condition so that"),
+	D("text.en.list-loop", "systemerror", "loop back warning"),
 	/* qmail: neither MX nor address: the domain takes no mail. */
 	D("text.en.no-mail-exchanger", "notaccept",
 	    "couldn't find a mail exchanger or ip address"),
@@ -935,7 +940,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.system", "systemerror", "transaction failed"),
 	S("text.en.system", "systemerror", "unable to connect * daemon"),
 	S("text.en.system", "systemerror", "unable to contact ldap server"),
-	S("text.en.system", "systemerror", "duplicated message-id"),
 	S("text.en.network", "networkerror",
 	    "could not connect and send the mail to"),
 	S("text.en.network", "networkerror",
@@ -1232,6 +1236,186 @@ const struct provider_code classify_fr_codes[] = {
 };
 const size_t classify_nfr_codes =
     sizeof classify_fr_codes / sizeof classify_fr_codes[0];
+
+/*
+ * Providers, by the hosts they answer or write bounces from. Hosts are
+ * domains (matched at a label boundary); the X-Mailer is a prefix.
+ */
+const struct provider_host classify_provider_hosts[] = {
+	{ PROV_AOL_NOTICE, PH_FROM | PH_REPORTING, NULL, "aol.com" },
+	{ PROV_DOCOMO, PH_REMOTE, NULL, "docomo.ne.jp" },
+	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "googlemail.com" },
+	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "google.com" },
+	{ PROV_IMAIL, PH_AGENT, NULL, "<smtp32 v" },
+	{ PROV_MESSAGELABS, PH_REPORTING | PH_FROM, NULL, "messagelabs.com" },
+	{ PROV_MIMECAST, PH_REMOTE, NULL, "mimecast.com" },
+	{ PROV_SES_INBOUND, PH_REPORTING, "inbound-smtp.", "amazonaws.com" },
+	{ PROV_SPECTRUM, PH_RCPT | PH_REMOTE, NULL, "charter.net" },
+	{ PROV_SPECTRUM, PH_RCPT | PH_REMOTE, NULL, "spectrum.net" },
+	{ PROV_VERIZON, PH_FROM | PH_RCPT, NULL, "vtext.com" },
+	{ PROV_YAHOO_MX, PH_REMOTE, NULL, "yahoodns.net" },
+	{ PROV_YAHOO_NOTICE, PH_FROM, NULL, "yahoo.com" },
+};
+const size_t classify_nprovider_hosts =
+    sizeof classify_provider_hosts / sizeof classify_provider_hosts[0];
+
+/*
+ * Providers' own wordings. Sources: the providers' postmaster pages (Yahoo
+ * "SMTP error codes", Mimecast "SMTP error codes", Amazon SES receipt rule
+ * bounce templates) and the fixed texts of their software.
+ */
+const struct provider_rule classify_provider_rules[] = {
+	/* AOL's relay: an MX record it cannot use means the domain does
+	 * not take mail. */
+	{ PROV_AOL_NOTICE, 0,
+	  "type=mx: malformed or unexpected name server reply", "notaccept" },
+	{ PROV_AOL_NOTICE, 0, "host or domain name not found", "hostunknown" },
+	/* IMail's own verdict on a local recipient. */
+	{ PROV_IMAIL, 0, "|unknown user", "userunknown" },
+	/* MessageLabs refuses an unknown recipient with "542 addr Rejected". */
+	{ PROV_MESSAGELABS, 0, "|542 * rejected", "userunknown" },
+	{ PROV_MESSAGELABS, 0, "no such user", "userunknown" },
+	/* SES receipt rules bounce with the template the rule's owner chose:
+	 * a filter's decision, whatever the wording. */
+	{ PROV_SES_INBOUND, 0, "mailbox does not exist", "filtered" },
+	{ PROV_SES_INBOUND, 0, "message too large", "mesgtoobig" },
+	{ PROV_SES_INBOUND, 0, "mailbox full", "mailboxfull" },
+	{ PROV_SES_INBOUND, 0, "message content rejected", "contenterror" },
+	/* Verizon Wireless's gateway: the phone number does not exist. */
+	{ PROV_VERIZON, 0, "no such user", "userunknown" },
+	/* Yahoo's MX ("[TSS04]", "[PH01]", ... on its error code page). */
+	{ PROV_YAHOO_MX, 0,
+	  "yahoo requires all senders to authenticate with either spf or dkim",
+	  "authfailure" },
+	{ PROV_YAHOO_MX, 0, "because the ip is in spamhaus's list",
+	  "blocked" },
+	{ PROV_YAHOO_MX, 0, "not accepted from ip addresses on spamhaus xbl",
+	  "blocked" },
+	{ PROV_YAHOO_MX, 0, "relaying denied for", "norelaying" },
+	{ PROV_YAHOO_MX, 0, "headers are not rfc compliant",
+	  "notcompliantrfc" },
+	{ PROV_YAHOO_MX, 0, "not accepted for policy reasons",
+	  "policyviolation" },
+	{ PROV_YAHOO_MX, 0,
+	  "temporarily deferred due to unexpected volume or user complaints",
+	  "rejected" },
+	{ PROV_YAHOO_MX, 0, "due to unresolvable rfc.5321", "rejected" },
+	{ PROV_YAHOO_MX, 0, "will be permanently deferred", "rejected" },
+	{ PROV_YAHOO_MX, 0, "user is receiving mail too quickly", "speeding" },
+	{ PROV_YAHOO_MX, 0, "max message per connection reached",
+	  "toomanyconn" },
+	{ PROV_YAHOO_MX, 0, "this mailbox is disabled", "suspend" },
+	{ PROV_YAHOO_MX, 0, "is no longer valid.", "suspend" },
+	{ PROV_YAHOO_MX, 0, "dd this user doesn't have a", "userunknown" },
+	{ PROV_YAHOO_MX, 0, "mailbox not found", "userunknown" },
+	/* Mimecast: reply code and text, as its SMTP error code page. */
+	{ PROV_MIMECAST, 550, "spf sender invalid - envelope rejected",
+	  "authfailure" },
+	{ PROV_MIMECAST, 550, "dkim sender invalid - envelope rejected",
+	  "authfailure" },
+	{ PROV_MIMECAST, 550, "dmarc sender invalid - envelope rejected",
+	  "authfailure" },
+	{ PROV_MIMECAST, 451, "internal resources are temporarily unavailable",
+	  "badreputation" },
+	{ PROV_MIMECAST, 550, "local ct ip reputation - (reject)",
+	  "badreputation" },
+	{ PROV_MIMECAST, 421, "sender address blocked", "blocked" },
+	{ PROV_MIMECAST, 451, "recipient temporarily unavailable", "blocked" },
+	{ PROV_MIMECAST, 451, "ip temporarily blacklisted", "blocked" },
+	{ PROV_MIMECAST, 553, "this route requires encryption (tls)",
+	  "failedstarttls" },
+	{ PROV_MIMECAST, 553, "this route requires tls version 1.2 or greater",
+	  "failedstarttls" },
+	{ PROV_MIMECAST, 553, "this route requires high-strength ciphers",
+	  "failedstarttls" },
+	{ PROV_MIMECAST, 554, "maximum email size exceeded", "mesgtoobig" },
+	{ PROV_MIMECAST, 554, "mail loop detected", "networkerror" },
+	{ PROV_MIMECAST, 451, "open relay not allowed", "norelaying" },
+	{ PROV_MIMECAST, 451, "open relay is not allowed", "norelaying" },
+	{ PROV_MIMECAST, 451, "account inbounds disabled", "notaccept" },
+	{ PROV_MIMECAST, 550, "anti-spoofing policy - inbound not allowed",
+	  "policyviolation" },
+	{ PROV_MIMECAST, 550, "rejected by header-based anti-spoofing policy",
+	  "policyviolation" },
+	{ PROV_MIMECAST, 550, "content examination policy",
+	  "policyviolation" },
+	{ PROV_MIMECAST, 554, "host network not allowed", "policyviolation" },
+	{ PROV_MIMECAST, 550, "administrative prohibition envelope blocked",
+	  "rejected" },
+	{ PROV_MIMECAST, 550, "envelope blocked - user entry", "rejected" },
+	{ PROV_MIMECAST, 550, "envelope blocked - user domain entry",
+	  "rejected" },
+	{ PROV_MIMECAST, 550,
+	  "envelope rejected - block policy for envelope from address",
+	  "rejected" },
+	{ PROV_MIMECAST, 535, "incorrect authentication data",
+	  "securityerror" },
+	{ PROV_MIMECAST, 550, "submitter failed to authenticate",
+	  "securityerror" },
+	{ PROV_MIMECAST, 451, "unable to process connection at this time",
+	  "systemerror" },
+	{ PROV_MIMECAST, 451, "message ended early", "systemerror" },
+	{ PROV_MIMECAST, 451, "account service is temporarily unavailable",
+	  "toomanyconn" },
+	{ PROV_MIMECAST, 452, "too many recipients", "toomanyconn" },
+	{ PROV_MIMECAST, 550, "exceeding outbound thread limit",
+	  "toomanyconn" },
+	{ PROV_MIMECAST, 501, "invalid address", "userunknown" },
+	{ PROV_MIMECAST, 550, "invalid recipient", "userunknown" },
+	{ PROV_MIMECAST, 554, "email rejected due to security policies",
+	  "virusdetected" },
+	/* NTT docomo (its codes with a status are in classify.c). */
+	{ PROV_DOCOMO, 0, "552 too much mail data", "mailboxfull" },
+	{ PROV_DOCOMO, 0, "552 too many recipients", "toomanyconn" },
+	{ PROV_DOCOMO, 0, "503 bad sequence of commands", "syntaxerror" },
+	{ PROV_DOCOMO, 0, "504 command parameter not implemented",
+	  "syntaxerror" },
+};
+const size_t classify_nprovider_rules =
+    sizeof classify_provider_rules / sizeof classify_provider_rules[0];
+
+/*
+ * Spectrum's "AUP#I-1310"-style codes (Spectrum's "understanding email
+ * error codes" page): the four digits name the cause.
+ */
+const struct code_range classify_spectrum_codes[] = {
+	{ 1000, 1000, "blocked" },	/* IP blocked for suspicious activity */
+	{ 1010, 1010, "rejected" },	/* sending account blocked */
+	{ 1020, 1080, "rejected" },	/* sending account limited */
+	{ 1090, 1090, "systemerror" },	/* cannot be processed now */
+	{ 1100, 1150, "blocked" },	/* the sending IP's DNS */
+	{ 1160, 1190, "policyviolation" },	/* the domain's policies */
+	{ 1200, 1210, "blocked" },	/* IP flagged by Cloudmark CSI */
+	{ 1220, 1250, "blocked" },	/* IP listed by Spamhaus */
+	{ 1260, 1260, "networkerror" },	/* IPv6 not accepted */
+	{ 1300, 1340, "toomanyconn" },	/* concurrent connections */
+	{ 1350, 1490, "toomanyconn" },	/* messages, recipients per time */
+	{ 1500, 1500, "rejected" },	/* sender not the signed-in one */
+	{ 1520, 1520, "rejected" },	/* sender domain not hosted */
+	{ 1530, 1530, "mesgtoobig" },	/* over 20 MB */
+	{ 1540, 1550, "toomanyconn" },	/* too many per session, message */
+	{ 1560, 1560, "policyviolation" },	/* too many invalid recipients */
+};
+const size_t classify_nspectrum_codes =
+    sizeof classify_spectrum_codes / sizeof classify_spectrum_codes[0];
+
+/*
+ * Gmail's notices end the remote's reply with "(state N)", the step of
+ * its SMTP client that failed.
+ */
+const struct gmail_state classify_gmail_states[] = {
+	{ 6, CMD_MAIL, "systemerror" },		/* "does not support TLS" */
+	{ 8, CMD_AUTH, "systemerror" },
+	{ 9, CMD_AUTH, "systemerror" },
+	{ 12, CMD_AUTH, "norelaying" },
+	{ 13, CMD_EHLO, "blocked" },
+	{ 14, CMD_RCPT, "userunknown" },
+	{ 15, CMD_DATA, "filtered" },
+	{ 17, CMD_DATA, "filtered" },
+	{ 18, CMD_DATA, "filtered" },
+};
+const size_t classify_ngmail_states =
+    sizeof classify_gmail_states / sizeof classify_gmail_states[0];
 
 const size_t classify_nreply_rules =
     sizeof classify_reply_rules / sizeof classify_reply_rules[0];

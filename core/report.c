@@ -1390,6 +1390,10 @@ header_fields(struct report *r, const struct hdr_block *top)
 	    addr_extract(v, strlen(v), a, sizeof a))
 		r->from = report_str(a, strlen(a), CAP_ADDRESS_BYTES);
 	r->date = date_parse(hdr_get(top, "date"));
+	if ((v = hdr_get(top, "x-mailer")) != NULL) {
+		report_set(&r->agent, v, strlen(v), 255);
+		str_lower(r->agent);
+	}
 	for (k = 0; k < sizeof tags / sizeof tags[0]; k++) {
 		size_t i = 0;
 		int f;
@@ -1552,6 +1556,7 @@ report_free(struct report **pp)
 	free(r->message_id);
 	free(r->subject);
 	free(r->from);
+	free(r->agent);
 	free(r->reporting_mta);
 	free(r->orig_message_id);
 	free(r->text);

@@ -62,6 +62,8 @@ struct report {
 	char *message_id;	/* the bounce's Message-ID, without <> */
 	char *subject;		/* decoded (RFC 2047) to UTF-8 */
 	char *from;		/* addr-spec of From:, lowercased */
+	char *agent;		/* the bounce's X-Mailer (the software that
+				 * wrote it), lowercased, or NULL */
 	time_t date;		/* the bounce's Date:, UTC; 0 if none/invalid */
 	char *reporting_mta;	/* DSN Reporting-MTA value */
 	char *orig_message_id;	/* Message-ID of the returned original */
