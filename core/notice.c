@@ -278,8 +278,10 @@ addr_line(const struct line *ln, char *a, size_t asz, size_t *rest_r)
 	if (p < e && (*p == '<' || *p == '"' || *p == '\''))
 		p++;
 	b = p;
-	while (p < e && *p != '>' && *p != '"' && *p != '\'' && *p != ' ' &&
-	    *p != '\t' && *p != ',' && *p != ';' && *p != '(' && *p != '[')
+	while (p < e && *p != '>' && *p != '"' && (*p != '\'' ||
+	    addr_quote_inner(b, (size_t)(e - b), (size_t)(p - b))) &&
+	    *p != ' ' && *p != '\t' && *p != ',' && *p != ';' && *p != '(' &&
+	    *p != '[')
 		p++;
 	q = p;
 	/* "addr:" keeps the colon out; "addr..." the dots. */
@@ -608,8 +610,10 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 			    *p == '\'' || *p == '<' || *p == '(' || *p == '\t'))
 				p++;
 			b = p;
-			while (p < e && *p != '>' && *p != '"' && *p != '\'' &&
-			    *p != ' ' && *p != ',' && *p != ')' && *p != ';')
+			while (p < e && *p != '>' && *p != '"' &&
+			    (*p != '\'' || addr_quote_inner(b, (size_t)(e - b),
+			    (size_t)(p - b))) && *p != ' ' && *p != ',' &&
+			    *p != ')' && *p != ';')
 				p++;
 			while (p > b && (p[-1] == '.' || p[-1] == ':'))
 				p--;

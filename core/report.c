@@ -95,13 +95,53 @@ addr_plausible(const char *s, size_t n)
 	return 1;
 }
 
-/* Is c a character that ends a bare address token? */
+/* Is c a character that ends a bare address token? (An apostrophe
+ * only at the token's edge: see addr_quote_inner.) */
 static int
 addr_delim(unsigned char c)
 {
 	return c <= ' ' || c == '<' || c == '>' || c == '(' || c == ')' ||
 	    c == ',' || c == ';' || c == '"' || c == '\'' || c == '[' ||
 	    c == ']' || c == 127 || c == '{' || c == '}' || c == '`';
+}
+
+/* RFC 5322 atext (and UTF-8, RFC 6531), without the apostrophe. */
+static int
+atext_noquote(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 || (c != '\'' &&
+	    strchr("!#$%&*+-/=?^_`{|}~", c) != NULL && c != '\0');
+}
+
+int
+addr_quote_inner(const char *s, size_t n, size_t i)
+{
+	return s[i] == '\'' && i > 0 && i + 1 < n &&
+	    atext_noquote((unsigned char)s[i - 1]) &&
+	    atext_noquote((unsigned char)s[i + 1]) &&
+	    memchr(s, '@', i) == NULL;
+}
+
+size_t
+addr_spec_value(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i;
+
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
+		s++, n -= 2;
+	if (!addr_plausible(s, n) || memchr(s, '<', n) != NULL)
+		return addr_extract(s, n, out, outsz);
+	if (n + 1 > outsz)
+		return 0;
+	for (i = 0; i < n; i++)
+		out[i] = (char)lc((unsigned char)s[i]);
+	out[n] = '\0';
+	return n;
 }
 
 size_t
@@ -130,7 +170,9 @@ addr_extract(const char *s, size_t n, char *out, size_t outsz)
 	for (at = memchr(s, '@', n); at != NULL;
 	    at = memchr(at + 1, '@', n - (size_t)(at + 1 - s))) {
 		b = at;
-		while (b > s && !addr_delim((unsigned char)b[-1]))
+		while (b > s && (!addr_delim((unsigned char)b[-1]) ||
+		    (b - 1 > s && addr_quote_inner(b - 2,
+		    (size_t)(at - (b - 2)), 1))))
 			b--;
 		e = at + 1;
 		while (e < s + n && !addr_delim((unsigned char)*e))
@@ -930,14 +972,14 @@ report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 				if (d.has_final)
 					dsn_emit(ctx, &d);
 				a = strip_type(v, NULL, 0);
-				if (addr_extract(a, strlen(a), d.final,
+				if (addr_spec_value(a, strlen(a), d.final,
 				    sizeof d.final))
 					d.has_final = 1;
 			} else if (strcmp(name, "original-recipient") == 0) {
 				if (d.has_original)
 					dsn_emit(ctx, &d);
 				a = strip_type(v, NULL, 0);
-				if (addr_extract(a, strlen(a), d.original,
+				if (addr_spec_value(a, strlen(a), d.original,
 				    sizeof d.original))
 					d.has_original = 1;
 			} else if (strcmp(name, "action") == 0) {

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "caps.h"
 #include "report.h"
+#include "report_int.h"
 #include "strutil.h"
 
 static const char dsn_head[] =
@@ -417,4 +418,83 @@ Test(report, random_bytes_survive, .timeout = 30)
 		assert_clean(r, "random");
 		report_free(&r);
 	}
+}
+
+/*
+ * An apostrophe is atext (RFC 5322): it belongs to a local part. A
+ * structured DSN field keeps the whole addr-spec; in free text a quote
+ * ends an address only at its edge.
+ */
+Test(report, apostrophe_in_local_part)
+{
+	static const struct {
+		const char *name, *in, *want;
+	} cases[] = {
+		{ "bare", "o'neil+x@example.com", "o'neil+x@example.com" },
+		{ "quoted token", "to 'bob@example.com' failed",
+		  "bob@example.com" },
+		{ "quoted o'neil", "to 'o'neil@example.com' failed",
+		  "o'neil@example.com" },
+		{ "angle", "<O'Neil@Example.COM>", "o'neil@example.com" },
+		{ "after another @", "from a@example.org to o'neil@example.com",
+		  "a@example.org" },
+		{ "quote before @", "x y'@example.com", "" },
+		{ "double quote", "\"d'arcy@example.com\"",
+		  "d'arcy@example.com" },
+	};
+	char out[CAP_ADDRESS_BYTES + 1];
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		size_t n = addr_extract(cases[k].in, strlen(cases[k].in), out,
+		    sizeof out);
+
+		cr_expect_str_eq(n ? out : "", cases[k].want,
+		    "%s: got '%s', want '%s'", cases[k].name, n ? out : "",
+		    cases[k].want);
+	}
+	cr_expect_gt(addr_spec_value(" <o'neil+x@example.com> ", 24, out,
+	    sizeof out), 0);
+	cr_expect_str_eq(out, "o'neil+x@example.com", "structured value");
+	cr_expect_gt(addr_spec_value("o'neil@example.com (Pat)", 24, out,
+	    sizeof out), 0);
+	cr_expect_str_eq(out, "o'neil@example.com", "value with comment");
+}
+
+Test(report, apostrophe_in_dsn_and_notice)
+{
+	char *m = make_dsn(
+	    "Content-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n\n"
+	    "Final-Recipient: rfc822; o'neil+x@example.com\n"
+	    "Original-Recipient: rfc822;<O'Neil+x@example.com>\n"
+	    "Action: failed\nStatus: 5.1.1\n");
+	static const char notice[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: failure notice\n\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "I'm afraid I wasn't able to deliver your message to the "
+	    "following addresses.\n\n"
+	    "<d'arcy@example.org>:\n"
+	    "Sorry, no mailbox here by that name. (#5.1.1)\n";
+	static const char inline_notice[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: Undeliverable\n\n"
+	    "Your message could not be delivered to o'hara@example.org "
+	    "because the mailbox does not exist.\n";
+	struct report *r = report_parse(m, strlen(m), 0);
+
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].address, "o'neil+x@example.com");
+	cr_expect_str_eq(r->rcpt[0].original, "o'neil+x@example.com");
+	report_free(&r);
+	free(m);
+	r = report_parse(notice, sizeof notice - 1, 0);
+	cr_assert_eq(r->nrcpt, 1, "qmail notice");
+	cr_expect_str_eq(r->rcpt[0].address, "d'arcy@example.org");
+	report_free(&r);
+	r = report_parse(inline_notice, sizeof inline_notice - 1, 0);
+	cr_assert_eq(r->nrcpt, 1, "inline notice");
+	cr_expect_str_eq(r->rcpt[0].address, "o'hara@example.org");
+	report_free(&r);
 }
