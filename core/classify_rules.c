@@ -1379,22 +1379,32 @@ const size_t classify_nprovider_rules =
  * error codes" page): the four digits name the cause.
  */
 const struct code_range classify_spectrum_codes[] = {
-	{ 1000, 1000, "blocked" },	/* IP blocked for suspicious activity */
-	{ 1010, 1010, "rejected" },	/* sending account blocked */
-	{ 1020, 1080, "rejected" },	/* sending account limited */
-	{ 1090, 1090, "systemerror" },	/* cannot be processed now */
-	{ 1100, 1150, "blocked" },	/* the sending IP's DNS */
-	{ 1160, 1190, "policyviolation" },	/* the domain's policies */
-	{ 1200, 1210, "blocked" },	/* IP flagged by Cloudmark CSI */
-	{ 1220, 1250, "blocked" },	/* IP listed by Spamhaus */
-	{ 1260, 1260, "networkerror" },	/* IPv6 not accepted */
-	{ 1300, 1340, "toomanyconn" },	/* concurrent connections */
-	{ 1350, 1490, "toomanyconn" },	/* messages, recipients per time */
-	{ 1500, 1500, "rejected" },	/* sender not the signed-in one */
-	{ 1520, 1520, "rejected" },	/* sender domain not hosted */
-	{ 1530, 1530, "mesgtoobig" },	/* over 20 MB */
-	{ 1540, 1550, "toomanyconn" },	/* too many per session, message */
-	{ 1560, 1560, "policyviolation" },	/* too many invalid recipients */
+	/* the sending IP, for suspicious activity */
+	{ 1000, 1000, "blocked" },
+	/* the sending account, blocked or limited */
+	{ 1010, 1010, "rejected" },
+	{ 1020, 1080, "rejected" },
+	/* cannot be processed now */
+	{ 1090, 1090, "systemerror" },
+	/* the sending IP's DNS */
+	{ 1100, 1150, "blocked" },
+	/* the domain's security policies */
+	{ 1160, 1190, "policyviolation" },
+	/* the IP flagged by Cloudmark CSI, listed by Spamhaus */
+	{ 1200, 1250, "blocked" },
+	/* IPv6 not accepted */
+	{ 1260, 1260, "networkerror" },
+	/* connections, messages, recipients per time */
+	{ 1300, 1490, "toomanyconn" },
+	/* the sender is not the signed-in one, or not a hosted domain */
+	{ 1500, 1500, "rejected" },
+	{ 1520, 1520, "rejected" },
+	/* over 20 MB */
+	{ 1530, 1530, "mesgtoobig" },
+	/* too many per session, per message */
+	{ 1540, 1550, "toomanyconn" },
+	/* too many invalid recipients */
+	{ 1560, 1560, "policyviolation" },
 };
 const size_t classify_nspectrum_codes =
     sizeof classify_spectrum_codes / sizeof classify_spectrum_codes[0];

@@ -99,7 +99,7 @@ enum provider {
 #define PH_REMOTE	0x02	/* the Remote-MTA */
 #define PH_REPORTING	0x04	/* the Reporting-MTA */
 #define PH_FROM		0x08	/* the domain of the bounce's From: */
-#define PH_AGENT	0x10	/* the bounce's X-Mailer (a prefix) */
+#define PH_AGENT	0x10	/* the bounce's X-Mailer, a prefix */
 
 struct provider_host {
 	enum provider prov;
