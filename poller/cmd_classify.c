@@ -21,10 +21,27 @@
 #include "report.h"
 #include "xalloc.h"
 
+/* Distinct static strings (reasons, categories, rule ids, sources) whose
+ * JSON values are made once. */
+#define JSON_CACHE	256
+
 struct run {
 	int json;
 	int failed;		/* a path could not be read */
 	struct buf msg;		/* the message being read, reused */
+	/*
+	 * --json: one object, reused line after line (its keys stay, the
+	 * values are replaced), the JSON strings of static values made
+	 * once, and the lines gathered in out before they go to stdout.
+	 */
+	json_t *line;
+	json_t *file;		/* the current file name's value */
+	struct {
+		const char *s;
+		json_t *j;
+	} cache[JSON_CACHE];
+	size_t ncache;
+	struct buf out;
 };
 
 static void
@@ -33,44 +50,92 @@ usage(void)
 	fprintf(stderr, "usage: rebond classify [--json] PATH...|-\n");
 }
 
+/* The JSON value of a static string (same pointer, same value). */
+static json_t *
+json_static(struct run *run, const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return json_null();
+	for (i = 0; i < run->ncache; i++)
+		if (run->cache[i].s == s)
+			return json_incref(run->cache[i].j);
+	if (run->ncache == JSON_CACHE)
+		return json_string(s);
+	run->cache[run->ncache].s = s;
+	run->cache[run->ncache].j = json_string(s);
+	return json_incref(run->cache[run->ncache++].j);
+}
+
+/* A string of a report: valid UTF-8 without control characters. */
+static json_t *
+json_report_str(const char *s)
+{
+	return s != NULL ? json_string_nocheck(s) : json_null();
+}
+
+/* Gather what jansson writes into run->out. */
+static int
+json_out(const char *buffer, size_t size, void *data)
+{
+	struct run *run = data;
+
+	buf_append(&run->out, buffer, size);
+	return 0;
+}
+
+/* Write the gathered lines to stdout. */
+static void
+out_flush(struct run *run)
+{
+	if (run->out.len > 0)
+		fwrite(run->out.data, 1, run->out.len, stdout);
+	buf_reset(&run->out);
+}
+
 /* Print one verdict line. rc may be NULL (message without recipient). */
 static void
-emit(struct run *run, const char *file, const struct report *r,
-    const struct report_rcpt *rc, const struct verdict *v)
+emit(struct run *run, const struct report *r, const struct report_rcpt *rc,
+    const struct verdict *v)
 {
-	if (run->json) {
-		json_t *o = json_object();
-		char *s;
+	json_t *o = run->line;
 
-#define SETS(k, val) json_object_set_new(o, k, (val) ? json_string(val) : \
-	json_null())
-		SETS("file", file);
-		SETS("recipient", rc ? rc->address : NULL);
-		SETS("reason", v->reason);
-		SETS("category", category_name(v->category));
-		SETS("status", rc ? rc->status : NULL);
-		json_object_set_new(o, "reply_code", rc && rc->reply_code ?
-		    json_integer(rc->reply_code) : json_null());
-		SETS("action", rc ? rc->action : NULL);
-		SETS("diagnostic", rc ? rc->diagnostic : NULL);
-		SETS("rule", v->rule);
-		SETS("matched", v->matched[0] ? v->matched : NULL);
-		SETS("source", rc ? rc->source : NULL);
-		SETS("message_id", r->message_id);
-#undef SETS
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (s != NULL) {
-			fputs(s, stdout);
-			putchar('\n');
-			free(s);
-		}
-		json_decref(o);
+	if (!run->json) {
+		printf("%-36s %-34s %-15s %-10s %-7s %s\n",
+		    json_string_value(run->file) ? json_string_value(run->file) :
+		    "?", rc && rc->address ? rc->address : "-", v->reason,
+		    category_name(v->category), rc && rc->status ? rc->status :
+		    "-", v->rule);
 		return;
 	}
-	printf("%-36s %-34s %-15s %-10s %-7s %s\n", file,
-	    rc && rc->address ? rc->address : "-", v->reason,
-	    category_name(v->category), rc && rc->status ? rc->status : "-",
-	    v->rule);
+	/* The order of the keys is the order of their first setting. */
+	json_object_set(o, "file", run->file);
+	json_object_set_new(o, "recipient", json_report_str(rc ?
+	    rc->address : NULL));
+	json_object_set_new(o, "reason", json_static(run, v->reason));
+	json_object_set_new(o, "category", json_static(run,
+	    category_name(v->category)));
+	json_object_set_new(o, "status", json_report_str(rc ? rc->status :
+	    NULL));
+	json_object_set_new(o, "reply_code", rc && rc->reply_code ?
+	    json_integer(rc->reply_code) : json_null());
+	json_object_set_new(o, "action", json_report_str(rc ? rc->action :
+	    NULL));
+	json_object_set_new(o, "diagnostic", json_report_str(rc ?
+	    rc->diagnostic : NULL));
+	json_object_set_new(o, "rule", json_static(run, v->rule));
+	/* matched is sanitized (str_sanitize), like the report's strings */
+	json_object_set_new(o, "matched", json_report_str(v->matched[0] ?
+	    v->matched : NULL));
+	json_object_set_new(o, "source", json_static(run, rc ? rc->source :
+	    NULL));
+	json_object_set_new(o, "message_id", json_report_str(r->message_id));
+	json_dump_callback(o, json_out, run, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER);
+	buf_putc(&run->out, '\n');
+	if (run->out.len >= 64 * 1024)
+		out_flush(run);
 }
 
 /* Parse, classify and print one message. */
@@ -82,13 +147,15 @@ one_message(struct run *run, const char *file, const char *data, size_t len,
 	struct verdict v;
 	size_t i;
 
+	json_decref(run->file);
+	run->file = json_string(file);
 	if (r->nrcpt == 0) {
 		classify_message(r, &v);
-		emit(run, file, r, NULL, &v);
+		emit(run, r, NULL, &v);
 	}
 	for (i = 0; i < r->nrcpt; i++) {
 		classify_rcpt(r, i, &v);
-		emit(run, file, r, &r->rcpt[i], &v);
+		emit(run, r, &r->rcpt[i], &v);
 	}
 	report_free(&r);
 }
@@ -326,6 +393,20 @@ do_dir(struct run *run, const char *path, int maildir)
 	return 0;
 }
 
+/* Free what run holds. */
+static void
+run_free(struct run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->ncache; i++)
+		json_decref(run->cache[i].j);
+	json_decref(run->line);
+	json_decref(run->file);
+	buf_free(&run->msg);
+	buf_free(&run->out);
+}
+
 int
 cmd_classify(int argc, char **argv)
 {
@@ -335,6 +416,8 @@ cmd_classify(int argc, char **argv)
 
 	memset(&run, 0, sizeof run);
 	buf_init(&run.msg, CAP_MESSAGE_BYTES_MAX);
+	buf_init(&run.out, (size_t)-1);
+	run.line = json_object();
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			run.json = 1;
@@ -345,7 +428,7 @@ cmd_classify(int argc, char **argv)
 			fprintf(stderr, "rebond classify: unknown option %s\n",
 			    argv[i]);
 			usage();
-			buf_free(&run.msg);
+			run_free(&run);
 			return EX_USAGE;
 		} else
 			break;
@@ -353,7 +436,7 @@ cmd_classify(int argc, char **argv)
 	first = i;
 	if (first >= argc) {
 		usage();
-		buf_free(&run.msg);
+		run_free(&run);
 		return EX_USAGE;
 	}
 	for (i = first; i < argc; i++) {
@@ -378,7 +461,8 @@ cmd_classify(int argc, char **argv)
 			run.failed = 1;
 		}
 	}
-	buf_free(&run.msg);
+	out_flush(&run);
+	run_free(&run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "rebond: stdout: %s\n", strerror(errno));
 		return EX_IOERR;
