@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,6 +595,57 @@ literal:
 	return 0;
 }
 
+/*
+ * (s, n) from charset to UTF-8 in a new string (free() it), with iconv
+ * as libetpan's charconv_buffer() would do (its charset aliases, '?' for
+ * what cannot be converted), without its fixed-size round trip. Returns
+ * 0, or -1 for an unknown charset.
+ */
+static int
+to_utf8(const char *charset, const char *s, size_t n, char **out_r,
+    size_t *len_r)
+{
+	static const struct {
+		const char *name, *iconv_name;
+	} alias[] = {
+		{ "gb2312", "GBK" }, { "gb_2312-80", "GBK" },
+		{ "iso-8859-8-i", "ISO-8859-8" }, { "iso_8859-8-i", "ISO-8859-8" },
+		{ "iso8859-8-i", "ISO-8859-8" }, { "iso-8859-8-e", "ISO-8859-8" },
+		{ "iso_8859-8-e", "ISO-8859-8" }, { "iso8859-8-e", "ISO-8859-8" },
+		{ "ks_c_5601-1987", "EUCKR" }, { "iso-2022-jp", "ISO-2022-JP-2" },
+	};
+	iconv_t cd;
+	char *in = (char *)s, *out, *o;
+	size_t k, inleft = n, outsz = n * 4 + 16, outleft;
+
+	for (k = 0; k < sizeof alias / sizeof alias[0]; k++)
+		if (strcasecmp(charset, alias[k].name) == 0) {
+			charset = alias[k].iconv_name;
+			break;
+		}
+	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
+		return -1;
+	out = o = xmalloc(outsz);
+	outleft = outsz - 1;
+	while (inleft > 0) {
+		if (iconv(cd, &in, &inleft, &o, &outleft) != (size_t)-1)
+			break;
+		if (errno == E2BIG || outleft == 0)
+			break;
+		/* EILSEQ, EINVAL: one '?' for the byte, as libetpan does */
+		*o++ = '?';
+		outleft--;
+		in++;
+		inleft--;
+	}
+	iconv(cd, NULL, NULL, &o, &outleft);	/* shift back to initial */
+	iconv_close(cd);
+	*o = '\0';
+	*out_r = out;
+	*len_r = (size_t)(o - out);
+	return 0;
+}
+
 /* Convert (s, n) from charset to UTF-8 and append to text. */
 static void
 text_append(struct report *r, struct buf *text, const char *s, size_t n,
@@ -610,16 +663,13 @@ text_append(struct report *r, struct buf *text, const char *s, size_t n,
 	} else if (charset != NULL && *charset != '\0' &&
 	    strcasecmp(charset, "utf-8") != 0 &&
 	    strcasecmp(charset, "us-ascii") != 0 &&
-	    !utf8_valid(s, n) &&
-	    charconv_buffer("utf-8", charset, s, n, &conv, &clen) ==
-	    MAIL_CHARCONV_NO_ERROR) {
+	    !utf8_valid(s, n) && to_utf8(charset, s, n, &conv, &clen) == 0) {
 		buf_append(text, conv, clen);
-		charconv_buffer_free(conv);
+		free(conv);
 	} else if (charset != NULL && strncasecmp(charset, "iso-2022", 8) == 0
-	    && charconv_buffer("utf-8", charset, s, n, &conv, &clen) ==
-	    MAIL_CHARCONV_NO_ERROR) {
+	    && to_utf8(charset, s, n, &conv, &clen) == 0) {
 		buf_append(text, conv, clen);
-		charconv_buffer_free(conv);
+		free(conv);
 	} else {
 		buf_append(text, s, n);
 	}
@@ -1447,6 +1497,31 @@ header_fields(struct report *r, const struct hdr_block *top)
 
 /* ---- the whole message ----------------------------------------------- */
 
+/*
+ * libetpan converts every Content-Type value from US-ASCII to UTF-8
+ * through iconv (an iconv_open per field: most of the MIME parser's
+ * time). For pure ASCII between ASCII and UTF-8 the conversion is a copy;
+ * anything else is left to iconv (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET
+ * makes libetpan fall back to it), so results do not change.
+ */
+static int
+ascii_charconv(const char *tocode, const char *fromcode, const char *str,
+    size_t length, char *result, size_t *result_len)
+{
+	size_t i;
+
+	if ((strcasecmp(fromcode, "us-ascii") != 0 &&
+	    strcasecmp(fromcode, "utf-8") != 0) ||
+	    strcasecmp(tocode, "utf-8") != 0 || length > *result_len)
+		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	for (i = 0; i < length; i++)
+		if ((unsigned char)str[i] >= 0x80 || str[i] == '\0')
+			return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	memcpy(result, str, length);
+	*result_len = length;
+	return MAIL_CHARCONV_NO_ERROR;
+}
+
 struct report *
 report_parse(const char *data, size_t len, int truncated)
 {
@@ -1460,6 +1535,8 @@ report_parse(const char *data, size_t len, int truncated)
 	size_t off = 0, mlen, idx = 0, body_shift = 0, blen;
 	int capped = 0, parsed = 0;
 
+	if (extended_charconv == NULL)
+		extended_charconv = ascii_charconv;
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
 	ctx.r = r;
