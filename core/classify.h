@@ -38,6 +38,14 @@ struct verdict {
 void classify_rcpt(const struct report *r, size_t i, struct verdict *v_r);
 
 /*
+ * Classify every recipient of r: v_r[i] for recipient i, or v_r[0] from
+ * classify_message() when r has none (v_r holds max(1, r->nrcpt)
+ * verdicts). Same verdicts as classify_rcpt() one by one, faster: what
+ * the recipients share (the notice's text) is read once.
+ */
+void classify_report(const struct report *r, struct verdict *v_r);
+
+/*
  * The verdict for a message with no recipient at all (REPORT_UNKNOWN,
  * or a bounce whose recipient could not be found): category unknown
  * unless the message itself says otherwise (an auto-reply).

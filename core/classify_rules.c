@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "classify_rules.h"
+#include "reason.h"
 
 #define S(id, reason, pattern)	{ id, reason, pattern, TIER_STRONG }
 #define D(id, reason, pattern)	{ id, reason, pattern, TIER_DECISIVE }
@@ -31,22 +32,51 @@
  * relaying, authentication) before what the address is, then what the
  * sender or its server is.
  */
-const char *const classify_order_primary[] = {
-	"mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "hasmoved",
-	"norelaying", "authfailure", "userunknown", "filtered", "requireptr",
-	"notcompliantrfc", "badreputation", "contenterror", "rejected",
-	"hostunknown", "spamdetected", "speeding", "toomanyconn", "blocked",
+const enum reason_id classify_order_primary[] = {
+	RSN_MAILBOXFULL,
+	RSN_MESGTOOBIG,
+	RSN_EXCEEDLIMIT,
+	RSN_SUSPEND,
+	RSN_HASMOVED,
+	RSN_NORELAYING,
+	RSN_AUTHFAILURE,
+	RSN_USERUNKNOWN,
+	RSN_FILTERED,
+	RSN_REQUIREPTR,
+	RSN_NOTCOMPLIANTRFC,
+	RSN_BADREPUTATION,
+	RSN_CONTENTERROR,
+	RSN_REJECTED,
+	RSN_HOSTUNKNOWN,
+	RSN_SPAMDETECTED,
+	RSN_SPEEDING,
+	RSN_TOOMANYCONN,
+	RSN_BLOCKED,
 };
 const size_t classify_norder_primary =
     sizeof classify_order_primary / sizeof classify_order_primary[0];
 
 /* Reasons decided by their phrases only, when no primary reason was. */
-const char *const classify_order_secondary[] = {
-	"mailboxfull", "authfailure", "badreputation", "speeding",
-	"spamdetected", "virusdetected", "policyviolation", "norelaying",
-	"systemerror", "networkerror", "suspend", "contenterror",
-	"systemfull", "notaccept", "expired", "failedstarttls",
-	"securityerror", "mailererror", "syntaxerror",
+const enum reason_id classify_order_secondary[] = {
+	RSN_MAILBOXFULL,
+	RSN_AUTHFAILURE,
+	RSN_BADREPUTATION,
+	RSN_SPEEDING,
+	RSN_SPAMDETECTED,
+	RSN_VIRUSDETECTED,
+	RSN_POLICYVIOLATION,
+	RSN_NORELAYING,
+	RSN_SYSTEMERROR,
+	RSN_NETWORKERROR,
+	RSN_SUSPEND,
+	RSN_CONTENTERROR,
+	RSN_SYSTEMFULL,
+	RSN_NOTACCEPT,
+	RSN_EXPIRED,
+	RSN_FAILEDSTARTTLS,
+	RSN_SECURITYERROR,
+	RSN_MAILERERROR,
+	RSN_SYNTAXERROR,
 };
 const size_t classify_norder_secondary =
     sizeof classify_order_secondary / sizeof classify_order_secondary[0];
@@ -1236,6 +1266,46 @@ const struct provider_code classify_fr_codes[] = {
 };
 const size_t classify_nfr_codes =
     sizeof classify_fr_codes / sizeof classify_fr_codes[0];
+
+/*
+ * The SMTP command a reply answered, as MTAs write it: Postfix "(in reply
+ * to RCPT TO command)", Exim "after RCPT TO", sendmail transcripts
+ * ">>> DATA", Yahoo "[RCPT_TO]"... The one named last in a text counts.
+ */
+const struct cmd_marker classify_cmd_markers[] = {
+	{ "in reply to rcpt to command", CMD_RCPT },
+	{ "after rcpt to", CMD_RCPT },
+	{ ">>> rcpt to", CMD_RCPT },
+	{ "[rcpt_to]", CMD_RCPT },
+	{ "our rcpt to", CMD_RCPT },
+	{ "does not like recipient", CMD_RCPT },
+	{ "after rcpt command", CMD_RCPT },
+	{ "following rcpt command", CMD_RCPT },
+	{ "in reply to end of data command", CMD_DATA },
+	{ "in reply to data command", CMD_DATA },
+	{ "after end of data", CMD_DATA },
+	{ "after data", CMD_DATA },
+	{ ">>> data", CMD_DATA },
+	{ "our final data", CMD_DATA },
+	{ "our data", CMD_DATA },
+	{ "[data]", CMD_DATA },
+	{ "smtp command data", CMD_DATA },
+	{ "smtp command: data", CMD_DATA },
+	{ "in reply to mail from command", CMD_MAIL },
+	{ "after mail from", CMD_MAIL },
+	{ ">>> mail from", CMD_MAIL },
+	{ "[mail_from]", CMD_MAIL },
+	{ "our mail from", CMD_MAIL },
+	{ "after initial connection", CMD_CONN },
+	{ "while performing the helo handshake", CMD_EHLO },
+	{ "while performing the ehlo handshake", CMD_EHLO },
+	{ "in reply to ehlo command", CMD_EHLO },
+	{ "in reply to helo command", CMD_EHLO },
+	{ "after ehlo", CMD_EHLO },
+	{ "after helo", CMD_EHLO },
+};
+const size_t classify_ncmd_markers =
+    sizeof classify_cmd_markers / sizeof classify_cmd_markers[0];
 
 /*
  * Providers, by the hosts they answer or write bounces from. Hosts are

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "reason.h"
+
 /*
  * A text rule: when pattern occurs in the normalized text (textnorm.h),
  * the reason is `reason`. Rules are tried in table order; the first that
@@ -53,9 +55,9 @@ struct reply_rule {
  * of the second list are decided by their text only, and their status
  * codes count only when no text rule matched at all.
  */
-extern const char *const classify_order_primary[];
+extern const enum reason_id classify_order_primary[];
 extern const size_t classify_norder_primary;
-extern const char *const classify_order_secondary[];
+extern const enum reason_id classify_order_secondary[];
 extern const size_t classify_norder_secondary;
 
 /* A provider's own error code and the reason it names. */
@@ -73,6 +75,14 @@ enum smtp_cmd {
 	CMD_NONE = 0, CMD_CONN, CMD_EHLO, CMD_AUTH, CMD_MAIL, CMD_RCPT,
 	CMD_DATA,
 };
+
+/* Words that name the SMTP command a reply answered (normalized). */
+struct cmd_marker {
+	const char *pattern;
+	enum smtp_cmd cmd;
+};
+extern const struct cmd_marker classify_cmd_markers[];
+extern const size_t classify_ncmd_markers;
 
 /*
  * Providers whose own codes and wordings are published (postmaster

@@ -752,16 +752,128 @@ struct walk {
 	size_t nhtml;
 };
 
+static int hexval(int c);
+
+/* Base64 to bytes, as libetpan decodes it: characters outside the
+ * alphabet (and '=') skipped, a last partial group kept. */
+static char *
+b64_decode(const char *p, size_t n, size_t *len_r)
+{
+	static signed char val[256];
+	static int ready;
+	char *out = xmalloc(n / 4 * 3 + 4), *o = out;
+	unsigned acc = 0;
+	size_t i;
+	int k = 0;
+
+	if (!ready) {
+		static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+
+		memset(val, -1, sizeof val);
+		for (i = 0; i < 64; i++)
+			val[(unsigned char)a[i]] = (signed char)i;
+		ready = 1;
+	}
+	for (i = 0; i < n; i++) {
+		int v = val[(unsigned char)p[i]];
+
+		if (v < 0)
+			continue;
+		acc = acc << 6 | (unsigned)v;
+		if (++k == 4) {
+			*o++ = (char)(acc >> 16);
+			*o++ = (char)(acc >> 8);
+			*o++ = (char)acc;
+			acc = 0;
+			k = 0;
+		}
+	}
+	if (k > 0) {
+		acc <<= 6 * (4 - k);
+		*o++ = (char)(acc >> 16);
+		if (k >= 3)
+			*o++ = (char)(acc >> 8);
+	}
+	*len_r = (size_t)(o - out);
+	return out;
+}
+
+/* Quoted-printable to bytes, as libetpan decodes it: "=XX", soft line
+ * breaks removed, line ends made CRLF. */
+static char *
+qp_decode(const char *p, size_t n, size_t *len_r)
+{
+	char *out = xmalloc(2 * n + 1), *o = out;
+	size_t i = 0;
+
+	while (i < n) {
+		const char *eq = memchr(p + i, '=', n - i);
+		size_t run = eq ? (size_t)(eq - p) - i : n - i, j;
+
+		/* the plain run, its line ends made CRLF */
+		for (j = i; j < i + run; j++) {
+			if (p[j] == '\n') {
+				*o++ = '\r';
+				*o++ = '\n';
+			} else if (p[j] == '\r') {
+				*o++ = '\r';
+				*o++ = '\n';
+				if (j + 1 < i + run && p[j + 1] == '\n')
+					j++;
+			} else
+				*o++ = p[j];
+		}
+		i += run;
+		if (i >= n)
+			break;
+		/* at '=' */
+		if (i + 1 >= n) {
+			*o++ = '=';
+			break;
+		}
+		if (p[i + 1] == '\n') {
+			i += 2;
+		} else if (p[i + 1] == '\r') {
+			if (i + 2 >= n)
+				break;
+			i += p[i + 2] == '\n' ? 3 : 2;
+		} else if (i + 2 >= n) {
+			*o++ = p[i + 1];
+			i += 2;
+		} else {
+			int h = hexval((unsigned char)p[i + 1]);
+			int l = hexval((unsigned char)p[i + 2]);
+
+			*o++ = (char)((h < 0 ? 0 : h) << 4 | (l < 0 ? 0 : l));
+			i += 3;
+		}
+	}
+	*len_r = (size_t)(o - out);
+	return out;
+}
+
+/* Decode (p, n) in MIME transfer encoding enc; a new buffer (free() it),
+ * or NULL for an encoding that needs no decoding. */
+static char *
+transfer_decode(int enc, const char *p, size_t n, size_t *len_r)
+{
+	if (enc == MAILMIME_MECHANISM_BASE64)
+		return b64_decode(p, n, len_r);
+	if (enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE)
+		return qp_decode(p, n, len_r);
+	return NULL;
+}
+
 /* Decode the body of a single part; returns a pointer to the decoded
- * bytes (*owned_r set when it must be freed with
- * mailmime_decoded_part_free). */
+ * bytes (*owned_r set when it must be freed with free()). */
 static const char *
 part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
     char **owned_r, size_t max_in)
 {
 	struct mailmime_data *d = m->mm_body;
 	const char *p;
-	size_t n, idx = 0, outlen = 0, inmax;
+	size_t n, outlen = 0, inmax;
 	char *out = NULL;
 	int enc;
 
@@ -782,13 +894,10 @@ part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
 			n = inmax;
 			r->flags |= REPORT_F_CAP_DECODED;
 		}
-		if (mailmime_part_parse(p, n, &idx, enc, &out, &outlen) ==
-		    MAILIMF_NO_ERROR && out != NULL) {
-			*owned_r = out;
-			*len_r = outlen;
-			return out;
-		}
-		return "";
+		out = transfer_decode(enc, p, n, &outlen);
+		*owned_r = out;
+		*len_r = outlen;
+		return out;
 	}
 	if (n > CAP_DECODED_PART_BYTES) {
 		n = CAP_DECODED_PART_BYTES;
@@ -1265,7 +1374,7 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 			original_parse(w->ctx, body, blen);
 		}
 		if (owned != NULL)
-			mailmime_decoded_part_free(owned);
+			free(owned);
 	}
 }
 
@@ -1398,7 +1507,7 @@ body_as_text(struct report *r, const struct hdr_block *top, struct buf *text,
 	const char *cte = hdr_get(top, "content-transfer-encoding");
 	const char *ct = hdr_get(top, "content-type");
 	char charset[64] = "", *out = NULL;
-	size_t idx = 0, outlen = 0;
+	size_t outlen = 0;
 	int enc = MAILMIME_MECHANISM_8BIT;
 
 	if (cte != NULL && mem_casefind(cte, strlen(cte), "base64"))
@@ -1426,11 +1535,9 @@ body_as_text(struct report *r, const struct hdr_block *top, struct buf *text,
 		blen = CAP_DECODED_PART_BYTES;
 		r->flags |= REPORT_F_CAP_DECODED;
 	}
-	if (enc != MAILMIME_MECHANISM_8BIT &&
-	    mailmime_part_parse(body, blen, &idx, enc, &out, &outlen) ==
-	    MAILIMF_NO_ERROR && out != NULL) {
+	if ((out = transfer_decode(enc, body, blen, &outlen)) != NULL) {
 		text_append(r, text, out, outlen, charset);
-		mailmime_decoded_part_free(out);
+		free(out);
 		return;
 	}
 	text_append(r, text, body, blen, charset);
@@ -1614,7 +1721,7 @@ classify:
 			html_append(r, &w.html, hb, hl,
 			    part_charset(w.html_parts[h]));
 			if (owned != NULL)
-				mailmime_decoded_part_free(owned);
+				free(owned);
 		}
 	}
 	if (w.text.len == 0 && w.html.len > 0)

@@ -144,19 +144,20 @@ one_message(struct run *run, const char *file, const char *data, size_t len,
     int truncated)
 {
 	struct report *r = report_parse(data, len, truncated);
-	struct verdict v;
+	struct verdict one, *v = &one;
 	size_t i;
 
 	json_decref(run->file);
 	run->file = json_string(file);
-	if (r->nrcpt == 0) {
-		classify_message(r, &v);
-		emit(run, r, NULL, &v);
-	}
-	for (i = 0; i < r->nrcpt; i++) {
-		classify_rcpt(r, i, &v);
-		emit(run, r, &r->rcpt[i], &v);
-	}
+	if (r->nrcpt > 1)
+		v = xreallocarray(NULL, r->nrcpt, sizeof *v);
+	classify_report(r, v);
+	if (r->nrcpt == 0)
+		emit(run, r, NULL, &v[0]);
+	for (i = 0; i < r->nrcpt; i++)
+		emit(run, r, &r->rcpt[i], &v[i]);
+	if (v != &one)
+		free(v);
 	report_free(&r);
 }
 
