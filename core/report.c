@@ -1095,6 +1095,12 @@ out:
 	memset(d, 0, sizeof *d);
 }
 
+/* The fields of a delivery-status body that are read. */
+static const char *const dsn_fields[] = {
+	"reporting-mta", "final-recipient", "original-recipient", "action",
+	"status", "diagnostic-code", "remote-mta", NULL,
+};
+
 void
 report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
@@ -1108,6 +1114,7 @@ report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 	memset(&d, 0, sizeof d);
 	while (off < len && groups < CAP_RECIPIENTS * 2) {
 		hdr_init(&g);
+		g.only = dsn_fields;
 		if (hdr_parse(p, len, &off, HDR_GROUP, &g) == 0) {
 			hdr_free(&g);
 			if (off >= len)
@@ -1163,6 +1170,9 @@ report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 static void
 arf_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
+	static const char *const arf_fields[] = {
+		"feedback-type", "original-rcpt-to", NULL,
+	};
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
 	struct hdr_block g;
@@ -1172,6 +1182,7 @@ arf_parse(struct report_ctx *ctx, const char *p, size_t len)
 	int k;
 
 	hdr_init(&g);
+	g.only = arf_fields;
 	while (off < len)
 		if (hdr_parse(p, len, &off, HDR_GROUP, &g) == 0 && off >= len)
 			break;
@@ -1203,14 +1214,19 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	static const char *const tags[] = {
 		"return-path", "from", "sender", "to",
 	};
+	/* the fields read below */
+	static const char *const read[] = {
+		"return-path", "from", "sender", "to", "message-id",
+		"x-hmxmroriginalrecipient", "subject", NULL,
+	};
 	struct report *r = ctx->r;
 	struct hdr_block h;
 	const char *v;
 	size_t off = 0, k;
 
 	hdr_init(&h);
-	hdr_parse(p, len, &off, HDR_HEADER, &h);
-	if (h.n == 0) {
+	h.only = read;
+	if (hdr_parse(p, len, &off, HDR_HEADER, &h) == 0) {
 		hdr_free(&h);
 		return;
 	}
@@ -1378,37 +1394,6 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 	}
 }
 
-/*
- * Cut points against MIME bombs: libetpan builds a node per part and
- * recurses per level, so the data handed to it stops before the line
- * where the number of Content-Type lines or of boundary-like lines gets
- * past what the walk would visit anyway.
- */
-static size_t
-mime_guard(const char *p, size_t len, size_t body_off, int *capped_r)
-{
-	size_t off = body_off, nct = 0, ndash = 0;
-	const char *nl;
-
-	*capped_r = 0;
-	while (off < len) {
-		nl = memchr(p + off, '\n', len - off);
-		if (len - off >= 2 && p[off] == '-' && p[off + 1] == '-')
-			ndash++;
-		else if (len - off >= 13 && mem_caseprefix(p + off, len - off,
-		    "content-type:"))
-			nct++;
-		if (nct > CAP_MIME_PARTS || ndash > 4 * CAP_MIME_PARTS) {
-			*capped_r = 1;
-			return off;
-		}
-		if (nl == NULL)
-			break;
-		off = (size_t)(nl - p) + 1;
-	}
-	return len;
-}
-
 /* Does the multipart's boundary occur as a delimiter line in the body?
  * libetpan makes up a part when it does not. */
 static int
@@ -1434,67 +1419,202 @@ boundary_present(struct mailmime *m, const char *body, size_t blen)
 	return 0;
 }
 
-/*
- * The returned original is read by hdr.c (its header is all that is
- * needed); libetpan would parse its whole header and MIME tree too. In
- * the private copy handed to libetpan, "message/rfc822" in a
- * Content-Type field becomes the same-length ORIGINAL_TYPE, which
- * libetpan keeps as one opaque part.
- */
+/* Bytes of a returned original's body handed to libetpan (and read):
+ * enough for its header, encoded or not. */
+#define ORIGINAL_KEEP	(CAP_HEADER_BYTES / 3 * 4 + 4)
+
+/* The value of parameter name (lowercase) of a Content-Type value, or
+ * "" (out has outsz bytes). */
 static void
-opaque_originals(char *p, size_t len)
+ct_param(const char *ct, const char *name, char *out, size_t outsz)
+{
+	const char *p = ct;
+	size_t nl = strlen(name), i = 0;
+
+	out[0] = '\0';
+	while ((p = mem_casefind(p, strlen(p), name)) != NULL) {
+		if ((p == ct || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t')
+		    && p[nl] == '=')
+			break;
+		p += nl;
+	}
+	if (p == NULL)
+		return;
+	p += nl + 1;
+	if (*p == '"') {
+		for (p++; p[i] != '\0' && p[i] != '"' && i + 1 < outsz; i++)
+			out[i] = p[i];
+	} else {
+		for (; p[i] != '\0' && p[i] != ';' && p[i] != ' ' &&
+		    p[i] != '\t' && i + 1 < outsz; i++)
+			out[i] = p[i];
+	}
+	out[i] = '\0';
+}
+
+/* Copy one line into b, with the same-length rewrites libetpan needs. */
+struct copy_state {
+	size_t field;		/* where the current field starts in b */
+	int in_ct;		/* the current field is a Content-Type */
+};
+
+static void
+copy_line(struct buf *b, struct copy_state *cs, const char *line,
+    size_t ll)
 {
 	static const char mt[] = "message/rfc822";
-	static const char cd[] = "\ncontent-description:";
-	size_t off = 0, ls;
+	static const char cd[] = "content-description:";
+	size_t at0 = b->len, from, at;
 	const char *q;
 
-	/* libetpan decodes Content-Description through iconv; nothing
-	 * here reads it: make it an unknown field of the same length. */
-	while (off < len && (q = mem_casefind(p + off, len - off, cd)) !=
-	    NULL) {
-		memcpy((char *)q + 1, "X-Content-Descriptn:", sizeof cd - 2);
-		off = (size_t)(q - p) + sizeof cd - 1;
+	buf_append(b, line, ll);
+	if (b->truncated)
+		return;
+	if (ll > 0 && line[0] != ' ' && line[0] != '\t') {
+		cs->field = at0;
+		cs->in_ct = mem_caseprefix(line, ll, "content-type:");
+		/*
+		 * libetpan decodes Content-Description through iconv;
+		 * nothing here reads it: make it an unknown field of the
+		 * same length.
+		 */
+		if (!cs->in_ct && mem_caseprefix(line, ll, cd))
+			memcpy(b->data + at0, "X-Content-Descriptn:",
+			    sizeof cd - 1);
 	}
-	off = 0;
-	while (off < len && (q = mem_casefind(p + off, len - off, mt)) !=
-	    NULL) {
-		size_t at = (size_t)(q - p);
+	if (!cs->in_ct)
+		return;
+	/*
+	 * The returned original is read by hdr.c (its header is all that
+	 * is needed): "message/rfc822" in a Content-Type becomes the
+	 * same-length ORIGINAL_TYPE, which libetpan keeps as one opaque
+	 * part instead of parsing its header and MIME tree.
+	 */
+	from = at0;
+	while (from < b->len && (q = mem_casefind(b->data + from,
+	    b->len - from, mt)) != NULL) {
+		char nx;
 
-		/* The field this occurrence is in (unfolding back). */
-		for (ls = at; ls > 0; ls--)
-			if (p[ls - 1] == '\n' && p[ls] != ' ' && p[ls] != '\t')
-				break;
-		if (at - ls < 256 && mem_caseprefix(p + ls, at - ls,
-		    "content-type:") && (at + sizeof mt - 1 == len ||
-		    !((p[at + sizeof mt - 1] >= 'a' && p[at + sizeof mt - 1] <=
-		    'z') || (p[at + sizeof mt - 1] >= '0' &&
-		    p[at + sizeof mt - 1] <= '9'))))
-			memcpy(p + at, ORIGINAL_TYPE, sizeof mt - 1);
-		off = at + sizeof mt - 1;
+		at = (size_t)(q - b->data);
+		nx = at + sizeof mt - 1 < b->len ? b->data[at + sizeof mt - 1] :
+		    '\0';
+		if (at - cs->field < 256 && !((nx >= 'a' && nx <= 'z') ||
+		    (nx >= '0' && nx <= '9')))
+			memcpy(b->data + at, ORIGINAL_TYPE, sizeof mt - 1);
+		from = at + sizeof mt - 1;
 	}
 }
 
-/* Synthesize a header with only the MIME fields (when the real one hit a
- * cap), followed by the body. */
+/* Is this part header line the Content-Type of a returned original? */
+static int
+original_type_line(const char *line, size_t ll)
+{
+	return mem_caseprefix(line, ll, "content-type:") &&
+	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/rfc822") ||
+	    mem_casefind(line, ll > 200 ? 200 : ll, "text/rfc822-headers") ||
+	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/global") &&
+	    !mem_casefind(line, ll > 200 ? 200 : ll, "message/global-")));
+}
+
+/*
+ * The private copy of the message that libetpan parses: a header made of
+ * the MIME fields only (the top header is already read by hdr.c, and
+ * parsing its Received chain again would cost more than the copy), then
+ * the body, line by line:
+ * - against MIME bombs (libetpan builds a node per part and recurses per
+ *   level), the copy stops before the line where the number of
+ *   Content-Type lines or of boundary-like lines gets past what the walk
+ *   would visit anyway (*capped_r set);
+ * - a returned original in the top multipart keeps only what is read of
+ *   it (its header, ORIGINAL_KEEP bytes when encoded): libetpan would
+ *   scan the rest of it byte by byte for the boundary.
+ * Returns the copy (free() it); *len_r is its length, *hlen_r that of its
+ * header.
+ */
 static char *
 mime_copy(const struct hdr_block *top, const char *body, size_t blen,
-    size_t *len_r)
+    size_t *len_r, size_t *hlen_r, int *capped_r)
 {
 	static const char *const keep[] = {
 		"mime-version", "content-type", "content-transfer-encoding",
 	};
+	enum { BODY, PART_HEADER, ORIG_KEEP, ORIG_SKIP } st = BODY;
+	struct copy_state cs = { 0, 0 };
 	struct buf b;
-	const char *v;
-	size_t k;
+	const char *v, *line, *nl;
+	char bd[128];
+	size_t k, off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0;
+	int orig = 0, encoded = 0;
 
+	*capped_r = 0;
+	bd[0] = '\0';
+	if ((v = hdr_get(top, "content-type")) != NULL &&
+	    mem_casefind(v, strlen(v), "multipart/") != NULL) {
+		ct_param(v, "boundary", bd, sizeof bd);
+		bl = strlen(bd);
+	}
 	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
 	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
-		if ((v = hdr_get(top, keep[k])) != NULL)
-			buf_printf(&b, "%s: %s\r\n", keep[k], v);
+		if ((v = hdr_get(top, keep[k])) != NULL) {
+			size_t n = strlen(keep[k]) + 2 + strlen(v);
+			char *f = xmalloc(n + 3);
+
+			snprintf(f, n + 3, "%s: %s\r\n", keep[k], v);
+			copy_line(&b, &cs, f, n + 2);
+			free(f);
+		}
 	buf_puts(&b, "\r\n");
-	buf_append(&b, body, blen);
-	opaque_originals(b.data, b.len);
+	*hlen_r = b.len;
+	while (off < blen) {
+		line = body + off;
+		nl = memchr(line, '\n', blen - off);
+		ll = nl ? (size_t)(nl - line) + 1 : blen - off;
+		if (ll >= 2 && line[0] == '-' && line[1] == '-') {
+			ndash++;
+			if (bl > 0 && ll >= bl + 2 &&
+			    memcmp(line + 2, bd, bl) == 0) {
+				/* a delimiter of the top multipart */
+				st = PART_HEADER;
+				orig = encoded = 0;
+			}
+		} else if (ll >= 13 && (line[0] == 'c' || line[0] == 'C') &&
+		    mem_caseprefix(line, ll, "content-type:"))
+			nct++;
+		if (nct > CAP_MIME_PARTS || ndash > 4 * CAP_MIME_PARTS) {
+			*capped_r = 1;
+			break;
+		}
+		switch (st) {
+		case BODY:
+			copy_line(&b, &cs, line, ll);
+			break;
+		case PART_HEADER:
+			copy_line(&b, &cs, line, ll);
+			if (original_type_line(line, ll))
+				orig = 1;
+			else if (mem_caseprefix(line, ll,
+			    "content-transfer-encoding:") &&
+			    (mem_casefind(line, ll, "base64") ||
+			    mem_casefind(line, ll, "quoted-printable")))
+				encoded = 1;
+			if (ll <= 2 && (line[0] == '\n' || (line[0] == '\r' &&
+			    ll == 2)))
+				st = orig ? ORIG_KEEP : BODY;
+			kept = 0;
+			break;
+		case ORIG_KEEP:
+			copy_line(&b, &cs, line, ll);
+			kept += ll;
+			/* its header ends at an empty line (unless encoded) */
+			if (kept >= ORIGINAL_KEEP || (!encoded && (ll <= 2 &&
+			    (line[0] == '\n' || (line[0] == '\r' && ll == 2)))))
+				st = ORIG_SKIP;
+			break;
+		case ORIG_SKIP:
+			break;
+		}
+		off += ll;
+	}
 	*len_r = b.len;
 	return buf_steal(&b);
 }
@@ -1639,7 +1759,7 @@ report_parse(const char *data, size_t len, int truncated)
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
 	char *copy = NULL;
-	size_t off = 0, mlen, idx = 0, body_shift = 0, blen;
+	size_t off = 0, mlen, idx = 0, body_shift = 0;
 	int capped = 0, parsed = 0;
 
 	if (extended_charconv == NULL)
@@ -1674,18 +1794,11 @@ report_parse(const char *data, size_t len, int truncated)
 		body_as_text(r, &top, &w.text, data + off, len - off);
 		goto classify;
 	}
-	mlen = mime_guard(data, len, off, &capped);
+	copy = mime_copy(&top, data + off, len - off, &mlen, &body_shift,
+	    &capped);
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
-	/*
-	 * libetpan reads only a header made of the MIME fields: the top
-	 * header is already read (hdr.c), and parsing its Received chain
-	 * again would cost more than the copy.
-	 */
-	blen = mlen - off;
-	copy = mime_copy(&top, data + off, blen, &mlen);
 	mdata = copy;
-	body_shift = mlen - blen;
 	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
 	    mime != NULL) {
 		struct mailmime *root = mime;
