@@ -929,6 +929,12 @@ out:
 }
 
 void
+classify_init(void)
+{
+	(void)rulescan_reason(0);
+}
+
+void
 classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 {
 	struct classify_ctx *ctx = xmalloc(sizeof *ctx);

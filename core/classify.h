@@ -32,6 +32,13 @@ struct verdict {
 };
 
 /*
+ * Build the classifier's tables now (they are built on first use
+ * otherwise). After this call, classifying from several threads at once
+ * is safe.
+ */
+void classify_init(void);
+
+/*
  * Classify recipient i of report r into *v_r. i < r->nrcpt.
  * Pure: same input, same verdict.
  */

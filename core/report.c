@@ -449,18 +449,21 @@ date_parse(const char *v)
 static void
 latin1_append(struct buf *b, const char *s, size_t n)
 {
+	char *out = xmalloc(2 * n + 1), *o = out;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x80) {
-			buf_putc(b, c);
+			*o++ = (char)c;
 		} else {
-			buf_putc(b, 0xc0 | (c >> 6));
-			buf_putc(b, 0x80 | (c & 0x3f));
+			*o++ = (char)(0xc0 | (c >> 6));
+			*o++ = (char)(0x80 | (c & 0x3f));
 		}
 	}
+	buf_append(b, out, (size_t)(o - out));
+	free(out);
 }
 
 static int
@@ -682,12 +685,14 @@ static void
 html_append(struct report *r, struct buf *text, const char *s, size_t n,
     const char *charset)
 {
-	struct buf plain;
-	size_t i;
+	/* (each tag gives at most one byte, each entity fewer bytes) */
+	size_t cap = n < CAP_TEXT_BYTES ? n : CAP_TEXT_BYTES, i, o = 0;
+	char *plain = xmalloc(cap + 1);
 	int intag = 0, inskip = 0;
 
-	buf_init(&plain, CAP_TEXT_BYTES);
-	for (i = 0; i < n && !plain.truncated; i++) {
+#define PUT(ch) do { if (o == CAP_TEXT_BYTES) goto full; \
+	plain[o++] = (ch); } while (0)
+	for (i = 0; i < n; i++) {
 		char c = s[i];
 
 		if (c == '<') {
@@ -703,7 +708,7 @@ html_append(struct report *r, struct buf *text, const char *s, size_t n,
 			    mem_caseprefix(s + i, n - i, "<div") ||
 			    mem_caseprefix(s + i, n - i, "<tr") ||
 			    mem_caseprefix(s + i, n - i, "</td"))
-				buf_putc(&plain, '\n');
+				PUT('\n');
 			intag = 1;
 			continue;
 		}
@@ -729,15 +734,17 @@ html_append(struct report *r, struct buf *text, const char *s, size_t n,
 				if (mem_caseprefix(s + i, n - i, ents[k].ent))
 					break;
 			if (k < sizeof ents / sizeof ents[0]) {
-				buf_puts(&plain, ents[k].rep);
+				PUT(ents[k].rep[0]);
 				i += strlen(ents[k].ent) - 1;
 				continue;
 			}
 		}
-		buf_putc(&plain, c);
+		PUT(c);
 	}
-	text_append(r, text, plain.data ? plain.data : "", plain.len, charset);
-	buf_free(&plain);
+#undef PUT
+full:
+	text_append(r, text, plain, o, charset);
+	free(plain);
 }
 
 /* ---- MIME ------------------------------------------------------------ */
@@ -759,22 +766,32 @@ static int hexval(int c);
 static char *
 b64_decode(const char *p, size_t n, size_t *len_r)
 {
-	static signed char val[256];
-	static int ready;
+	/* the value of each byte, -1 outside the alphabet */
+#define X -1
+	static const signed char val[256] = {
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
+		52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+		X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+		15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
+		X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+		41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	};
+#undef X
 	char *out = xmalloc(n / 4 * 3 + 4), *o = out;
 	unsigned acc = 0;
 	size_t i;
 	int k = 0;
 
-	if (!ready) {
-		static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-
-		memset(val, -1, sizeof val);
-		for (i = 0; i < 64; i++)
-			val[(unsigned char)a[i]] = (signed char)i;
-		ready = 1;
-	}
 	for (i = 0; i < n; i++) {
 		int v = val[(unsigned char)p[i]];
 
@@ -808,25 +825,24 @@ qp_decode(const char *p, size_t n, size_t *len_r)
 	size_t i = 0;
 
 	while (i < n) {
-		const char *eq = memchr(p + i, '=', n - i);
-		size_t run = eq ? (size_t)(eq - p) - i : n - i, j;
+		char c;
+		size_t j = i;
 
-		/* the plain run, its line ends made CRLF */
-		for (j = i; j < i + run; j++) {
-			if (p[j] == '\n') {
-				*o++ = '\r';
-				*o++ = '\n';
-			} else if (p[j] == '\r') {
-				*o++ = '\r';
-				*o++ = '\n';
-				if (j + 1 < i + run && p[j + 1] == '\n')
-					j++;
-			} else
-				*o++ = p[j];
-		}
-		i += run;
-		if (i >= n)
+		/* a run of plain bytes */
+		while (j < n && p[j] != '=' && p[j] != '\n' && p[j] != '\r')
+			j++;
+		memcpy(o, p + i, j - i);
+		o += j - i;
+		if ((i = j) >= n)
 			break;
+		c = p[i];
+		if (c == '\n' || c == '\r') {
+			/* line ends made CRLF */
+			*o++ = '\r';
+			*o++ = '\n';
+			i += c == '\r' && i + 1 < n && p[i + 1] == '\n' ? 2 : 1;
+			continue;
+		}
 		/* at '=' */
 		if (i + 1 >= n) {
 			*o++ = '=';
@@ -1749,6 +1765,13 @@ ascii_charconv(const char *tocode, const char *fromcode, const char *str,
 	return MAIL_CHARCONV_NO_ERROR;
 }
 
+void
+report_init(void)
+{
+	if (extended_charconv != ascii_charconv)
+		extended_charconv = ascii_charconv;
+}
+
 struct report *
 report_parse(const char *data, size_t len, int truncated)
 {
@@ -1762,8 +1785,7 @@ report_parse(const char *data, size_t len, int truncated)
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
 	int capped = 0, parsed = 0;
 
-	if (extended_charconv == NULL)
-		extended_charconv = ascii_charconv;
+	report_init();
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
 	ctx.r = r;

@@ -85,6 +85,13 @@ struct report {
 };
 
 /*
+ * Set up what report_parse() needs once (libetpan's conversion hook,
+ * report.c). report_parse() does it on first use; after this call,
+ * parsing from several threads at once is safe.
+ */
+void report_init(void);
+
+/*
  * Parse the raw message (data, len). `truncated` says the caller fetched
  * only a prefix of a longer message (sets REPORT_F_TRUNCATED).
  * Always returns a report (possibly REPORT_UNKNOWN with no recipients):

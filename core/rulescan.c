@@ -13,6 +13,9 @@ const char *const rulescan_labels[RULESCAN_NLABELS] = {
 	"lpnaaa", "lpn", "ofr", "ouk",
 };
 
+/* In a transition: the state reached has outputs (states are below). */
+#define HAS_OUT		0x8000u
+
 /* sendmail's transcript line before the remote's first words. */
 static const char talk[] = "while talking to ";
 
@@ -279,6 +282,12 @@ index_build(void)
 	}
 	ix.delta = xreallocarray(ix.delta, nstates * ix.nclass,
 	    sizeof *ix.delta);
+	/* The top bit of a transition: the state reached has outputs. */
+	if (nstates > HAS_OUT)
+		abort();
+	for (i = 0; i < nstates * ix.nclass; i++)
+		if (ix.out_end[ix.delta[i]] > ix.out_beg[ix.delta[i]])
+			ix.delta[i] |= HAS_OUT;
 	free(fail);
 	free(queue);
 	free(own_first);
@@ -387,6 +396,9 @@ rulescan(const char *t, size_t n, struct scan *s)
 	nclass = ix.nclass;
 	for (i = 0; i < n; i++) {
 		state = delta[state * nclass + cls[(unsigned char)t[i]]];
+		if (!(state & HAS_OUT))
+			continue;
+		state &= ~HAS_OUT;
 		for (o = ix.out_beg[state]; o < ix.out_end[state]; o++)
 			candidate(t, n, i, &ix.pat[ix.out[o]], s, &best,
 			    &best_m);

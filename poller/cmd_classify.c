@@ -1,9 +1,19 @@
-/* cmd_classify.c - offline classification of bounce files (cmd_classify.h). */
+/*
+ * cmd_classify.c - offline classification of bounce files (cmd_classify.h).
+ *
+ * The files of a directory are read and classified by several threads
+ * (--jobs, one per CPU by default), in batches: each file's lines are
+ * gathered apart and written in the files' order once the batch is done,
+ * so the output does not depend on the number of threads. core/ is
+ * reentrant once classify_init() has built its tables; each thread has
+ * its own buffers and JSON values.
+ */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +29,29 @@
 #include "cmd_classify.h"
 #include "reason.h"
 #include "report.h"
+#include "strutil.h"
 #include "xalloc.h"
 
 /* Distinct static strings (reasons, categories, rule ids, sources) whose
  * JSON values are made once. */
 #define JSON_CACHE	256
+/* Files read and classified between two writes to stdout. */
+#define BATCH		256
+/* Threads at most (--jobs). */
+#define JOBS_MAX	64
+/* First size of a thread's input buffer. */
+#define INPUT_FIRST	(256 * 1024)
 
-struct run {
+/* What one thread needs to read and classify. */
+struct worker {
 	int json;
-	int failed;		/* a path could not be read */
-	struct buf msg;		/* the message being read, reused */
+	char *in;		/* the file being read */
+	size_t incap;
+	struct buf msg;		/* a message of a streamed mbox */
 	/*
 	 * --json: one object, reused line after line (its keys stay, the
-	 * values are replaced), the JSON strings of static values made
-	 * once, and the lines gathered in out before they go to stdout.
+	 * values are replaced), and the JSON strings of static values
+	 * made once.
 	 */
 	json_t *line;
 	json_t *file;		/* the current file name's value */
@@ -41,31 +60,60 @@ struct run {
 		json_t *j;
 	} cache[JSON_CACHE];
 	size_t ncache;
-	struct buf out;
+	struct buf *out;	/* where the lines go */
+	pthread_t tid;
+};
+
+/* A file to classify. */
+struct item {
+	char *path;		/* as printed */
+	const char *name;	/* relative to the batch's directory */
+	unsigned char type;	/* d_type, or DT_UNKNOWN */
+	int err;		/* errno when it could not be read */
+	struct buf out;		/* its lines */
+};
+
+/* The work shared by the threads. */
+struct pool {
+	struct worker w[JOBS_MAX];
+	int nw;
+	int json;
+	int failed;		/* a path could not be read */
+	/* the batch */
+	struct item items[BATCH];
+	size_t nitems;
+	int dfd;		/* directory of the items' names */
+	size_t next;		/* the next item to take */
+	int quit;
+	pthread_mutex_t mu;
+	pthread_barrier_t start, done;
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rebond classify [--json] PATH...|-\n");
+	fprintf(stderr, "usage: rebond classify [--json] [--jobs N] "
+	    "PATH...|-\n");
 }
+
+/* ---- output ----------------------------------------------------------- */
 
 /* The JSON value of a static string (same pointer, same value). */
 static json_t *
-json_static(struct run *run, const char *s)
+json_static(struct worker *w, const char *s)
 {
 	size_t i;
 
 	if (s == NULL)
 		return json_null();
-	for (i = 0; i < run->ncache; i++)
-		if (run->cache[i].s == s)
-			return json_incref(run->cache[i].j);
-	if (run->ncache == JSON_CACHE)
+	for (i = 0; i < w->ncache; i++)
+		if (w->cache[i].s == s)
+			return json_incref(w->cache[i].j);
+	if (w->ncache == JSON_CACHE)
 		return json_string(s);
-	run->cache[run->ncache].s = s;
-	run->cache[run->ncache].j = json_string(s);
-	return json_incref(run->cache[run->ncache++].j);
+	w->cache[w->ncache].s = s;
+	w->cache[w->ncache].j = json_string(s);
+	return json_incref(w->cache[w->ncache++].j);
 }
 
 /* A string of a report: valid UTF-8 without control characters. */
@@ -75,46 +123,36 @@ json_report_str(const char *s)
 	return s != NULL ? json_string_nocheck(s) : json_null();
 }
 
-/* Gather what jansson writes into run->out. */
+/* Gather what jansson writes into the worker's output. */
 static int
 json_out(const char *buffer, size_t size, void *data)
 {
-	struct run *run = data;
+	struct worker *w = data;
 
-	buf_append(&run->out, buffer, size);
+	buf_append(w->out, buffer, size);
 	return 0;
 }
 
-/* Write the gathered lines to stdout. */
+/* One verdict line. rc may be NULL (message without recipient). */
 static void
-out_flush(struct run *run)
+emit(struct worker *w, const char *file, const struct report *r,
+    const struct report_rcpt *rc, const struct verdict *v)
 {
-	if (run->out.len > 0)
-		fwrite(run->out.data, 1, run->out.len, stdout);
-	buf_reset(&run->out);
-}
+	json_t *o = w->line;
 
-/* Print one verdict line. rc may be NULL (message without recipient). */
-static void
-emit(struct run *run, const struct report *r, const struct report_rcpt *rc,
-    const struct verdict *v)
-{
-	json_t *o = run->line;
-
-	if (!run->json) {
-		printf("%-36s %-34s %-15s %-10s %-7s %s\n",
-		    json_string_value(run->file) ? json_string_value(run->file) :
-		    "?", rc && rc->address ? rc->address : "-", v->reason,
+	if (!w->json) {
+		buf_printf(w->out, "%-36s %-34s %-15s %-10s %-7s %s\n", file,
+		    rc && rc->address ? rc->address : "-", v->reason,
 		    category_name(v->category), rc && rc->status ? rc->status :
 		    "-", v->rule);
 		return;
 	}
 	/* The order of the keys is the order of their first setting. */
-	json_object_set(o, "file", run->file);
+	json_object_set(o, "file", w->file);
 	json_object_set_new(o, "recipient", json_report_str(rc ?
 	    rc->address : NULL));
-	json_object_set_new(o, "reason", json_static(run, v->reason));
-	json_object_set_new(o, "category", json_static(run,
+	json_object_set_new(o, "reason", json_static(w, v->reason));
+	json_object_set_new(o, "category", json_static(w,
 	    category_name(v->category)));
 	json_object_set_new(o, "status", json_report_str(rc ? rc->status :
 	    NULL));
@@ -124,42 +162,43 @@ emit(struct run *run, const struct report *r, const struct report_rcpt *rc,
 	    NULL));
 	json_object_set_new(o, "diagnostic", json_report_str(rc ?
 	    rc->diagnostic : NULL));
-	json_object_set_new(o, "rule", json_static(run, v->rule));
+	json_object_set_new(o, "rule", json_static(w, v->rule));
 	/* matched is sanitized (str_sanitize), like the report's strings */
 	json_object_set_new(o, "matched", json_report_str(v->matched[0] ?
 	    v->matched : NULL));
-	json_object_set_new(o, "source", json_static(run, rc ? rc->source :
+	json_object_set_new(o, "source", json_static(w, rc ? rc->source :
 	    NULL));
 	json_object_set_new(o, "message_id", json_report_str(r->message_id));
-	json_dump_callback(o, json_out, run, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER);
-	buf_putc(&run->out, '\n');
-	if (run->out.len >= 64 * 1024)
-		out_flush(run);
+	json_dump_callback(o, json_out, w, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	buf_putc(w->out, '\n');
 }
 
-/* Parse, classify and print one message. */
+/* Parse, classify and describe one message. */
 static void
-one_message(struct run *run, const char *file, const char *data, size_t len,
+one_message(struct worker *w, const char *file, const char *data, size_t len,
     int truncated)
 {
 	struct report *r = report_parse(data, len, truncated);
 	struct verdict one, *v = &one;
 	size_t i;
 
-	json_decref(run->file);
-	run->file = json_string(file);
+	if (w->json) {
+		json_decref(w->file);
+		w->file = json_string(file);
+	}
 	if (r->nrcpt > 1)
 		v = xreallocarray(NULL, r->nrcpt, sizeof *v);
 	classify_report(r, v);
 	if (r->nrcpt == 0)
-		emit(run, r, NULL, &v[0]);
+		emit(w, file, r, NULL, &v[0]);
 	for (i = 0; i < r->nrcpt; i++)
-		emit(run, r, &r->rcpt[i], &v[i]);
+		emit(w, file, r, &r->rcpt[i], &v[i]);
 	if (v != &one)
 		free(v);
 	report_free(&r);
 }
+
+/* ---- input ------------------------------------------------------------ */
 
 /*
  * An mbox: split on lines that start with "From ". Reads the stream line
@@ -167,37 +206,36 @@ one_message(struct run *run, const char *file, const char *data, size_t len,
  * first separator line was already consumed.
  */
 static void
-mbox_stream(struct run *run, const char *file, FILE *f, int started)
+mbox_stream(struct worker *w, const char *file, FILE *f, int started)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	int truncated = 0;
 
-	buf_reset(&run->msg);
+	buf_reset(&w->msg);
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		if (n >= 5 && memcmp(line, "From ", 5) == 0) {
 			if (started)
-				one_message(run, file, run->msg.data ?
-				    run->msg.data : "", run->msg.len,
-				    truncated);
-			buf_reset(&run->msg);
+				one_message(w, file, w->msg.data ?
+				    w->msg.data : "", w->msg.len, truncated);
+			buf_reset(&w->msg);
 			started = 1;
 			truncated = 0;
 			continue;
 		}
-		if (buf_append(&run->msg, line, (size_t)n) < 0)
+		if (buf_append(&w->msg, line, (size_t)n) < 0)
 			truncated = 1;
 	}
 	if (started)
-		one_message(run, file, run->msg.data ? run->msg.data : "",
-		    run->msg.len, truncated);
+		one_message(w, file, w->msg.data ? w->msg.data : "",
+		    w->msg.len, truncated);
 	free(line);
 }
 
 /* stdin: one message, or an mbox. Returns 0 or -1. */
 static int
-do_stream(struct run *run, const char *file, FILE *f)
+do_stream(struct worker *w, const char *file, FILE *f)
 {
 	char chunk[65536];
 	size_t n;
@@ -210,26 +248,26 @@ do_stream(struct run *run, const char *file, FILE *f)
 		/* Skip the rest of the first separator line. */
 		while ((c = getc(f)) != EOF && c != '\n')
 			;
-		mbox_stream(run, file, f, 1);
+		mbox_stream(w, file, f, 1);
 		return ferror(f) ? -1 : 0;
 	}
-	buf_reset(&run->msg);
-	buf_append(&run->msg, chunk, n);
+	buf_reset(&w->msg);
+	buf_append(&w->msg, chunk, n);
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(&run->msg, chunk, n) < 0) {
+		if (buf_append(&w->msg, chunk, n) < 0) {
 			truncated = 1;
 			break;
 		}
 	if (ferror(f))
 		return -1;
-	one_message(run, file, run->msg.data ? run->msg.data : "",
-	    run->msg.len, truncated);
+	one_message(w, file, w->msg.data ? w->msg.data : "", w->msg.len,
+	    truncated);
 	return 0;
 }
 
 /* An mbox already in memory: the messages between "From " lines. */
 static void
-mbox_split(struct run *run, const char *file, const char *p, size_t len)
+mbox_split(struct worker *w, const char *file, const char *p, size_t len)
 {
 	size_t off = 0, start = 0;
 	int started = 0;
@@ -240,7 +278,7 @@ mbox_split(struct run *run, const char *file, const char *p, size_t len)
 
 		if (len - off >= 5 && memcmp(p + off, "From ", 5) == 0) {
 			if (started)
-				one_message(run, file, p + start, off - start,
+				one_message(w, file, p + start, off - start,
 				    0);
 			started = 1;
 			start = next;
@@ -248,47 +286,86 @@ mbox_split(struct run *run, const char *file, const char *p, size_t len)
 		off = next;
 	}
 	if (started)
-		one_message(run, file, p + start, len - start, 0);
+		one_message(w, file, p + start, len - start, 0);
 }
 
 /*
- * A regular file: one message, or an mbox when mbox is set and the file
- * starts with a "From " line (files in a directory too: a Maildir file
- * never starts with one, an mbox dropped in a directory always does).
- * Returns 0 or -1 (errno set).
+ * Read the open regular file fd whole, up to the cap, into w->in: one
+ * read() for a file that fits (a short read is the end of a regular
+ * file). Returns the length, or -1 (errno set).
  */
-static int
-do_file(struct run *run, const char *path, int mbox)
+static ssize_t
+read_whole(struct worker *w, int fd, int *truncated_r)
 {
+	size_t len = 0;
 	ssize_t n;
-	int fd, truncated = 0;
+	char one;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	/* Read it whole, up to the cap, in one buffer. */
-	buf_reset(&run->msg);
+	*truncated_r = 0;
 	for (;;) {
-		char chunk[65536];
-
-		n = read(fd, chunk, sizeof chunk);
+		if (len == w->incap) {
+			if (w->incap >= CAP_MESSAGE_BYTES_MAX) {
+				/* Full: is there more? */
+				while ((n = read(fd, &one, 1)) < 0 &&
+				    errno == EINTR)
+					;
+				*truncated_r = n > 0;
+				break;
+			}
+			w->incap = w->incap ? w->incap * 2 : INPUT_FIRST;
+			if (w->incap > CAP_MESSAGE_BYTES_MAX)
+				w->incap = CAP_MESSAGE_BYTES_MAX;
+			w->in = xrealloc(w->in, w->incap);
+		}
+		n = read(fd, w->in + len, w->incap - len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			close(fd);
 			return -1;
 		}
 		if (n == 0)
 			break;
-		if (buf_append(&run->msg, chunk, (size_t)n) < 0) {
-			truncated = 1;
+		len += (size_t)n;
+		if (len < w->incap)
 			break;
-		}
 	}
-	if (mbox && run->msg.len >= 5 &&
-	    memcmp(run->msg.data, "From ", 5) == 0) {
+	return (ssize_t)len;
+}
+
+/*
+ * One file: a message, or an mbox when it starts with a "From " line (a
+ * Maildir file never does, an mbox always does). Not a regular file:
+ * skipped. Returns 0, or -1 with errno set.
+ */
+static int
+do_file(struct worker *w, int dfd, const char *name, const char *path,
+    unsigned char type)
+{
+	struct stat st;
+	ssize_t len;
+	int fd, truncated;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) < 0)
+		/* a link to nothing in a directory is no message */
+		return type == DT_REG || dfd == AT_FDCWD ? -1 : 0;
+	/* d_type saves an fstat() for a plain file; a link or an unknown
+	 * type is looked at through the open file. */
+	if (type != DT_REG && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return 0;
+	}
+	if ((len = read_whole(w, fd, &truncated)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (len >= 5 && memcmp(w->in, "From ", 5) == 0) {
 		if (!truncated) {
-			/* Split in place: one_message does not touch msg. */
-			mbox_split(run, path, run->msg.data, run->msg.len);
+			close(fd);
+			mbox_split(w, path, w->in, (size_t)len);
 		} else {
 			/* Larger than a message may be: stream it. */
 			FILE *f;
@@ -298,17 +375,105 @@ do_file(struct run *run, const char *path, int mbox)
 				close(fd);
 				return -1;
 			}
-			mbox_stream(run, path, f, 0);
+			mbox_stream(w, path, f, 0);
 			fclose(f);
-			return 0;
 		}
-		close(fd);
 		return 0;
 	}
 	close(fd);
-	one_message(run, path, run->msg.data ? run->msg.data : "",
-	    run->msg.len, truncated);
+	one_message(w, path, w->in, (size_t)len, truncated);
 	return 0;
+}
+
+/* ---- the threads ------------------------------------------------------ */
+
+/* Take the items of the batch one by one until none is left. */
+static void
+work(struct pool *pl, struct worker *w)
+{
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&pl->mu);
+		i = pl->next++;
+		pthread_mutex_unlock(&pl->mu);
+		if (i >= pl->nitems)
+			return;
+		w->out = &pl->items[i].out;
+		if (do_file(w, pl->dfd, pl->items[i].name, pl->items[i].path,
+		    pl->items[i].type) < 0)
+			pl->items[i].err = errno ? errno : EIO;
+	}
+}
+
+/* What a helper thread is given: the pool and its worker. */
+struct helper {
+	struct pool *pl;
+	struct worker *w;
+};
+
+static void *
+helper_main(void *arg)
+{
+	struct helper *h = arg;
+
+	for (;;) {
+		pthread_barrier_wait(&h->pl->start);
+		if (h->pl->quit)
+			return NULL;
+		work(h->pl, h->w);
+		pthread_barrier_wait(&h->pl->done);
+	}
+}
+
+/* Classify the batch (every thread), then write it in order. */
+static void
+batch_run(struct pool *pl)
+{
+	size_t i;
+
+	if (pl->nitems == 0)
+		return;
+	pl->next = 0;
+	if (pl->nw > 1)
+		pthread_barrier_wait(&pl->start);
+	work(pl, &pl->w[0]);
+	if (pl->nw > 1)
+		pthread_barrier_wait(&pl->done);
+	for (i = 0; i < pl->nitems; i++) {
+		struct item *it = &pl->items[i];
+
+		if (it->out.len > 0)
+			fwrite(it->out.data, 1, it->out.len, stdout);
+		if (it->err != 0) {
+			fprintf(stderr, "rebond: %s: %s\n", it->path,
+			    strerror(it->err));
+			pl->failed = 1;
+		}
+		buf_free(&it->out);
+		free(it->path);
+	}
+	pl->nitems = 0;
+}
+
+/* Add a file to the batch (the batch runs when full). */
+static void
+batch_add(struct pool *pl, int dfd, char *path, const char *name,
+    unsigned char type)
+{
+	struct item *it;
+
+	if (pl->nitems > 0 && pl->dfd != dfd)
+		batch_run(pl);
+	pl->dfd = dfd;
+	it = &pl->items[pl->nitems++];
+	it->path = path;
+	it->name = name;
+	it->type = type;
+	it->err = 0;
+	buf_init(&it->out, (size_t)-1);
+	if (pl->nitems == BATCH)
+		batch_run(pl);
 }
 
 /* A directory entry: its name and the type readdir() gave. */
@@ -330,16 +495,16 @@ entry_cmp(const void *a, const void *b)
  * way when maildir is set; nothing else is recursed into.
  */
 static int
-do_dir(struct run *run, const char *path, int maildir)
+do_dir(struct pool *pl, const char *path, int maildir)
 {
-	DIR *d = opendir(path);
+	DIR *d;
 	struct dirent *de;
 	struct entry *ents = NULL;
-	char *full;
-	size_t n = 0, alloc = 0, i, plen = strlen(path);
 	struct stat st;
+	size_t n = 0, alloc = 0, i, plen = strlen(path);
+	int dfd;
 
-	if (d == NULL)
+	if ((d = opendir(path)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -352,84 +517,150 @@ do_dir(struct run *run, const char *path, int maildir)
 		ents[n].type = de->d_type;
 		n++;
 	}
+	if ((dfd = dup(dirfd(d))) < 0) {
+		int e = errno;
+
+		closedir(d);
+		for (i = 0; i < n; i++)
+			free(ents[i].name);
+		free(ents);
+		errno = e;
+		return -1;
+	}
 	closedir(d);
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, entry_cmp);
 	for (i = 0; i < n; i++) {
 		size_t flen = plen + strlen(ents[i].name) + 2;
-		int reg, dir;
+		char *full = xmalloc(flen);
+		int sub = maildir && (strcmp(ents[i].name, "new") == 0 ||
+		    strcmp(ents[i].name, "cur") == 0);
 
-		full = xmalloc(flen);
 		if (plen > 0 && path[plen - 1] == '/')
 			snprintf(full, flen, "%s%s", path, ents[i].name);
 		else
 			snprintf(full, flen, "%s/%s", path, ents[i].name);
-		/* d_type saves a stat() per file; links and unknown types
-		 * are looked up. */
-		reg = ents[i].type == DT_REG;
-		dir = ents[i].type == DT_DIR;
-		if (!reg && !dir && stat(full, &st) == 0) {
-			reg = S_ISREG(st.st_mode);
-			dir = S_ISDIR(st.st_mode);
-		}
-		if (reg) {
-			if (do_file(run, full, 1) < 0) {
-				fprintf(stderr, "rebond: %s: %s\n", full,
-				    strerror(errno));
-				run->failed = 1;
+		if (ents[i].type == DT_DIR || (sub && ents[i].type != DT_REG &&
+		    fstatat(dfd, ents[i].name, &st, 0) == 0 &&
+		    S_ISDIR(st.st_mode))) {
+			if (sub) {
+				batch_run(pl);
+				if (do_dir(pl, full, 0) < 0) {
+					fprintf(stderr, "rebond: %s: %s\n",
+					    full, strerror(errno));
+					pl->failed = 1;
+				}
 			}
-		} else if (dir && maildir &&
-		    (strcmp(ents[i].name, "new") == 0 ||
-		    strcmp(ents[i].name, "cur") == 0)) {
-			if (do_dir(run, full, 0) < 0) {
-				fprintf(stderr, "rebond: %s: %s\n", full,
-				    strerror(errno));
-				run->failed = 1;
-			}
+			free(full);
+			continue;
 		}
-		free(full);
-		free(ents[i].name);
+		/* the path is the item's; its name is a suffix of it */
+		batch_add(pl, dfd, full, full + flen - 1 -
+		    strlen(ents[i].name), ents[i].type);
 	}
+	batch_run(pl);
+	close(dfd);
+	for (i = 0; i < n; i++)
+		free(ents[i].name);
 	free(ents);
 	return 0;
 }
 
-/* Free what run holds. */
+/* ---- the command ------------------------------------------------------ */
+
 static void
-run_free(struct run *run)
+worker_init(struct worker *w, int json)
+{
+	memset(w, 0, sizeof *w);
+	w->json = json;
+	buf_init(&w->msg, CAP_MESSAGE_BYTES_MAX);
+	if (json)
+		w->line = json_object();
+}
+
+static void
+worker_free(struct worker *w)
 {
 	size_t i;
 
-	for (i = 0; i < run->ncache; i++)
-		json_decref(run->cache[i].j);
-	json_decref(run->line);
-	json_decref(run->file);
-	buf_free(&run->msg);
-	buf_free(&run->out);
+	for (i = 0; i < w->ncache; i++)
+		json_decref(w->cache[i].j);
+	json_decref(w->line);
+	json_decref(w->file);
+	buf_free(&w->msg);
+	free(w->in);
+}
+
+/* Start the helper threads of pl (nw - 1 of them). Returns 0 or -1. */
+static int
+pool_start(struct pool *pl, struct helper *h)
+{
+	int i;
+
+	if (pl->nw <= 1)
+		return 0;
+	if (pthread_barrier_init(&pl->start, NULL, (unsigned)pl->nw) != 0 ||
+	    pthread_barrier_init(&pl->done, NULL, (unsigned)pl->nw) != 0)
+		return -1;
+	for (i = 1; i < pl->nw; i++) {
+		h[i].pl = pl;
+		h[i].w = &pl->w[i];
+		if (pthread_create(&pl->w[i].tid, NULL, helper_main, &h[i]) !=
+		    0) {
+			/* Run with the threads started so far. */
+			pthread_barrier_destroy(&pl->start);
+			pthread_barrier_destroy(&pl->done);
+			pl->nw = i;
+			pthread_barrier_init(&pl->start, NULL, (unsigned)i);
+			pthread_barrier_init(&pl->done, NULL, (unsigned)i);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void
+pool_stop(struct pool *pl)
+{
+	int i;
+
+	if (pl->nw <= 1)
+		return;
+	pl->quit = 1;
+	pthread_barrier_wait(&pl->start);
+	for (i = 1; i < pl->nw; i++)
+		pthread_join(pl->w[i].tid, NULL);
+	pthread_barrier_destroy(&pl->start);
+	pthread_barrier_destroy(&pl->done);
 }
 
 int
 cmd_classify(int argc, char **argv)
 {
-	struct run run;
+	static struct pool pool;
+	struct pool *pl = &pool;
+	struct helper helpers[JOBS_MAX];
 	struct stat st;
-	int i, first = 1, rc = EX_OK;
+	unsigned long long jobs = 0;
+	int i, first, json = 0;
+	long ncpu;
 
-	memset(&run, 0, sizeof run);
-	buf_init(&run.msg, CAP_MESSAGE_BYTES_MAX);
-	buf_init(&run.out, (size_t)-1);
-	run.line = json_object();
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
-			run.json = 1;
-		else if (strcmp(argv[i], "--") == 0) {
+			json = 1;
+		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
+			if (parse_uint(argv[++i], 1, JOBS_MAX, &jobs) < 0) {
+				fprintf(stderr, "rebond classify: --jobs "
+				    "takes a number from 1 to %d\n", JOBS_MAX);
+				return EX_USAGE;
+			}
+		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "rebond classify: unknown option %s\n",
 			    argv[i]);
 			usage();
-			run_free(&run);
 			return EX_USAGE;
 		} else
 			break;
@@ -437,38 +668,69 @@ cmd_classify(int argc, char **argv)
 	first = i;
 	if (first >= argc) {
 		usage();
-		run_free(&run);
 		return EX_USAGE;
 	}
+	if (jobs == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned long long)ncpu;
+	}
+	memset(pl, 0, sizeof *pl);
+	pl->json = json;
+	pl->nw = (int)jobs;
+	pthread_mutex_init(&pl->mu, NULL);
+	/* Shared tables built before any thread reads them. */
+	report_init();
+	classify_init();
+	for (i = 0; i < pl->nw; i++)
+		worker_init(&pl->w[i], json);
+	if (pool_start(pl, helpers) < 0)
+		pl->nw = 1;
 	for (i = first; i < argc; i++) {
 		const char *p = argv[i];
 
 		if (strcmp(p, "-") == 0) {
-			if (do_stream(&run, "-", stdin) < 0) {
+			struct buf out;
+
+			batch_run(pl);
+			buf_init(&out, (size_t)-1);
+			pl->w[0].out = &out;
+			if (do_stream(&pl->w[0], "-", stdin) < 0) {
 				fprintf(stderr, "rebond: stdin: %s\n",
 				    strerror(errno));
-				run.failed = 1;
+				pl->failed = 1;
 			}
+			if (out.len > 0)
+				fwrite(out.data, 1, out.len, stdout);
+			buf_free(&out);
 			continue;
 		}
 		if (stat(p, &st) < 0) {
+			batch_run(pl);
 			fprintf(stderr, "rebond: %s: %s\n", p, strerror(errno));
-			run.failed = 1;
+			pl->failed = 1;
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) ? do_dir(&run, p, 1) < 0 :
-		    do_file(&run, p, 1) < 0) {
-			fprintf(stderr, "rebond: %s: %s\n", p, strerror(errno));
-			run.failed = 1;
+		if (S_ISDIR(st.st_mode)) {
+			batch_run(pl);
+			if (do_dir(pl, p, 1) < 0) {
+				fprintf(stderr, "rebond: %s: %s\n", p,
+				    strerror(errno));
+				pl->failed = 1;
+			}
+		} else {
+			char *path = xstrdup(p);
+
+			batch_add(pl, AT_FDCWD, path, path, DT_UNKNOWN);
 		}
 	}
-	out_flush(&run);
-	run_free(&run);
+	batch_run(pl);
+	pool_stop(pl);
+	for (i = 0; i < pl->nw; i++)
+		worker_free(&pl->w[i]);
+	pthread_mutex_destroy(&pl->mu);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "rebond: stdout: %s\n", strerror(errno));
 		return EX_IOERR;
 	}
-	if (run.failed)
-		rc = EX_NOINPUT;
-	return rc;
+	return pl->failed ? EX_NOINPUT : EX_OK;
 }

@@ -27,7 +27,7 @@ usage(FILE *f)
 	    "usage: rebond run [-c FILE] [--dry-run] [--stderr]\n"
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
-	    "       rebond classify [--json] PATH...|-\n"
+	    "       rebond classify [--json] [--jobs N] PATH...|-\n"
 	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
