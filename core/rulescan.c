@@ -13,8 +13,8 @@ const char *const rulescan_labels[RULESCAN_NLABELS] = {
 	"lpnaaa", "lpn", "ofr", "ouk",
 };
 
-/* In a transition: the state reached has outputs (states are below). */
-#define HAS_OUT		0x8000u
+/* In a transition of the scan table: the state reached has outputs. */
+#define HAS_OUT		0x80000000u
 
 /* sendmail's transcript line before the remote's first words. */
 static const char talk[] = "while talking to ";
@@ -42,6 +42,12 @@ static struct {
 	unsigned char cls[256];	/* byte -> class, 0: in no piece */
 	size_t nclass;
 	unsigned short *delta;	/* state * nclass + class -> state */
+	/*
+	 * The same for the scan: the row of the state reached (state *
+	 * nclass), so that a step is an add and a load; HAS_OUT set when
+	 * that state has outputs.
+	 */
+	uint32_t *row;
 	unsigned *out_beg;	/* state -> its outputs: out[beg, end) */
 	unsigned *out_end;
 	unsigned short *out;	/* pieces ending at a state (and suffixes) */
@@ -280,14 +286,16 @@ index_build(void)
 			}
 		}
 	}
-	ix.delta = xreallocarray(ix.delta, nstates * ix.nclass,
-	    sizeof *ix.delta);
-	/* The top bit of a transition: the state reached has outputs. */
-	if (nstates > HAS_OUT)
-		abort();
-	for (i = 0; i < nstates * ix.nclass; i++)
-		if (ix.out_end[ix.delta[i]] > ix.out_beg[ix.delta[i]])
-			ix.delta[i] |= HAS_OUT;
+	ix.row = xreallocarray(NULL, nstates * ix.nclass, sizeof *ix.row);
+	for (i = 0; i < nstates * ix.nclass; i++) {
+		size_t to = ix.delta[i];
+
+		ix.row[i] = (uint32_t)(to * ix.nclass);
+		if (ix.out_end[to] > ix.out_beg[to])
+			ix.row[i] |= HAS_OUT;
+	}
+	free(ix.delta);
+	ix.delta = NULL;
 	free(fail);
 	free(queue);
 	free(own_first);
@@ -375,10 +383,11 @@ candidate(const char *t, size_t n, size_t i, const struct pat *p,
 void
 rulescan(const char *t, size_t n, struct scan *s)
 {
-	const unsigned short *delta;
+	const uint32_t *row;
 	const unsigned char *cls;
-	size_t i, nclass, best_m = 0;
-	unsigned state = 0, o;
+	size_t i, nclass, best_m = 0, st;
+	uint32_t state = 0;
+	unsigned o;
 	long best = -1;
 
 	if (!ix.built)
@@ -391,15 +400,15 @@ rulescan(const char *t, size_t n, struct scan *s)
 		s->label[i] = -1;
 	if (n > 0xffff)
 		n = 0xffff;
-	delta = ix.delta;
+	row = ix.row;
 	cls = ix.cls;
 	nclass = ix.nclass;
 	for (i = 0; i < n; i++) {
-		state = delta[state * nclass + cls[(unsigned char)t[i]]];
+		state = row[(state & ~HAS_OUT) + cls[(unsigned char)t[i]]];
 		if (!(state & HAS_OUT))
 			continue;
-		state &= ~HAS_OUT;
-		for (o = ix.out_beg[state]; o < ix.out_end[state]; o++)
+		st = (state & ~HAS_OUT) / nclass;
+		for (o = ix.out_beg[st]; o < ix.out_end[st]; o++)
 			candidate(t, n, i, &ix.pat[ix.out[o]], s, &best,
 			    &best_m);
 	}

@@ -1,12 +1,15 @@
 /*
  * cmd_classify.c - offline classification of bounce files (cmd_classify.h).
  *
- * The files of a directory are read and classified by several threads
- * (--jobs, one per CPU by default), in batches: each file's lines are
- * gathered apart and written in the files' order once the batch is done,
- * so the output does not depend on the number of threads. core/ is
- * reentrant once classify_init() has built its tables; each thread has
- * its own buffers and JSON values.
+ * The files to read are listed first (directories expanded, in name
+ * order); then several threads (--jobs, one per CPU by default) take them
+ * one by one, each gathering the lines of its file apart, and the main
+ * thread, which reads files too, writes the lines of the files that are
+ * done in the files' order: the output does not depend on the number of
+ * threads, and no thread waits for another unless the next file to write
+ * is still being read. core/ is reentrant once report_init() and
+ * classify_init() have built its tables; each thread has its own buffers
+ * and JSON values.
  */
 #include "config.h"
 
@@ -35,8 +38,8 @@
 /* Distinct static strings (reasons, categories, rule ids, sources) whose
  * JSON values are made once. */
 #define JSON_CACHE	256
-/* Files read and classified between two writes to stdout. */
-#define BATCH		256
+/* Files read ahead of the next one to write, at most. */
+#define WINDOW		4096
 /* Threads at most (--jobs). */
 #define JOBS_MAX	64
 /* First size of a thread's input buffer. */
@@ -62,14 +65,17 @@ struct worker {
 	size_t ncache;
 	struct buf *out;	/* where the lines go */
 	pthread_t tid;
+	struct pool *pl;
 };
 
-/* A file to classify. */
+/* A file to classify ("-": stdin). */
 struct item {
 	char *path;		/* as printed */
-	const char *name;	/* relative to the batch's directory */
+	const char *name;	/* relative to dfd */
+	int dfd;		/* its directory, or AT_FDCWD */
 	unsigned char type;	/* d_type, or DT_UNKNOWN */
 	int err;		/* errno when it could not be read */
+	int done;		/* read and classified (under mu) */
 	struct buf out;		/* its lines */
 };
 
@@ -77,16 +83,18 @@ struct item {
 struct pool {
 	struct worker w[JOBS_MAX];
 	int nw;
-	int json;
 	int failed;		/* a path could not be read */
-	/* the batch */
-	struct item items[BATCH];
-	size_t nitems;
-	int dfd;		/* directory of the items' names */
-	size_t next;		/* the next item to take */
-	int quit;
+	struct item *items;	/* every file, in order */
+	size_t n, alloc;
+	int *dfds;		/* directories opened for the items */
+	size_t ndfds;
+	/* under mu: */
 	pthread_mutex_t mu;
-	pthread_barrier_t start, done;
+	pthread_cond_t more;	/* a file can be taken, or quit */
+	pthread_cond_t done;	/* a file is done */
+	size_t next;		/* the next file to take */
+	size_t written;		/* files written so far */
+	int quit;
 };
 
 static void
@@ -385,95 +393,27 @@ do_file(struct worker *w, int dfd, const char *name, const char *path,
 	return 0;
 }
 
-/* ---- the threads ------------------------------------------------------ */
+/* ---- the list of files ----------------------------------------------- */
 
-/* Take the items of the batch one by one until none is left. */
-static void
-work(struct pool *pl, struct worker *w)
-{
-	size_t i;
-
-	for (;;) {
-		pthread_mutex_lock(&pl->mu);
-		i = pl->next++;
-		pthread_mutex_unlock(&pl->mu);
-		if (i >= pl->nitems)
-			return;
-		w->out = &pl->items[i].out;
-		if (do_file(w, pl->dfd, pl->items[i].name, pl->items[i].path,
-		    pl->items[i].type) < 0)
-			pl->items[i].err = errno ? errno : EIO;
-	}
-}
-
-/* What a helper thread is given: the pool and its worker. */
-struct helper {
-	struct pool *pl;
-	struct worker *w;
-};
-
-static void *
-helper_main(void *arg)
-{
-	struct helper *h = arg;
-
-	for (;;) {
-		pthread_barrier_wait(&h->pl->start);
-		if (h->pl->quit)
-			return NULL;
-		work(h->pl, h->w);
-		pthread_barrier_wait(&h->pl->done);
-	}
-}
-
-/* Classify the batch (every thread), then write it in order. */
-static void
-batch_run(struct pool *pl)
-{
-	size_t i;
-
-	if (pl->nitems == 0)
-		return;
-	pl->next = 0;
-	if (pl->nw > 1)
-		pthread_barrier_wait(&pl->start);
-	work(pl, &pl->w[0]);
-	if (pl->nw > 1)
-		pthread_barrier_wait(&pl->done);
-	for (i = 0; i < pl->nitems; i++) {
-		struct item *it = &pl->items[i];
-
-		if (it->out.len > 0)
-			fwrite(it->out.data, 1, it->out.len, stdout);
-		if (it->err != 0) {
-			fprintf(stderr, "rebond: %s: %s\n", it->path,
-			    strerror(it->err));
-			pl->failed = 1;
-		}
-		buf_free(&it->out);
-		free(it->path);
-	}
-	pl->nitems = 0;
-}
-
-/* Add a file to the batch (the batch runs when full). */
-static void
-batch_add(struct pool *pl, int dfd, char *path, const char *name,
+static struct item *
+item_add(struct pool *pl, char *path, const char *name, int dfd,
     unsigned char type)
 {
 	struct item *it;
 
-	if (pl->nitems > 0 && pl->dfd != dfd)
-		batch_run(pl);
-	pl->dfd = dfd;
-	it = &pl->items[pl->nitems++];
+	if (pl->n == pl->alloc) {
+		pl->alloc = pl->alloc ? pl->alloc * 2 : 256;
+		pl->items = xreallocarray(pl->items, pl->alloc,
+		    sizeof *pl->items);
+	}
+	it = &pl->items[pl->n++];
+	memset(it, 0, sizeof *it);
 	it->path = path;
 	it->name = name;
+	it->dfd = dfd;
 	it->type = type;
-	it->err = 0;
 	buf_init(&it->out, (size_t)-1);
-	if (pl->nitems == BATCH)
-		batch_run(pl);
+	return it;
 }
 
 /* A directory entry: its name and the type readdir() gave. */
@@ -492,10 +432,11 @@ entry_cmp(const void *a, const void *b)
 /*
  * A directory: every regular file is one message (or an mbox), in name
  * order. Its new/ and cur/ subdirectories (a Maildir) are read the same
- * way when maildir is set; nothing else is recursed into.
+ * way when maildir is set; nothing else is recursed into. Returns 0 or
+ * -1 (errno set).
  */
 static int
-do_dir(struct pool *pl, const char *path, int maildir)
+list_dir(struct pool *pl, const char *path, int maildir)
 {
 	DIR *d;
 	struct dirent *de;
@@ -517,17 +458,20 @@ do_dir(struct pool *pl, const char *path, int maildir)
 		ents[n].type = de->d_type;
 		n++;
 	}
-	if ((dfd = dup(dirfd(d))) < 0) {
+	/* The files are opened relative to the directory, later. */
+	dfd = dup(dirfd(d));
+	closedir(d);
+	if (dfd < 0) {
 		int e = errno;
 
-		closedir(d);
 		for (i = 0; i < n; i++)
 			free(ents[i].name);
 		free(ents);
 		errno = e;
 		return -1;
 	}
-	closedir(d);
+	pl->dfds = xreallocarray(pl->dfds, pl->ndfds + 1, sizeof *pl->dfds);
+	pl->dfds[pl->ndfds++] = dfd;
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, entry_cmp);
 	for (i = 0; i < n; i++) {
@@ -543,27 +487,138 @@ do_dir(struct pool *pl, const char *path, int maildir)
 		if (ents[i].type == DT_DIR || (sub && ents[i].type != DT_REG &&
 		    fstatat(dfd, ents[i].name, &st, 0) == 0 &&
 		    S_ISDIR(st.st_mode))) {
-			if (sub) {
-				batch_run(pl);
-				if (do_dir(pl, full, 0) < 0) {
-					fprintf(stderr, "rebond: %s: %s\n",
-					    full, strerror(errno));
-					pl->failed = 1;
-				}
-			}
-			free(full);
+			if (sub && list_dir(pl, full, 0) < 0)
+				item_add(pl, full, full, AT_FDCWD,
+				    DT_DIR)->err = errno;
+			else
+				free(full);
 			continue;
 		}
-		/* the path is the item's; its name is a suffix of it */
-		batch_add(pl, dfd, full, full + flen - 1 -
-		    strlen(ents[i].name), ents[i].type);
+		/* the name is the end of the path */
+		item_add(pl, full, full + flen - 1 - strlen(ents[i].name),
+		    dfd, ents[i].type);
 	}
-	batch_run(pl);
-	close(dfd);
 	for (i = 0; i < n; i++)
 		free(ents[i].name);
 	free(ents);
 	return 0;
+}
+
+/* ---- the threads ------------------------------------------------------ */
+
+/* Read and classify one file into its item. */
+static void
+item_run(struct worker *w, struct item *it)
+{
+	w->out = &it->out;
+	if (it->err != 0)
+		return;
+	if (strcmp(it->path, "-") == 0 && it->dfd == AT_FDCWD &&
+	    it->type == DT_FIFO) {
+		if (do_stream(w, "-", stdin) < 0)
+			it->err = errno ? errno : EIO;
+		return;
+	}
+	if (do_file(w, it->dfd, it->name, it->path, it->type) < 0)
+		it->err = errno ? errno : EIO;
+}
+
+/* The next file to take (under mu), or (size_t)-1 when none may be. */
+static size_t
+take(struct pool *pl)
+{
+	if (pl->next < pl->n && pl->next < pl->written + WINDOW)
+		return pl->next++;
+	return (size_t)-1;
+}
+
+static void *
+helper_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *pl = w->pl;
+	size_t i;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		if (pl->quit)
+			break;
+		if ((i = take(pl)) == (size_t)-1) {
+			pthread_cond_wait(&pl->more, &pl->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&pl->mu);
+		item_run(w, &pl->items[i]);
+		pthread_mutex_lock(&pl->mu);
+		pl->items[i].done = 1;
+		if (i == pl->written)
+			pthread_cond_signal(&pl->done);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/* Write the files done, in order, from pl->written on; free them. */
+static void
+write_done(struct pool *pl)
+{
+	size_t from, to;
+
+	pthread_mutex_lock(&pl->mu);
+	from = pl->written;
+	for (to = from; to < pl->n && pl->items[to].done; to++)
+		;
+	pthread_mutex_unlock(&pl->mu);
+	for (; from < to; from++) {
+		struct item *it = &pl->items[from];
+
+		if (it->out.len > 0)
+			fwrite(it->out.data, 1, it->out.len, stdout);
+		if (it->err != 0) {
+			fprintf(stderr, "rebond: %s: %s\n", it->path,
+			    strerror(it->err));
+			pl->failed = 1;
+		}
+		buf_free(&it->out);
+		free(it->path);
+		it->path = NULL;
+	}
+	pthread_mutex_lock(&pl->mu);
+	if (to > pl->written) {
+		pl->written = to;
+		/* the window moved */
+		pthread_cond_broadcast(&pl->more);
+	}
+	pthread_mutex_unlock(&pl->mu);
+}
+
+/* Read, classify and write every file of the list (the main thread's
+ * part). */
+static void
+pool_run(struct pool *pl)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pl->mu);
+	pthread_cond_broadcast(&pl->more);
+	while (pl->written < pl->n) {
+		if ((i = take(pl)) != (size_t)-1) {
+			pthread_mutex_unlock(&pl->mu);
+			item_run(&pl->w[0], &pl->items[i]);
+			pthread_mutex_lock(&pl->mu);
+			pl->items[i].done = 1;
+		} else if (!pl->items[pl->written].done) {
+			/* nothing to take: wait for the next to write */
+			pthread_cond_wait(&pl->done, &pl->mu);
+			continue;
+		}
+		if (pl->items[pl->written].done) {
+			pthread_mutex_unlock(&pl->mu);
+			write_done(pl);
+			pthread_mutex_lock(&pl->mu);
+		}
+	}
+	pthread_mutex_unlock(&pl->mu);
 }
 
 /* ---- the command ------------------------------------------------------ */
@@ -591,32 +646,20 @@ worker_free(struct worker *w)
 	free(w->in);
 }
 
-/* Start the helper threads of pl (nw - 1 of them). Returns 0 or -1. */
-static int
-pool_start(struct pool *pl, struct helper *h)
+/* Start the helper threads of pl (nw - 1 of them; fewer when the system
+ * refuses more). */
+static void
+pool_start(struct pool *pl)
 {
 	int i;
 
-	if (pl->nw <= 1)
-		return 0;
-	if (pthread_barrier_init(&pl->start, NULL, (unsigned)pl->nw) != 0 ||
-	    pthread_barrier_init(&pl->done, NULL, (unsigned)pl->nw) != 0)
-		return -1;
 	for (i = 1; i < pl->nw; i++) {
-		h[i].pl = pl;
-		h[i].w = &pl->w[i];
-		if (pthread_create(&pl->w[i].tid, NULL, helper_main, &h[i]) !=
-		    0) {
-			/* Run with the threads started so far. */
-			pthread_barrier_destroy(&pl->start);
-			pthread_barrier_destroy(&pl->done);
-			pl->nw = i;
-			pthread_barrier_init(&pl->start, NULL, (unsigned)i);
-			pthread_barrier_init(&pl->done, NULL, (unsigned)i);
-			return 0;
-		}
+		pl->w[i].pl = pl;
+		if (pthread_create(&pl->w[i].tid, NULL, helper_main,
+		    &pl->w[i]) != 0)
+			break;
 	}
-	return 0;
+	pl->nw = i;
 }
 
 static void
@@ -624,14 +667,12 @@ pool_stop(struct pool *pl)
 {
 	int i;
 
-	if (pl->nw <= 1)
-		return;
+	pthread_mutex_lock(&pl->mu);
 	pl->quit = 1;
-	pthread_barrier_wait(&pl->start);
+	pthread_cond_broadcast(&pl->more);
+	pthread_mutex_unlock(&pl->mu);
 	for (i = 1; i < pl->nw; i++)
 		pthread_join(pl->w[i].tid, NULL);
-	pthread_barrier_destroy(&pl->start);
-	pthread_barrier_destroy(&pl->done);
 }
 
 int
@@ -639,10 +680,10 @@ cmd_classify(int argc, char **argv)
 {
 	static struct pool pool;
 	struct pool *pl = &pool;
-	struct helper helpers[JOBS_MAX];
 	struct stat st;
 	unsigned long long jobs = 0;
-	int i, first, json = 0;
+	size_t k;
+	int i, first, json = 0, nw;
 	long ncpu;
 
 	for (i = 1; i < argc; i++) {
@@ -675,58 +716,46 @@ cmd_classify(int argc, char **argv)
 		jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned long long)ncpu;
 	}
 	memset(pl, 0, sizeof *pl);
-	pl->json = json;
-	pl->nw = (int)jobs;
 	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->more, NULL);
+	pthread_cond_init(&pl->done, NULL);
+	/* The list of files, in order. */
+	for (i = first; i < argc; i++) {
+		char *p = xstrdup(argv[i]);
+
+		if (strcmp(p, "-") == 0)
+			item_add(pl, p, p, AT_FDCWD, DT_FIFO);
+		else if (stat(p, &st) < 0)
+			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN)->err = errno;
+		else if (!S_ISDIR(st.st_mode))
+			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN);
+		else {
+			if (list_dir(pl, p, 1) < 0)
+				item_add(pl, xstrdup(p), NULL, AT_FDCWD,
+				    DT_DIR)->err = errno;
+			free(p);
+		}
+	}
 	/* Shared tables built before any thread reads them. */
 	report_init();
 	classify_init();
-	for (i = 0; i < pl->nw; i++)
+	pl->nw = (int)jobs;
+	if ((size_t)pl->nw > pl->n)
+		pl->nw = pl->n > 0 ? (int)pl->n : 1;
+	nw = pl->nw;
+	for (i = 0; i < nw; i++)
 		worker_init(&pl->w[i], json);
-	if (pool_start(pl, helpers) < 0)
-		pl->nw = 1;
-	for (i = first; i < argc; i++) {
-		const char *p = argv[i];
-
-		if (strcmp(p, "-") == 0) {
-			struct buf out;
-
-			batch_run(pl);
-			buf_init(&out, (size_t)-1);
-			pl->w[0].out = &out;
-			if (do_stream(&pl->w[0], "-", stdin) < 0) {
-				fprintf(stderr, "rebond: stdin: %s\n",
-				    strerror(errno));
-				pl->failed = 1;
-			}
-			if (out.len > 0)
-				fwrite(out.data, 1, out.len, stdout);
-			buf_free(&out);
-			continue;
-		}
-		if (stat(p, &st) < 0) {
-			batch_run(pl);
-			fprintf(stderr, "rebond: %s: %s\n", p, strerror(errno));
-			pl->failed = 1;
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			batch_run(pl);
-			if (do_dir(pl, p, 1) < 0) {
-				fprintf(stderr, "rebond: %s: %s\n", p,
-				    strerror(errno));
-				pl->failed = 1;
-			}
-		} else {
-			char *path = xstrdup(p);
-
-			batch_add(pl, AT_FDCWD, path, path, DT_UNKNOWN);
-		}
-	}
-	batch_run(pl);
+	pool_start(pl);
+	pool_run(pl);
 	pool_stop(pl);
-	for (i = 0; i < pl->nw; i++)
+	for (i = 0; i < nw; i++)
 		worker_free(&pl->w[i]);
+	for (k = 0; k < pl->ndfds; k++)
+		close(pl->dfds[k]);
+	free(pl->dfds);
+	free(pl->items);
+	pthread_cond_destroy(&pl->more);
+	pthread_cond_destroy(&pl->done);
 	pthread_mutex_destroy(&pl->mu);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "rebond: stdout: %s\n", strerror(errno));
