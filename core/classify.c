@@ -47,7 +47,10 @@ struct scanned {
  * on first use. */
 struct classify_ctx {
 	const struct report *r;
-	int notice_done;
+	int notice_norm;	/* notice.norm and notice.n are set */
+	int notice_done;	/* ... and notice.h */
+	int notice_cmd_done;	/* notice_cmd is set */
+	enum smtp_cmd notice_cmd;
 	struct scanned notice;
 };
 
@@ -340,13 +343,30 @@ unrepeat_codes(char *t, size_t n)
 	return n;
 }
 
-/* Normalize and scan a text (the diagnostic or the notice). */
+/* Normalize a text (the diagnostic or the notice) into s->norm. */
 static void
-scan_text(struct scanned *s, const char *t, size_t n)
+norm_text(struct scanned *s, const char *t, size_t n)
 {
 	s->n = textnorm(t ? t : "", n, s->norm, sizeof s->norm);
 	s->n = unrepeat_codes(s->norm, s->n);
+}
+
+/* Normalize and scan a text. */
+static void
+scan_text(struct scanned *s, const char *t, size_t n)
+{
+	norm_text(s, t, n);
 	rulescan(s->norm, s->n, &s->h);
+}
+
+/* The notice's text, normalized once per report. */
+static void
+notice_norm(struct classify_ctx *ctx)
+{
+	if (!ctx->notice_norm) {
+		norm_text(&ctx->notice, ctx->r->text, ctx->r->text_len);
+		ctx->notice_norm = 1;
+	}
 }
 
 /* The notice's text, scanned once per report. */
@@ -354,10 +374,27 @@ static const struct scanned *
 notice_scan(struct classify_ctx *ctx)
 {
 	if (!ctx->notice_done) {
-		scan_text(&ctx->notice, ctx->r->text, ctx->r->text_len);
+		notice_norm(ctx);
+		rulescan(ctx->notice.norm, ctx->notice.n, &ctx->notice.h);
 		ctx->notice_done = 1;
 	}
 	return &ctx->notice;
+}
+
+/* The SMTP command the notice's text names last (its scan's, or the
+ * markers alone when it was not scanned). */
+static enum smtp_cmd
+notice_cmd(struct classify_ctx *ctx)
+{
+	if (ctx->notice_done)
+		return ctx->notice.h.cmd;
+	if (!ctx->notice_cmd_done) {
+		notice_norm(ctx);
+		ctx->notice_cmd = rulescan_cmd(ctx->notice.norm,
+		    ctx->notice.n);
+		ctx->notice_cmd_done = 1;
+	}
+	return ctx->notice_cmd;
 }
 
 /* Before DATA: the message itself was not read yet. */
@@ -378,7 +415,7 @@ cmd_near(struct classify_ctx *ctx, const struct report_rcpt *rc)
 {
 	const struct report *r = ctx->r;
 	const char *t = r->text, *p = NULL, *e;
-	struct scanned *para;
+	char norm[NORM_BYTES];
 	enum smtp_cmd cmd;
 
 	if (r->text_len == 0)
@@ -386,18 +423,15 @@ cmd_near(struct classify_ctx *ctx, const struct report_rcpt *rc)
 	if (rc->address != NULL)
 		p = mem_casefind(t, r->text_len, rc->address);
 	if (p == NULL)
-		return r->nrcpt == 1 ? notice_scan(ctx)->h.cmd : CMD_NONE;
+		return r->nrcpt == 1 ? notice_cmd(ctx) : CMD_NONE;
 	/* To the end of the paragraph. */
 	e = memmem(p, r->text_len - (size_t)(p - t), "\n\n", 2);
 	if (e == NULL)
 		e = t + r->text_len;
-	para = xmalloc(sizeof *para);
-	para->n = textnorm(p, (size_t)(e - p), para->norm, NORM_BYTES);
-	rulescan(para->norm, para->n, &para->h);
-	cmd = para->h.cmd;
-	free(para);
+	cmd = rulescan_cmd(norm, textnorm(p, (size_t)(e - p), norm,
+	    sizeof norm));
 	if (cmd == CMD_NONE && r->nrcpt == 1 && p != t)
-		cmd = notice_scan(ctx)->h.cmd;
+		cmd = notice_cmd(ctx);
 	return cmd;
 }
 
@@ -940,7 +974,7 @@ classify_rcpt(const struct report *r, size_t i, struct verdict *v_r)
 	struct classify_ctx *ctx = xmalloc(sizeof *ctx);
 
 	ctx->r = r;
-	ctx->notice_done = 0;
+	ctx->notice_norm = ctx->notice_done = ctx->notice_cmd_done = 0;
 	classify_one(ctx, i, v_r);
 	free(ctx);
 }
@@ -989,7 +1023,7 @@ classify_report(const struct report *r, struct verdict *v_r)
 	}
 	ctx = xmalloc(sizeof *ctx);
 	ctx->r = r;
-	ctx->notice_done = 0;
+	ctx->notice_norm = ctx->notice_done = ctx->notice_cmd_done = 0;
 	for (i = 0; i < r->nrcpt; i++)
 		classify_one(ctx, i, &v_r[i]);
 	free(ctx);

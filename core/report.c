@@ -1570,6 +1570,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 		bl = strlen(bd);
 	}
 	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
+	buf_reserve(&b, 512 + blen);
 	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
 		if ((v = hdr_get(top, keep[k])) != NULL) {
 			size_t n = strlen(keep[k]) + 2 + strlen(v);
@@ -1792,6 +1793,7 @@ report_parse(const char *data, size_t len, int truncated)
 	ctx.top = &top;
 	w.ctx = &ctx;
 	buf_init(&w.text, CAP_TEXT_BYTES);
+	buf_reserve(&w.text, len < 16384 ? len : 16384);
 	buf_init(&w.html, CAP_TEXT_BYTES);
 	if (truncated)
 		r->flags |= REPORT_F_TRUNCATED;

@@ -34,8 +34,7 @@ struct pat {
 	unsigned char we;	/* ... and after (a rule of one piece) */
 };
 
-static struct {
-	int built;
+struct index {
 	struct pat *pat;
 	size_t npat;
 	unsigned char rid[RULESCAN_MAX_RULES];	/* rule -> reason */
@@ -51,7 +50,11 @@ static struct {
 	unsigned *out_beg;	/* state -> its outputs: out[beg, end) */
 	unsigned *out_end;
 	unsigned short *out;	/* pieces ending at a state (and suffixes) */
-} ix;
+};
+
+/* Every piece; the command markers only (for the notice's command). */
+static struct index ix, ixc;
+static int built;
 
 /* ---- pieces after the first ----------------------------------------- */
 
@@ -172,12 +175,118 @@ pat_set(struct pat *pt, const char *p, enum pat_kind kind, size_t idx)
 	pt->idx = (unsigned short)idx;
 }
 
+/* The automaton of the pieces of x (x->pat filled). */
 static void
-index_build(void)
+automaton_build(struct index *x)
 {
 	size_t i, k, c, nstates = 1, maxstates, nout = 0, head, tail, outcap;
 	unsigned short *fail, *queue;
 	int *own_first, *own_next;
+
+	/* Classes: the bytes the indexed prefixes use. */
+	x->nclass = 1;
+	for (k = 0; k < x->npat; k++)
+		for (i = 0; i < x->pat[k].key; i++) {
+			unsigned char b = (unsigned char)x->pat[k].piece[i];
+
+			if (x->cls[b] == 0)
+				x->cls[b] = (unsigned char)x->nclass++;
+		}
+	if (x->nclass > 255)
+		abort();
+
+	/* The trie of the prefixes (delta holds the children). */
+	maxstates = 1;
+	for (k = 0; k < x->npat; k++)
+		maxstates += x->pat[k].key;
+	if (maxstates > 0xffff)
+		abort();
+	x->delta = xcalloc(maxstates * x->nclass, sizeof *x->delta);
+	own_first = xmalloc(maxstates * sizeof *own_first);
+	own_next = xmalloc(x->npat * sizeof *own_next);
+	for (i = 0; i < maxstates; i++)
+		own_first[i] = -1;
+	for (k = x->npat; k-- > 0;) {
+		size_t s = 0;
+
+		for (i = 0; i < x->pat[k].key; i++) {
+			unsigned short *d = &x->delta[s * x->nclass +
+			    x->cls[(unsigned char)x->pat[k].piece[i]]];
+
+			if (*d == 0)
+				*d = (unsigned short)nstates++;
+			s = *d;
+		}
+		/* pushed in reverse: each state lists pieces in order */
+		own_next[k] = own_first[s];
+		own_first[s] = (int)k;
+	}
+
+	/*
+	 * Breadth first: failure links, the missing transitions, and for
+	 * each state the pieces that end there (its own and its failure
+	 * state's, already complete).
+	 */
+	fail = xcalloc(nstates, sizeof *fail);
+	queue = xmalloc(nstates * sizeof *queue);
+	x->out_beg = xcalloc(nstates, sizeof *x->out_beg);
+	x->out_end = xcalloc(nstates, sizeof *x->out_end);
+	outcap = 256;
+	x->out = xreallocarray(NULL, outcap, sizeof *x->out);
+	head = tail = 0;
+	queue[tail++] = 0;
+	while (head < tail) {
+		size_t s = queue[head++], f = fail[s], j, add = 0;
+		int o;
+
+		for (o = own_first[s]; o >= 0; o = own_next[o])
+			add++;
+		if (s != 0)
+			add += x->out_end[f] - x->out_beg[f];
+		while (nout + add > outcap) {
+			outcap *= 2;
+			x->out = xreallocarray(x->out, outcap, sizeof *x->out);
+		}
+		x->out_beg[s] = (unsigned)nout;
+		for (o = own_first[s]; o >= 0; o = own_next[o])
+			x->out[nout++] = (unsigned short)o;
+		if (s != 0)
+			for (j = x->out_beg[f]; j < x->out_end[f]; j++)
+				x->out[nout++] = x->out[j];
+		x->out_end[s] = (unsigned)nout;
+		for (c = 1; c < x->nclass; c++) {
+			unsigned short *d = &x->delta[s * x->nclass + c];
+
+			if (*d != 0) {
+				fail[*d] = s == 0 ? 0 :
+				    x->delta[fail[s] * x->nclass + c];
+				queue[tail++] = *d;
+			} else if (s != 0) {
+				*d = x->delta[fail[s] * x->nclass + c];
+			}
+		}
+	}
+	x->row = xreallocarray(NULL, nstates * x->nclass, sizeof *x->row);
+	for (i = 0; i < nstates * x->nclass; i++) {
+		size_t to = x->delta[i];
+
+		x->row[i] = (uint32_t)(to * x->nclass);
+		if (x->out_end[to] > x->out_beg[to])
+			x->row[i] |= HAS_OUT;
+	}
+	free(x->delta);
+	x->delta = NULL;
+	free(fail);
+	free(queue);
+	free(own_first);
+	free(own_next);
+}
+
+/* Both indexes, from the tables of classify_rules.c. */
+static void
+index_build(void)
+{
+	size_t i, k;
 
 	if (classify_ntext_rules > RULESCAN_MAX_RULES)
 		abort();	/* the table outgrew the index: a build bug */
@@ -202,111 +311,22 @@ index_build(void)
 		pat_set(&ix.pat[k], rulescan_labels[i], PK_LABEL, i);
 		ix.pat[k++].wb = 1;
 	}
-
-	/* Classes: the bytes the indexed prefixes use. */
-	ix.nclass = 1;
-	for (k = 0; k < ix.npat; k++)
-		for (i = 0; i < ix.pat[k].key; i++) {
-			unsigned char b = (unsigned char)ix.pat[k].piece[i];
-
-			if (ix.cls[b] == 0)
-				ix.cls[b] = (unsigned char)ix.nclass++;
-		}
-	if (ix.nclass > 255)
-		abort();
-
-	/* The trie of the prefixes (delta holds the children). */
-	maxstates = 1;
-	for (k = 0; k < ix.npat; k++)
-		maxstates += ix.pat[k].key;
-	if (maxstates > 0xffff)
-		abort();
-	ix.delta = xcalloc(maxstates * ix.nclass, sizeof *ix.delta);
-	own_first = xmalloc(maxstates * sizeof *own_first);
-	own_next = xmalloc(ix.npat * sizeof *own_next);
-	for (i = 0; i < maxstates; i++)
-		own_first[i] = -1;
-	for (k = ix.npat; k-- > 0;) {
-		size_t s = 0;
-
-		for (i = 0; i < ix.pat[k].key; i++) {
-			unsigned short *d = &ix.delta[s * ix.nclass +
-			    ix.cls[(unsigned char)ix.pat[k].piece[i]]];
-
-			if (*d == 0)
-				*d = (unsigned short)nstates++;
-			s = *d;
-		}
-		/* pushed in reverse: each state lists pieces in order */
-		own_next[k] = own_first[s];
-		own_first[s] = (int)k;
+	automaton_build(&ix);
+	/* The markers again, indexed whole: the command alone. */
+	ixc.npat = classify_ncmd_markers + 1;
+	ixc.pat = xcalloc(ixc.npat, sizeof *ixc.pat);
+	for (i = 0; i < ixc.npat; i++) {
+		ixc.pat[i] = ix.pat[classify_ntext_rules + i];
+		ixc.pat[i].key = ixc.pat[i].len;
 	}
-
-	/*
-	 * Breadth first: failure links, the missing transitions, and for
-	 * each state the pieces that end there (its own and its failure
-	 * state's, already complete).
-	 */
-	fail = xcalloc(nstates, sizeof *fail);
-	queue = xmalloc(nstates * sizeof *queue);
-	ix.out_beg = xcalloc(nstates, sizeof *ix.out_beg);
-	ix.out_end = xcalloc(nstates, sizeof *ix.out_end);
-	outcap = 256;
-	ix.out = xreallocarray(NULL, outcap, sizeof *ix.out);
-	head = tail = 0;
-	queue[tail++] = 0;
-	while (head < tail) {
-		size_t s = queue[head++], f = fail[s], j, add = 0;
-		int o;
-
-		for (o = own_first[s]; o >= 0; o = own_next[o])
-			add++;
-		if (s != 0)
-			add += ix.out_end[f] - ix.out_beg[f];
-		while (nout + add > outcap) {
-			outcap *= 2;
-			ix.out = xreallocarray(ix.out, outcap, sizeof *ix.out);
-		}
-		ix.out_beg[s] = (unsigned)nout;
-		for (o = own_first[s]; o >= 0; o = own_next[o])
-			ix.out[nout++] = (unsigned short)o;
-		if (s != 0)
-			for (j = ix.out_beg[f]; j < ix.out_end[f]; j++)
-				ix.out[nout++] = ix.out[j];
-		ix.out_end[s] = (unsigned)nout;
-		for (c = 1; c < ix.nclass; c++) {
-			unsigned short *d = &ix.delta[s * ix.nclass + c];
-
-			if (*d != 0) {
-				fail[*d] = s == 0 ? 0 :
-				    ix.delta[fail[s] * ix.nclass + c];
-				queue[tail++] = *d;
-			} else if (s != 0) {
-				*d = ix.delta[fail[s] * ix.nclass + c];
-			}
-		}
-	}
-	ix.row = xreallocarray(NULL, nstates * ix.nclass, sizeof *ix.row);
-	for (i = 0; i < nstates * ix.nclass; i++) {
-		size_t to = ix.delta[i];
-
-		ix.row[i] = (uint32_t)(to * ix.nclass);
-		if (ix.out_end[to] > ix.out_beg[to])
-			ix.row[i] |= HAS_OUT;
-	}
-	free(ix.delta);
-	ix.delta = NULL;
-	free(fail);
-	free(queue);
-	free(own_first);
-	free(own_next);
-	ix.built = 1;
+	automaton_build(&ixc);
+	built = 1;
 }
 
 enum reason_id
 rulescan_reason(size_t k)
 {
-	if (!ix.built)
+	if (!built)
 		index_build();
 	return (enum reason_id)ix.rid[k];
 }
@@ -380,6 +400,17 @@ candidate(const char *t, size_t n, size_t i, const struct pat *p,
 	}
 }
 
+/* The command a best marker names. */
+static enum smtp_cmd
+best_cmd(long best, size_t best_m)
+{
+	if (best < 0)
+		return CMD_NONE;
+	if (best_m == classify_ncmd_markers)
+		return CMD_CONN;
+	return classify_cmd_markers[best_m].cmd;
+}
+
 void
 rulescan(const char *t, size_t n, struct scan *s)
 {
@@ -390,7 +421,7 @@ rulescan(const char *t, size_t n, struct scan *s)
 	unsigned o;
 	long best = -1;
 
-	if (!ix.built)
+	if (!built)
 		index_build();
 	s->any = 0;
 	memset(s->on, 0, sizeof s->on);
@@ -412,10 +443,34 @@ rulescan(const char *t, size_t n, struct scan *s)
 			candidate(t, n, i, &ix.pat[ix.out[o]], s, &best,
 			    &best_m);
 	}
-	if (best < 0)
-		s->cmd = CMD_NONE;
-	else if (best_m == classify_ncmd_markers)
-		s->cmd = CMD_CONN;
-	else
-		s->cmd = classify_cmd_markers[best_m].cmd;
+	s->cmd = best_cmd(best, best_m);
+}
+
+enum smtp_cmd
+rulescan_cmd(const char *t, size_t n)
+{
+	const uint32_t *row;
+	const unsigned char *cls;
+	size_t i, nclass, best_m = 0, st;
+	uint32_t state = 0;
+	unsigned o;
+	long best = -1;
+
+	if (!built)
+		index_build();
+	if (n > 0xffff)
+		n = 0xffff;
+	row = ixc.row;
+	cls = ixc.cls;
+	nclass = ixc.nclass;
+	for (i = 0; i < n; i++) {
+		state = row[(state & ~HAS_OUT) + cls[(unsigned char)t[i]]];
+		if (!(state & HAS_OUT))
+			continue;
+		st = (state & ~HAS_OUT) / nclass;
+		for (o = ixc.out_beg[st]; o < ixc.out_end[st]; o++)
+			candidate(t, n, i, &ixc.pat[ixc.out[o]], NULL, &best,
+			    &best_m);
+	}
+	return best_cmd(best, best_m);
 }

@@ -44,6 +44,12 @@ struct scan {
 /* Scan (t, n), at most 65535 bytes of normalized text, into *s. */
 void rulescan(const char *t, size_t n, struct scan *s);
 
+/*
+ * Only the SMTP command the normalized text (t, n) names last (as
+ * rulescan()'s cmd), faster: the markers alone are looked for.
+ */
+enum smtp_cmd rulescan_cmd(const char *t, size_t n);
+
 /* Did text rule k match? */
 static inline int
 scan_on(const struct scan *s, size_t k)
