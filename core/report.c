@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -599,14 +600,25 @@ literal:
 }
 
 /*
- * (s, n) from charset to UTF-8 in a new string (free() it), with iconv
- * as libetpan's charconv_buffer() would do (its charset aliases, '?' for
- * what cannot be converted), without its fixed-size round trip. Returns
- * 0, or -1 for an unknown charset.
+ * Converters to UTF-8 are kept between messages: opening one loads
+ * glibc's conversion module each time, which costs more than most
+ * messages. A converter is taken out of the cache while in use (threads
+ * parse at once) and reset before each use, so a conversion never
+ * depends on the one before. The cache holds at most CONV_CACHE.
  */
-static int
-to_utf8(const char *charset, const char *s, size_t n, char **out_r,
-    size_t *len_r)
+#define CONV_CACHE	8
+
+static struct {
+	char charset[32];
+	iconv_t cd;
+} conv_cache[CONV_CACHE];
+static size_t conv_n;
+static pthread_mutex_t conv_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A converter from charset (libetpan's aliases applied) to UTF-8, or
+ * (iconv_t)-1 for an unknown charset. */
+static iconv_t
+conv_take(const char *charset)
 {
 	static const struct {
 		const char *name, *iconv_name;
@@ -617,35 +629,91 @@ to_utf8(const char *charset, const char *s, size_t n, char **out_r,
 		{ "iso_8859-8-e", "ISO-8859-8" }, { "iso8859-8-e", "ISO-8859-8" },
 		{ "ks_c_5601-1987", "EUCKR" }, { "iso-2022-jp", "ISO-2022-JP-2" },
 	};
-	iconv_t cd;
-	char *in = (char *)s, *out, *o;
-	size_t k, inleft = n, outsz = n * 4 + 16, outleft;
+	iconv_t cd = (iconv_t)-1;
+	size_t k;
 
+	pthread_mutex_lock(&conv_mu);
+	for (k = 0; k < conv_n; k++)
+		if (strcasecmp(conv_cache[k].charset, charset) == 0) {
+			cd = conv_cache[k].cd;
+			conv_cache[k] = conv_cache[--conv_n];
+			break;
+		}
+	pthread_mutex_unlock(&conv_mu);
+	if (cd != (iconv_t)-1) {
+		iconv(cd, NULL, NULL, NULL, NULL);	/* initial state */
+		return cd;
+	}
 	for (k = 0; k < sizeof alias / sizeof alias[0]; k++)
 		if (strcasecmp(charset, alias[k].name) == 0) {
 			charset = alias[k].iconv_name;
 			break;
 		}
-	if ((cd = iconv_open("UTF-8", charset)) == (iconv_t)-1)
-		return -1;
-	out = o = xmalloc(outsz);
-	outleft = outsz - 1;
+	return iconv_open("UTF-8", charset);
+}
+
+/* Give back a converter taken for charset. */
+static void
+conv_give(const char *charset, iconv_t cd)
+{
+	pthread_mutex_lock(&conv_mu);
+	if (conv_n < CONV_CACHE && strlen(charset) <
+	    sizeof conv_cache[0].charset) {
+		memcpy(conv_cache[conv_n].charset, charset,
+		    strlen(charset) + 1);
+		conv_cache[conv_n++].cd = cd;
+		cd = (iconv_t)-1;
+	}
+	pthread_mutex_unlock(&conv_mu);
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+}
+
+/*
+ * Convert (s, n) with cd into out (outsz bytes), '?' for what cannot be
+ * converted, as libetpan does; returns the length written.
+ */
+static size_t
+conv_run(iconv_t cd, const char *s, size_t n, char *out, size_t outsz)
+{
+	char *in = (char *)s, *o = out;
+	size_t inleft = n, outleft = outsz;
+
 	while (inleft > 0) {
 		if (iconv(cd, &in, &inleft, &o, &outleft) != (size_t)-1)
 			break;
 		if (errno == E2BIG || outleft == 0)
 			break;
-		/* EILSEQ, EINVAL: one '?' for the byte, as libetpan does */
+		/* EILSEQ, EINVAL: one '?' for the byte */
 		*o++ = '?';
 		outleft--;
 		in++;
 		inleft--;
 	}
 	iconv(cd, NULL, NULL, &o, &outleft);	/* shift back to initial */
-	iconv_close(cd);
-	*o = '\0';
+	return (size_t)(o - out);
+}
+
+/*
+ * (s, n) from charset to UTF-8 in a new string (free() it), as libetpan's
+ * charconv_buffer() would do (its charset aliases, '?' for what cannot be
+ * converted). Returns 0, or -1 for an unknown charset.
+ */
+static int
+to_utf8(const char *charset, const char *s, size_t n, char **out_r,
+    size_t *len_r)
+{
+	iconv_t cd;
+	char *out;
+
+	if ((cd = conv_take(charset)) == (iconv_t)-1)
+		return -1;
+	/* (a code point takes at least one byte in, at most four out) */
+	out = xmalloc(n * 4 + 16);
+	*len_r = conv_run(cd, s, n, out, n * 4 + 15);
+	out[*len_r] = '\0';
 	*out_r = out;
-	*len_r = (size_t)(o - out);
+	conv_give(charset, cd);
 	return 0;
 }
 
@@ -1744,25 +1812,38 @@ header_fields(struct report *r, const struct hdr_block *top)
 /*
  * libetpan converts every Content-Type value from US-ASCII to UTF-8
  * through iconv (an iconv_open per field: most of the MIME parser's
- * time). For pure ASCII between ASCII and UTF-8 the conversion is a copy;
- * anything else is left to iconv (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET
- * makes libetpan fall back to it), so results do not change.
+ * time). Its conversions go through this hook instead: pure ASCII
+ * between ASCII and UTF-8 is a copy, the rest goes to a kept iconv
+ * converter (conv_take), with libetpan's own '?' for what cannot be
+ * converted; an unknown charset is left to libetpan
+ * (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET). Results do not change.
  */
 static int
 ascii_charconv(const char *tocode, const char *fromcode, const char *str,
     size_t length, char *result, size_t *result_len)
 {
+	iconv_t cd;
 	size_t i;
 
-	if ((strcasecmp(fromcode, "us-ascii") != 0 &&
-	    strcasecmp(fromcode, "utf-8") != 0) ||
-	    strcasecmp(tocode, "utf-8") != 0 || length > *result_len)
+	if (strcasecmp(tocode, "utf-8") != 0 || length > *result_len)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
-	for (i = 0; i < length; i++)
-		if ((unsigned char)str[i] >= 0x80 || str[i] == '\0')
-			return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
-	memcpy(result, str, length);
-	*result_len = length;
+	if (strcasecmp(fromcode, "us-ascii") == 0 ||
+	    strcasecmp(fromcode, "utf-8") == 0) {
+		for (i = 0; i < length; i++)
+			if ((unsigned char)str[i] >= 0x80 || str[i] == '\0')
+				break;
+		if (i == length) {
+			memcpy(result, str, length);
+			*result_len = length;
+			return MAIL_CHARCONV_NO_ERROR;
+		}
+	}
+	/* Anything else through a kept converter (libetpan's own would
+	 * open one each time). */
+	if ((cd = conv_take(fromcode)) == (iconv_t)-1)
+		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	*result_len = conv_run(cd, str, length, result, *result_len);
+	conv_give(fromcode, cd);
 	return MAIL_CHARCONV_NO_ERROR;
 }
 
