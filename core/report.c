@@ -1654,20 +1654,25 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 		line = body + off;
 		nl = memchr(line, '\n', blen - off);
 		ll = nl ? (size_t)(nl - line) + 1 : blen - off;
-		if (ll >= 2 && line[0] == '-' && line[1] == '-') {
-			ndash++;
-			if (bl > 0 && ll >= bl + 2 &&
-			    memcmp(line + 2, bd, bl) == 0) {
-				/* a delimiter of the top multipart */
-				st = PART_HEADER;
-				orig = encoded = 0;
+		if (bl > 0 && ll >= bl + 2 && line[0] == '-' &&
+		    line[1] == '-' && memcmp(line + 2, bd, bl) == 0) {
+			/* a delimiter of the top multipart */
+			st = PART_HEADER;
+			orig = encoded = 0;
+		}
+		/* (what is skipped does not reach libetpan) */
+		if (st != ORIG_SKIP) {
+			if (ll >= 2 && line[0] == '-' && line[1] == '-')
+				ndash++;
+			else if (ll >= 13 && (line[0] == 'c' ||
+			    line[0] == 'C') && mem_caseprefix(line, ll,
+			    "content-type:"))
+				nct++;
+			if (nct > CAP_MIME_PARTS ||
+			    ndash > 4 * CAP_MIME_PARTS) {
+				*capped_r = 1;
+				break;
 			}
-		} else if (ll >= 13 && (line[0] == 'c' || line[0] == 'C') &&
-		    mem_caseprefix(line, ll, "content-type:"))
-			nct++;
-		if (nct > CAP_MIME_PARTS || ndash > 4 * CAP_MIME_PARTS) {
-			*capped_r = 1;
-			break;
 		}
 		switch (st) {
 		case BODY:

@@ -7,11 +7,13 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
 #include "reason.h"
 #include "report.h"
+#include "rulescan.h"
 #include "textnorm.h"
 
 struct ccase {
@@ -452,3 +454,61 @@ MCASES(classify, transcripts,
       "Duplicated Message-ID in <list@example.org>.\n\n\n"
       "Original mail as follows:\n", "systemerror" },
 )
+
+/*
+ * The one-pass scan: rules found wherever they are, with their word
+ * boundaries and gaps; the command named last; the markers-only scan
+ * agrees with the full one.
+ */
+Test(classify, rule_scan)
+{
+	static const struct {
+		const char *text;
+		enum smtp_cmd cmd;
+	} cmds[] = {
+		{ "host x said: 550 no (in reply to rcpt to command)",
+		  CMD_RCPT },
+		{ ">>> rcpt to:<a@b> <<< 250 ok >>> data <<< 554 no", CMD_DATA },
+		{ "... while talking to mx.example.org.: <<< 554 go away",
+		  CMD_CONN },
+		{ "... while talking to mx.example.org.: >>> mail from:<> "
+		  "<<< 550 no", CMD_MAIL },
+		{ "after end of data: 550 spam", CMD_DATA },
+		{ "nothing at all", CMD_NONE },
+		{ "", CMD_NONE },
+	};
+	struct scan *s = malloc(sizeof *s);
+	char norm[512];
+	size_t k, n;
+
+	cr_assert_not_null(s);
+	for (k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+		n = textnorm(cmds[k].text, strlen(cmds[k].text), norm,
+		    sizeof norm);
+		rulescan(norm, n, s);
+		cr_expect_eq(s->cmd, cmds[k].cmd, "'%s': cmd %d, want %d",
+		    cmds[k].text, s->cmd, cmds[k].cmd);
+		cr_expect_eq(rulescan_cmd(norm, n), cmds[k].cmd,
+		    "'%s': markers only", cmds[k].text);
+	}
+	/* "mailbox * full": a gap of at most CLASSIFY_GAP bytes */
+	n = textnorm("the mailbox of this user is now full", 36, norm,
+	    sizeof norm);
+	rulescan(norm, n, s);
+	cr_expect(s->any);
+	cr_expect_geq(s->first[TIER_STRONG][RSN_MAILBOXFULL], 0);
+	memset(norm, 'x', sizeof norm);
+	memcpy(norm, "mailbox ", 8);
+	memcpy(norm + 300, " full", 5);
+	rulescan(norm, 400, s);
+	cr_expect_lt(s->first[TIER_STRONG][RSN_MAILBOXFULL], 0,
+	    "a gap beyond CLASSIFY_GAP");
+	/* "|quota|" needs word boundaries */
+	n = textnorm("quotation", 9, norm, sizeof norm);
+	rulescan(norm, n, s);
+	cr_expect_lt(s->first[TIER_WEAK][RSN_MAILBOXFULL], 0, "quotation");
+	n = textnorm("over the quota.", 15, norm, sizeof norm);
+	rulescan(norm, n, s);
+	cr_expect_geq(s->first[TIER_WEAK][RSN_MAILBOXFULL], 0, "quota.");
+	free(s);
+}
