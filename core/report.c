@@ -624,10 +624,14 @@ conv_take(const char *charset)
 		const char *name, *iconv_name;
 	} alias[] = {
 		{ "gb2312", "GBK" }, { "gb_2312-80", "GBK" },
-		{ "iso-8859-8-i", "ISO-8859-8" }, { "iso_8859-8-i", "ISO-8859-8" },
-		{ "iso8859-8-i", "ISO-8859-8" }, { "iso-8859-8-e", "ISO-8859-8" },
-		{ "iso_8859-8-e", "ISO-8859-8" }, { "iso8859-8-e", "ISO-8859-8" },
-		{ "ks_c_5601-1987", "EUCKR" }, { "iso-2022-jp", "ISO-2022-JP-2" },
+		{ "iso-8859-8-i", "ISO-8859-8" },
+		{ "iso_8859-8-i", "ISO-8859-8" },
+		{ "iso8859-8-i", "ISO-8859-8" },
+		{ "iso-8859-8-e", "ISO-8859-8" },
+		{ "iso_8859-8-e", "ISO-8859-8" },
+		{ "iso8859-8-e", "ISO-8859-8" },
+		{ "ks_c_5601-1987", "EUCKR" },
+		{ "iso-2022-jp", "ISO-2022-JP-2" },
 	};
 	iconv_t cd = (iconv_t)-1;
 	size_t k;

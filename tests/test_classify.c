@@ -468,7 +468,8 @@ Test(classify, rule_scan)
 	} cmds[] = {
 		{ "host x said: 550 no (in reply to rcpt to command)",
 		  CMD_RCPT },
-		{ ">>> rcpt to:<a@b> <<< 250 ok >>> data <<< 554 no", CMD_DATA },
+		{ ">>> rcpt to:<a@b> <<< 250 ok >>> data <<< 554 no",
+		  CMD_DATA },
 		{ "... while talking to mx.example.org.: <<< 554 go away",
 		  CMD_CONN },
 		{ "... while talking to mx.example.org.: >>> mail from:<> "
