@@ -14,7 +14,7 @@ static const char *const essential[] = {
 	"content-type", "content-transfer-encoding", "mime-version",
 	"subject", "from", "date", "message-id", "x-failed-recipients",
 	"auto-submitted", "final-recipient", "original-recipient", "action",
-	"status", "diagnostic-code", "feedback-type",
+	"status", "diagnostic-code", "feedback-type", NULL,
 };
 
 void
