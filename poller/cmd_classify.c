@@ -487,10 +487,12 @@ list_dir(struct pool *pl, const char *path, int maildir)
 		if (ents[i].type == DT_DIR || (sub && ents[i].type != DT_REG &&
 		    fstatat(dfd, ents[i].name, &st, 0) == 0 &&
 		    S_ISDIR(st.st_mode))) {
-			if (sub && list_dir(pl, full, 0) < 0)
+			if (sub && list_dir(pl, full, 0) < 0) {
+				int e = errno;
+
 				item_add(pl, full, full, AT_FDCWD,
-				    DT_DIR)->err = errno;
-			else
+				    DT_DIR)->err = e;
+			} else
 				free(full);
 			continue;
 		}
@@ -725,16 +727,18 @@ cmd_classify(int argc, char **argv)
 
 		if (strcmp(p, "-") == 0)
 			item_add(pl, p, p, AT_FDCWD, DT_FIFO);
-		else if (stat(p, &st) < 0)
-			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN)->err = errno;
-		else if (!S_ISDIR(st.st_mode))
+		else if (stat(p, &st) < 0) {
+			int e = errno;
+
+			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN)->err = e;
+		} else if (!S_ISDIR(st.st_mode))
 			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN);
-		else {
-			if (list_dir(pl, p, 1) < 0)
-				item_add(pl, xstrdup(p), NULL, AT_FDCWD,
-				    DT_DIR)->err = errno;
+		else if (list_dir(pl, p, 1) < 0) {
+			int e = errno;
+
+			item_add(pl, p, NULL, AT_FDCWD, DT_DIR)->err = e;
+		} else
 			free(p);
-		}
 	}
 	/* Shared tables built before any thread reads them. */
 	report_init();
