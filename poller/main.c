@@ -31,7 +31,7 @@ usage(FILE *f)
 	    "[--rescore] [--dry-run]\n"
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
-	    "       rebond classify [--json] PATH...|-\n"
+	    "       rebond classify [--json] [--jobs N] PATH...|-\n"
 	    "       rebond report [-c FILE] [--wide]\n"
 	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
 	    "       rebond --version\n"
