@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +37,27 @@
 #include "xalloc.h"
 
 /* Distinct static strings (reasons, categories, rule ids, sources) whose
- * JSON values are made once. */
-#define JSON_CACHE	256
+ * JSON values are made once: twice as many (a power of two). */
+#define JSON_CACHE	2048
 /* Files read ahead of the next one to write, at most. */
 #define WINDOW		4096
 /* Threads at most (--jobs). */
 #define JOBS_MAX	64
 /* First size of a thread's input buffer. */
 #define INPUT_FIRST	(256 * 1024)
+/* First size of the buffer a JSON line is written into. */
+#define JSON_FIRST	4096
+
+/* The keys of a --json line, in their order. */
+enum key {
+	K_FILE, K_RECIPIENT, K_REASON, K_CATEGORY, K_STATUS, K_REPLY_CODE,
+	K_ACTION, K_DIAGNOSTIC, K_RULE, K_MATCHED, K_SOURCE, K_MESSAGE_ID,
+	NKEYS
+};
+static const char *const key_name[NKEYS] = {
+	"file", "recipient", "reason", "category", "status", "reply_code",
+	"action", "diagnostic", "rule", "matched", "source", "message_id",
+};
 
 /* What one thread needs to read and classify. */
 struct worker {
@@ -58,11 +72,15 @@ struct worker {
 	 */
 	json_t *line;
 	json_t *file;		/* the current file name's value */
-	struct {
+	/* what each key of line holds now (see slot_*) */
+	json_t *cur[NKEYS];
+	struct cached {
 		const char *s;
 		json_t *j;
-	} cache[JSON_CACHE];
+	} *cache;		/* JSON_CACHE of them */
 	size_t ncache;
+	char *jbuf;		/* where jansson writes a line */
+	size_t jcap;
 	struct buf *out;	/* where the lines go */
 	pthread_t tid;
 	struct pool *pl;
@@ -106,39 +124,129 @@ usage(void)
 
 /* ---- output ----------------------------------------------------------- */
 
-/* The JSON value of a static string (same pointer, same value). */
-static json_t *
-json_static(struct worker *w, const char *s)
+/*
+ * The line object is made once per thread with every key (in order) and
+ * kept: a line only changes the values that differ from the line before.
+ * A value of our own (a string or an integer made for this line) is
+ * changed in place; a shared one (null, the file name, a static string's
+ * cached value) is put in its slot.
+ */
+
+/* Put value v (a reference is taken) in slot k. */
+static void
+slot_put(struct worker *w, enum key k, json_t *v)
+{
+	if (w->cur[k] == v)
+		return;
+	json_object_set_nocheck(w->line, key_name[k], v);
+	w->cur[k] = v;
+}
+
+/* Slot k holds a string of our own with the value s (NULL: null). */
+static void
+slot_str(struct worker *w, enum key k, const char *s)
+{
+	json_t *v;
+
+	if (s == NULL) {
+		slot_put(w, k, json_null());
+		return;
+	}
+	v = w->cur[k];
+	if (v != NULL && json_is_string(v) && v->refcount == 1) {
+		size_t n = strlen(s);
+
+		if (json_string_length(v) != n ||
+		    memcmp(json_string_value(v), s, n) != 0)
+			json_string_setn_nocheck(v, s, n);
+		return;
+	}
+	v = json_string_nocheck(s);
+	json_object_set_new_nocheck(w->line, key_name[k], v);
+	w->cur[k] = v;
+}
+
+/* Slot k holds the integer n (0: null). */
+static void
+slot_int(struct worker *w, enum key k, int n)
+{
+	json_t *v;
+
+	if (n == 0) {
+		slot_put(w, k, json_null());
+		return;
+	}
+	v = w->cur[k];
+	if (v != NULL && json_is_integer(v) && v->refcount == 1) {
+		json_integer_set(v, n);
+		return;
+	}
+	v = json_integer(n);
+	json_object_set_new_nocheck(w->line, key_name[k], v);
+	w->cur[k] = v;
+}
+
+/* Slot k holds the JSON value of a static string (same pointer, same
+ * value: made once, found again by the pointer's hash). */
+static void
+slot_static(struct worker *w, enum key k, const char *s)
 {
 	size_t i;
 
-	if (s == NULL)
-		return json_null();
-	for (i = 0; i < w->ncache; i++)
-		if (w->cache[i].s == s)
-			return json_incref(w->cache[i].j);
-	if (w->ncache == JSON_CACHE)
-		return json_string(s);
-	w->cache[w->ncache].s = s;
-	w->cache[w->ncache].j = json_string(s);
-	return json_incref(w->cache[w->ncache++].j);
+	if (s == NULL) {
+		slot_put(w, k, json_null());
+		return;
+	}
+	i = ((uintptr_t)s >> 3) * 0x9e3779b97f4a7c15ULL >> 32;
+	for (i &= JSON_CACHE - 1; w->cache[i].s != NULL;
+	    i = (i + 1) & (JSON_CACHE - 1))
+		if (w->cache[i].s == s) {
+			slot_put(w, k, w->cache[i].j);
+			return;
+		}
+	/* (kept at most half full, so that a search ends soon) */
+	if (w->ncache >= JSON_CACHE / 2) {
+		slot_str(w, k, s);
+		return;
+	}
+	w->cache[i].s = s;
+	w->cache[i].j = json_string(s);
+	w->ncache++;
+	slot_put(w, k, w->cache[i].j);
 }
 
-/* A string of a report: valid UTF-8 without control characters. */
+/* The line object, its keys in order (all null). */
 static json_t *
-json_report_str(const char *s)
+line_new(struct worker *w)
 {
-	return s != NULL ? json_string_nocheck(s) : json_null();
+	json_t *o = json_object();
+	size_t k;
+
+	for (k = 0; k < NKEYS; k++) {
+		json_object_set_nocheck(o, key_name[k], json_null());
+		w->cur[k] = json_null();
+	}
+	return o;
 }
 
-/* Gather what jansson writes into the worker's output. */
-static int
-json_out(const char *buffer, size_t size, void *data)
+/* Append the line object as compact JSON and a newline to w->out. */
+static void
+line_write(struct worker *w)
 {
-	struct worker *w = data;
+	size_t n;
 
-	buf_append(w->out, buffer, size);
-	return 0;
+	for (;;) {
+		n = json_dumpb(w->line, w->jbuf, w->jcap, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		if (n <= w->jcap)
+			break;
+		/* (too long for the buffer: it is not written) */
+		w->jcap = n;
+		w->jbuf = xrealloc(w->jbuf, w->jcap);
+	}
+	buf_reserve(w->out, n + 1);
+	buf_append(w->out, w->jbuf, n);
+	buf_putc(w->out, '\n');
 }
 
 /* One verdict line. rc may be NULL (message without recipient). */
@@ -146,8 +254,6 @@ static void
 emit(struct worker *w, const char *file, const struct report *r,
     const struct report_rcpt *rc, const struct verdict *v)
 {
-	json_t *o = w->line;
-
 	if (!w->json) {
 		buf_printf(w->out, "%-36s %-34s %-15s %-10s %-7s %s\n", file,
 		    rc && rc->address ? rc->address : "-", v->reason,
@@ -155,30 +261,21 @@ emit(struct worker *w, const char *file, const struct report *r,
 		    "-", v->rule);
 		return;
 	}
-	/* The order of the keys is the order of their first setting. */
-	json_object_set(o, "file", w->file);
-	json_object_set_new(o, "recipient", json_report_str(rc ?
-	    rc->address : NULL));
-	json_object_set_new(o, "reason", json_static(w, v->reason));
-	json_object_set_new(o, "category", json_static(w,
-	    category_name(v->category)));
-	json_object_set_new(o, "status", json_report_str(rc ? rc->status :
-	    NULL));
-	json_object_set_new(o, "reply_code", rc && rc->reply_code ?
-	    json_integer(rc->reply_code) : json_null());
-	json_object_set_new(o, "action", json_report_str(rc ? rc->action :
-	    NULL));
-	json_object_set_new(o, "diagnostic", json_report_str(rc ?
-	    rc->diagnostic : NULL));
-	json_object_set_new(o, "rule", json_static(w, v->rule));
-	/* matched is sanitized (str_sanitize), like the report's strings */
-	json_object_set_new(o, "matched", json_report_str(v->matched[0] ?
-	    v->matched : NULL));
-	json_object_set_new(o, "source", json_static(w, rc ? rc->source :
-	    NULL));
-	json_object_set_new(o, "message_id", json_report_str(r->message_id));
-	json_dump_callback(o, json_out, w, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	buf_putc(w->out, '\n');
+	/* Strings of a report and matched are valid UTF-8 without control
+	 * characters (str_sanitize). */
+	slot_put(w, K_FILE, w->file);
+	slot_str(w, K_RECIPIENT, rc ? rc->address : NULL);
+	slot_static(w, K_REASON, v->reason);
+	slot_static(w, K_CATEGORY, category_name(v->category));
+	slot_str(w, K_STATUS, rc ? rc->status : NULL);
+	slot_int(w, K_REPLY_CODE, rc ? rc->reply_code : 0);
+	slot_str(w, K_ACTION, rc ? rc->action : NULL);
+	slot_str(w, K_DIAGNOSTIC, rc ? rc->diagnostic : NULL);
+	slot_static(w, K_RULE, v->rule);
+	slot_str(w, K_MATCHED, v->matched[0] ? v->matched : NULL);
+	slot_static(w, K_SOURCE, rc ? rc->source : NULL);
+	slot_str(w, K_MESSAGE_ID, r->message_id);
+	line_write(w);
 }
 
 /* Parse, classify and describe one message. */
@@ -631,8 +728,12 @@ worker_init(struct worker *w, int json)
 	memset(w, 0, sizeof *w);
 	w->json = json;
 	buf_init(&w->msg, CAP_MESSAGE_BYTES_MAX);
-	if (json)
-		w->line = json_object();
+	if (json) {
+		w->cache = xcalloc(JSON_CACHE, sizeof *w->cache);
+		w->line = line_new(w);
+		w->jcap = JSON_FIRST;
+		w->jbuf = xmalloc(w->jcap);
+	}
 }
 
 static void
@@ -640,12 +741,15 @@ worker_free(struct worker *w)
 {
 	size_t i;
 
-	for (i = 0; i < w->ncache; i++)
-		json_decref(w->cache[i].j);
+	for (i = 0; w->cache != NULL && i < JSON_CACHE; i++)
+		if (w->cache[i].s != NULL)
+			json_decref(w->cache[i].j);
+	free(w->cache);
 	json_decref(w->line);
 	json_decref(w->file);
 	buf_free(&w->msg);
 	free(w->in);
+	free(w->jbuf);
 }
 
 /* Start the helper threads of pl (nw - 1 of them; fewer when the system
