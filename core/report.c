@@ -787,10 +787,29 @@ html_append(struct report *r, struct buf *text, const char *s, size_t n,
 		if (intag) {
 			if (c == '>')
 				intag = 0;
+			else	/* to the next '<' or '>' */
+				i += mem_find3(s + i, n - i, '<', '>', '>') - 1;
 			continue;
 		}
-		if (inskip)
+		if (inskip) {
+			/* to the next '<' */
+			i += mem_find3(s + i, n - i, '<', '<', '<') - 1;
 			continue;
+		}
+		if (c != '&') {
+			/* a run of text, to the next '<' or '&' */
+			size_t k = mem_find3(s + i, n - i, '<', '&', '&');
+
+			if (k > CAP_TEXT_BYTES - o) {
+				memcpy(plain + o, s + i, CAP_TEXT_BYTES - o);
+				o = CAP_TEXT_BYTES;
+				goto full;
+			}
+			memcpy(plain + o, s + i, k);
+			o += k;
+			i += k - 1;
+			continue;
+		}
 		if (c == '&') {
 			static const struct {
 				const char *ent, *rep;
@@ -901,8 +920,7 @@ qp_decode(const char *p, size_t n, size_t *len_r)
 		size_t j = i;
 
 		/* a run of plain bytes */
-		while (j < n && p[j] != '=' && p[j] != '\n' && p[j] != '\r')
-			j++;
+		j += mem_find3(p + j, n - j, '=', '\n', '\r');
 		memcpy(o, p + i, j - i);
 		o += j - i;
 		if ((i = j) >= n)

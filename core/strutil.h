@@ -23,6 +23,11 @@ char *str_lower(char *s);
 char *str_trim(char *s);
 /* Case-insensitive (ASCII) search of needle in (hay, hlen); NULL if absent. */
 const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
+/*
+ * Offset of the first byte of (s, len) that is a, b or c (give the same
+ * byte twice for two), or len when there is none.
+ */
+size_t mem_find3(const char *s, size_t len, int a, int b, int c);
 /* Case-insensitive (ASCII) prefix test of (s, len). */
 int mem_caseprefix(const char *s, size_t len, const char *prefix);
 /* 1 if (s, len) is valid UTF-8 (no overlongs, no surrogates). */
