@@ -1,4 +1,5 @@
 /* test_strutil.c - parse_uint, buffers with a ceiling, sanitizing. */
+#include <ctype.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <string.h>
@@ -78,6 +79,71 @@ Test(strutil, casefind)
 	cr_assert(utf8_valid("\xc3\xa9", 2));
 	cr_assert(!utf8_valid("\xc0\xaf", 2));	/* overlong */
 	cr_assert(!utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
+}
+
+/* A naive case-insensitive search, to check the fast one against. */
+static const char *
+naive_casefind(const char *hay, size_t hlen, const char *needle)
+{
+	size_t nlen = strlen(needle), i, j;
+
+	for (i = 0; i + nlen <= hlen; i++) {
+		for (j = 0; j < nlen; j++)
+			if (tolower((unsigned char)hay[i + j]) !=
+			    tolower((unsigned char)needle[j]))
+				break;
+		if (j == nlen)
+			return hay + i;
+	}
+	return NULL;
+}
+
+/* The sixteen-starts-at-once search agrees with a naive one wherever the
+ * needle falls (across and at the ends of the 16-byte blocks), whatever
+ * its length, with first/last-byte decoys around it and a haystack cut
+ * short before the end of a match. */
+Test(strutil, casefind_blocks)
+{
+	static const char *const needles[] = {
+		"u", "Us", "USER", "user unknown", "-x:", "u\xc3\xa9u",
+	};
+	char hay[80];
+	size_t k, pos, cut;
+
+	for (k = 0; k < sizeof needles / sizeof needles[0]; k++)
+		for (pos = 0; pos < 50; pos++)
+			for (cut = 0; cut <= sizeof hay; cut += 7) {
+				size_t nl = strlen(needles[k]), i;
+				const char *want, *got;
+
+				for (i = 0; i < sizeof hay; i++)
+					hay[i] = "uxsrUXn -"[i % 9];
+				memcpy(hay + pos, needles[k], nl);
+				want = naive_casefind(hay, cut, needles[k]);
+				got = mem_casefind(hay, cut, needles[k]);
+				cr_assert_eq(got, want, "needle %s at %zu, hay "
+				    "cut at %zu", needles[k], pos, cut);
+			}
+}
+
+Test(strutil, find3)
+{
+	char s[70];
+	size_t pos;
+
+	memset(s, 'a', sizeof s);
+	cr_assert_eq(mem_find3(s, sizeof s, '=', '\n', '\r'), sizeof s);
+	cr_assert_eq(mem_find3(s, 0, 'a', 'a', 'a'), 0);
+	for (pos = 0; pos < sizeof s; pos++) {
+		memset(s, 'a', sizeof s);
+		s[pos] = '\r';
+		if (pos + 3 < sizeof s)
+			s[pos + 3] = '=';
+		cr_assert_eq(mem_find3(s, sizeof s, '=', '\n', '\r'), pos,
+		    "at %zu", pos);
+		cr_assert_eq(mem_find3(s, pos, '=', '\n', '\r'), pos,
+		    "cut at %zu", pos);
+	}
 }
 
 /* The eight-bytes-at-a-time path of sanitize agrees with the slow one,
