@@ -1,6 +1,7 @@
 /* rulescan.c - the text rules found in one pass (see rulescan.h). */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,6 @@ const char *const rulescan_labels[RULESCAN_NLABELS] = {
 	"lpnaaa", "lpn", "ofr", "ouk",
 };
 
-/* In a transition of the scan table: the state reached has outputs. */
-#define HAS_OUT		0x80000000u
-
 /* sendmail's transcript line before the remote's first words. */
 static const char talk[] = "while talking to ";
 
@@ -27,35 +25,45 @@ struct pat {
 	const char *piece;	/* without a leading '|' */
 	const char *rest;	/* after the first '*', or NULL */
 	unsigned short len;	/* bytes of piece */
-	unsigned short key;	/* bytes indexed: min(len, RULESCAN_DEPTH) */
 	unsigned short idx;	/* rule, marker or label number */
 	unsigned char kind;	/* enum pat_kind */
 	unsigned char wb;	/* a word boundary before */
 	unsigned char we;	/* ... and after (a rule of one piece) */
 };
 
+/* Buckets of the index of three-byte grams (a power of two). */
+#define GRAM_BITS	12
+#define GRAMS		(1u << GRAM_BITS)
+
+/* A piece of three bytes or more in the gram index. */
+struct gram {
+	uint64_t key;	/* its first bytes (at most eight), as a text word */
+	uint64_t mask;	/* which bytes of a text word key compares */
+	unsigned short pat;	/* the piece */
+};
+
+/*
+ * The pieces, by where they can start: those of three bytes or more in
+ * buckets by the hash of their first three bytes (a bit per bucket says
+ * whether it holds any), the shorter ones by their first byte. A scan
+ * reads eight bytes at each offset of the text, and only a bucket hit
+ * (or a short piece's first byte) leads to a candidate.
+ */
 struct index {
 	struct pat *pat;
 	size_t npat;
 	unsigned char rid[RULESCAN_MAX_RULES];	/* rule -> reason */
-	unsigned char cls[256];	/* byte -> class, 0: in no piece */
-	size_t nclass;
-	unsigned short *delta;	/* state * nclass + class -> state */
-	/*
-	 * The same for the scan: the row of the state reached (state *
-	 * nclass), so that a step is an add and a load; HAS_OUT set when
-	 * that state has outputs.
-	 */
-	uint32_t *row;
-	unsigned *out_beg;	/* state -> its outputs: out[beg, end) */
-	unsigned *out_end;
-	unsigned short *out;	/* pieces ending at a state (and suffixes) */
+	unsigned char used[GRAMS / 8];	/* bucket b holds pieces */
+	unsigned short first[GRAMS + 1];	/* bucket b: gram[first[b]..] */
+	struct gram *gram;
+	unsigned char short_first[256];	/* a short piece starts so */
+	unsigned short *shorts;	/* the pieces of one or two bytes */
+	size_t nshort;
 };
 
 /* Every piece; the command markers only (for the notice's command). */
 static struct index ix, ixc;
 static int built;
-
 /* ---- pieces after the first ----------------------------------------- */
 
 /*
@@ -169,117 +177,98 @@ pat_set(struct pat *pt, const char *p, enum pat_kind kind, size_t idx)
 		abort();	/* an empty pattern: a table bug */
 	pt->piece = p;
 	pt->len = (unsigned short)l;
-	pt->key = (unsigned short)(l < RULESCAN_DEPTH ? l : RULESCAN_DEPTH);
 	pt->rest = star ? star + 1 : NULL;
 	pt->kind = (unsigned char)kind;
 	pt->idx = (unsigned short)idx;
 }
 
-/* The automaton of the pieces of x (x->pat filled). */
-static void
-automaton_build(struct index *x)
+/* The first n bytes (at most eight) of p as a text word would hold them
+ * (see word_at), the others zero. */
+static uint64_t
+word_of(const char *p, size_t n)
 {
-	size_t i, k, c, nstates = 1, maxstates, nout = 0, head, tail, outcap;
-	unsigned short *fail, *queue;
-	int *own_first, *own_next;
+	unsigned char b[8] = { 0 };
+	uint64_t w;
 
-	/* Classes: the bytes the indexed prefixes use. */
-	x->nclass = 1;
+	memcpy(b, p, n < 8 ? n : 8);
+	memcpy(&w, b, 8);
+	return w;
+}
+
+/* The word of the text at offset i: its eight bytes from there, zeros
+ * past the end. */
+static inline uint64_t
+word_at(const char *t, size_t n, size_t i)
+{
+	unsigned char b[8] = { 0 };
+	uint64_t w;
+
+	if (n - i >= 8) {
+		memcpy(&w, t + i, 8);
+		return w;
+	}
+	memcpy(b, t + i, n - i);
+	memcpy(&w, b, 8);
+	return w;
+}
+
+/* The mask of the first n bytes (at most eight) of a word. */
+static uint64_t
+mask_of(size_t n)
+{
+	static const char ff[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+
+	return word_of(ff, n);
+}
+
+/* The bucket of the first three bytes of a word (three = mask_of(3)). */
+static inline unsigned
+bucket_of(uint64_t w, uint64_t three)
+{
+	uint64_t x = w & three;
+	uint32_t g = (uint32_t)(x ^ x >> 32);	/* (wherever they are) */
+
+	return (uint32_t)(g * 0x9e3779b1u) >> (32 - GRAM_BITS);
+}
+
+/* The gram index of the pieces of x (x->pat filled). */
+static void
+index_grams(struct index *x)
+{
+	uint64_t three = mask_of(3);
+	unsigned *count = xcalloc(GRAMS + 1, sizeof *count);
+	size_t k, b, at;
+
 	for (k = 0; k < x->npat; k++)
-		for (i = 0; i < x->pat[k].key; i++) {
-			unsigned char b = (unsigned char)x->pat[k].piece[i];
-
-			if (x->cls[b] == 0)
-				x->cls[b] = (unsigned char)x->nclass++;
-		}
-	if (x->nclass > 255)
-		abort();
-
-	/* The trie of the prefixes (delta holds the children). */
-	maxstates = 1;
-	for (k = 0; k < x->npat; k++)
-		maxstates += x->pat[k].key;
-	if (maxstates > 0xffff)
-		abort();
-	x->delta = xcalloc(maxstates * x->nclass, sizeof *x->delta);
-	own_first = xmalloc(maxstates * sizeof *own_first);
-	own_next = xmalloc(x->npat * sizeof *own_next);
-	for (i = 0; i < maxstates; i++)
-		own_first[i] = -1;
-	for (k = x->npat; k-- > 0;) {
-		size_t s = 0;
-
-		for (i = 0; i < x->pat[k].key; i++) {
-			unsigned short *d = &x->delta[s * x->nclass +
-			    x->cls[(unsigned char)x->pat[k].piece[i]]];
-
-			if (*d == 0)
-				*d = (unsigned short)nstates++;
-			s = *d;
-		}
-		/* pushed in reverse: each state lists pieces in order */
-		own_next[k] = own_first[s];
-		own_first[s] = (int)k;
+		if (x->pat[k].len >= 3)
+			count[bucket_of(word_of(x->pat[k].piece, 3), three)]++;
+	/* Each bucket lists its pieces in table order. */
+	for (b = 0, at = 0; b < GRAMS; b++) {
+		if (at > 0xffff)
+			abort();	/* too many pieces: a table bug */
+		x->first[b] = (unsigned short)at;
+		if (count[b] > 0)
+			x->used[b / 8] |= (unsigned char)(1u << (b % 8));
+		at += count[b];
+		count[b] = x->first[b];
 	}
+	x->first[GRAMS] = (unsigned short)at;
+	x->gram = xcalloc(at ? at : 1, sizeof *x->gram);
+	x->shorts = xcalloc(x->npat, sizeof *x->shorts);
+	for (k = 0; k < x->npat; k++) {
+		const struct pat *pt = &x->pat[k];
 
-	/*
-	 * Breadth first: failure links, the missing transitions, and for
-	 * each state the pieces that end there (its own and its failure
-	 * state's, already complete).
-	 */
-	fail = xcalloc(nstates, sizeof *fail);
-	queue = xmalloc(nstates * sizeof *queue);
-	x->out_beg = xcalloc(nstates, sizeof *x->out_beg);
-	x->out_end = xcalloc(nstates, sizeof *x->out_end);
-	outcap = 256;
-	x->out = xreallocarray(NULL, outcap, sizeof *x->out);
-	head = tail = 0;
-	queue[tail++] = 0;
-	while (head < tail) {
-		size_t s = queue[head++], f = fail[s], j, add = 0;
-		int o;
-
-		for (o = own_first[s]; o >= 0; o = own_next[o])
-			add++;
-		if (s != 0)
-			add += x->out_end[f] - x->out_beg[f];
-		while (nout + add > outcap) {
-			outcap *= 2;
-			x->out = xreallocarray(x->out, outcap, sizeof *x->out);
+		if (pt->len < 3) {
+			x->short_first[(unsigned char)pt->piece[0]] = 1;
+			x->shorts[x->nshort++] = (unsigned short)k;
+			continue;
 		}
-		x->out_beg[s] = (unsigned)nout;
-		for (o = own_first[s]; o >= 0; o = own_next[o])
-			x->out[nout++] = (unsigned short)o;
-		if (s != 0)
-			for (j = x->out_beg[f]; j < x->out_end[f]; j++)
-				x->out[nout++] = x->out[j];
-		x->out_end[s] = (unsigned)nout;
-		for (c = 1; c < x->nclass; c++) {
-			unsigned short *d = &x->delta[s * x->nclass + c];
-
-			if (*d != 0) {
-				fail[*d] = s == 0 ? 0 :
-				    x->delta[fail[s] * x->nclass + c];
-				queue[tail++] = *d;
-			} else if (s != 0) {
-				*d = x->delta[fail[s] * x->nclass + c];
-			}
-		}
+		b = bucket_of(word_of(pt->piece, 3), three);
+		x->gram[count[b]].key = word_of(pt->piece, pt->len);
+		x->gram[count[b]].mask = mask_of(pt->len);
+		x->gram[count[b]++].pat = (unsigned short)k;
 	}
-	x->row = xreallocarray(NULL, nstates * x->nclass, sizeof *x->row);
-	for (i = 0; i < nstates * x->nclass; i++) {
-		size_t to = x->delta[i];
-
-		x->row[i] = (uint32_t)(to * x->nclass);
-		if (x->out_end[to] > x->out_beg[to])
-			x->row[i] |= HAS_OUT;
-	}
-	free(x->delta);
-	x->delta = NULL;
-	free(fail);
-	free(queue);
-	free(own_first);
-	free(own_next);
+	free(count);
 }
 
 /* Both indexes, from the tables of classify_rules.c. */
@@ -311,15 +300,13 @@ index_build(void)
 		pat_set(&ix.pat[k], rulescan_labels[i], PK_LABEL, i);
 		ix.pat[k++].wb = 1;
 	}
-	automaton_build(&ix);
-	/* The markers again, indexed whole: the command alone. */
+	index_grams(&ix);
+	/* The markers again: the command alone. */
 	ixc.npat = classify_ncmd_markers + 1;
 	ixc.pat = xcalloc(ixc.npat, sizeof *ixc.pat);
-	for (i = 0; i < ixc.npat; i++) {
+	for (i = 0; i < ixc.npat; i++)
 		ixc.pat[i] = ix.pat[classify_ntext_rules + i];
-		ixc.pat[i].key = ixc.pat[i].len;
-	}
-	automaton_build(&ixc);
+	index_grams(&ixc);
 	built = 1;
 }
 
@@ -333,17 +320,20 @@ rulescan_reason(size_t k)
 
 /* ---- the scan --------------------------------------------------------- */
 
-/* Candidate piece p ends at offset i of (t, n): check it, record it. */
+/*
+ * Candidate piece p starts at offset start of (t, n), its first bytes
+ * (known) already matched: check the rest, record it.
+ */
 static void
-candidate(const char *t, size_t n, size_t i, const struct pat *p,
-    struct scan *s, long *best, size_t *best_m)
+candidate(const char *t, size_t n, size_t start, size_t known,
+    const struct pat *p, struct scan *s, long *best, size_t *best_m)
 {
-	size_t start = i + 1 - p->key, end, k;
+	size_t end, k;
 	const struct text_rule *tr;
 	short *f;
 
-	if (p->len > p->key && (n - start < p->len || memcmp(t + start +
-	    p->key, p->piece + p->key, (size_t)(p->len - p->key)) != 0))
+	if (p->len > known && (n - start < p->len || memcmp(t + start +
+	    known, p->piece + known, (size_t)(p->len - known)) != 0))
 		return;
 	if (p->wb && start > 0 && rulescan_is_word((unsigned char)
 	    t[start - 1]))
@@ -411,14 +401,44 @@ best_cmd(long best, size_t best_m)
 	return classify_cmd_markers[best_m].cmd;
 }
 
+/*
+ * Every piece of x that starts in (t, n), in the order of their starts,
+ * handed to candidate(). At each offset: the bucket of the next three
+ * bytes, then, if the bucket holds pieces, the first (up to eight) bytes
+ * of each compared at once; a short piece by its first byte.
+ */
+static void
+scan_pieces(const struct index *x, const char *t, size_t n, struct scan *s,
+    long *best, size_t *best_m)
+{
+	uint64_t three = mask_of(3), w;
+	size_t i, g, j;
+	unsigned b;
+
+	for (i = 0; i < n; i++) {
+		w = word_at(t, n, i);
+		b = bucket_of(w, three);
+		if (x->used[b / 8] & (1u << (b % 8)))
+			for (g = x->first[b]; g < x->first[b + 1]; g++)
+				if ((w & x->gram[g].mask) == x->gram[g].key)
+					candidate(t, n, i, 8,
+					    &x->pat[x->gram[g].pat], s, best,
+					    best_m);
+		if (x->short_first[(unsigned char)t[i]])
+			for (j = 0; j < x->nshort; j++) {
+				const struct pat *p = &x->pat[x->shorts[j]];
+
+				if (p->piece[0] == t[i])
+					candidate(t, n, i, 1, p, s, best,
+					    best_m);
+			}
+	}
+}
+
 void
 rulescan(const char *t, size_t n, struct scan *s)
 {
-	const uint32_t *row;
-	const unsigned char *cls;
-	size_t i, nclass, best_m = 0, st;
-	uint32_t state = 0;
-	unsigned o;
+	size_t i, best_m = 0;
 	long best = -1;
 
 	if (!built)
@@ -431,46 +451,20 @@ rulescan(const char *t, size_t n, struct scan *s)
 		s->label[i] = -1;
 	if (n > 0xffff)
 		n = 0xffff;
-	row = ix.row;
-	cls = ix.cls;
-	nclass = ix.nclass;
-	for (i = 0; i < n; i++) {
-		state = row[(state & ~HAS_OUT) + cls[(unsigned char)t[i]]];
-		if (!(state & HAS_OUT))
-			continue;
-		st = (state & ~HAS_OUT) / nclass;
-		for (o = ix.out_beg[st]; o < ix.out_end[st]; o++)
-			candidate(t, n, i, &ix.pat[ix.out[o]], s, &best,
-			    &best_m);
-	}
+	scan_pieces(&ix, t, n, s, &best, &best_m);
 	s->cmd = best_cmd(best, best_m);
 }
 
 enum smtp_cmd
 rulescan_cmd(const char *t, size_t n)
 {
-	const uint32_t *row;
-	const unsigned char *cls;
-	size_t i, nclass, best_m = 0, st;
-	uint32_t state = 0;
-	unsigned o;
+	size_t best_m = 0;
 	long best = -1;
 
 	if (!built)
 		index_build();
 	if (n > 0xffff)
 		n = 0xffff;
-	row = ixc.row;
-	cls = ixc.cls;
-	nclass = ixc.nclass;
-	for (i = 0; i < n; i++) {
-		state = row[(state & ~HAS_OUT) + cls[(unsigned char)t[i]]];
-		if (!(state & HAS_OUT))
-			continue;
-		st = (state & ~HAS_OUT) / nclass;
-		for (o = ixc.out_beg[st]; o < ixc.out_end[st]; o++)
-			candidate(t, n, i, &ixc.pat[ixc.out[o]], NULL, &best,
-			    &best_m);
-	}
+	scan_pieces(&ixc, t, n, NULL, &best, &best_m);
 	return best_cmd(best, best_m);
 }

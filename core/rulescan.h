@@ -3,10 +3,11 @@
  * over a normalized text. Internal to core/ (classify.c).
  *
  * The first pieces of the text rules, of the SMTP command markers and of
- * the Orange / La Poste labels are indexed once: an Aho-Corasick automaton
- * over their first RULESCAN_DEPTH bytes. A scan walks the text once; where
- * the automaton reports a piece, the candidate is checked in full (the
- * rest of the piece, the word boundaries, the pieces after each '*').
+ * the Orange / La Poste labels are indexed once, by the hash of their
+ * first three bytes (rulescan.c). A scan walks the text once; at each
+ * offset whose next bytes start a piece, the candidate is checked in full
+ * (the rest of the piece, the word boundaries, the pieces after each
+ * '*').
  * The index is built on first use from constant tables, so a scan is a
  * pure function of its text.
  */
@@ -21,8 +22,6 @@
 
 /* Text rules a scan can report (a larger table is a build error). */
 #define RULESCAN_MAX_RULES	2048
-/* Bytes of each first piece the automaton indexes. */
-#define RULESCAN_DEPTH		8
 /* The Orange / La Poste labels, in the order they are preferred. */
 #define RULESCAN_NLABELS	4
 extern const char *const rulescan_labels[RULESCAN_NLABELS];
