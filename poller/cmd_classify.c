@@ -515,7 +515,8 @@ item_add(struct pool *pl, char *path, const char *name, int dfd,
 
 /* A directory entry: its name and the type readdir() gave. */
 struct entry {
-	char *name;
+	char *full;	/* the directory's path, '/' and the name */
+	const char *name;	/* the end of full */
 	unsigned char type;
 };
 
@@ -539,9 +540,11 @@ list_dir(struct pool *pl, const char *path, int maildir)
 	struct dirent *de;
 	struct entry *ents = NULL;
 	struct stat st;
-	size_t n = 0, alloc = 0, i, plen = strlen(path);
+	size_t n = 0, alloc = 0, i, plen = strlen(path), sep, nlen;
 	int dfd;
 
+	/* (no second '/' after a path that ends in one) */
+	sep = plen > 0 && path[plen - 1] == '/' ? 0 : 1;
 	if ((d = opendir(path)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
@@ -551,7 +554,12 @@ list_dir(struct pool *pl, const char *path, int maildir)
 			alloc = alloc ? alloc * 2 : 64;
 			ents = xreallocarray(ents, alloc, sizeof *ents);
 		}
-		ents[n].name = xstrdup(de->d_name);
+		nlen = strlen(de->d_name);
+		ents[n].full = xmalloc(plen + sep + nlen + 1);
+		memcpy(ents[n].full, path, plen);
+		ents[n].full[plen] = '/';
+		memcpy(ents[n].full + plen + sep, de->d_name, nlen + 1);
+		ents[n].name = ents[n].full + plen + sep;
 		ents[n].type = de->d_type;
 		n++;
 	}
@@ -562,7 +570,7 @@ list_dir(struct pool *pl, const char *path, int maildir)
 		int e = errno;
 
 		for (i = 0; i < n; i++)
-			free(ents[i].name);
+			free(ents[i].full);
 		free(ents);
 		errno = e;
 		return -1;
@@ -572,15 +580,10 @@ list_dir(struct pool *pl, const char *path, int maildir)
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, entry_cmp);
 	for (i = 0; i < n; i++) {
-		size_t flen = plen + strlen(ents[i].name) + 2;
-		char *full = xmalloc(flen);
+		char *full = ents[i].full;
 		int sub = maildir && (strcmp(ents[i].name, "new") == 0 ||
 		    strcmp(ents[i].name, "cur") == 0);
 
-		if (plen > 0 && path[plen - 1] == '/')
-			snprintf(full, flen, "%s%s", path, ents[i].name);
-		else
-			snprintf(full, flen, "%s/%s", path, ents[i].name);
 		if (ents[i].type == DT_DIR || (sub && ents[i].type != DT_REG &&
 		    fstatat(dfd, ents[i].name, &st, 0) == 0 &&
 		    S_ISDIR(st.st_mode))) {
@@ -593,12 +596,8 @@ list_dir(struct pool *pl, const char *path, int maildir)
 				free(full);
 			continue;
 		}
-		/* the name is the end of the path */
-		item_add(pl, full, full + flen - 1 - strlen(ents[i].name),
-		    dfd, ents[i].type);
+		item_add(pl, full, ents[i].name, dfd, ents[i].type);
 	}
-	for (i = 0; i < n; i++)
-		free(ents[i].name);
 	free(ents);
 	return 0;
 }
