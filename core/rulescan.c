@@ -59,6 +59,14 @@ struct index {
 	unsigned char short_first[256];	/* a short piece starts so */
 	unsigned short *shorts;	/* the pieces of one or two bytes */
 	size_t nshort;
+	/*
+	 * When every piece has step + 2 bytes or more (step > 1): the
+	 * buckets of the three bytes at offsets 0 to step - 1 of every
+	 * piece. Where the three bytes at an offset that is a multiple of
+	 * step are in none, no piece starts in the step offsets up to it.
+	 */
+	size_t step;
+	unsigned char inner[GRAMS / 8];
 };
 
 /* Every piece; the command markers only (for the notice's command). */
@@ -269,6 +277,17 @@ index_grams(struct index *x)
 		x->gram[count[b]++].pat = (unsigned short)k;
 	}
 	free(count);
+	/* Offsets a scan may skip: with no short piece, the shortest one
+	 * less two, at most 8. */
+	x->step = 8;
+	for (k = 0; k < x->npat; k++)
+		if (x->pat[k].len < x->step + 2)
+			x->step = x->pat[k].len < 3 ? 1 : x->pat[k].len - 2u;
+	for (k = 0; x->step > 1 && k < x->npat; k++)
+		for (at = 0; at < x->step; at++) {
+			b = bucket_of(word_of(x->pat[k].piece + at, 3), three);
+			x->inner[b / 8] |= (unsigned char)(1u << (b % 8));
+		}
 }
 
 /* Both indexes, from the tables of classify_rules.c. */
@@ -402,20 +421,21 @@ best_cmd(long best, size_t best_m)
 }
 
 /*
- * Every piece of x that starts in (t, n), in the order of their starts,
- * handed to candidate(). At each offset: the bucket of the next three
- * bytes, then, if the bucket holds pieces, the first (up to eight) bytes
- * of each compared at once; a short piece by its first byte.
+ * The pieces of x that start at offsets from to to - 1 of (t, n), in the
+ * order of their starts, handed to candidate(). At each offset: the
+ * bucket of the next three bytes, then, if the bucket holds pieces, the
+ * first (up to eight) bytes of each compared at once; a short piece by
+ * its first byte.
  */
 static void
-scan_pieces(const struct index *x, const char *t, size_t n, struct scan *s,
-    long *best, size_t *best_m)
+scan_at(const struct index *x, const char *t, size_t n, size_t from,
+    size_t to, struct scan *s, long *best, size_t *best_m)
 {
 	uint64_t three = mask_of(3), w;
 	size_t i, g, j;
 	unsigned b;
 
-	for (i = 0; i < n; i++) {
+	for (i = from; i < to; i++) {
 		w = word_at(t, n, i);
 		b = bucket_of(w, three);
 		if (x->used[b / 8] & (1u << (b % 8)))
@@ -433,6 +453,31 @@ scan_pieces(const struct index *x, const char *t, size_t n, struct scan *s,
 					    best_m);
 			}
 	}
+}
+
+/* Every piece of x that starts in (t, n), in the order of their starts,
+ * handed to candidate(). */
+static void
+scan_pieces(const struct index *x, const char *t, size_t n, struct scan *s,
+    long *best, size_t *best_m)
+{
+	uint64_t three = mask_of(3);
+	size_t to;
+	unsigned b;
+
+	if (x->step > 1) {
+		/* Offsets a multiple of step apart (a piece that starts
+		 * later than the last one does not fit); around an inner
+		 * hit, the step offsets up to it, in order. */
+		for (to = x->step - 1; to + 3 <= n; to += x->step) {
+			b = bucket_of(word_at(t, n, to), three);
+			if (x->inner[b / 8] & (1u << (b % 8)))
+				scan_at(x, t, n, to + 1 - x->step, to + 1, s,
+				    best, best_m);
+		}
+		return;
+	}
+	scan_at(x, t, n, 0, n, s, best, best_m);
 }
 
 void
