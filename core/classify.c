@@ -307,7 +307,15 @@ unrepeat_codes(char *t, size_t n)
 	size_t i, o, pl, first;
 	const char *p;
 
+	/* (the dot of "550-5." five bytes on, found by memchr) */
 	for (i = 0; i + 10 <= n; i++) {
+		const char *dot = memchr(t + i + 5, '.', n - 5 - (i + 5) + 1);
+
+		if (dot == NULL)
+			break;
+		i = (size_t)(dot - t) - 5;
+		if (i + 10 > n)
+			break;
 		if (t[i] < '2' || t[i] > '5' || t[i + 1] < '0' ||
 		    t[i + 1] > '9' || t[i + 2] < '0' || t[i + 2] > '9' ||
 		    (t[i + 3] != '-' && t[i + 3] != ' ') || t[i + 4] != t[i] ||

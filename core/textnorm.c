@@ -1,4 +1,5 @@
 /* textnorm.c - text normalization for the rules (see textnorm.h). */
+#include <stdint.h>
 #include <string.h>
 
 #include "textnorm.h"
@@ -116,6 +117,32 @@ static const unsigned char ascii[128] = {
 #undef U
 };
 
+/*
+ * Are the eight bytes of w (in memory order) printable ASCII or spaces,
+ * with no two spaces side by side, and not a space first after one
+ * (space)? Then normalizing them only lowercases them.
+ */
+static int
+plain8(uint64_t w, int space)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t z, sp;
+	unsigned char first;
+
+	/* a byte below 0x20, at 0x7f or above */
+	if (((w - 0x20 * ones) | (w + ones) | w) & high)
+		return 0;
+	/* the spaces, exactly (high bit of each byte that is one) */
+	z = w ^ 0x20 * ones;
+	sp = ~(((z & 0x7f * ones) + 0x7f * ones) | z | 0x7f * ones);
+	/* two spaces side by side, whatever the byte order */
+	if ((sp & (sp << 8)) || (sp & (sp >> 8)))
+		return 0;
+	memcpy(&first, &w, 1);
+	return !(space && first == ' ');
+}
+
 size_t
 textnorm(const char *s, size_t n, char *out, size_t outsz)
 {
@@ -128,6 +155,26 @@ textnorm(const char *s, size_t n, char *out, size_t outsz)
 	if (outsz == 0)
 		return 0;
 	while (i < n) {
+		/* Eight bytes of printable ASCII with single spaces, not a
+		 * space after a space: lowercased as they are. */
+		if (i + 8 <= n && o + 8 < outsz) {
+			uint64_t w, m, up;
+
+			memcpy(&w, s + i, 8);
+			if (plain8(w, space)) {
+				/* bytes from 'A' to 'Z' get 0x20 */
+				up = (w + 0x3f3f3f3f3f3f3f3fULL) &
+				    ~(w + 0x2525252525252525ULL) &
+				    0x8080808080808080ULL;
+				w |= up >> 2;
+				memcpy(out + o, &w, 8);
+				o += 8;
+				i += 8;
+				m = (unsigned char)s[i - 1];
+				space = m == ' ';
+				continue;
+			}
+		}
 		/* ASCII, the common case: a table says what each byte
 		 * becomes (0: white space or a control). */
 		if (u[i] < 0x80) {
