@@ -1649,7 +1649,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	struct buf b;
 	const char *v, *line, *nl;
 	char bd[128];
-	size_t k, off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0;
+	size_t k, off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0, run;
 	int orig = 0, encoded = 0;
 
 	*capped_r = 0;
@@ -1663,19 +1663,40 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	buf_reserve(&b, 512 + blen);
 	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
 		if ((v = hdr_get(top, keep[k])) != NULL) {
-			size_t n = strlen(keep[k]) + 2 + strlen(v);
-			char *f = xmalloc(n + 3);
+			size_t kl = strlen(keep[k]), vl = strlen(v);
+			char *f = xmalloc(kl + vl + 5);
 
-			snprintf(f, n + 3, "%s: %s\r\n", keep[k], v);
-			copy_line(&b, &cs, f, n + 2);
+			/* "name: value\r\n" */
+			memcpy(f, keep[k], kl);
+			memcpy(f + kl, ": ", 2);
+			memcpy(f + kl + 2, v, vl);
+			memcpy(f + kl + 2 + vl, "\r\n", 2);
+			copy_line(&b, &cs, f, kl + vl + 4);
 			free(f);
 		}
 	buf_puts(&b, "\r\n");
 	*hlen_r = b.len;
+	run = 0;
 	while (off < blen) {
 		line = body + off;
 		nl = memchr(line, '\n', blen - off);
 		ll = nl ? (size_t)(nl - line) + 1 : blen - off;
+		/*
+		 * A line of a body that is neither a delimiter, nor a
+		 * Content- field, nor the rest of a Content-Type: copied as
+		 * it is, with the lines around it, in one append.
+		 */
+		if (st == BODY && line[0] != '-' && line[0] != 'c' &&
+		    line[0] != 'C' && !(cs.in_ct && (line[0] == ' ' ||
+		    line[0] == '\t'))) {
+			if (line[0] != ' ' && line[0] != '\t')
+				cs.in_ct = 0;
+			off += ll;
+			continue;
+		}
+		if (off > run)
+			buf_append(&b, body + run, off - run);
+		run = off + ll;
 		if (bl > 0 && ll >= bl + 2 && line[0] == '-' &&
 		    line[1] == '-' && memcmp(line + 2, bd, bl) == 0) {
 			/* a delimiter of the top multipart */
@@ -1727,6 +1748,8 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 		}
 		off += ll;
 	}
+	if (off > run && !*capped_r)
+		buf_append(&b, body + run, off - run);
 	*len_r = b.len;
 	return buf_steal(&b);
 }
