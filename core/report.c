@@ -360,8 +360,10 @@ tag_add(struct report *r, const char *addr)
 			return;
 	if (r->ntag_addrs >= TAG_ADDRS_MAX)
 		return;
-	r->tag_addrs = xreallocarray(r->tag_addrs, r->ntag_addrs + 1,
-	    sizeof *r->tag_addrs);
+	/* Grow by doubling; TAG_ADDRS_MAX bounds it. */
+	if ((r->ntag_addrs & (r->ntag_addrs - 1)) == 0)
+		r->tag_addrs = xreallocarray(r->tag_addrs, r->ntag_addrs ?
+		    r->ntag_addrs * 2 : 1, sizeof *r->tag_addrs);
 	r->tag_addrs[r->ntag_addrs++] = report_str(addr, strlen(addr),
 	    CAP_ADDRESS_BYTES);
 }
@@ -1073,9 +1075,14 @@ part_type(struct mailmime *m, char *out, size_t outsz)
 		}
 		sub = ct->ct_subtype ? ct->ct_subtype : "";
 	}
-	snprintf(out, outsz, "%s/%s", type, sub);
-	for (i = 0; out[i] != '\0'; i++)
-		out[i] = (char)lc((unsigned char)out[i]);
+	/* "type/sub", lowercased, cut to what fits */
+	for (i = 0; *type != '\0' && i + 1 < outsz; i++)
+		out[i] = (char)lc((unsigned char)*type++);
+	if (i + 1 < outsz)
+		out[i++] = '/';
+	for (; *sub != '\0' && i + 1 < outsz; i++)
+		out[i] = (char)lc((unsigned char)*sub++);
+	out[i] = '\0';
 }
 
 /* Content-Disposition: attachment? */

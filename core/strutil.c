@@ -218,8 +218,18 @@ int
 utf8_valid(const char *s, size_t len)
 {
 	size_t i = 0, n;
+	uint64_t w;
 
 	while (i < len) {
+		/* eight ASCII bytes at a time */
+		while (i + 8 <= len) {
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		n = utf8_seq((const unsigned char *)s + i, len - i);
 		if (n == 0)
 			return 0;

@@ -126,6 +126,23 @@ Test(strutil, casefind_blocks)
 			}
 }
 
+/* The eight-ASCII-bytes-at-a-time path of utf8_valid: a bad or a good
+ * sequence anywhere around the block edges. */
+Test(strutil, utf8_valid_blocks)
+{
+	char s[40];
+	size_t pos;
+
+	for (pos = 0; pos + 3 <= sizeof s; pos++) {
+		memset(s, 'a', sizeof s);
+		memcpy(s + pos, "\xe2\x82\xac", 3);	/* euro sign */
+		cr_assert(utf8_valid(s, sizeof s), "good at %zu", pos);
+		cr_assert(!utf8_valid(s, pos + 2), "cut at %zu", pos);
+		s[pos + 1] = 'a';
+		cr_assert(!utf8_valid(s, sizeof s), "bad at %zu", pos);
+	}
+}
+
 Test(strutil, find3)
 {
 	char s[70];
