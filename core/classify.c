@@ -880,7 +880,7 @@ classify_one(struct classify_ctx *ctx, size_t i, struct verdict *v_r)
 	const struct report *r = ctx->r;
 	const struct report_rcpt *rc = &r->rcpt[i];
 	struct evidence ev, *e = &ev;
-	struct scanned *diag = NULL;
+	struct scanned diag;
 	size_t dlen;
 	long k;
 	int notice, weak;
@@ -924,9 +924,8 @@ classify_one(struct classify_ctx *ctx, size_t i, struct verdict *v_r)
 		e->t = notice_scan(ctx);
 		notice = 0;
 	} else {
-		diag = xmalloc(sizeof *diag);
-		scan_text(diag, rc->diagnostic, dlen);
-		e->t = diag;
+		scan_text(&diag, rc->diagnostic, dlen);
+		e->t = &diag;
 	}
 	e->cmd = e->t->h.cmd;
 	if (e->cmd == CMD_NONE)
@@ -967,7 +966,6 @@ out:
 		v_r->category = reason_id_category(RSN_EXPIRED);
 		v_r->rule = "dsn.action.delayed";
 	}
-	free(diag);
 }
 
 void
@@ -1022,17 +1020,15 @@ classify_message(const struct report *r, struct verdict *v_r)
 void
 classify_report(const struct report *r, struct verdict *v_r)
 {
-	struct classify_ctx *ctx;
+	struct classify_ctx ctx;
 	size_t i;
 
 	if (r->nrcpt == 0) {
 		classify_message(r, &v_r[0]);
 		return;
 	}
-	ctx = xmalloc(sizeof *ctx);
-	ctx->r = r;
-	ctx->notice_norm = ctx->notice_done = ctx->notice_cmd_done = 0;
+	ctx.r = r;
+	ctx.notice_norm = ctx.notice_done = ctx.notice_cmd_done = 0;
 	for (i = 0; i < r->nrcpt; i++)
-		classify_one(ctx, i, &v_r[i]);
-	free(ctx);
+		classify_one(&ctx, i, &v_r[i]);
 }

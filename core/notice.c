@@ -69,7 +69,9 @@ notice_original_start(const char *text, size_t len)
 
 				while (*m == ' ')
 					m++;
-				if (mem_caseprefix(text + i, e - i, m))
+				/* (the first letters, then the rest) */
+				if ((*m | 0x20) == (text[i] | 0x20) &&
+				    mem_caseprefix(text + i, e - i, m))
 					return off;
 			}
 		off = e + 1;
@@ -193,9 +195,14 @@ struct lines {
 static void
 lines_split(const char *t, size_t len, struct lines *ls)
 {
-	size_t off = 0, alloc = 0;
+	size_t off = 0, alloc = 1;
+	const char *q;
 
-	ls->l = NULL;
+	/* As many as there are line ends, and one: allocated once. */
+	for (q = memchr(t, '\n', len); q != NULL; q = memchr(q + 1, '\n',
+	    len - (size_t)(q + 1 - t)))
+		alloc++;
+	ls->l = xreallocarray(NULL, alloc, sizeof *ls->l);
 	ls->n = 0;
 	while (off < len) {
 		const char *nl = memchr(t + off, '\n', len - off);
@@ -206,10 +213,6 @@ lines_split(const char *t, size_t len, struct lines *ls)
 			i += 2;
 		while (i < e && (t[i] == ' ' || t[i] == '\t'))
 			i++, ind++;
-		if (ls->n == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			ls->l = xreallocarray(ls->l, alloc, sizeof *ls->l);
-		}
 		ls->l[ls->n].p = t + i;
 		ls->l[ls->n].n = e - i;
 		while (ls->l[ls->n].n > 0 &&
