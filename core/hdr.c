@@ -48,21 +48,40 @@ is_blank(const char *s, size_t n)
 	return 1;
 }
 
-/* Length of the field name if the line starts a field ("name:"), else 0. */
+/*
+ * Length of the field name if the line starts a field ("name:"), else 0;
+ * the name, lowercased and NUL-terminated, goes to name (HDR_NAME_BYTES).
+ */
 static size_t
-field_name_len(const char *s, size_t n)
+field_name(const char *s, size_t n, char *name)
 {
 	size_t i;
 
 	for (i = 0; i < n && i < HDR_NAME_BYTES; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == ':')
+		if (c == ':') {
+			name[i] = '\0';
 			return i;
+		}
 		if (c <= 32 || c >= 127)
 			return 0;
+		name[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
 	return 0;
+}
+
+/* The first field called name kept so far (during a parse, when the
+ * arena may still move), or NULL. */
+static const struct hdr_field *
+kept(const struct hdr_block *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->arena + b->f[i].noff, name) == 0)
+			return &b->f[i];
+	return NULL;
 }
 
 static int
@@ -84,7 +103,7 @@ value_append(struct hdr_block *b, size_t vstart, const char *s, size_t n)
 		b->capped = 1;
 	}
 	if (b->alen + n + 1 > b->acap) {
-		b->acap = (b->alen + n + 1) * 2 < 1024 ? 1024 :
+		b->acap = (b->alen + n + 1) * 2 < 512 ? 512 :
 		    (b->alen + n + 1) * 2;
 		b->arena = xrealloc(b->arena, b->acap);
 	}
@@ -92,9 +111,10 @@ value_append(struct hdr_block *b, size_t vstart, const char *s, size_t n)
 	b->alen += n;
 }
 
-/* Close the field being built (value from vstart): trim and store it. */
+/* Close the field being built (its name at noff, its value from vstart):
+ * trim and store it. */
 static void
-flush(struct hdr_block *b, const char *name, size_t vstart, int *open)
+flush(struct hdr_block *b, size_t noff, size_t vstart, int *open)
 {
 	struct hdr_field *f;
 
@@ -107,11 +127,11 @@ flush(struct hdr_block *b, const char *name, size_t vstart, int *open)
 	value_append(b, b->alen, "", 0);	/* room for the NUL */
 	b->arena[b->alen++] = '\0';
 	if (b->n == b->alloc) {
-		b->alloc = b->alloc ? b->alloc * 2 : 16;
+		b->alloc = b->alloc ? b->alloc * 2 : 8;
 		b->f = xreallocarray(b->f, b->alloc, sizeof *b->f);
 	}
 	f = &b->f[b->n++];
-	memcpy(f->name, name, HDR_NAME_BYTES);
+	f->noff = noff;
 	f->voff = vstart;
 	f->len = b->alen - 1 - vstart;
 }
@@ -122,6 +142,7 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 {
 	char name[HDR_NAME_BYTES];
 	size_t off = *off_r, next, ll, start = off, nl, vs, i, vstart = 0;
+	size_t noff = 0;
 	int open = 0, seen = 0, keep = 0;
 
 	if (mode == HDR_HEADER && off == 0 && len >= 5 &&
@@ -152,9 +173,10 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 			/* Past the cap: keep only finding the end. */
 			b->capped = 1;
 			keep = 0;
-			flush(b, name, vstart, &open);
+			flush(b, noff, vstart, &open);
 			if (line[0] != ' ' && line[0] != '\t' &&
-			    field_name_len(line, ll) == 0 && mode == HDR_HEADER)
+			    field_name(line, ll, name) == 0 &&
+			    mode == HDR_HEADER)
 				break;
 			off = next;
 			continue;
@@ -174,20 +196,14 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 			off = next;
 			continue;
 		}
-		nl = field_name_len(line, ll);
-		flush(b, name, vstart, &open);
+		flush(b, noff, vstart, &open);
+		nl = field_name(line, ll, name);
 		if (nl == 0) {
 			if (mode == HDR_HEADER)
 				break;
 			off = next;
 			continue;
 		}
-		for (i = 0; i < nl; i++) {
-			char c = line[i];
-
-			name[i] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-		}
-		memset(name + nl, 0, HDR_NAME_BYTES - nl);
 		seen++;
 		b->nfields_seen++;
 		if (b->only != NULL && !in_list(b->only, name)) {
@@ -196,23 +212,28 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 			continue;
 		}
 		keep = b->n < CAP_HEADER_FIELDS || (in_list(essential, name) &&
-		    hdr_get(b, name) == NULL && b->n < 2 * CAP_HEADER_FIELDS);
+		    kept(b, name) == NULL && b->n < 2 * CAP_HEADER_FIELDS);
 		if (!keep)
 			b->capped = 1;
 		vs = nl + 1;
 		while (vs < ll && (line[vs] == ' ' || line[vs] == '\t'))
 			vs++;
 		if (keep) {
+			/* the name, then the value */
+			noff = b->alen;
+			value_append(b, noff, name, nl + 1);
 			vstart = b->alen;
 			value_append(b, vstart, line + vs, ll - vs);
 			open = 1;
 		}
 		off = next;
 	}
-	flush(b, name, vstart, &open);
-	/* The arena may have moved: point the values into it. */
-	for (i = 0; i < b->n; i++)
+	flush(b, noff, vstart, &open);
+	/* The arena may have moved: point the names and values into it. */
+	for (i = 0; i < b->n; i++) {
+		b->f[i].name = b->arena + b->f[i].noff;
 		b->f[i].value = b->arena + b->f[i].voff;
+	}
 	*off_r = off;
 	return seen;
 }

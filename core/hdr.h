@@ -19,10 +19,11 @@
 #define HDR_NAME_BYTES	64
 
 struct hdr_field {
-	char name[HDR_NAME_BYTES];	/* lowercased field name */
+	char *name;			/* lowercased field name, shorter
+					 * than HDR_NAME_BYTES */
 	char *value;			/* unfolded, trimmed, NUL-ended */
 	size_t len;			/* bytes in value */
-	size_t voff;			/* (where value is in the arena) */
+	size_t noff, voff;		/* (where they are in the arena) */
 };
 
 struct hdr_block {
@@ -37,7 +38,7 @@ struct hdr_block {
 	 * (counted in nfields_seen, not a cap).
 	 */
 	const char *const *only;
-	char *arena;	/* the values, one after the other */
+	char *arena;	/* the names and values, one after the other */
 	size_t alen, acap;
 };
 
