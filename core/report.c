@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <iconv.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1629,6 +1630,36 @@ original_type_line(const char *line, size_t ll)
 	    !mem_casefind(line, ll > 200 ? 200 : ll, "message/global-")));
 }
 
+/* Bytes of a boundary, and one (RFC 2046 allows 70). */
+#define BOUNDARY_BYTES	128
+
+/* The header of the copy: the MIME fields of the bounce's own header,
+ * then the empty line. */
+static void
+copy_head(struct buf *b, struct copy_state *cs, const struct hdr_block *top)
+{
+	static const char *const keep[] = {
+		"mime-version", "content-type", "content-transfer-encoding",
+	};
+	const char *v;
+	size_t k;
+
+	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
+		if ((v = hdr_get(top, keep[k])) != NULL) {
+			size_t kl = strlen(keep[k]), vl = strlen(v);
+			char *f = xmalloc(kl + vl + 5);
+
+			/* "name: value\r\n" */
+			memcpy(f, keep[k], kl);
+			memcpy(f + kl, ": ", 2);
+			memcpy(f + kl + 2, v, vl);
+			memcpy(f + kl + 2 + vl, "\r\n", 2);
+			copy_line(b, cs, f, kl + vl + 4);
+			free(f);
+		}
+	buf_puts(b, "\r\n");
+}
+
 /*
  * The private copy of the message that libetpan parses: a header made of
  * the MIME fields only (the top header is already read by hdr.c, and
@@ -1642,21 +1673,18 @@ original_type_line(const char *line, size_t ll)
  *   it (its header, ORIGINAL_KEEP bytes when encoded): libetpan would
  *   scan the rest of it byte by byte for the boundary.
  * Returns the copy (free() it); *len_r is its length, *hlen_r that of its
- * header.
+ * header. (mime_strip_copy, below, is tried first.)
  */
 static char *
 mime_copy(const struct hdr_block *top, const char *body, size_t blen,
     size_t *len_r, size_t *hlen_r, int *capped_r)
 {
-	static const char *const keep[] = {
-		"mime-version", "content-type", "content-transfer-encoding",
-	};
 	enum { BODY, PART_HEADER, ORIG_KEEP, ORIG_SKIP } st = BODY;
 	struct copy_state cs = { 0, 0 };
 	struct buf b;
 	const char *v, *line, *nl;
-	char bd[128];
-	size_t k, off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0, run;
+	char bd[BOUNDARY_BYTES];
+	size_t off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0, run;
 	int orig = 0, encoded = 0;
 
 	*capped_r = 0;
@@ -1668,20 +1696,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	}
 	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
 	buf_reserve(&b, 512 + blen);
-	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
-		if ((v = hdr_get(top, keep[k])) != NULL) {
-			size_t kl = strlen(keep[k]), vl = strlen(v);
-			char *f = xmalloc(kl + vl + 5);
-
-			/* "name: value\r\n" */
-			memcpy(f, keep[k], kl);
-			memcpy(f + kl, ": ", 2);
-			memcpy(f + kl + 2, v, vl);
-			memcpy(f + kl + 2 + vl, "\r\n", 2);
-			copy_line(&b, &cs, f, kl + vl + 4);
-			free(f);
-		}
-	buf_puts(&b, "\r\n");
+	copy_head(&b, &cs, top);
 	*hlen_r = b.len;
 	run = 0;
 	while (off < blen) {
@@ -1759,6 +1774,539 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 		buf_append(&b, body + run, off - run);
 	*len_r = b.len;
 	return buf_steal(&b);
+}
+
+/* ---- the copy without the parts nobody reads ------------------------- */
+
+/*
+ * mime_copy() hands libetpan every byte of every part, and libetpan scans
+ * each of them for the boundaries, at each level of nesting. Most of the
+ * bytes of a bounce are in parts that nothing here reads: images and
+ * other attachments, the HTML alternative of a text part, the returned
+ * original beyond its header. mime_strip_copy() leaves their contents out
+ * of the copy, but only where it is sure that libetpan would find the
+ * same parts in it: every multipart's boundary and every part's type read
+ * the way libetpan reads them, every delimiter exact. At the first doubt
+ * it gives up and the caller makes the full copy instead.
+ */
+
+/* The token characters (RFC 2045: not a space, a control or a
+ * tspecial). */
+static const unsigned char mime_token[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+#define L(c) [c] = 1, [c - 32] = 1
+	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'),
+	L('i'), L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'),
+	L('q'), L('r'), L('s'), L('t'), L('u'), L('v'), L('w'), L('x'),
+	L('y'), L('z'),
+#undef L
+};
+
+static int
+mime_token_char(unsigned char c)
+{
+	return mime_token[c];
+}
+
+
+/*
+ * A Content-Type value (unfolded) simple enough that libetpan surely
+ * reads it the same: "type/subtype", then parameters attr=token or
+ * attr="quoted text", white space around them; ASCII only, no comment,
+ * no encoded word, no backslash. Writes "type/subtype" lowercased to
+ * type (typesz bytes) and the boundary parameter, if any, to bd
+ * (BOUNDARY_BYTES; "" when none). Returns 1, or 0 when the value is not
+ * that simple, names the boundary twice, or has white space in it.
+ */
+static int
+ct_strict(const char *v, size_t n, char *type, size_t typesz, char *bd)
+{
+	size_t i = 0, j, t = 0, a, al, vb, vl;
+	int seen_bd = 0;
+
+	bd[0] = '\0';
+	/* (mime_token also marks the bytes that end a simple value) */
+	for (j = 0; j < n; j++)
+		if (mime_token[(unsigned char)v[j]] != 1 && (v[j] == '\\' ||
+		    ((unsigned char)v[j] < ' ' && v[j] != '\t') ||
+		    (unsigned char)v[j] >= 0x80 || (v[j] == '=' && j + 1 < n &&
+		    v[j + 1] == '?')))
+			return 0;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	for (j = i; j < n && mime_token_char((unsigned char)v[j]); j++)
+		;
+	if (j == i || j >= n || v[j] != '/')
+		return 0;
+	for (j++; j < n && mime_token_char((unsigned char)v[j]); j++)
+		;
+	if (v[j - 1] == '/' || j - i + 1 > typesz)
+		return 0;
+	for (; i < j; i++)
+		type[t++] = (char)lc((unsigned char)v[i]);
+	type[t] = '\0';
+	for (;;) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i == n)
+			return 1;
+		if (v[i++] != ';')
+			return 0;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i == n)
+			return 1;
+		for (a = i; i < n && mime_token_char((unsigned char)v[i]); i++)
+			;
+		if ((al = i - a) == 0)
+			return 0;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i == n || v[i++] != '=')
+			return 0;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i < n && v[i] == '"') {
+			for (vb = ++i; i < n && v[i] != '"'; i++)
+				;
+			if (i == n)
+				return 0;
+			vl = i++ - vb;
+		} else {
+			for (vb = i; i < n && mime_token_char((unsigned char)
+			    v[i]); i++)
+				;
+			if ((vl = i - vb) == 0)
+				return 0;
+		}
+		if (al == 8 && strncasecmp(v + a, "boundary", 8) == 0) {
+			/* (no space in it: libetpan would make two one) */
+			if (seen_bd++ || vl == 0 || vl >= BOUNDARY_BYTES)
+				return 0;
+			for (j = 0; j < vl; j++)
+				if (v[vb + j] == ' ' || v[vb + j] == '\t')
+					return 0;
+			memcpy(bd, v + vb, vl);
+			bd[vl] = '\0';
+		}
+	}
+}
+
+/*
+ * Is the line (with its end) a delimiter of boundary bd: 1 for "--bd",
+ * 2 for "--bd--", white space after either; -1 for "--bd" followed by
+ * anything else (which libetpan reads one way or the other depending on
+ * where it is); 0 for a line that does not start with "--bd".
+ */
+static int
+delim_kind(const char *line, size_t ll, const char *bd, size_t bl)
+{
+	size_t i = bl + 2, e = ll;
+	int kind = 1;
+
+	if (ll < bl + 2 || line[0] != '-' || line[1] != '-' ||
+	    memcmp(line + 2, bd, bl) != 0)
+		return 0;
+	if (e > i && line[e - 1] == '\n')
+		e--;
+	if (e > i && line[e - 1] == '\r')
+		e--;
+	if (e - i >= 2 && line[i] == '-' && line[i + 1] == '-') {
+		kind = 2;
+		i += 2;
+	}
+	while (i < e && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i == e ? kind : -1;
+}
+
+/* A multipart the copy is inside of. */
+struct level {
+	char bd[BOUNDARY_BYTES];
+	size_t bl;	/* 0: its delimiters are not known */
+	int closed;	/* its close delimiter was seen */
+	int open;	/* ... its first one */
+	size_t mark;	/* the lines with text when the last one was seen */
+};
+
+/* What the header of the current part says. */
+struct part_head {
+	int clean;	/* only fields ("name:") and folded lines */
+	int fields;	/* a field was seen */
+	int nct;	/* Content-Type fields */
+	int in_ct, in_cte;	/* the field being read */
+	int orig;	/* mime_copy's test: a returned original */
+	int encoded;	/* ... and it is transfer-encoded */
+	int cte_other;	/* a transfer encoding other than 7bit, 8bit or
+			 * binary, or one not read with certainty */
+	char ct[1024];	/* the Content-Type value, unfolded */
+	size_t ctl;
+	char cte[64];	/* the Content-Transfer-Encoding value */
+	size_t ctel;
+};
+
+/* Append (s, n) to a field value being collected (cut at its size, which
+ * then makes it unusable: *over set). */
+static void
+head_append(char *dst, size_t dstsz, size_t *len, const char *s, size_t n,
+    int *over)
+{
+	if (*len + n >= dstsz) {
+		*over = 1;
+		return;
+	}
+	memcpy(dst + *len, s, n);
+	*len += n;
+}
+
+/* Read one line of a part header (not its end). */
+static void
+head_line(struct part_head *h, const char *line, size_t ll)
+{
+	size_t e = ll, i;
+	int over = 0;
+
+	if (e > 0 && line[e - 1] == '\n')
+		e--;
+	if (e > 0 && line[e - 1] == '\r')
+		e--;
+	/* mime_copy's tests, as it makes them */
+	if (original_type_line(line, ll))
+		h->orig = 1;
+	else if (mem_caseprefix(line, ll, "content-transfer-encoding:") &&
+	    (mem_casefind(line, ll, "base64") ||
+	    mem_casefind(line, ll, "quoted-printable")))
+		h->encoded = 1;
+	if (line[0] == ' ' || line[0] == '\t') {
+		for (i = 0; i < e && (line[i] == ' ' || line[i] == '\t'); i++)
+			;
+		if (i == e || !h->fields)
+			h->clean = 0;	/* white space only, or no field yet */
+		else if (h->in_ct)
+			head_append(h->ct, sizeof h->ct, &h->ctl, line, e,
+			    &over);
+		else if (h->in_cte)
+			head_append(h->cte, sizeof h->cte, &h->ctel, line, e,
+			    &over);
+		if (over)
+			h->clean = 0;
+		return;
+	}
+	for (i = 0; i < e && line[i] != ':' && line[i] > ' ' &&
+	    (unsigned char)line[i] < 127; i++)
+		;
+	if (i == 0 || i == e || line[i] != ':') {
+		h->clean = 0;	/* not a field */
+		h->in_ct = h->in_cte = 0;
+		return;
+	}
+	h->fields = 1;
+	h->in_ct = i == 12 && strncasecmp(line, "content-type", 12) == 0;
+	h->in_cte = i == 25 &&
+	    strncasecmp(line, "content-transfer-encoding", 25) == 0;
+	if (h->in_ct) {
+		h->nct++;
+		h->ctl = 0;
+		head_append(h->ct, sizeof h->ct, &h->ctl, line + i + 1,
+		    e - i - 1, &over);
+	} else if (h->in_cte) {
+		if (h->ctel > 0)
+			h->cte_other = 1;	/* two of them */
+		h->ctel = 0;
+		head_append(h->cte, sizeof h->cte, &h->ctel, line + i + 1,
+		    e - i - 1, &over);
+	}
+	if (over)
+		h->clean = 0;
+}
+
+/* Is the transfer encoding of a header one that leaves the body as it is
+ * (none, 7bit, 8bit, binary)? */
+static int
+cte_identity(const struct part_head *h)
+{
+	static const char *const same[] = { "7bit", "8bit", "binary" };
+	const char *v = h->cte;
+	size_t n = h->ctel, k;
+
+	if (h->cte_other)
+		return 0;
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return h->ctel == 0;
+	for (k = 0; k < sizeof same / sizeof same[0]; k++)
+		if (n == strlen(same[k]) && strncasecmp(v, same[k], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The copy libetpan parses, without the contents of the parts nothing
+ * reads (see above), or NULL when that cannot be done with certainty
+ * (the caller then makes mime_copy()'s). strip_html: leave out text/html
+ * parts too (*html_r is set if one was: the walk reads them only when
+ * the message has no plain text, and the caller must then parse again
+ * with them). *len_r, *hlen_r: as mime_copy.
+ */
+static char *
+mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
+    int strip_html, size_t *len_r, size_t *hlen_r, int *html_r)
+{
+	enum { BODY, HEAD, KEEP, SKIP } st = BODY;
+	struct level lv[CAP_MIME_DEPTH + 1];
+	struct part_head h;
+	struct copy_state cs = { 0, 0 };
+	struct buf b;
+	const char *v, *line, *nl;
+	char type[128], bd[BOUNDARY_BYTES];
+	size_t off = 0, ll, nlev = 0, nct = 0, ndash = 0, kept = 0, run = 0;
+	size_t skipped = 0, k, unknown = 0, ntail = 0;
+	int hit, kind, d, html = 0, encoded = 0, plain = 0, keep_tail = 0;
+	int stripped = 0, unclosed = 0;
+	size_t filled = 0;	/* lines with text so far */
+
+	*html_r = 0;
+	/* The top multipart: its value read as mime_copy and as above. */
+	if ((v = hdr_get(top, "content-type")) == NULL ||
+	    !ct_strict(v, strlen(v), type, sizeof type, bd) ||
+	    strncmp(type, "multipart/", 10) != 0 || bd[0] == '\0')
+		return NULL;
+	ct_param(v, "boundary", lv[0].bd, sizeof lv[0].bd);
+	if (strcmp(lv[0].bd, bd) != 0)
+		return NULL;
+	lv[0].bl = strlen(bd);
+	lv[0].closed = lv[0].open = 0;
+	nlev = 1;
+	memset(&h, 0, sizeof h);
+	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
+	buf_reserve(&b, 512 + blen);
+	copy_head(&b, &cs, top);
+	*hlen_r = b.len;
+	while (off < blen) {
+		line = body + off;
+		nl = memchr(line, '\n', blen - off);
+		ll = nl ? (size_t)(nl - line) + 1 : blen - off;
+		/* Plain lines: no delimiter, no field, nothing to count. */
+		if (line[0] != '-' && line[0] != 'c' && line[0] != 'C' &&
+		    (st == BODY || st == SKIP) && !(cs.in_ct && st == BODY &&
+		    (line[0] == ' ' || line[0] == '\t'))) {
+			if (!(ll <= 2 && (line[0] == '\n' || line[0] == '\r')))
+				filled++;
+			if (st == BODY && line[0] != ' ' && line[0] != '\t')
+				cs.in_ct = 0;
+			if (st == SKIP) {
+				run = off + ll;
+				ntail++;
+				skipped += ll;
+				if (html && skipped > CAP_DECODED_PART_BYTES)
+					goto doubt;
+			}
+			off += ll;
+			continue;
+		}
+		if (run < off)
+			buf_append(&b, body + run, off - run);
+		run = off + ll;
+		/* Every line counted (mime_copy counts fewer): past its
+		 * caps, the full copy says what to do. */
+		if (ll >= 2 && line[0] == '-' && line[1] == '-')
+			ndash++;
+		else if (ll >= 13 && (line[0] == 'c' || line[0] == 'C') &&
+		    mem_caseprefix(line, ll, "content-type:"))
+			nct++;
+		if (nct > CAP_MIME_PARTS || ndash > 4 * CAP_MIME_PARTS)
+			goto doubt;
+		/* A delimiter of one of the multiparts, exactly. */
+		hit = -1;
+		kind = 0;
+		for (k = 0; line[0] == '-' && k < nlev; k++) {
+			if (lv[k].bl == 0)
+				continue;
+			d = delim_kind(line, ll, lv[k].bd, lv[k].bl);
+			if (d < 0 || (d > 0 && hit >= 0))
+				goto doubt;
+			if (d > 0) {
+				hit = (int)k;
+				kind = d;
+			}
+		}
+		if (hit >= 0) {
+			/* (libetpan reads a delimiter after the close one
+			 * as a part of the multipart) */
+			if (lv[hit].closed)
+				goto doubt;
+			/* (libetpan does not see a delimiter that starts a
+			 * part, or ends one made of empty lines only; nor a
+			 * close delimiter that comes first) */
+			if (lv[hit].open ? lv[hit].mark == filled : kind == 2)
+				goto doubt;
+			lv[hit].open = 1;
+			lv[hit].mark = ++filled;
+			/*
+			 * libetpan takes the line end before a delimiter off
+			 * the part: one empty line stands for what was left
+			 * out, so that it does not take its header's.
+			 */
+			if (st == SKIP && keep_tail && ntail > 0)
+				buf_putc(&b, '\n');
+			for (k = (size_t)hit + 1; k < nlev; k++)
+				unclosed |= !lv[k].closed;
+			nlev = (size_t)hit + 1;
+			for (k = 0, unknown = 0; k < nlev; k++)
+				unknown += lv[k].bl == 0;
+			if (kind == 2) {
+				lv[hit].closed = 1;
+				st = BODY;
+			} else {
+				st = HEAD;
+				memset(&h, 0, offsetof(struct part_head, ct));
+				h.clean = 1;
+				h.ctl = h.ctel = 0;
+			}
+			copy_line(&b, &cs, line, ll);
+			off += ll;
+			continue;
+		}
+		if (!(ll <= 2 && (line[0] == '\n' || line[0] == '\r')))
+			filled++;
+		switch (st) {
+		case BODY:
+			copy_line(&b, &cs, line, ll);
+			break;
+		case SKIP:
+			/* (a line of a part left out) */
+			ntail++;
+			skipped += ll;
+			if (html && skipped > CAP_DECODED_PART_BYTES)
+				goto doubt;
+			break;
+		case KEEP:
+			copy_line(&b, &cs, line, ll);
+			kept += ll;
+			/* (its header ends at an empty line, unless
+			 * encoded) */
+			if (kept >= ORIGINAL_KEEP || (!encoded && ll <= 2 &&
+			    (line[0] == '\n' || (line[0] == '\r' &&
+			    ll == 2)))) {
+				st = SKIP;
+				ntail = 0;
+			}
+			break;
+		case HEAD:
+			copy_line(&b, &cs, line, ll);
+			if (!(ll <= 2 && (line[0] == '\n' || (line[0] == '\r' &&
+			    ll == 2)))) {
+				head_line(&h, line, ll);
+				break;
+			}
+			/* The end of the header: what the part is. */
+			st = BODY;
+			kept = skipped = 0;
+			html = 0;
+			if (nlev == 1 && h.orig) {
+				/* mime_copy's returned original, the same
+				 * (without the lines at its end) */
+				st = KEEP;
+				encoded = h.encoded;
+				keep_tail = 0;
+				break;
+			}
+			keep_tail = 1;
+			ntail = 0;
+			if (!h.clean || h.nct != 1 || !ct_strict(h.ct, h.ctl,
+			    type, sizeof type, bd)) {
+				/* A multipart read otherwise than here: its
+				 * parts are all copied. */
+				if (h.nct > 0 && mem_casefind(h.ct, h.ctl,
+				    "multipart") != NULL) {
+					if (nlev > CAP_MIME_DEPTH)
+						goto doubt;
+					lv[nlev].bl = 0;
+					lv[nlev].open = 0;
+					lv[nlev++].closed = 0;
+					unknown++;
+				}
+				break;
+			}
+			if (strncmp(type, "multipart/", 10) == 0) {
+				if (bd[0] == '\0')
+					break;	/* read as one part */
+				if (nlev > CAP_MIME_DEPTH)
+					goto doubt;
+				/* (one boundary the start of another: which
+				 * is which depends on libetpan's order) */
+				for (k = 0; k < nlev; k++) {
+					size_t m = strlen(bd);
+
+					if (lv[k].bl > 0 && strncmp(lv[k].bd,
+					    bd, lv[k].bl < m ? lv[k].bl : m) ==
+					    0)
+						goto doubt;
+				}
+				memcpy(lv[nlev].bd, bd, sizeof bd);
+				lv[nlev].bl = strlen(bd);
+				lv[nlev].open = 0;
+				lv[nlev++].closed = 0;
+				break;
+			}
+			if (unknown > 0)
+				break;
+			if (strcmp(type, "message/rfc822") == 0 ||
+			    strcmp(type, "message/global") == 0 ||
+			    strcmp(type, "text/rfc822-headers") == 0) {
+				/* an original below the top multipart: its
+				 * header (the walk reads no more) */
+				st = KEEP;
+				encoded = !cte_identity(&h);
+				stripped = 1;
+			} else if (strncmp(type, "image/", 6) == 0 ||
+			    strncmp(type, "audio/", 6) == 0 ||
+			    strncmp(type, "video/", 6) == 0 ||
+			    strncmp(type, "application/", 12) == 0) {
+				st = SKIP;
+				stripped = 1;
+			} else if (strcmp(type, "text/plain") == 0) {
+				plain = 1;
+			} else if (strip_html && plain &&
+			    strcmp(type, "text/html") == 0) {
+				/* (the walk reads it only when there is no
+				 * plain text: after a text/plain part, most
+				 * likely not; else the caller parses again) */
+				st = SKIP;
+				html = 1;
+				stripped = 1;
+				*html_r = 1;
+			}
+			break;
+		}
+		off += ll;
+	}
+	if (run < off && st != SKIP)
+		buf_append(&b, body + run, off - run);
+	if (st == SKIP && keep_tail && ntail > 0)
+		buf_putc(&b, '\n');
+	for (k = 0; k < nlev; k++)
+		unclosed |= !lv[k].closed;
+	/*
+	 * A multipart without its close delimiter: libetpan ends its last
+	 * part at the last line that starts with '-' (where it looked for
+	 * one last delimiter), which may be one left out.
+	 */
+	if (unclosed && stripped)
+		goto doubt;
+	*len_r = b.len;
+	return buf_steal(&b);
+doubt:
+	buf_free(&b);
+	*html_r = 0;
+	return NULL;
 }
 
 /* Decode a non-MIME (or unusable MIME) body with the top-level CTE. */
@@ -1911,8 +2459,15 @@ report_init(void)
 		extended_charconv = ascii_charconv;
 }
 
-struct report *
-report_parse(const char *data, size_t len, int truncated)
+/*
+ * report_parse(); libetpan's copy leaves parts out when strip is set
+ * (mime_strip_copy), the HTML ones too when strip_html is: then *again_r
+ * is set, and the report is only to be freed, when the walk found that it
+ * needs them after all.
+ */
+static struct report *
+parse_message(const char *data, size_t len, int truncated, int strip,
+    int strip_html, int *again_r)
 {
 	struct report *r = xcalloc(1, sizeof *r);
 	struct report_ctx ctx;
@@ -1922,7 +2477,7 @@ report_parse(const char *data, size_t len, int truncated)
 	const char *ct, *mdata;
 	char *copy = NULL;
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
-	int capped = 0, parsed = 0;
+	int capped = 0, parsed = 0, stripped_html = 0;
 
 	report_init();
 	memset(&ctx, 0, sizeof ctx);
@@ -1956,8 +2511,12 @@ report_parse(const char *data, size_t len, int truncated)
 		body_as_text(r, &top, &w.text, data + off, len - off);
 		goto classify;
 	}
-	copy = mime_copy(&top, data + off, len - off, &mlen, &body_shift,
-	    &capped);
+	if (strip)
+		copy = mime_strip_copy(&top, data + off, len - off,
+		    strip_html, &mlen, &body_shift, &stripped_html);
+	if (copy == NULL)
+		copy = mime_copy(&top, data + off, len - off, &mlen,
+		    &body_shift, &capped);
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
 	mdata = copy;
@@ -1984,6 +2543,11 @@ report_parse(const char *data, size_t len, int truncated)
 		body_as_text(r, &top, &w.text, data + off, len - off);
 	}
 classify:
+	if (w.text.len == 0 && w.nhtml > 0 && stripped_html) {
+		/* The HTML is the text, and it was left out. */
+		*again_r = 1;
+		goto out;
+	}
 	if (w.text.len == 0 && w.nhtml > 0) {
 		size_t h;
 
@@ -2016,6 +2580,7 @@ classify:
 		r->text = xstrdup("");
 	}
 	notice_finish(&ctx, w.feedback);
+out:
 	if (mime != NULL)
 		mailmime_free(mime);
 	free(copy);
@@ -2028,6 +2593,28 @@ classify:
 	free(ctx.orig_subject);
 	hdr_free(&top);
 	return r;
+}
+
+struct report *
+report_parse(const char *data, size_t len, int truncated)
+{
+	struct report *r;
+	int again = 0;
+
+	r = parse_message(data, len, truncated, 1, 1, &again);
+	if (again) {
+		report_free(&r);
+		r = parse_message(data, len, truncated, 1, 0, &again);
+	}
+	return r;
+}
+
+struct report *
+report_parse_whole(const char *data, size_t len, int truncated)
+{
+	int again = 0;
+
+	return parse_message(data, len, truncated, 0, 0, &again);
 }
 
 void

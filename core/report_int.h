@@ -49,6 +49,14 @@ struct report_rcpt *report_rcpt_find(struct report *r, const char *addr);
  */
 void report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len);
 
+/*
+ * report_parse() with every part of the message handed to libetpan (see
+ * mime_strip_copy in report.c): the same report, more slowly. For the
+ * tests that check that it is the same.
+ */
+struct report *report_parse_whole(const char *data, size_t len,
+    int truncated);
+
 /* Sanitized copy of (s, n), at most max bytes; see str_sanitize. */
 char *report_str(const char *s, size_t n, size_t max);
 

@@ -608,3 +608,210 @@ Test(report, original_header_read_body_skipped, .timeout = 20)
 	report_free(&r);
 	buf_free(&b);
 }
+
+/* ---- the copy without the parts nobody reads ------------------------- */
+
+/* Are two reports the same in every field? (name: the case) */
+static void
+same_report(const struct report *a, const struct report *b,
+    const char *name)
+{
+#define SAME_STR(x, y, what) do { \
+	if ((x) == NULL || (y) == NULL) \
+		cr_assert((x) == (y), "%s: %s", name, what); \
+	else \
+		cr_assert_str_eq((x), (y), "%s: %s", name, what); \
+} while (0)
+	size_t i;
+
+	cr_assert_eq(a->type, b->type, "%s: type", name);
+	cr_assert_eq(a->flags, b->flags, "%s: flags", name);
+	cr_assert_eq(a->date, b->date, "%s: date", name);
+	SAME_STR(a->message_id, b->message_id, "message_id");
+	SAME_STR(a->subject, b->subject, "subject");
+	SAME_STR(a->from, b->from, "from");
+	SAME_STR(a->agent, b->agent, "agent");
+	SAME_STR(a->reporting_mta, b->reporting_mta, "reporting_mta");
+	SAME_STR(a->orig_message_id, b->orig_message_id, "orig_message_id");
+	cr_assert_eq(a->ntag_addrs, b->ntag_addrs, "%s: tags", name);
+	for (i = 0; i < a->ntag_addrs; i++)
+		SAME_STR(a->tag_addrs[i], b->tag_addrs[i], "tag");
+	cr_assert_eq(a->text_len, b->text_len, "%s: text_len", name);
+	SAME_STR(a->text, b->text, "text");
+	cr_assert_eq(a->nrcpt, b->nrcpt, "%s: nrcpt", name);
+	for (i = 0; i < a->nrcpt; i++) {
+		const struct report_rcpt *x = &a->rcpt[i], *y = &b->rcpt[i];
+
+		SAME_STR(x->address, y->address, "address");
+		SAME_STR(x->original, y->original, "original");
+		SAME_STR(x->action, y->action, "action");
+		SAME_STR(x->status, y->status, "status");
+		cr_assert_eq(x->reply_code, y->reply_code, "%s: reply", name);
+		SAME_STR(x->remote_mta, y->remote_mta, "remote_mta");
+		SAME_STR(x->diagnostic, y->diagnostic, "diagnostic");
+		SAME_STR(x->feedback_type, y->feedback_type, "feedback_type");
+		SAME_STR(x->diagnostic_type, y->diagnostic_type, "diag type");
+		SAME_STR(x->source, y->source, "source");
+	}
+#undef SAME_STR
+}
+
+/* report_parse and report_parse_whole agree on (data, len). */
+static void
+check_same(const char *data, size_t len, const char *name)
+{
+	struct report *a = report_parse(data, len, 0);
+	struct report *b = report_parse_whole(data, len, 0);
+
+	same_report(a, b, name);
+	report_free(&a);
+	report_free(&b);
+}
+
+/*
+ * Messages whose structure libetpan reads in its own ways: a delimiter
+ * right after another, a close delimiter first, a multipart left open,
+ * text that looks like a delimiter, a boundary that starts another, a
+ * folded or odd part header, an HTML part that is the only text...
+ */
+static const char *const strip_cases[] = {
+	/* the common shape: text, its HTML, an image, a report, the
+	 * original with a body of its own */
+	"Content-Type: multipart/report; report-type=delivery-status;\n"
+	" boundary=\"R1\"\n\n"
+	"--R1\nContent-Type: multipart/related; boundary=\"R2\"\n\n"
+	"--R2\nContent-Type: multipart/alternative; boundary=\"R3\"\n\n"
+	"--R3\nContent-Type: text/plain; charset=UTF-8\n\n"
+	"Your message to a@example.net was not delivered: user unknown.\n\n"
+	"--R3\nContent-Type: text/html; charset=UTF-8\n\n<html>\n<b>x</b>\n"
+	"- a line with a dash\n</html>\n\n--R3--\n"
+	"--R2\nContent-Type: image/png; name=\"icon.png\"\n"
+	"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\nAAAA\n\n--R2--\n"
+	"--R1\nContent-Type: message/delivery-status\n\n"
+	"Final-Recipient: rfc822; a@example.net\nAction: failed\n"
+	"Status: 5.1.1\n\n"
+	"--R1\nContent-Type: message/rfc822\n\nFrom: s@example.org\n"
+	"Message-ID: <o1@example.org>\n\nbody\n--R1--\n",
+	/* the same report inside a multipart/mixed: the original is not
+	 * at the top */
+	"Content-Type: multipart/mixed; boundary=M\n\n"
+	"--M\nContent-Type: multipart/report; boundary=R\n\n"
+	"--R\nContent-Type: text/plain\n\nFailed: b@example.net\n"
+	"--R\nContent-Type: message/rfc822\n\nFrom: s@example.org\n"
+	"Message-ID: <o2@example.org>\nTo: b@example.net\n\n"
+	"line\n--fake\n\nmore\n"
+	"--R\nContent-Type: text/rfc822-headers\n"
+	"Content-Transfer-Encoding: base64\n\nRnJvbTogeEB5Cg==\n--R--\n"
+	"--M\nContent-Type: application/pdf\n\nJVBERi0=\n--M--\n",
+	/* two delimiters in a row; a part of empty lines */
+	"Content-Type: multipart/mixed; boundary=B\n\n"
+	"--B\n--B\nContent-Type: image/gif\n\nGIF89a\n"
+	"--B\nContent-Type: text/plain\n\nUser unknown: c@example.net\n"
+	"--B\n\n\n--B\nContent-Type: image/gif\n\nGIF\n--B--\n",
+	/* a close delimiter first */
+	"Content-Type: multipart/mixed; boundary=C\n\n"
+	"--C--\n--C\nContent-Type: image/gif\n\nGIF\n"
+	"--C\nContent-Type: text/plain\n\nNo such user d@example.net\n",
+	/* an inner multipart never closed, with an image in it */
+	"Content-Type: multipart/mixed; boundary=O\n\n"
+	"--O\nContent-Type: multipart/related; boundary=I\n\n"
+	"--I\nContent-Type: text/plain\n\nMailbox full: e@example.net\n"
+	"--I\nContent-Type: image/png\n\nPNG\n- dash\nPNG\n"
+	"--O\nContent-Type: text/plain\n\nsecond\n--O--\n",
+	/* ... two of them, the HTML alternative in the inner one with a
+	 * line that starts with '-' */
+	"Content-Type: multipart/mixed; boundary=O\n\n"
+	"--O\nContent-Type: multipart/related; boundary=R\n\n"
+	"--R\nContent-Type: multipart/alternative; boundary=I\n\n"
+	"--I\nContent-Type: text/plain\n\nUser unknown: m@example.net\n\n"
+	"--I\nContent-Type: text/html\n\n<p>\n-x\n</p>\n"
+	"--O\nContent-Type: text/plain\n\nsecond\n--O--\n",
+	/* text that starts like a delimiter; a boundary that starts
+	 * another */
+	"Content-Type: multipart/mixed; boundary=AB\n\n"
+	"--AB\nContent-Type: text/plain\n\n--ABX not a delimiter\n"
+	"f@example.net: unknown\n"
+	"--AB\nContent-Type: multipart/alternative; boundary=ABC\n\n"
+	"--ABC\nContent-Type: text/plain\n\nx\n--ABC\n"
+	"Content-Type: text/html\n\n<p>x</p>\n--ABC--\n--AB--\n",
+	/* part headers: a fold first, a junk line, two Content-Types,
+	 * a comment, an encoded word, a boundary on its own line */
+	"Content-Type: multipart/mixed; boundary=H\n\n"
+	"--H\n folded\nContent-Type: image/png\n\nPNG\n"
+	"--H\nContent-Type: image/png\njunk\n\nPNG\n"
+	"--H\nContent-Type: image/png\nContent-Type: text/plain\n\n"
+	"Recipient address rejected: g@example.net\n"
+	"--H\nContent-Type: (c) image/png\n\nPNG\n"
+	"--H\nContent-Type: image/png; name==?utf-8?q?a?=\n\nPNG\n"
+	"--H\nContent-Type: multipart/alternative;\nboundary=\"K\"\n\n"
+	"--K\nContent-Type: text/html\n\n<p>h@example.net unknown</p>\n"
+	"--K--\n--H--\n",
+	/* the HTML part is the only text: read after all */
+	"Content-Type: multipart/alternative; boundary=T\n\n"
+	"--T\nContent-Type: text/plain\n\n\n"
+	"--T\nContent-Type: text/html\n\n<p>i@example.net: no such user</p>\n"
+	"--T--\n",
+	"Content-Type: multipart/alternative; boundary=T\n\n"
+	"--T\nContent-Type: text/html\n\n<p>j@example.net: no such user</p>\n"
+	"--T\nContent-Type: text/plain\n\nk@example.net: no such user\n"
+	"--T--\n",
+	/* a line that starts like a top delimiter before an original
+	 * (mime_copy reads it as one) */
+	"Content-Type: multipart/report; boundary=Q\n\n"
+	"--Q\nContent-Type: text/plain\n\nn@example.net: unknown\n"
+	"--QX\nContent-Type: message/rfc822\n\nFrom: a@example.org\n\n"
+	"body of the original\n--Q\nContent-Type: image/png\n\nPNG\n--Q--\n",
+	/* delimiters with white space after them; a regular delimiter
+	 * after the close one */
+	"Content-Type: multipart/mixed; boundary=W\n\n"
+	"--W \t\nContent-Type: image/png\n\nPNG\n"
+	"--W\t\nContent-Type: text/plain\n\nl@example.net unknown\n"
+	"--W--  \nepilogue\n--W\nContent-Type: text/plain\n\nafter\n",
+};
+
+Test(report, strip_copy_reads_the_same, .timeout = 60)
+{
+	char name[64];
+	size_t k, i, j, n;
+
+	for (k = 0; k < sizeof strip_cases / sizeof strip_cases[0]; k++) {
+		const char *c = strip_cases[k];
+		char *lf, *crlf;
+		struct buf b;
+
+		buf_init(&b, 1024 * 1024);
+		buf_puts(&b, "From: MAILER-DAEMON@mx.example.net\n"
+		    "Subject: Undelivered Mail\nMIME-Version: 1.0\n");
+		buf_puts(&b, c);
+		lf = buf_steal(&b);
+		crlf = to_crlf(lf);
+		snprintf(name, sizeof name, "case %zu", k);
+		check_same(lf, strlen(lf), name);
+		snprintf(name, sizeof name, "case %zu crlf", k);
+		check_same(crlf, strlen(crlf), name);
+		/* each line left out, and each line twice */
+		n = strlen(lf);
+		for (i = 0; i < n; i = j + 1) {
+			struct buf v;
+
+			for (j = i; j < n && lf[j] != '\n'; j++)
+				;
+			buf_init(&v, 2 * n + 2);
+			buf_append(&v, lf, i);
+			buf_append(&v, lf + j + 1, n - (j < n ? j + 1 : n));
+			snprintf(name, sizeof name, "case %zu without %zu", k,
+			    i);
+			check_same(v.data, v.len, name);
+			buf_reset(&v);
+			buf_append(&v, lf, j < n ? j + 1 : n);
+			buf_append(&v, lf + i, (j < n ? j + 1 : n) - i);
+			buf_append(&v, lf + (j < n ? j + 1 : n), n - (j < n ?
+			    j + 1 : n));
+			snprintf(name, sizeof name, "case %zu twice %zu", k, i);
+			check_same(v.data, v.len, name);
+			buf_free(&v);
+		}
+		free(lf);
+		free(crlf);
+	}
+}
