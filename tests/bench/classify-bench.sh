@@ -2,8 +2,11 @@
 # classify-bench.sh - messages/second of `rebond classify --json` against
 # Debian's libsisimai-perl on the same files, in the same run.
 #
-# Builds a directory with the labelled corpus repeated (symlinks) to at
-# least REBOND_BENCH_N messages (10000), times rebond over all of it, and
+# Builds a directory with the labelled corpus repeated to at least
+# REBOND_BENCH_N messages (10000) -- hard links to the corpus files, or
+# copies where the temporary directory is on another file system; either
+# way regular files that both tools read, like a Maildir's -- times rebond
+# over all of it, and
 # times Sisimai->make() over the same directory, or over the first
 # REBOND_BENCH_SISIMAI_N files (all by default) when Sisimai would take too
 # long; its rate is then computed from that subset, as the output says.
@@ -26,13 +29,20 @@ perl -MSisimai -e 1 2>/dev/null || { echo "SKIP: libsisimai-perl not installed" 
 work=$(mktemp -d /tmp/rebond-bench.XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/all"
+# Hard links where the file system allows them, else copies.
+files="hard links to the corpus"
+put() {
+	ln "$1" "$2" 2>/dev/null && return 0
+	files="copies of the corpus"
+	cp "$1" "$2"
+}
 n=0
 round=0
 while [ "$n" -lt "$want" ]; do
 	round=$((round + 1))
 	for f in "$corpus"/mail/*; do
 		[ -f "$f" ] || continue
-		ln -s "$f" "$work/all/$round-$(basename "$f")"
+		put "$f" "$work/all/$round-$(basename "$f")" || exit 1
 		n=$((n + 1))
 	done
 	[ "$round" -gt 1000 ] && break	# an empty corpus
@@ -54,7 +64,8 @@ sdir="$work/all"
 if [ "$sn" -lt "$n" ]; then
 	mkdir "$work/sub"
 	ls "$work/all" | head -n "$sn" | while read -r f; do
-		ln -s "$(readlink "$work/all/$f")" "$work/sub/$f"
+		ln "$work/all/$f" "$work/sub/$f" 2>/dev/null ||
+		    cp "$work/all/$f" "$work/sub/$f"
 	done
 	sdir="$work/sub"
 fi
@@ -66,7 +77,8 @@ s_secs=$(elapsed "$t0" "$t1")
 r_rate=$(echo "$n / $r_secs" | bc -l)
 s_rate=$(echo "$sn / $s_secs" | bc -l)
 ratio=$(echo "$r_rate / $s_rate" | bc -l)
-printf 'bench-classify: N=%d messages (corpus x%d), %d result lines\n' "$n" "$round" "$r_out"
+printf 'bench-classify: N=%d messages (corpus x%d, %s), %d result lines\n' \
+    "$n" "$round" "$files" "$r_out"
 printf '  rebond classify --json : %8.3f s  %10.0f messages/s\n' "$r_secs" "$r_rate"
 if [ "$sn" -lt "$n" ]; then
 	printf '  Sisimai %s (subset of %d messages, rate from that subset): %8.3f s  %10.0f messages/s  (%s results)\n' \
