@@ -103,6 +103,13 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+void
+buf_reuse(struct buf *b, size_t max)
+{
+	buf_reset(b);
+	b->max = max;
+}
+
 char *
 buf_steal(struct buf *b)
 {

@@ -34,6 +34,8 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Forget the contents, keep the allocation. */
 void buf_reset(struct buf *b);
+/* As buf_reset, with a new ceiling (a buffer used again for other data). */
+void buf_reuse(struct buf *b, size_t max);
 /* Hand the contents to the caller (never NULL; free() it) and reset b. */
 char *buf_steal(struct buf *b);
 /* Free the contents; b can be used again after buf_init. */

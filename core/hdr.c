@@ -261,6 +261,16 @@ hdr_next(const struct hdr_block *b, const char *name, size_t *i)
 }
 
 void
+hdr_clear(struct hdr_block *b)
+{
+	b->n = 0;
+	b->alen = 0;
+	b->capped = 0;
+	b->nfields_seen = 0;
+	b->only = NULL;
+}
+
+void
 hdr_free(struct hdr_block *b)
 {
 	free(b->f);

@@ -77,5 +77,8 @@ int hdr_next(const struct hdr_block *b, const char *name, size_t *i);
 
 /* Free the fields; b can be parsed into again after hdr_init. */
 void hdr_free(struct hdr_block *b);
+/* Forget the fields (and only), keep the allocations: b is as after
+ * hdr_init, to be freed with hdr_free. */
+void hdr_clear(struct hdr_block *b);
 
 #endif

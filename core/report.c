@@ -1672,16 +1672,16 @@ copy_head(struct buf *b, struct copy_state *cs, const struct hdr_block *top)
  * - a returned original in the top multipart keeps only what is read of
  *   it (its header, ORIGINAL_KEEP bytes when encoded): libetpan would
  *   scan the rest of it byte by byte for the boundary.
- * Returns the copy (free() it); *len_r is its length, *hlen_r that of its
- * header. (mime_strip_copy, below, is tried first.)
+ * The copy goes to *b (its former contents forgotten); *hlen_r is the
+ * length of its header. (mime_strip_copy, below, is tried first.)
  */
-static char *
+static void
 mime_copy(const struct hdr_block *top, const char *body, size_t blen,
-    size_t *len_r, size_t *hlen_r, int *capped_r)
+    struct buf *bp, size_t *hlen_r, int *capped_r)
 {
 	enum { BODY, PART_HEADER, ORIG_KEEP, ORIG_SKIP } st = BODY;
 	struct copy_state cs = { 0, 0 };
-	struct buf b;
+	struct buf b = *bp;
 	const char *v, *line, *nl;
 	char bd[BOUNDARY_BYTES];
 	size_t off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0, run;
@@ -1694,7 +1694,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 		ct_param(v, "boundary", bd, sizeof bd);
 		bl = strlen(bd);
 	}
-	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
+	buf_reuse(&b, CAP_HEADER_BYTES + blen + 2);
 	buf_reserve(&b, 512 + blen);
 	copy_head(&b, &cs, top);
 	*hlen_r = b.len;
@@ -1772,8 +1772,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	}
 	if (off > run && !*capped_r)
 		buf_append(&b, body + run, off - run);
-	*len_r = b.len;
-	return buf_steal(&b);
+	*bp = b;
 }
 
 /* ---- the copy without the parts nobody reads ------------------------- */
@@ -2049,21 +2048,21 @@ cte_identity(const struct part_head *h)
 
 /*
  * The copy libetpan parses, without the contents of the parts nothing
- * reads (see above), or NULL when that cannot be done with certainty
- * (the caller then makes mime_copy()'s). strip_html: leave out text/html
- * parts too (*html_r is set if one was: the walk reads them only when
- * the message has no plain text, and the caller must then parse again
- * with them). *len_r, *hlen_r: as mime_copy.
+ * reads (see above), in *b as mime_copy; returns 0, or -1 when that
+ * cannot be done with certainty (the caller then makes mime_copy()'s).
+ * strip_html: leave out text/html parts too (*html_r is set if one was:
+ * the walk reads them only when the message has no plain text, and the
+ * caller must then parse again with them).
  */
-static char *
+static int
 mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
-    int strip_html, size_t *len_r, size_t *hlen_r, int *html_r)
+    int strip_html, struct buf *bp, size_t *hlen_r, int *html_r)
 {
 	enum { BODY, HEAD, KEEP, SKIP } st = BODY;
 	struct level lv[CAP_MIME_DEPTH + 1];
 	struct part_head h;
 	struct copy_state cs = { 0, 0 };
-	struct buf b;
+	struct buf b = *bp;
 	const char *v, *line, *nl;
 	char type[128], bd[BOUNDARY_BYTES];
 	size_t off = 0, ll, nlev = 0, nct = 0, ndash = 0, kept = 0, run = 0;
@@ -2077,15 +2076,15 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	if ((v = hdr_get(top, "content-type")) == NULL ||
 	    !ct_strict(v, strlen(v), type, sizeof type, bd) ||
 	    strncmp(type, "multipart/", 10) != 0 || bd[0] == '\0')
-		return NULL;
+		return -1;
 	ct_param(v, "boundary", lv[0].bd, sizeof lv[0].bd);
 	if (strcmp(lv[0].bd, bd) != 0)
-		return NULL;
+		return -1;
 	lv[0].bl = strlen(bd);
 	lv[0].closed = lv[0].open = 0;
 	nlev = 1;
 	memset(&h, 0, sizeof h);
-	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
+	buf_reuse(&b, CAP_HEADER_BYTES + blen + 2);
 	buf_reserve(&b, 512 + blen);
 	copy_head(&b, &cs, top);
 	*hlen_r = b.len;
@@ -2301,12 +2300,12 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	 */
 	if (unclosed && stripped)
 		goto doubt;
-	*len_r = b.len;
-	return buf_steal(&b);
+	*bp = b;
+	return 0;
 doubt:
-	buf_free(&b);
+	*bp = b;
 	*html_r = 0;
-	return NULL;
+	return -1;
 }
 
 /* Decode a non-MIME (or unusable MIME) body with the top-level CTE. */
@@ -2414,6 +2413,13 @@ header_fields(struct report *r, const struct hdr_block *top)
 
 /* ---- the whole message ----------------------------------------------- */
 
+/* What a parser keeps between messages: allocations, not contents. */
+struct report_parser {
+	struct buf copy;	/* libetpan's copy */
+	struct buf text;	/* the text of the notice, as gathered */
+	struct hdr_block top;	/* the bounce's own header */
+};
+
 /*
  * libetpan converts every Content-Type value from US-ASCII to UTF-8
  * through iconv (an iconv_open per field: most of the MIME parser's
@@ -2466,16 +2472,15 @@ report_init(void)
  * needs them after all.
  */
 static struct report *
-parse_message(const char *data, size_t len, int truncated, int strip,
-    int strip_html, int *again_r)
+parse_message(struct report_parser *p, const char *data, size_t len,
+    int truncated, int strip, int strip_html, int *again_r)
 {
 	struct report *r = xcalloc(1, sizeof *r);
 	struct report_ctx ctx;
-	struct hdr_block top;
+	struct hdr_block top = p->top;
 	struct walk w;
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
-	char *copy = NULL;
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
 	int capped = 0, parsed = 0, stripped_html = 0;
 
@@ -2485,12 +2490,13 @@ parse_message(const char *data, size_t len, int truncated, int strip,
 	ctx.r = r;
 	ctx.top = &top;
 	w.ctx = &ctx;
-	buf_init(&w.text, CAP_TEXT_BYTES);
+	w.text = p->text;
+	buf_reuse(&w.text, CAP_TEXT_BYTES);
 	buf_reserve(&w.text, len < 16384 ? len : 16384);
 	buf_init(&w.html, CAP_TEXT_BYTES);
 	if (truncated)
 		r->flags |= REPORT_F_TRUNCATED;
-	hdr_init(&top);
+	hdr_clear(&top);
 	if (data == NULL)
 		len = 0;
 	hdr_parse(data, len, &off, HDR_HEADER, &top);
@@ -2511,15 +2517,14 @@ parse_message(const char *data, size_t len, int truncated, int strip,
 		body_as_text(r, &top, &w.text, data + off, len - off);
 		goto classify;
 	}
-	if (strip)
-		copy = mime_strip_copy(&top, data + off, len - off,
-		    strip_html, &mlen, &body_shift, &stripped_html);
-	if (copy == NULL)
-		copy = mime_copy(&top, data + off, len - off, &mlen,
-		    &body_shift, &capped);
+	if (!strip || mime_strip_copy(&top, data + off, len - off,
+	    strip_html, &p->copy, &body_shift, &stripped_html) < 0)
+		mime_copy(&top, data + off, len - off, &p->copy, &body_shift,
+		    &capped);
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
-	mdata = copy;
+	mdata = p->copy.data;
+	mlen = p->copy.len;
 	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
 	    mime != NULL) {
 		struct mailmime *root = mime;
@@ -2583,38 +2588,77 @@ classify:
 out:
 	if (mime != NULL)
 		mailmime_free(mime);
-	free(copy);
-	buf_free(&w.text);
+	p->text = w.text;
 	buf_free(&w.html);
 	free(ctx.orphan_status);
 	free(ctx.orphan_diag);
 	free(ctx.orphan_action);
 	free(ctx.arf_feedback_type);
 	free(ctx.orig_subject);
-	hdr_free(&top);
+	p->top = top;
+	return r;
+}
+
+struct report_parser *
+report_parser_new(void)
+{
+	struct report_parser *p = xmalloc(sizeof *p);
+
+	buf_init(&p->copy, 0);
+	buf_init(&p->text, 0);
+	hdr_init(&p->top);
+	return p;
+}
+
+void
+report_parser_free(struct report_parser **pp)
+{
+	struct report_parser *p;
+
+	if (pp == NULL || (p = *pp) == NULL)
+		return;
+	buf_free(&p->copy);
+	buf_free(&p->text);
+	hdr_free(&p->top);
+	free(p);
+	*pp = NULL;
+}
+
+struct report *
+report_parser_parse(struct report_parser *p, const char *data, size_t len,
+    int truncated)
+{
+	struct report *r;
+	int again = 0;
+
+	r = parse_message(p, data, len, truncated, 1, 1, &again);
+	if (again) {
+		report_free(&r);
+		r = parse_message(p, data, len, truncated, 1, 0, &again);
+	}
 	return r;
 }
 
 struct report *
 report_parse(const char *data, size_t len, int truncated)
 {
-	struct report *r;
-	int again = 0;
+	struct report_parser *p = report_parser_new();
+	struct report *r = report_parser_parse(p, data, len, truncated);
 
-	r = parse_message(data, len, truncated, 1, 1, &again);
-	if (again) {
-		report_free(&r);
-		r = parse_message(data, len, truncated, 1, 0, &again);
-	}
+	report_parser_free(&p);
 	return r;
 }
 
 struct report *
 report_parse_whole(const char *data, size_t len, int truncated)
 {
+	struct report_parser *p = report_parser_new();
+	struct report *r;
 	int again = 0;
 
-	return parse_message(data, len, truncated, 0, 0, &again);
+	r = parse_message(p, data, len, truncated, 0, 0, &again);
+	report_parser_free(&p);
+	return r;
 }
 
 void

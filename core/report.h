@@ -102,4 +102,22 @@ struct report *report_parse(const char *data, size_t len, int truncated);
 /* Free a report and set *pp to NULL. NULL-safe. */
 void report_free(struct report **pp);
 
+/*
+ * A parser keeps its working buffers (the MIME parser's copy, the text,
+ * the header) from one message to the next, so that a thread that parses
+ * many messages does not allocate them again for each. One parser per
+ * thread; the reports it returns are independent of it (report_free()).
+ */
+struct report_parser;
+
+/* A new parser. Free it with report_parser_free(). */
+struct report_parser *report_parser_new(void);
+
+/* Free a parser and its buffers; set *pp to NULL. NULL-safe. */
+void report_parser_free(struct report_parser **pp);
+
+/* As report_parse(), with p's buffers. */
+struct report *report_parser_parse(struct report_parser *p,
+    const char *data, size_t len, int truncated);
+
 #endif

@@ -68,6 +68,7 @@ struct worker {
 	size_t incap;
 	int atime;		/* O_NOATIME was refused */
 	struct buf msg;		/* a message of a streamed mbox */
+	struct report_parser *parser;	/* its buffers kept */
 	/*
 	 * --json: one object, reused line after line (its keys stay, the
 	 * values are replaced), and the JSON strings of static values
@@ -286,7 +287,8 @@ static void
 one_message(struct worker *w, const char *file, const char *data, size_t len,
     int truncated)
 {
-	struct report *r = report_parse(data, len, truncated);
+	struct report *r = report_parser_parse(w->parser, data, len,
+	    truncated);
 	struct verdict one, *v = &one;
 	size_t i;
 
@@ -750,6 +752,7 @@ worker_init(struct worker *w, int json)
 	memset(w, 0, sizeof *w);
 	w->json = json;
 	buf_init(&w->msg, CAP_MESSAGE_BYTES_MAX);
+	w->parser = report_parser_new();
 	if (json) {
 		w->cache = xcalloc(JSON_CACHE, sizeof *w->cache);
 		w->line = line_new(w);
@@ -770,6 +773,7 @@ worker_free(struct worker *w)
 	json_decref(w->line);
 	json_decref(w->file);
 	buf_free(&w->msg);
+	report_parser_free(&w->parser);
 	free(w->in);
 	free(w->jbuf);
 }

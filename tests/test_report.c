@@ -815,3 +815,28 @@ Test(report, strip_copy_reads_the_same, .timeout = 60)
 		free(crlf);
 	}
 }
+
+/* One parser for many messages: nothing of one is left in the next. */
+Test(report, parser_kept_between_messages)
+{
+	struct report_parser *p = report_parser_new();
+	char name[64];
+	size_t k, round;
+
+	for (round = 0; round < 2; round++)
+		for (k = 0; k < sizeof strip_cases / sizeof strip_cases[0];
+		    k++) {
+			const char *c = strip_cases[k];
+			struct report *a, *b;
+
+			a = report_parser_parse(p, c, strlen(c), 0);
+			b = report_parse_whole(c, strlen(c), 0);
+			snprintf(name, sizeof name, "round %zu case %zu", round,
+			    k);
+			same_report(a, b, name);
+			report_free(&a);
+			report_free(&b);
+		}
+	report_parser_free(&p);
+	cr_assert_null(p);
+}
