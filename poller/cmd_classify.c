@@ -1,15 +1,15 @@
 /*
  * cmd_classify.c - offline classification of bounce files (cmd_classify.h).
  *
- * The files to read are listed first (directories expanded, in name
- * order); then several threads (--jobs, one per CPU by default) take them
- * one by one, each gathering the lines of its file apart, and the main
- * thread, which reads files too, writes the lines of the files that are
- * done in the files' order: the output does not depend on the number of
- * threads, and no thread waits for another unless the next file to write
- * is still being read. core/ is reentrant once report_init() and
- * classify_init() have built its tables; each thread has its own buffers
- * and JSON values.
+ * The main thread lists the files (directories expanded, in name order)
+ * while the other threads (--jobs, one per CPU by default) already read
+ * and classify them as they are found, each gathering the lines of its
+ * file apart; once the list is made, the main thread reads files too, and
+ * writes the lines of the files that are done in the files' order: the
+ * output does not depend on the number of threads, and no thread waits
+ * for another unless the next file to write is still being read. core/ is
+ * reentrant once report_init() and classify_init() have built its tables;
+ * each thread has its own buffers, parser and JSON values.
  */
 #include "config.h"
 
@@ -97,25 +97,35 @@ struct item {
 	int dfd;		/* its directory, or AT_FDCWD */
 	unsigned char type;	/* d_type, or DT_UNKNOWN */
 	int err;		/* errno when it could not be read */
+	int taken;		/* a thread reads it (under mu) */
 	int done;		/* read and classified (under mu) */
 	struct buf out;		/* its lines */
 };
 
-/* The work shared by the threads. */
+/*
+ * The work shared by the threads. The files are read as soon as they are
+ * found (in the order of the directories), while the main thread goes on
+ * listing them; it then writes their lines in the order of the names.
+ */
 struct pool {
 	struct worker w[JOBS_MAX];
 	int nw;
 	int failed;		/* a path could not be read */
-	struct item *items;	/* every file, in order */
-	size_t n, alloc;
+	struct item **order;	/* every file, in the order of the output
+				 * (the main thread's until listed is set) */
+	size_t norder, aorder;
 	int *dfds;		/* directories opened for the items */
 	size_t ndfds;
 	/* under mu: */
 	pthread_mutex_t mu;
 	pthread_cond_t more;	/* a file can be taken, or quit */
 	pthread_cond_t done;	/* a file is done */
-	size_t next;		/* the next file to take */
-	size_t written;		/* files written so far */
+	struct item **work;	/* every file, in the order found */
+	size_t nwork, awork;
+	size_t next;		/* the next file of work to take */
+	size_t onext;		/* ... of order, once listed */
+	size_t written;		/* files of order written so far */
+	int listed;		/* order is complete */
 	int quit;
 };
 
@@ -517,19 +527,12 @@ do_file(struct worker *w, int dfd, const char *name, const char *path,
 
 /* ---- the list of files ----------------------------------------------- */
 
+/* A new file to classify (path is taken). */
 static struct item *
-item_add(struct pool *pl, char *path, const char *name, int dfd,
-    unsigned char type)
+item_new(char *path, const char *name, int dfd, unsigned char type)
 {
-	struct item *it;
+	struct item *it = xcalloc(1, sizeof *it);
 
-	if (pl->n == pl->alloc) {
-		pl->alloc = pl->alloc ? pl->alloc * 2 : 256;
-		pl->items = xreallocarray(pl->items, pl->alloc,
-		    sizeof *pl->items);
-	}
-	it = &pl->items[pl->n++];
-	memset(it, 0, sizeof *it);
 	it->path = path;
 	it->name = name;
 	it->dfd = dfd;
@@ -538,12 +541,59 @@ item_add(struct pool *pl, char *path, const char *name, int dfd,
 	return it;
 }
 
+/* Files found: the threads may read them from now on. */
+static void
+publish(struct pool *pl, struct item **its, size_t n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&pl->mu);
+	if (pl->nwork + n > pl->awork) {
+		while (pl->nwork + n > pl->awork)
+			pl->awork = pl->awork ? pl->awork * 2 : 256;
+		pl->work = xreallocarray(pl->work, pl->awork,
+		    sizeof *pl->work);
+	}
+	memcpy(pl->work + pl->nwork, its, n * sizeof *its);
+	pl->nwork += n;
+	pthread_cond_broadcast(&pl->more);
+	pthread_mutex_unlock(&pl->mu);
+}
+
+/* The next file of the output (the main thread, while listing). */
+static void
+order_add(struct pool *pl, struct item *it)
+{
+	if (pl->norder == pl->aorder) {
+		pl->aorder = pl->aorder ? pl->aorder * 2 : 256;
+		pl->order = xreallocarray(pl->order, pl->aorder,
+		    sizeof *pl->order);
+	}
+	pl->order[pl->norder++] = it;
+}
+
+/* A file found and placed: to be read, and written in its place. */
+static struct item *
+item_add(struct pool *pl, char *path, const char *name, int dfd,
+    unsigned char type)
+{
+	struct item *it = item_new(path, name, dfd, type);
+
+	publish(pl, &it, 1);
+	order_add(pl, it);
+	return it;
+}
+
 /* A directory entry: its name and the type readdir() gave. */
 struct entry {
 	char *full;	/* the directory's path, '/' and the name */
 	const char *name;	/* the end of full */
 	unsigned char type;
+	struct item *it;	/* the file, or NULL: maybe a directory */
 };
+
+/* Files published at once, while reading a directory. */
+#define PUBLISH_BATCH	64
 
 static int
 entry_cmp(const void *a, const void *b)
@@ -564,44 +614,58 @@ list_dir(struct pool *pl, const char *path, int maildir)
 	DIR *d;
 	struct dirent *de;
 	struct entry *ents = NULL;
+	struct item *batch[PUBLISH_BATCH];
 	struct stat st;
-	size_t n = 0, alloc = 0, i, plen = strlen(path), sep, nlen;
+	size_t n = 0, alloc = 0, i, plen = strlen(path), sep, nlen, nb = 0;
 	int dfd;
 
 	/* (no second '/' after a path that ends in one) */
 	sep = plen > 0 && path[plen - 1] == '/' ? 0 : 1;
 	if ((d = opendir(path)) == NULL)
 		return -1;
+	/* The files are opened relative to the directory. */
+	if ((dfd = dup(dirfd(d))) < 0) {
+		int e = errno;
+
+		closedir(d);
+		errno = e;
+		return -1;
+	}
+	pl->dfds = xreallocarray(pl->dfds, pl->ndfds + 1, sizeof *pl->dfds);
+	pl->dfds[pl->ndfds++] = dfd;
 	while ((de = readdir(d)) != NULL) {
+		struct entry *e;
+
 		if (de->d_name[0] == '.')
 			continue;
 		if (n == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
 			ents = xreallocarray(ents, alloc, sizeof *ents);
 		}
+		e = &ents[n++];
 		nlen = strlen(de->d_name);
-		ents[n].full = xmalloc(plen + sep + nlen + 1);
-		memcpy(ents[n].full, path, plen);
-		ents[n].full[plen] = '/';
-		memcpy(ents[n].full + plen + sep, de->d_name, nlen + 1);
-		ents[n].name = ents[n].full + plen + sep;
-		ents[n].type = de->d_type;
-		n++;
+		e->full = xmalloc(plen + sep + nlen + 1);
+		memcpy(e->full, path, plen);
+		e->full[plen] = '/';
+		memcpy(e->full + plen + sep, de->d_name, nlen + 1);
+		e->name = e->full + plen + sep;
+		e->type = de->d_type;
+		e->it = NULL;
+		/* A file (not a directory, not a Maildir's new/ or cur/):
+		 * read from now on, placed once the names are sorted. */
+		if (e->type != DT_DIR && !(maildir && e->type != DT_REG &&
+		    (strcmp(e->name, "new") == 0 ||
+		    strcmp(e->name, "cur") == 0))) {
+			e->it = item_new(e->full, e->name, dfd, e->type);
+			batch[nb++] = e->it;
+			if (nb == PUBLISH_BATCH) {
+				publish(pl, batch, nb);
+				nb = 0;
+			}
+		}
 	}
-	/* The files are opened relative to the directory, later. */
-	dfd = dup(dirfd(d));
+	publish(pl, batch, nb);
 	closedir(d);
-	if (dfd < 0) {
-		int e = errno;
-
-		for (i = 0; i < n; i++)
-			free(ents[i].full);
-		free(ents);
-		errno = e;
-		return -1;
-	}
-	pl->dfds = xreallocarray(pl->dfds, pl->ndfds + 1, sizeof *pl->dfds);
-	pl->dfds[pl->ndfds++] = dfd;
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, entry_cmp);
 	for (i = 0; i < n; i++) {
@@ -609,9 +673,12 @@ list_dir(struct pool *pl, const char *path, int maildir)
 		int sub = maildir && (strcmp(ents[i].name, "new") == 0 ||
 		    strcmp(ents[i].name, "cur") == 0);
 
-		if (ents[i].type == DT_DIR || (sub && ents[i].type != DT_REG &&
-		    fstatat(dfd, ents[i].name, &st, 0) == 0 &&
-		    S_ISDIR(st.st_mode))) {
+		if (ents[i].it != NULL) {
+			order_add(pl, ents[i].it);
+			continue;
+		}
+		if (ents[i].type == DT_DIR || (sub && fstatat(dfd,
+		    ents[i].name, &st, 0) == 0 && S_ISDIR(st.st_mode))) {
 			if (sub && list_dir(pl, full, 0) < 0) {
 				int e = errno;
 
@@ -646,13 +713,39 @@ item_run(struct worker *w, struct item *it)
 		it->err = errno ? errno : EIO;
 }
 
-/* The next file to take (under mu), or (size_t)-1 when none may be. */
-static size_t
+/*
+ * The next file to read (under mu), or NULL when none may be taken: in
+ * the order found while the list is being made, then in the order of the
+ * output (the next file to write is never out of reach), at most WINDOW
+ * files ahead of the writing.
+ */
+static struct item *
 take(struct pool *pl)
 {
-	if (pl->next < pl->n && pl->next < pl->written + WINDOW)
-		return pl->next++;
-	return (size_t)-1;
+	struct item *it;
+
+	if (!pl->listed) {
+		if (pl->next >= pl->nwork || pl->next >= WINDOW)
+			return NULL;
+		it = pl->work[pl->next++];
+	} else {
+		while (pl->onext < pl->norder && pl->order[pl->onext]->taken)
+			pl->onext++;
+		if (pl->onext >= pl->norder ||
+		    pl->onext >= pl->written + WINDOW)
+			return NULL;
+		it = pl->order[pl->onext++];
+	}
+	it->taken = 1;
+	return it;
+}
+
+/* Is it the next file to write (under mu)? */
+static int
+next_to_write(const struct pool *pl, const struct item *it)
+{
+	return pl->listed && pl->written < pl->norder &&
+	    pl->order[pl->written] == it;
 }
 
 static void *
@@ -660,21 +753,21 @@ helper_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *pl = w->pl;
-	size_t i;
+	struct item *it;
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
 		if (pl->quit)
 			break;
-		if ((i = take(pl)) == (size_t)-1) {
+		if ((it = take(pl)) == NULL) {
 			pthread_cond_wait(&pl->more, &pl->mu);
 			continue;
 		}
 		pthread_mutex_unlock(&pl->mu);
-		item_run(w, &pl->items[i]);
+		item_run(w, it);
 		pthread_mutex_lock(&pl->mu);
-		pl->items[i].done = 1;
-		if (i == pl->written)
+		it->done = 1;
+		if (next_to_write(pl, it))
 			pthread_cond_signal(&pl->done);
 	}
 	pthread_mutex_unlock(&pl->mu);
@@ -689,11 +782,14 @@ write_done(struct pool *pl)
 
 	pthread_mutex_lock(&pl->mu);
 	from = pl->written;
-	for (to = from; to < pl->n && pl->items[to].done; to++)
+	for (to = from; to < pl->norder && pl->order[to]->done; to++)
 		;
+	/* (take() looks no more at the files freed below) */
+	if (pl->onext < to)
+		pl->onext = to;
 	pthread_mutex_unlock(&pl->mu);
 	for (; from < to; from++) {
-		struct item *it = &pl->items[from];
+		struct item *it = pl->order[from];
 
 		if (it->out.len > 0)
 			fwrite(it->out.data, 1, it->out.len, stdout);
@@ -704,7 +800,7 @@ write_done(struct pool *pl)
 		}
 		buf_free(&it->out);
 		free(it->path);
-		it->path = NULL;
+		free(it);
 	}
 	pthread_mutex_lock(&pl->mu);
 	if (to > pl->written) {
@@ -720,22 +816,23 @@ write_done(struct pool *pl)
 static void
 pool_run(struct pool *pl)
 {
-	size_t i;
+	struct item *it;
 
 	pthread_mutex_lock(&pl->mu);
+	pl->listed = 1;
 	pthread_cond_broadcast(&pl->more);
-	while (pl->written < pl->n) {
-		if ((i = take(pl)) != (size_t)-1) {
+	while (pl->written < pl->norder) {
+		if ((it = take(pl)) != NULL) {
 			pthread_mutex_unlock(&pl->mu);
-			item_run(&pl->w[0], &pl->items[i]);
+			item_run(&pl->w[0], it);
 			pthread_mutex_lock(&pl->mu);
-			pl->items[i].done = 1;
-		} else if (!pl->items[pl->written].done) {
+			it->done = 1;
+		} else if (!pl->order[pl->written]->done) {
 			/* nothing to take: wait for the next to write */
 			pthread_cond_wait(&pl->done, &pl->mu);
 			continue;
 		}
-		if (pl->items[pl->written].done) {
+		if (pl->order[pl->written]->done) {
 			pthread_mutex_unlock(&pl->mu);
 			write_done(pl);
 			pthread_mutex_lock(&pl->mu);
@@ -856,6 +953,14 @@ cmd_classify(int argc, char **argv)
 	pthread_mutex_init(&pl->mu, NULL);
 	pthread_cond_init(&pl->more, NULL);
 	pthread_cond_init(&pl->done, NULL);
+	/* Shared tables built before any thread reads them; the threads
+	 * read the files as they are found. */
+	report_init();
+	classify_init();
+	pl->nw = nw = (int)jobs;
+	for (i = 0; i < nw; i++)
+		worker_init(&pl->w[i], json);
+	pool_start(pl);
 	/* The list of files, in order. */
 	for (i = first; i < argc; i++) {
 		char *p = xstrdup(argv[i]);
@@ -875,16 +980,6 @@ cmd_classify(int argc, char **argv)
 		} else
 			free(p);
 	}
-	/* Shared tables built before any thread reads them. */
-	report_init();
-	classify_init();
-	pl->nw = (int)jobs;
-	if ((size_t)pl->nw > pl->n)
-		pl->nw = pl->n > 0 ? (int)pl->n : 1;
-	nw = pl->nw;
-	for (i = 0; i < nw; i++)
-		worker_init(&pl->w[i], json);
-	pool_start(pl);
 	pool_run(pl);
 	pool_stop(pl);
 	for (i = 0; i < nw; i++)
@@ -892,7 +987,8 @@ cmd_classify(int argc, char **argv)
 	for (k = 0; k < pl->ndfds; k++)
 		close(pl->dfds[k]);
 	free(pl->dfds);
-	free(pl->items);
+	free(pl->order);
+	free(pl->work);
 	pthread_cond_destroy(&pl->more);
 	pthread_cond_destroy(&pl->done);
 	pthread_mutex_destroy(&pl->mu);
