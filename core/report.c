@@ -1586,13 +1586,16 @@ copy_line(struct buf *b, struct copy_state *cs, const char *line,
 		return;
 	if (ll > 0 && line[0] != ' ' && line[0] != '\t') {
 		cs->field = at0;
-		cs->in_ct = mem_caseprefix(line, ll, "content-type:");
+		/* (both names start with a C) */
+		cs->in_ct = (line[0] | 0x20) == 'c' && mem_caseprefix(line,
+		    ll, "content-type:");
 		/*
 		 * libetpan decodes Content-Description through iconv;
 		 * nothing here reads it: make it an unknown field of the
 		 * same length.
 		 */
-		if (!cs->in_ct && mem_caseprefix(line, ll, cd))
+		if (!cs->in_ct && (line[0] | 0x20) == 'c' &&
+		    mem_caseprefix(line, ll, cd))
 			memcpy(b->data + at0, "X-Content-Descriptn:",
 			    sizeof cd - 1);
 	}
@@ -1623,7 +1626,8 @@ copy_line(struct buf *b, struct copy_state *cs, const char *line,
 static int
 original_type_line(const char *line, size_t ll)
 {
-	return mem_caseprefix(line, ll, "content-type:") &&
+	return (line[0] | 0x20) == 'c' &&
+	    mem_caseprefix(line, ll, "content-type:") &&
 	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/rfc822") ||
 	    mem_casefind(line, ll > 200 ? 200 : ll, "text/rfc822-headers") ||
 	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/global") &&
@@ -1976,7 +1980,8 @@ head_line(struct part_head *h, const char *line, size_t ll)
 	/* mime_copy's tests, as it makes them */
 	if (original_type_line(line, ll))
 		h->orig = 1;
-	else if (mem_caseprefix(line, ll, "content-transfer-encoding:") &&
+	else if ((line[0] | 0x20) == 'c' &&
+	    mem_caseprefix(line, ll, "content-transfer-encoding:") &&
 	    (mem_casefind(line, ll, "base64") ||
 	    mem_casefind(line, ll, "quoted-printable")))
 		h->encoded = 1;

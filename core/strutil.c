@@ -247,14 +247,22 @@ sanitize(const char *s, size_t len, size_t max, int text)
 	while (i < len) {
 		unsigned char c;
 
-		/* Eight printable ASCII bytes at a time: no byte below
-		 * 0x20, none at 0x7f or above. */
+		/* Eight printable ASCII bytes at a time: none below 0x20
+		 * (but a line feed in text), none at 0x7f or above. */
 		while (i + 8 <= len && o + 8 <= max) {
-			uint64_t w;
+			uint64_t w, lf = 0;
 
 			memcpy(&w, s + i, 8);
-			if (((w - 0x2020202020202020ULL) |
-			    (w + 0x0101010101010101ULL) | w) &
+			if (text) {
+				/* the line feeds, exactly */
+				uint64_t z = w ^ 0x0a0a0a0a0a0a0a0aULL;
+
+				lf = ~(((z & 0x7f7f7f7f7f7f7f7fULL) +
+				    0x7f7f7f7f7f7f7f7fULL) | z |
+				    0x7f7f7f7f7f7f7f7fULL);
+			}
+			if (((w + 0x0101010101010101ULL) | w |
+			    ~((w + 0x6060606060606060ULL) | lf)) &
 			    0x8080808080808080ULL)
 				break;
 			memcpy(out + o, s + i, 8);
