@@ -191,6 +191,28 @@ Test(strutil, sanitize_long_runs)
 		cr_expect_str_eq(t, "abcdefgh\nijklmnop q");
 		free(t);
 	}
+	/* Text: line feeds kept in the eight-byte blocks, anything else
+	 * below 0x20 still looked at one byte at a time. */
+	for (pos = 0; pos < 40; pos++)
+		for (max = 1; max < 40; max += 7) {
+			char *s;
+			size_t k, o = 0;
+
+			memset(in, 'x', sizeof in);
+			in[pos] = "\n\r\t\x01"[pos % 4];
+			in[(pos + 9) % 40] = '\n';
+			for (k = 0; k < 40 && o < max; k++) {
+				if (in[k] == '\r')
+					continue;
+				want[o++] = in[k] == '\t' ? ' ' : in[k] ==
+				    '\x01' ? '?' : in[k];
+			}
+			want[o] = '\0';
+			s = str_sanitize_text(in, 40, max);
+			cr_expect_str_eq(s, want, "text: pos %zu max %zu", pos,
+			    max);
+			free(s);
+		}
 }
 
 Test(strutil, buf_reserve_keeps_the_ceiling)
