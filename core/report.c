@@ -1356,7 +1356,8 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 			report_set(&r->orig_message_id, v, strlen(v),
 			    CAP_ADDRESS_BYTES);
 	}
-	for (k = 0; k < sizeof tags / sizeof tags[0]; k++)
+	for (k = 0; !(ctx->skip & REPORT_SKIP_TAGS) && k < sizeof tags /
+	    sizeof tags[0]; k++)
 		tag_add_list(r, hdr_get(&h, tags[k]));
 	if (ctx->jmrp_rcpt[0] == '\0' &&
 	    (v = hdr_get(&h, "x-hmxmroriginalrecipient")) != NULL)
@@ -2360,7 +2361,7 @@ body_as_text(struct report *r, const struct hdr_block *top, struct buf *text,
 /* ---- per-message header ---------------------------------------------- */
 
 static void
-header_fields(struct report *r, const struct hdr_block *top)
+header_fields(struct report *r, const struct hdr_block *top, unsigned skip)
 {
 	static const char *const tags[] = {
 		"to", "delivered-to", "x-original-to", "envelope-to",
@@ -2402,12 +2403,14 @@ header_fields(struct report *r, const struct hdr_block *top)
 	if ((v = hdr_get(top, "from")) != NULL &&
 	    addr_extract(v, strlen(v), a, sizeof a))
 		r->from = report_str(a, strlen(a), CAP_ADDRESS_BYTES);
-	r->date = date_parse(hdr_get(top, "date"));
+	if (!(skip & REPORT_SKIP_DATE))
+		r->date = date_parse(hdr_get(top, "date"));
 	if ((v = hdr_get(top, "x-mailer")) != NULL) {
 		report_set(&r->agent, v, strlen(v), 255);
 		str_lower(r->agent);
 	}
-	for (k = 0; k < sizeof tags / sizeof tags[0]; k++) {
+	for (k = 0; !(skip & REPORT_SKIP_TAGS) && k < sizeof tags /
+	    sizeof tags[0]; k++) {
 		size_t i = 0;
 		int f;
 
@@ -2423,6 +2426,7 @@ struct report_parser {
 	struct buf copy;	/* libetpan's copy */
 	struct buf text;	/* the text of the notice, as gathered */
 	struct hdr_block top;	/* the bounce's own header */
+	unsigned skip;		/* REPORT_SKIP_* */
 };
 
 /*
@@ -2493,6 +2497,7 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
 	ctx.r = r;
+	ctx.skip = p->skip;
 	ctx.top = &top;
 	w.ctx = &ctx;
 	w.text = p->text;
@@ -2512,7 +2517,7 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 		text_append(r, &w.text, data, len, NULL);
 		goto classify;
 	}
-	header_fields(r, &top);
+	header_fields(r, &top, p->skip);
 
 	ct = hdr_get(&top, "content-type");
 	if (ct == NULL || (!mem_casefind(ct, strlen(ct), "multipart/") &&
@@ -2605,10 +2610,11 @@ out:
 }
 
 struct report_parser *
-report_parser_new(void)
+report_parser_new(unsigned skip)
 {
 	struct report_parser *p = xmalloc(sizeof *p);
 
+	p->skip = skip;
 	buf_init(&p->copy, 0);
 	buf_init(&p->text, 0);
 	hdr_init(&p->top);
@@ -2647,7 +2653,7 @@ report_parser_parse(struct report_parser *p, const char *data, size_t len,
 struct report *
 report_parse(const char *data, size_t len, int truncated)
 {
-	struct report_parser *p = report_parser_new();
+	struct report_parser *p = report_parser_new(0);
 	struct report *r = report_parser_parse(p, data, len, truncated);
 
 	report_parser_free(&p);
@@ -2657,7 +2663,7 @@ report_parse(const char *data, size_t len, int truncated)
 struct report *
 report_parse_whole(const char *data, size_t len, int truncated)
 {
-	struct report_parser *p = report_parser_new();
+	struct report_parser *p = report_parser_new(0);
 	struct report *r;
 	int again = 0;
 

@@ -110,8 +110,17 @@ void report_free(struct report **pp);
  */
 struct report_parser;
 
-/* A new parser. Free it with report_parser_free(). */
-struct report_parser *report_parser_new(void);
+/*
+ * What a parser may leave out of its reports, for a caller that does not
+ * read it (the classify command): the VERP addresses (tag_addrs stays
+ * empty), the date (stays 0). Everything else is as report_parse()'s.
+ */
+#define REPORT_SKIP_TAGS	0x0001
+#define REPORT_SKIP_DATE	0x0002
+
+/* A new parser; skip: REPORT_SKIP_* or 0. Free it with
+ * report_parser_free(). */
+struct report_parser *report_parser_new(unsigned skip);
 
 /* Free a parser and its buffers; set *pp to NULL. NULL-safe. */
 void report_parser_free(struct report_parser **pp);

@@ -14,6 +14,7 @@
 /* Extra parse state that the notice scanners read. */
 struct report_ctx {
 	struct report *r;
+	unsigned skip;		/* REPORT_SKIP_*: what is left out */
 	const struct hdr_block *top;	/* the bounce's own header */
 	/* Fields of a delivery-status group that named no recipient
 	 * (broken DSNs): applied to recipients found in the text. */

@@ -849,7 +849,8 @@ worker_init(struct worker *w, int json)
 	memset(w, 0, sizeof *w);
 	w->json = json;
 	buf_init(&w->msg, CAP_MESSAGE_BYTES_MAX);
-	w->parser = report_parser_new();
+	/* (the lines say nothing of VERP addresses or dates) */
+	w->parser = report_parser_new(REPORT_SKIP_TAGS | REPORT_SKIP_DATE);
 	if (json) {
 		w->cache = xcalloc(JSON_CACHE, sizeof *w->cache);
 		w->line = line_new(w);

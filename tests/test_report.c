@@ -816,10 +816,51 @@ Test(report, strip_copy_reads_the_same, .timeout = 60)
 	}
 }
 
+/* A parser that leaves the VERP addresses and the date out: the rest of
+ * the report is the same. */
+Test(report, parser_skips_tags_and_date)
+{
+	struct report_parser *p;
+	struct report *a, *b;
+	char *m = make_dsn("Content-Type: message/delivery-status\n\n"
+	    "Final-Recipient: rfc822; x@example.net\nAction: failed\n"
+	    "Status: 5.1.1\n");
+	char name[64];
+	size_t k;
+
+	p = report_parser_new(REPORT_SKIP_TAGS | REPORT_SKIP_DATE);
+	a = report_parser_parse(p, m, strlen(m), 0);
+	b = report_parse(m, strlen(m), 0);
+	cr_assert_eq(a->ntag_addrs, 0);
+	cr_assert_eq(a->date, 0);
+	cr_assert_neq(b->ntag_addrs, 0, "the test has tag addresses");
+	cr_assert_neq(b->date, 0, "the test has a date");
+	for (k = 0; k < sizeof strip_cases / sizeof strip_cases[0]; k++) {
+		struct report *c, *d;
+		size_t t;
+
+		c = report_parser_parse(p, strip_cases[k],
+		    strlen(strip_cases[k]), 0);
+		d = report_parse(strip_cases[k], strlen(strip_cases[k]), 0);
+		for (t = 0; t < d->ntag_addrs; t++)
+			free(d->tag_addrs[t]);
+		d->ntag_addrs = 0;
+		d->date = 0;
+		snprintf(name, sizeof name, "case %zu", k);
+		same_report(c, d, name);
+		report_free(&c);
+		report_free(&d);
+	}
+	report_free(&a);
+	report_free(&b);
+	report_parser_free(&p);
+	free(m);
+}
+
 /* One parser for many messages: nothing of one is left in the next. */
 Test(report, parser_kept_between_messages)
 {
-	struct report_parser *p = report_parser_new();
+	struct report_parser *p = report_parser_new(0);
 	char name[64];
 	size_t k, round;
 
