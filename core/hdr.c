@@ -48,6 +48,30 @@ is_blank(const char *s, size_t n)
 	return 1;
 }
 
+/* What each byte is in a field name: itself lowercased, 1 for the colon
+ * that ends it, 0 for a byte that cannot be in one (space, control, not
+ * ASCII). */
+static const unsigned char name_map[256] = {
+	[33] = 33, [34] = 34, [35] = 35, [36] = 36, [37] = 37, [38] = 38,
+	[39] = 39, [40] = 40, [41] = 41, [42] = 42, [43] = 43, [44] = 44,
+	[45] = 45, [46] = 46, [47] = 47, [48] = 48, [49] = 49, [50] = 50,
+	[51] = 51, [52] = 52, [53] = 53, [54] = 54, [55] = 55, [56] = 56,
+	[57] = 57, [58] = 1, [59] = 59, [60] = 60, [61] = 61, [62] = 62,
+	[63] = 63, [64] = 64, [65] = 97, [66] = 98, [67] = 99, [68] = 100,
+	[69] = 101, [70] = 102, [71] = 103, [72] = 104, [73] = 105,
+	[74] = 106, [75] = 107, [76] = 108, [77] = 109, [78] = 110,
+	[79] = 111, [80] = 112, [81] = 113, [82] = 114, [83] = 115,
+	[84] = 116, [85] = 117, [86] = 118, [87] = 119, [88] = 120,
+	[89] = 121, [90] = 122, [91] = 91, [92] = 92, [93] = 93, [94] = 94,
+	[95] = 95, [96] = 96, [97] = 97, [98] = 98, [99] = 99, [100] = 100,
+	[101] = 101, [102] = 102, [103] = 103, [104] = 104, [105] = 105,
+	[106] = 106, [107] = 107, [108] = 108, [109] = 109, [110] = 110,
+	[111] = 111, [112] = 112, [113] = 113, [114] = 114, [115] = 115,
+	[116] = 116, [117] = 117, [118] = 118, [119] = 119, [120] = 120,
+	[121] = 121, [122] = 122, [123] = 123, [124] = 124, [125] = 125,
+	[126] = 126,
+};
+
 /*
  * Length of the field name if the line starts a field ("name:"), else 0;
  * the name, lowercased and NUL-terminated, goes to name (HDR_NAME_BYTES).
@@ -55,18 +79,18 @@ is_blank(const char *s, size_t n)
 static size_t
 field_name(const char *s, size_t n, char *name)
 {
-	size_t i;
+	size_t i, lim = n < HDR_NAME_BYTES ? n : HDR_NAME_BYTES;
 
-	for (i = 0; i < n && i < HDR_NAME_BYTES; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (i = 0; i < lim; i++) {
+		unsigned char m = name_map[(unsigned char)s[i]];
 
-		if (c == ':') {
+		if (m < 2) {
+			if (m == 0)
+				return 0;
 			name[i] = '\0';
 			return i;
 		}
-		if (c <= 32 || c >= 127)
-			return 0;
-		name[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		name[i] = (char)m;
 	}
 	return 0;
 }
