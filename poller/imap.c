@@ -1,14 +1,17 @@
 /* imap.c - the bounce mailbox over IMAP with libetpan (see imap.h). */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libetpan/libetpan.h>
 
 #include "imap.h"
 #include "log.h"
 #include "strutil.h"
+#include "testpoint.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -18,6 +21,7 @@ struct imap {
 	int broken;		/* stream unusable: close it, no LOGOUT */
 	int has_move;
 	int has_uidplus;
+	unsigned timeout;	/* seconds, for the log */
 	enum imap_error error;
 };
 
@@ -47,11 +51,15 @@ fail(struct imap *im, const char *what, int r, enum imap_error kind)
 	    r == MAILIMAP_ERROR_SSL)
 		im->broken = 1;
 	if (r == MAILIMAP_ERROR_STREAM)
-		log_error("imap: host=%s %s failed: connection lost or timed "
-		    "out", im->host, what);
+		log_error("imap: host=%s %s failed: connection lost, or no "
+		    "answer within timeout=%us", im->host, what, im->timeout);
 	else if (r == MAILIMAP_ERROR_CONNECTION_REFUSED)
-		log_error("imap: host=%s %s failed: cannot connect", im->host,
-		    what);
+		log_error("imap: host=%s %s failed: cannot connect (refused "
+		    "or unreachable)", im->host, what);
+	else if (r == MAILIMAP_ERROR_SSL)
+		log_error("imap: host=%s %s failed: TLS handshake failed, or "
+		    "no answer within timeout=%us", im->host, what,
+		    im->timeout);
 	else
 		log_error("imap: host=%s %s failed: code=%d response=\"%s\"",
 		    im->host, what, r, text);
@@ -90,6 +98,7 @@ imap_open(const struct endpoint *ep, const char *password, struct imap **im_r)
 
 	*im_r = im;
 	im->host = xstrdup(ep->host);
+	im->timeout = ep->timeout;
 	im->m = mailimap_new(0, NULL);
 	mailimap_set_timeout(im->m, ep->timeout);
 	if (ep->tls == TLS_IMPLICIT)
@@ -217,16 +226,19 @@ cmp_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int
-imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r)
+/* UID SEARCH key (freed here): sorted UIDs. */
+static int
+search(struct imap *im, struct mailimap_search_key *key, uint32_t **uids_r,
+    size_t *n_r)
 {
-	struct mailimap_search_key *key = mailimap_search_key_new_all();
 	clist *res = NULL;
 	clistiter *it;
 	uint32_t *uids;
 	size_t n = 0;
 	int r;
 
+	*uids_r = NULL;
+	*n_r = 0;
 	r = mailimap_uid_search(im->m, NULL, key, &res);
 	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR)
@@ -239,6 +251,53 @@ imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r)
 	*uids_r = uids;
 	*n_r = n;
 	return 0;
+}
+
+int
+imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r)
+{
+	return search(im, mailimap_search_key_new_all(), uids_r, n_r);
+}
+
+int
+imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
+    size_t *n_r)
+{
+	struct tm tm;
+
+	if (since <= 0)
+		return imap_search_all(im, uids_r, n_r);
+	if (gmtime_r(&since, &tm) == NULL) {
+		log_error("imap: date out of range for SENTSINCE");
+		im->error = IMAP_ERR_TEMP;
+		return -1;
+	}
+	return search(im, mailimap_search_key_new_sentsince(
+	    mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900)),
+	    uids_r, n_r);
+}
+
+int
+imap_search_like(struct imap *im, size_t size, const char *message_id,
+    uint32_t **uids_r, size_t *n_r)
+{
+	struct mailimap_search_key *key;
+
+	if (size == 0 || size >= UINT32_MAX) {
+		*uids_r = NULL;
+		*n_r = 0;
+		return 0;
+	}
+	key = mailimap_search_key_new_multiple_empty();
+	mailimap_search_key_multiple_add(key,
+	    mailimap_search_key_new_larger((uint32_t)size - 1));
+	mailimap_search_key_multiple_add(key,
+	    mailimap_search_key_new_smaller((uint32_t)size + 1));
+	if (message_id != NULL)
+		mailimap_search_key_multiple_add(key,
+		    mailimap_search_key_new_header(xstrdup("Message-ID"),
+		    xstrdup(message_id)));
+	return search(im, key, uids_r, n_r);
 }
 
 /* A UID set for a sorted array, consecutive runs as intervals. */
@@ -417,8 +476,6 @@ int
 imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 {
 	struct mailimap_set *set;
-	struct mailimap_flag_list *fl;
-	struct mailimap_store_att_flags *sf;
 	int r;
 
 	if (n == 0)
@@ -440,10 +497,33 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 		return -1;
 	}
 	r = mailimap_uid_copy(im->m, set, folder);
-	if (r != MAILIMAP_NO_ERROR) {
-		mailimap_set_free(set);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, "UID COPY", r, IMAP_ERR_TEMP);
+	/* A crash from here to the expunge leaves a copy in both folders:
+	 * run.c finds such copies by digest on the next run. */
+	testpoint("copied");
+	return imap_expunge(im, uids, n);
+}
+
+int
+imap_expunge(struct imap *im, const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set;
+	struct mailimap_flag_list *fl;
+	struct mailimap_store_att_flags *sf;
+	int r;
+
+	if (n == 0)
+		return 0;
+	if (!im->has_uidplus) {
+		log_error("imap: host=%s lacks UIDPLUS: refusing to expunge "
+		    "(it could remove other clients' deleted messages)",
+		    im->host);
+		im->error = IMAP_ERR_UNSUPPORTED;
+		return -1;
 	}
+	set = uid_set(uids, n);
 	fl = mailimap_flag_list_new_empty();
 	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
 	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
@@ -453,9 +533,11 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 		mailimap_set_free(set);
 		return fail(im, "UID STORE", r, IMAP_ERR_TEMP);
 	}
+	testpoint("flagged");
 	r = mailimap_uid_expunge(im->m, set);
 	mailimap_set_free(set);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, "UID EXPUNGE", r, IMAP_ERR_TEMP);
 	return 0;
 }
+

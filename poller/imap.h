@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 
@@ -48,6 +49,19 @@ int imap_select(struct imap *im, const char *folder, int readonly,
     uint32_t *uidvalidity_r, uint32_t *exists_r);
 /* UIDs of every message in the selected folder, ascending (free()). */
 int imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r);
+/*
+ * Like imap_search_all, restricted to messages whose Date: is on or after
+ * the (UTC) day of since (SENTSINCE); since <= 0 means every message.
+ */
+int imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
+    size_t *n_r);
+/*
+ * UIDs in the selected folder whose RFC822.SIZE is size and, unless
+ * message_id is NULL, whose Message-ID header contains message_id: the
+ * candidates for "the same message" (the caller compares digests).
+ */
+int imap_search_like(struct imap *im, size_t size, const char *message_id,
+    uint32_t **uids_r, size_t *n_r);
 /* RFC822.SIZE of each uid, in the order of uids (0 if gone). */
 int imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
     size_t *sizes_r);
@@ -66,5 +80,8 @@ void imap_msgs_free(struct imap_msg *msgs, size_t n);
  */
 int imap_move(struct imap *im, const uint32_t *uids, size_t n,
     const char *folder);
+/* Remove uids from the selected folder: STORE \Deleted + UID EXPUNGE
+ * (refused without UIDPLUS). */
+int imap_expunge(struct imap *im, const uint32_t *uids, size_t n);
 
 #endif

@@ -72,6 +72,32 @@ on_stop_signal(int sig)
 	run_request_stop();
 }
 
+/*
+ * SIGTERM and SIGINT ask for a clean stop: the current batch is finished
+ * (committed and moved), then rebond exits. They stay blocked, and the
+ * run looks for them between batches (run.c): delivered at once, they
+ * would interrupt libetpan's select() and break the IMAP stream in the
+ * middle of a batch. The handler only matters if they get unblocked.
+ */
+static void
+hold_stop_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		log_warning("run: cannot install signal handlers");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		log_warning("run: cannot block SIGTERM/SIGINT");
+}
+
 static double
 elapsed(const struct timespec *t0)
 {
@@ -94,7 +120,6 @@ cmd_run(int argc, char **argv)
 	struct run_opts opts = { 0 };
 	struct run_stats st;
 	struct config *cfg;
-	struct sigaction sa;
 	struct timespec t0;
 	const char *path = NULL;
 	int ch, rc;
@@ -121,26 +146,27 @@ cmd_run(int argc, char **argv)
 	if ((cfg = load_config(config_path(path))) == NULL)
 		return EX_CONFIG;
 	start_logging(cfg);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_poll(cfg, &opts, &st);
+	if (st.busy)
+		goto out;
 	log_msg(rc == EX_OK ? LOG_INFO : LOG_ERR,
 	    "run: mailbox=%s status=%s exit=%d messages=%lu archived=%lu "
 	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
 	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
 	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu "
 	    "errors=%lu duration=%.3fs", cfg->imap.folder,
-	    rc == EX_OK ? "ok" : "failed", rc, st.messages, st.archived,
+	    rc != EX_OK ? "failed" : st.stopped ? "stopped" : "ok", rc,
+	    st.messages, st.archived,
 	    st.review, st.ignored, st.already, st.recipients,
 	    st.category[CAT_HARD], st.category[CAT_QUOTA],
 	    st.category[CAT_BLOCKED], st.category[CAT_SPF],
 	    st.category[CAT_SPAM], st.category[CAT_TRANSIENT],
 	    st.category[CAT_COMPLAINT], st.category[CAT_AUTOREPLY],
 	    st.category[CAT_DELIVERED], st.category[CAT_UNKNOWN],
-	    st.errors + (rc != EX_OK), elapsed(&t0));
+	    st.errors + (rc != EX_OK && st.errors == 0), elapsed(&t0));
+out:
 	conf_free(&cfg);
 	return rc;
 }

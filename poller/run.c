@@ -12,12 +12,15 @@
 
 #include "classify.h"
 #include "digest.h"
+#include "hdr.h"
 #include "imap.h"
 #include "log.h"
 #include "policy.h"
 #include "report.h"
 #include "run.h"
 #include "store.h"
+#include "strutil.h"
+#include "testpoint.h"
 #include "xalloc.h"
 
 /* Bytes fetched per IMAP round trip, whatever the batch size says. */
@@ -31,12 +34,40 @@ run_request_stop(void)
 	stop_requested = 1;
 }
 
+/*
+ * Has SIGTERM or SIGINT arrived? main() keeps both blocked while a run
+ * works (a handler interrupting libetpan's select() would break the IMAP
+ * stream in the middle of a batch), so they wait here as pending signals
+ * and are looked at between batches only.
+ */
+static int
+stop_pending(struct run_stats *stats)
+{
+	sigset_t p;
+
+	if (!stop_requested && sigpending(&p) == 0) {
+		if (sigismember(&p, SIGTERM) == 1) {
+			stop_requested = 1;
+			log_info("run: signal=TERM: stopping after the current "
+			    "batch");
+		} else if (sigismember(&p, SIGINT) == 1) {
+			stop_requested = 1;
+			log_info("run: signal=INT: stopping after the current "
+			    "batch");
+		}
+	}
+	if (stop_requested)
+		stats->stopped = 1;
+	return stop_requested;
+}
+
 /* One fetched message of a batch. */
 struct item {
 	struct imap_msg *msg;
 	char digest[DIGEST_HEX_LEN + 1];
 	enum outcome seen;	/* outcome of an earlier run, or NONE */
 	int dup;		/* same bytes earlier in this batch */
+	int copied;		/* already in its destination: expunge only */
 	struct report *report;
 	struct verdict *verdicts;	/* one per recipient, or one */
 	size_t nverdicts;
@@ -356,33 +387,162 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 			json_array_append_new(accounts, account_json(&acc[i]));
 }
 
+/* The folder an item goes to: where its first run sent it, if any. */
+static const char *
+destination(const struct ctx *c, const struct item *it)
+{
+	enum outcome o = it->seen != OUTCOME_NONE ? it->seen : it->outcome;
+
+	return o == OUTCOME_REVIEW ? c->cfg->imap.review_folder :
+	    c->cfg->imap.archive_folder;
+}
+
+/* The Message-ID of raw bytes, if plain enough for a SEARCH (free()). */
+static char *
+raw_message_id(const struct imap_msg *m)
+{
+	struct hdr_block b;
+	const char *v;
+	char *id = NULL;
+	size_t off = 0, i;
+
+	hdr_init(&b);
+	hdr_parse(m->data, m->len, &off, HDR_HEADER, &b);
+	v = hdr_get(&b, "message-id");
+	if (v != NULL && *v != '\0' && strlen(v) <= 250) {
+		for (i = 0; v[i] != '\0'; i++)
+			if ((unsigned char)v[i] <= 0x20 ||
+			    (unsigned char)v[i] >= 0x7f || v[i] == '"' ||
+			    v[i] == '\\')
+				break;
+		if (v[i] == '\0')
+			id = xstrdup(v);
+	}
+	hdr_free(&b);
+	return id;
+}
+
+/* Mark the items of folder dest whose bytes are already there (copied). */
+static int
+mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
+{
+	uint32_t uidvalidity, exists;
+	size_t i, k;
+
+	if (imap_select(c->imap, dest, 1, &uidvalidity, &exists) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct item *it = &items[i];
+		struct imap_msg *got = NULL;
+		uint32_t *cand = NULL;
+		size_t ncand = 0, ngot = 0;
+		char *id, d[DIGEST_HEX_LEN + 1];
+		int r;
+
+		if (it->seen == OUTCOME_NONE || exists == 0 ||
+		    strcmp(destination(c, it), dest) != 0)
+			continue;
+		id = raw_message_id(it->msg);
+		r = imap_search_like(c->imap, it->msg->size, id, &cand,
+		    &ncand);
+		free(id);
+		if (r == -1)
+			return -1;
+		if (ncand > 0 && imap_fetch(c->imap, cand, ncand,
+		    c->cfg->imap.max_message_bytes, &got, &ngot) == -1) {
+			free(cand);
+			return -1;
+		}
+		for (k = 0; k < ngot && !it->copied; k++) {
+			digest_sha256_hex(got[k].data, got[k].len, d);
+			it->copied = strcmp(d, it->digest) == 0;
+		}
+		imap_msgs_free(got, ngot);
+		free(cand);
+	}
+	return 0;
+}
+
+/*
+ * A message recorded by an earlier run and still here may already have
+ * its copy in its destination: a run killed between UID COPY and UID
+ * EXPUNGE (servers without MOVE) leaves it in both folders, and so does
+ * someone copying it back by hand. Only such messages can: a copy is
+ * made after COMMIT. Look for each in its destination (same size and
+ * Message-ID, then same digest), so that it is expunged here instead of
+ * being copied a second time. This costs a few commands, and only after
+ * an interruption. Then select the bounce folder again; its UIDVALIDITY
+ * must not have changed.
+ */
+static int
+find_copies(struct ctx *c, struct item *items, size_t n)
+{
+	uint32_t uidvalidity, exists;
+	size_t i;
+
+	for (i = 0; i < n && items[i].seen == OUTCOME_NONE; i++)
+		continue;
+	if (i == n)
+		return 0;
+	if (mark_copies_in(c, items, n, c->cfg->imap.archive_folder) == -1 ||
+	    mark_copies_in(c, items, n, c->cfg->imap.review_folder) == -1 ||
+	    imap_select(c->imap, c->cfg->imap.folder, 0, &uidvalidity,
+	    &exists) == -1)
+		return -1;
+	if (uidvalidity != c->uidvalidity) {
+		log_error("imap: mailbox=%s UIDVALIDITY changed during the run "
+		    "(%u, now %u)", c->cfg->imap.folder, c->uidvalidity,
+		    uidvalidity);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (items[i].copied)
+			log_info("run: mailbox=%s uid=%u digest=%.16s already "
+			    "in %s (an interrupted move): expunged here, not "
+			    "copied again", c->cfg->imap.folder,
+			    items[i].msg->uid, items[i].digest,
+			    destination(c, &items[i]));
+	return 0;
+}
+
 /* Move the batch's messages where their outcome sends them. */
 static int
 move_batch(struct ctx *c, struct item *items, size_t n)
 {
 	uint32_t *arch = xcalloc(n + 1, sizeof *arch);
 	uint32_t *rev = xcalloc(n + 1, sizeof *rev);
-	size_t na = 0, nr = 0, i;
+	uint32_t *gone = xcalloc(n + 1, sizeof *gone);
+	size_t na = 0, nr = 0, ng = 0, i;
 	int rc = -1;
 
+	if (find_copies(c, items, n) == -1)
+		goto out;
 	for (i = 0; i < n; i++) {
-		enum outcome o = items[i].seen != OUTCOME_NONE ?
-		    items[i].seen : items[i].outcome;
-
-		if (o == OUTCOME_REVIEW)
+		if (items[i].copied)
+			gone[ng++] = items[i].msg->uid;
+		else if (destination(c, &items[i]) ==
+		    c->cfg->imap.review_folder)
 			rev[nr++] = items[i].msg->uid;
 		else
 			arch[na++] = items[i].msg->uid;
 	}
-	if (imap_move(c->imap, arch, na, c->cfg->imap.archive_folder) == -1 ||
-	    imap_move(c->imap, rev, nr, c->cfg->imap.review_folder) == -1)
+	if (imap_move(c->imap, arch, na, c->cfg->imap.archive_folder) == -1)
 		goto out;
-	c->stats->review += nr;
-	c->stats->archived += na;
+	testpoint("between-moves");
+	if (imap_move(c->imap, rev, nr, c->cfg->imap.review_folder) == -1 ||
+	    imap_expunge(c->imap, gone, ng) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (destination(c, &items[i]) == c->cfg->imap.review_folder)
+			c->stats->review++;
+		else
+			c->stats->archived++;
+	}
 	rc = 0;
 out:
 	free(arch);
 	free(rev);
+	free(gone);
 	return rc;
 }
 
@@ -460,9 +620,13 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 		rc = 0;
 		goto out;
 	}
-	if (store_write_batch(c->store, events, messages, accounts) == -1 ||
-	    store_commit(c->store) == -1)
+	if (store_write_batch(c->store, events, messages, accounts) == -1)
 		goto rollback;
+	testpoint("before-commit");
+	if (store_commit(c->store) == -1)
+		goto rollback;
+	log_debug("run: batch committed messages=%zu", n);
+	testpoint("committed");
 	/* Committed: now, and only now, move. */
 	*db_r = 0;
 	if (move_batch(c, items, n) == -1)
@@ -504,6 +668,7 @@ static int
 poll_folder(struct ctx *c)
 {
 	uint32_t *uids = NULL, exists = 0;
+	unsigned long long last;
 	size_t nuids = 0, off, *sizes = NULL;
 	unsigned batch = c->cfg->imap.batch;
 	size_t maxb = c->cfg->imap.max_message_bytes;
@@ -512,13 +677,21 @@ poll_folder(struct ctx *c)
 	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
 	    &exists) == -1)
 		return imap_exit(c->imap);
+	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
+	    -1)
+		return EX_TEMPFAIL;
+	if (last != 0 && last != c->uidvalidity)
+		log_warning("run: mailbox=%s UIDVALIDITY changed (%u, was %llu):"
+		    " the server renumbered its messages; they are recognised "
+		    "by digest, nothing is applied twice", c->cfg->imap.folder,
+		    c->uidvalidity, last);
 	c->stats->messages = 0;
 	if (exists == 0)
 		return EX_OK;
 	if (imap_search_all(c->imap, &uids, &nuids) == -1)
 		return imap_exit(c->imap);
 	sizes = xcalloc(batch + 1, sizeof *sizes);
-	for (off = 0; off < nuids && !stop_requested;) {
+	for (off = 0; off < nuids && !stop_pending(c->stats);) {
 		size_t nb = nuids - off < batch ? nuids - off : batch, take,
 		    bytes = 0, nmsgs = 0;
 		struct imap_msg *msgs = NULL;
@@ -541,6 +714,9 @@ poll_folder(struct ctx *c)
 			rc = imap_exit(c->imap);
 			goto out;
 		}
+		log_debug("run: batch uids=%u-%u fetched=%zu",
+		    uids[off], uids[off + take - 1], nmsgs);
+		testpoint("fetched");
 		c->stats->messages += nmsgs;
 		if (process_batch(c, msgs, nmsgs, &db) == -1) {
 			imap_msgs_free(msgs, nmsgs);
@@ -549,11 +725,15 @@ poll_folder(struct ctx *c)
 			goto out;
 		}
 		imap_msgs_free(msgs, nmsgs);
+		log_debug("run: batch uids=%u-%u moved", uids[off],
+		    uids[off + take - 1]);
+		testpoint("moved");
 		off += take;
 	}
-	if (stop_requested)
-		log_info("run: stop requested; stopping after a complete "
-		    "batch");
+	if (off < nuids)
+		log_info("run: mailbox=%s stopped on request after a complete "
+		    "batch; left=%zu for the next run", c->cfg->imap.folder,
+		    nuids - off);
 	rc = EX_OK;
 out:
 	free(sizes);
@@ -590,8 +770,10 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 		goto out;
 	}
 	if (!got) {
-		log_info("run: mailbox=%s another run holds the lock; nothing "
-		    "to do", cfg->imap.folder);
+		/* The only line of such a run: no summary, no metrics. */
+		log_info("run: mailbox=%s status=busy: another run holds the "
+		    "lock; nothing to do", cfg->imap.folder);
+		stats->busy = 1;
 		rc = EX_OK;
 		goto out;
 	}

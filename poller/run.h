@@ -25,6 +25,8 @@ struct run_stats {
 	unsigned long recipients;
 	unsigned long category[CAT_COUNT];
 	unsigned long errors;
+	int stopped;			/* SIGTERM/SIGINT: stopped early */
+	int busy;			/* another run holds the mailbox */
 };
 
 /*

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,5 +522,24 @@ store_write_batch(struct store *st, json_t *events, json_t *messages,
 	    " recipients integer, flags integer) "
 	    "ON CONFLICT (digest) DO NOTHING", messages) == -1)
 		return -1;
+	return 0;
+}
+
+int
+store_last_uidvalidity(struct store *st, const char *mailbox,
+    unsigned long long *uidvalidity_r)
+{
+	const char *params[1] = { mailbox };
+	PGresult *res;
+
+	*uidvalidity_r = 0;
+	if (exec(st, "last UIDVALIDITY",
+	    "SELECT uidvalidity FROM rebond.messages WHERE mailbox = $1 "
+	    "ORDER BY processed_at DESC LIMIT 1", 1, params, &res) == -1)
+		return -1;
+	if (PQntuples(res) == 1 && parse_uint(PQgetvalue(res, 0, 0), 0,
+	    UINT32_MAX, uidvalidity_r) == -1)
+		*uidvalidity_r = 0;
+	PQclear(res);
 	return 0;
 }

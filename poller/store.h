@@ -69,6 +69,12 @@ void store_accounts_free(struct account *a, size_t n);
  */
 int store_write_batch(struct store *st, json_t *events, json_t *messages,
     json_t *accounts);
+/*
+ * The UIDVALIDITY recorded with the last message processed from mailbox,
+ * or 0 when none was.
+ */
+int store_last_uidvalidity(struct store *st, const char *mailbox,
+    unsigned long long *uidvalidity_r);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
 

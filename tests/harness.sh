@@ -10,12 +10,15 @@
 set -u
 prog=$1
 shift
+here=$(cd "$(dirname "$0")" && pwd)
+# Sanitizer builds: criterion's own allocations are not our leaks.
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS
 case $(basename "$prog") in
 live_*) ;;
 *) exec "$prog" "$@" ;;
 esac
 
-here=$(cd "$(dirname "$0")" && pwd)
 skip() {
 	echo "SKIP: $*" >&2
 	if [ "${REBOND_REQUIRE_LIVE:-0}" = 1 ]; then

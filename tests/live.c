@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "live.h"
 
 static char out_buf[65536], err_buf[65536];
+static long last_maxrss_kb;
 
 const char *
 live_env(const char *name)
@@ -58,14 +60,23 @@ connect_or_die(const char *conninfo)
 const char *
 live_db(const char *name)
 {
-	static char conninfo[512];
+	return live_db_at(live_env("REBOND_TEST_PGHOST"),
+	    live_env("REBOND_TEST_PGPORT"), name);
+}
+
+const char *
+live_db_at(const char *host, const char *port, const char *name)
+{
+	/* A few slots, so a test can hold several databases at once. */
+	static char slots[8][512];
+	static unsigned next;
+	char *conninfo = slots[next++ % 8];
 	char admin[512], sql[256];
 	PGconn *c;
 	PGresult *r;
 
 	snprintf(admin, sizeof admin, "host=%s port=%s user=postgres "
-	    "dbname=postgres", live_env("REBOND_TEST_PGHOST"),
-	    live_env("REBOND_TEST_PGPORT"));
+	    "dbname=postgres", host, port);
 	c = connect_or_die(admin);
 	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\"", name);
 	PQclear(PQexec(c, sql));
@@ -75,16 +86,20 @@ live_db(const char *name)
 	    PQerrorMessage(c));
 	PQclear(r);
 	PQfinish(c);
-	snprintf(conninfo, sizeof conninfo, "host=%s port=%s user=postgres "
-	    "dbname=%s", live_env("REBOND_TEST_PGHOST"),
-	    live_env("REBOND_TEST_PGPORT"), name);
+	snprintf(conninfo, sizeof slots[0], "host=%s port=%s user=postgres "
+	    "dbname=%s", host, port, name);
 	return conninfo;
 }
 
 const char *
 live_db_migrated(const char *name)
 {
-	const char *ci = live_db(name);
+	return live_migrate(live_db(name));
+}
+
+const char *
+live_migrate(const char *ci)
+{
 	char args[1024];
 	int rc;
 
@@ -384,19 +399,44 @@ int
 live_rebond(const char *args)
 {
 	char cmd[4096], o[512], e[512];
+	struct rusage ru;
+	pid_t pid;
 	int st;
 
 	snprintf(o, sizeof o, "%s/out.%d", live_dir(), (int)getpid());
 	snprintf(e, sizeof e, "%s/err.%d", live_dir(), (int)getpid());
-	snprintf(cmd, sizeof cmd, "%s %s --stderr >%s 2>%s </dev/null",
+	snprintf(cmd, sizeof cmd, "exec %s %s --stderr >%s 2>%s </dev/null",
 	    live_env("REBOND_BIN"), args, o, e);
-	st = system(cmd);
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* Sanitizer builds: a small quarantine, so that peak RSS
+		 * says something about rebond rather than about ASan. */
+		const char *asan = getenv("ASAN_OPTIONS");
+		char opts[1024];
+
+		snprintf(opts, sizeof opts, "%s%squarantine_size_mb=4",
+		    asan ? asan : "", asan && *asan ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(wait4(pid, &st, 0, &ru), pid, "wait4: %s",
+	    strerror(errno));
+	last_maxrss_kb = ru.ru_maxrss;
 	slurp_into(o, out_buf, sizeof out_buf);
 	slurp_into(e, err_buf, sizeof err_buf);
 	unlink(o);
 	unlink(e);
-	cr_assert(WIFEXITED(st), "rebond %s: killed by a signal", args);
+	cr_assert(WIFEXITED(st), "rebond %s: killed by signal %d", args,
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 	return WEXITSTATUS(st);
+}
+
+long
+live_maxrss_kb(void)
+{
+	return last_maxrss_kb;
 }
 
 const char *
@@ -409,4 +449,73 @@ const char *
 live_err(void)
 {
 	return err_buf;
+}
+
+/* Output files of slot. */
+static void
+slot_files(int slot, char *o, char *e, size_t len)
+{
+	snprintf(o, len, "%s/out.%d.%d", live_dir(), (int)getpid(), slot);
+	snprintf(e, len, "%s/err.%d.%d", live_dir(), (int)getpid(), slot);
+}
+
+int
+live_rebond_start(const char *env, const char *args, int slot)
+{
+	char cmd[4096], o[512], e[512];
+	pid_t pid;
+
+	cr_assert(slot >= 0 && slot < 32, "slot %d", slot);
+	slot_files(slot, o, e, sizeof o);
+	/* exec: the shell becomes rebond, so pid is rebond's. */
+	snprintf(cmd, sizeof cmd, "exec env %s %s %s --stderr >%s 2>%s "
+	    "</dev/null", env ? env : "", live_env("REBOND_BIN"), args, o, e);
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return (int)pid;
+}
+
+int
+live_rebond_wait(int pid, int slot)
+{
+	char o[512], e[512];
+	int st;
+
+	slot_files(slot, o, e, sizeof o);
+	cr_assert_eq(waitpid((pid_t)pid, &st, 0), (pid_t)pid, "waitpid: %s",
+	    strerror(errno));
+	slurp_into(o, out_buf, sizeof out_buf);
+	slurp_into(e, err_buf, sizeof err_buf);
+	unlink(o);
+	unlink(e);
+	return st;
+}
+
+int
+live_rebond_env(const char *env, const char *args)
+{
+	return live_rebond_wait(live_rebond_start(env, args, 0), 0);
+}
+
+int
+live_dovecot(const char *name, const char *caps)
+{
+	char cmd[800], line[512], *v;
+	FILE *p;
+	int port = 0;
+
+	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh dovecot %s %s '%s'",
+	    live_env("REBOND_SRCDIR"), live_dir(), name, caps);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (fgets(line, sizeof line, p) != NULL &&
+	    (v = strstr(line, "_PORT=")) != NULL)
+		port = atoi(v + 6);
+	pclose(p);
+	cr_assert_gt(port, 0, "%s: no port", cmd);
+	return port;
 }

@@ -15,16 +15,28 @@ const char *live_env(const char *name);
 /* Scratch directory of this test binary (from the harness). */
 const char *live_dir(void);
 
-/* A new empty database `name`; returns its conninfo (static storage). */
+/* A new empty database `name`; returns its conninfo (static storage,
+ * valid for the next 7 calls). */
 const char *live_db(const char *name);
+/* The same on the PostgreSQL at host (a socket directory) and port. */
+const char *live_db_at(const char *host, const char *port, const char *name);
 /* live_db + `rebond migrate` on it. */
 const char *live_db_migrated(const char *name);
+/* `rebond migrate` on the database conninfo; returns conninfo. */
+const char *live_migrate(const char *conninfo);
 /* Run sql; assert it succeeds. */
 void live_sql(const char *conninfo, const char *sql);
 /* First column of the first row as a number (asserted to exist). */
 long long live_sql_int(const char *conninfo, const char *sql);
 /* First column of the first row, or NULL for SQL NULL (free()). */
 char *live_sql_str(const char *conninfo, const char *sql);
+
+/*
+ * One more Dovecot sharing the mail homes (tests/servers.sh dovecot
+ * DIR NAME CAPS: CAPS, if not empty, replaces its capability list);
+ * returns its plain/STARTTLS port. Stopped with the others.
+ */
+int live_dovecot(const char *name, const char *caps);
 
 /* A new, empty IMAP mailbox for user (INBOX only). */
 void live_mailbox(const char *user);
@@ -59,6 +71,24 @@ const char *live_config(const char *name, const char *user,
  */
 int live_rebond(const char *args);
 const char *live_out(void);
+/* Peak resident set size of the last live_rebond() process, in KiB. */
+long live_maxrss_kb(void);
 const char *live_err(void);
+
+/*
+ * Start the rebond binary in the background with the argument string
+ * args and, unless NULL, the environment assignments env ("A=1 B=2").
+ * slot (0..31) keeps the output files of concurrent runs apart.
+ * Returns its pid (the pid of rebond itself: signals reach it).
+ */
+int live_rebond_start(const char *env, const char *args, int slot);
+/*
+ * Wait for a run started by live_rebond_start; returns the raw wait
+ * status (a run killed by a signal is not an error here); its output is
+ * then in live_out()/live_err().
+ */
+int live_rebond_wait(int pid, int slot);
+/* live_rebond_start + live_rebond_wait. */
+int live_rebond_env(const char *env, const char *args);
 
 #endif

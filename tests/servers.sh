@@ -7,6 +7,12 @@
 #   servers.sh dovecot DIR NAME [imap_capability] [nossl]
 #                               start one more Dovecot (DIR/NAME) sharing
 #                               the mail homes; print its env lines
+#   servers.sh dovecot-stop|dovecot-start DIR NAME
+#                               stop it by PID / start it again (same
+#                               ports): the fault tests
+#   servers.sh postgres DIR pg-NAME, pg-crash, pg-start
+#                               one more PostgreSQL cluster, stopped with
+#                               -m immediate and started again
 #
 # Servers run as a non-root user (nobody / postgres when run as root),
 # listen on 127.0.0.1 only, on free ports picked here, and are stopped by
@@ -144,16 +150,85 @@ service lmtp {
 }
 CONF
 	[ -n "$cap" ] && echo "imap_capability = $cap" >>"$D/dovecot.conf"
+	echo "$port" >"$D/port"
 	# nossl: a server that offers no TLS at all (downgrade tests).
 	[ "$nossl" = nossl ] && sed -i 's/^ssl = yes$/ssl = no/; /^ssl_cert/d; /^ssl_key/d; /ssl = yes/d' "$D/dovecot.conf"
 	chown -R "$MAILUSER:$MAILGROUP" "$D" 2>/dev/null || true
-	as "$MAILUSER" dovecot -c "$D/dovecot.conf"
-	wait_pidfile "$D/run/master.pid"
-	cp "$D/run/master.pid" "$T/$2.pid"
-	wait_port "$port"
+	dovecot_run "$T" "$2"
 	N=$(echo "$2" | tr a-z- A-Z_)
 	echo "export REBOND_TEST_${N}_PORT=$port REBOND_TEST_${N}_SPORT=$sport"
 	echo "export REBOND_TEST_${N}_CONF=$D/dovecot.conf"
+}
+
+# dovecot_run T NAME: start the instance configured in $T/NAME.
+dovecot_run() {
+	D=$1/$2
+	rm -f "$D/run/master.pid"
+	as "$MAILUSER" dovecot -c "$D/dovecot.conf"
+	wait_pidfile "$D/run/master.pid"
+	cp "$D/run/master.pid" "$1/$2.pid"
+	wait_port "$(cat "$D/port")"
+}
+
+# stop_pid PIDFILE SIG: signal the PID in PIDFILE, wait until it is gone.
+stop_pid() {
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	kill -"$2" "$pid" 2>/dev/null || true
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$1"
+}
+
+# descendants PID: the PIDs of PID's children, grandchildren...
+descendants() {
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# stop_tree PIDFILE: stop a Dovecot the way systemd does (the whole
+# control group): the master and its processes, imap sessions included;
+# stopping only the master leaves running sessions alive.
+stop_tree() {
+	[ -f "$1" ] || return 0
+	kids=$(descendants "$(cat "$1")")
+	for k in $kids; do
+		kill -TERM "$k" 2>/dev/null || true
+	done
+	stop_pid "$1" TERM
+}
+
+# pg_start T NAME [PORT]: a PostgreSQL cluster in $T/NAME (initdb once).
+pg_start() {
+	D=$1/$2
+	mkdir -p "$D"
+	chown "$PGUSER_OS" "$D" 2>/dev/null || true
+	[ -n "${3:-}" ] && echo "$3" >"$D/port"
+	[ -d "$D/data" ] || as "$PGUSER_OS" "$PGBIN/initdb" -D "$D/data" \
+	    -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync \
+	    >"$D/initdb.log"
+	# fsync=off loses nothing when only the server dies (the kernel
+	# keeps what it was given); synchronous_commit stays on for the
+	# fault tests, which stop a cluster with -m immediate.
+	as "$PGUSER_OS" "$PGBIN/pg_ctl" -D "$D/data" -l "$D/pg.log" -w -t 30 \
+	    -o "-p $(cat "$D/port") -k $D -c listen_addresses=127.0.0.1 \
+	    -c fsync=off -c full_page_writes=off -c max_connections=200 \
+	    ${PG_EXTRA:-}" start >/dev/null
+	head -1 "$D/data/postmaster.pid" >"$1/$2.pid"
+}
+
+users() {
+	if [ "$(id -u)" = 0 ]; then
+		MAILUSER=nobody MAILGROUP=nogroup PGUSER_OS=postgres
+	else
+		MAILUSER=$(id -un) MAILGROUP=$(id -gn) PGUSER_OS=$MAILUSER
+	fi
 }
 
 # sink PIDFILE ARGS...: an aiosmtpd SMTP sink, in the background.
@@ -170,11 +245,7 @@ sink() {
 
 start() {
 	T=$1
-	if [ "$(id -u)" = 0 ]; then
-		MAILUSER=nobody MAILGROUP=nogroup PGUSER_OS=postgres
-	else
-		MAILUSER=$(id -un) MAILGROUP=$(id -gn) PGUSER_OS=$MAILUSER
-	fi
+	users
 	chmod 755 "$T"
 	certs "$T"
 	mkdir -p "$T/mail" "$T/pg" "$T/smtp/plain" "$T/smtp/tls"
@@ -190,13 +261,7 @@ start() {
 	echo "export REBOND_TEST_SELF_CERT=$T/self-cert.pem REBOND_TEST_SELF_KEY=$T/self-key.pem"
 
 	pgport=$(free_port)
-	as "$PGUSER_OS" "$PGBIN/initdb" -D "$T/pg/data" -U postgres -A trust -E UTF8 \
-	    --locale=C.UTF-8 --no-sync >"$T/pg/initdb.log"
-	as "$PGUSER_OS" "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/pg.log" -w -t 30 \
-	    -o "-p $pgport -k $T/pg -c listen_addresses=127.0.0.1 -c fsync=off \
-	    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-	    start >/dev/null
-	head -1 "$T/pg/data/postmaster.pid" >"$T/pg.pid"
+	PG_EXTRA="-c synchronous_commit=off" pg_start "$T" pg "$pgport"
 	echo "export REBOND_TEST_PGHOST=$T/pg REBOND_TEST_PGPORT=$pgport"
 
 	sport=$(free_port)
@@ -220,29 +285,46 @@ stop() {
 	T=$1
 	for f in "$T"/*.pid; do
 		[ -f "$f" ] || continue
-		pid=$(cat "$f")
 		case $f in
-		*/pg.pid) sig=INT ;;
-		*) sig=TERM ;;
+		*/pg.pid | */pg-*.pid) stop_pid "$f" INT ;;
+		*) stop_pid "$f" TERM ;;
 		esac
-		kill -"$sig" "$pid" 2>/dev/null || true
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		rm -f "$f"
 	done
+}
+
+usage() {
+	cat >&2 <<'EOF_USAGE'
+usage: servers.sh check | start DIR | stop DIR
+       servers.sh dovecot DIR NAME [CAP] [nossl]
+                                           one more Dovecot in DIR/NAME
+       servers.sh dovecot-stop DIR NAME    stop it and its sessions (by PID)
+       servers.sh dovecot-start DIR NAME   start it again, same ports
+       servers.sh postgres DIR pg-NAME     one more PostgreSQL cluster
+       servers.sh pg-crash DIR pg-NAME     pg_ctl stop -m immediate
+       servers.sh pg-start DIR pg-NAME     start it again, same port
+EOF_USAGE
+	exit 64
 }
 
 case ${1:-} in
 check) check ;;
 start) start "$2" ;;
 stop) stop "$2" ;;
-dovecot)
-	if [ "$(id -u)" = 0 ]; then MAILUSER=nobody MAILGROUP=nogroup; else
-		MAILUSER=$(id -un) MAILGROUP=$(id -gn); fi
-	dovecot_start "$2" "$3" "${4:-}" "${5:-}" ;;
-*) echo "usage: servers.sh check|start DIR|stop DIR|dovecot DIR NAME [CAP]" >&2; exit 64 ;;
+dovecot) users; dovecot_start "$2" "$3" "${4:-}" "${5:-}" ;;
+dovecot-stop) stop_tree "$2/$3.pid" ;;
+dovecot-start) users; dovecot_run "$2" "$3" ;;
+postgres)
+	users
+	case $3 in pg-*) ;; *) usage ;; esac
+	port=$(free_port)
+	pg_start "$2" "$3" "$port"
+	N=$(echo "$3" | tr a-z- A-Z_)
+	echo "export REBOND_TEST_${N}_HOST=$2/$3 REBOND_TEST_${N}_PORT=$port" ;;
+pg-crash)
+	users
+	as "$PGUSER_OS" "$PGBIN/pg_ctl" -D "$2/$3/data" -m immediate -w \
+	    stop >/dev/null
+	rm -f "$2/$3.pid" ;;
+pg-start) users; pg_start "$2" "$3" ;;
+*) usage ;;
 esac
