@@ -26,6 +26,7 @@
 /* Bytes fetched per IMAP round trip, whatever the batch size says. */
 #define BATCH_BYTES (16u * 1024 * 1024)
 
+
 static volatile sig_atomic_t stop_requested;
 
 void
@@ -74,6 +75,22 @@ struct item {
 	enum outcome outcome;
 };
 
+/*
+ * UIDs committed and not moved yet, by destination. Moves are grouped
+ * across batches ([imap] move_group) because a server pays for every
+ * UID MOVE in proportion to the size of the folders involved (Dovecot
+ * re-reads the Maildir index of both): moving 100,000 bounces 200 at a
+ * time took 8 minutes of MOVEs, 10,000 at a time 14 s. Waiting is safe:
+ * only committed messages wait, and those of a run that dies stay in the
+ * bounce folder, where the next run recognises them by digest and only
+ * moves them.
+ */
+struct moves {
+	uint32_t *arch, *rev, *gone;	/* gone: already there, expunge */
+	size_t narch, nrev, ngone, cap;
+	unsigned long archived, review;	/* for run_stats, once moved */
+};
+
 struct ctx {
 	const struct config *cfg;
 	const struct run_opts *opts;
@@ -82,6 +99,7 @@ struct ctx {
 	struct store *store;
 	uint32_t uidvalidity;
 	time_t now;
+	struct moves moves;
 };
 
 static json_t *
@@ -505,45 +523,73 @@ find_copies(struct ctx *c, struct item *items, size_t n)
 	return 0;
 }
 
-/* Move the batch's messages where their outcome sends them. */
-static int
-move_batch(struct ctx *c, struct item *items, size_t n)
+/* The number of committed messages waiting for their move. */
+static size_t
+moves_waiting(const struct ctx *c)
 {
-	uint32_t *arch = xcalloc(n + 1, sizeof *arch);
-	uint32_t *rev = xcalloc(n + 1, sizeof *rev);
-	uint32_t *gone = xcalloc(n + 1, sizeof *gone);
-	size_t na = 0, nr = 0, ng = 0, i;
-	int rc = -1;
+	return c->moves.narch + c->moves.nrev + c->moves.ngone;
+}
+
+/* Queue the batch's messages for the folder their outcome sends them to. */
+static int
+queue_moves(struct ctx *c, struct item *items, size_t n)
+{
+	struct moves *m = &c->moves;
+	size_t i;
 
 	if (find_copies(c, items, n) == -1)
-		goto out;
+		return -1;
+	if (moves_waiting(c) + n > m->cap) {
+		m->cap = moves_waiting(c) + n;
+		m->arch = xreallocarray(m->arch, m->cap, sizeof *m->arch);
+		m->rev = xreallocarray(m->rev, m->cap, sizeof *m->rev);
+		m->gone = xreallocarray(m->gone, m->cap, sizeof *m->gone);
+	}
 	for (i = 0; i < n; i++) {
+		uint32_t uid = items[i].msg->uid;
+
 		if (items[i].copied)
-			gone[ng++] = items[i].msg->uid;
+			m->gone[m->ngone++] = uid;
 		else if (destination(c, &items[i]) ==
 		    c->cfg->imap.review_folder)
-			rev[nr++] = items[i].msg->uid;
+			m->rev[m->nrev++] = uid;
 		else
-			arch[na++] = items[i].msg->uid;
-	}
-	if (imap_move(c->imap, arch, na, c->cfg->imap.archive_folder) == -1)
-		goto out;
-	testpoint("between-moves");
-	if (imap_move(c->imap, rev, nr, c->cfg->imap.review_folder) == -1 ||
-	    imap_expunge(c->imap, gone, ng) == -1)
-		goto out;
-	for (i = 0; i < n; i++) {
+			m->arch[m->narch++] = uid;
 		if (destination(c, &items[i]) == c->cfg->imap.review_folder)
-			c->stats->review++;
+			m->review++;
 		else
-			c->stats->archived++;
+			m->archived++;
 	}
-	rc = 0;
-out:
-	free(arch);
-	free(rev);
-	free(gone);
-	return rc;
+	return 0;
+}
+
+/* Move every waiting message: one UID MOVE per destination. */
+static int
+flush_moves(struct ctx *c)
+{
+	struct moves *m = &c->moves;
+	size_t n = moves_waiting(c);
+
+	if (n == 0)
+		return 0;
+	if (imap_move(c->imap, m->arch, m->narch,
+	    c->cfg->imap.archive_folder) == -1)
+		return -1;
+	m->narch = 0;
+	testpoint("between-moves");
+	if (imap_move(c->imap, m->rev, m->nrev,
+	    c->cfg->imap.review_folder) == -1)
+		return -1;
+	m->nrev = 0;
+	if (imap_expunge(c->imap, m->gone, m->ngone) == -1)
+		return -1;
+	m->ngone = 0;
+	c->stats->archived += m->archived;
+	c->stats->review += m->review;
+	m->archived = m->review = 0;
+	log_debug("run: batch moved messages=%zu", n);
+	testpoint("moved");
+	return 0;
 }
 
 static void
@@ -627,9 +673,9 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 		goto rollback;
 	log_debug("run: batch committed messages=%zu", n);
 	testpoint("committed");
-	/* Committed: now, and only now, move. */
+	/* Committed: now, and only now, queue for moving (flush_moves). */
 	*db_r = 0;
-	if (move_batch(c, items, n) == -1)
+	if (queue_moves(c, items, n) == -1)
 		goto out;
 	rc = 0;
 	goto out;
@@ -721,20 +767,30 @@ poll_folder(struct ctx *c)
 		if (process_batch(c, msgs, nmsgs, &db) == -1) {
 			imap_msgs_free(msgs, nmsgs);
 			c->stats->errors++;
-			rc = db ? EX_TEMPFAIL : imap_exit(c->imap);
-			goto out;
+			if (!db) {
+				rc = imap_exit(c->imap);
+				goto out;
+			}
+			/* The database failed: still move what it holds. */
+			rc = EX_TEMPFAIL;
+			goto flush;
 		}
 		imap_msgs_free(msgs, nmsgs);
-		log_debug("run: batch uids=%u-%u moved", uids[off],
-		    uids[off + take - 1]);
-		testpoint("moved");
 		off += take;
+		if (moves_waiting(c) >= c->cfg->imap.move_group &&
+		    flush_moves(c) == -1) {
+			rc = imap_exit(c->imap);
+			goto out;
+		}
 	}
 	if (off < nuids)
 		log_info("run: mailbox=%s stopped on request after a complete "
 		    "batch; left=%zu for the next run", c->cfg->imap.folder,
 		    nuids - off);
 	rc = EX_OK;
+flush:
+	if (flush_moves(c) == -1)
+		rc = imap_exit(c->imap);
 out:
 	free(sizes);
 	free(uids);
@@ -796,6 +852,9 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 	}
 	rc = poll_folder(&c);
 out:
+	free(c.moves.arch);
+	free(c.moves.rev);
+	free(c.moves.gone);
 	free(password);
 	imap_close(&c.imap);
 	store_close(&c.store);

@@ -448,3 +448,59 @@ Test(crash, interrupted_copy_leaves_a_single_copy, .timeout = 120)
 		free(db);
 	}
 }
+
+/*
+ * With the default move_group, moves wait for many batches (issue 7): a
+ * run killed after its third COMMIT has moved nothing; the next run
+ * recognises the 60 committed messages by digest, applies nothing twice,
+ * and moves everything; every SIGTERM-stopped run moves what it
+ * committed before it exits.
+ */
+Test(crash, grouped_moves_wait_and_apply_once, .timeout = 120)
+{
+	char *db = gen_setup("group", 100), *ref = gen_setup("group_ref", 100);
+	char *cfg = strdup(live_config("group", "group", db,
+	    "[imap]\nbatch = 20\n[log]\nlevel = debug\n"));
+	char *cfg_ref = strdup(live_config("group_ref", "group_ref", ref,
+	    "[imap]\nbatch = 20\n"));
+	struct census *c = calloc(1, sizeof *c);
+	char args[700];
+	int st, i;
+
+	snprintf(args, sizeof args, "run -c %s", cfg_ref);
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=committed:3", args);
+	cr_assert(WIFSIGNALED(st), "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    60);
+	cr_assert_eq(live_count("group", "INBOX"), 100, "moved before the "
+	    "group was complete");
+
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=fetched:2:TERM", args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "already=40 "), "%s",
+	    live_err());
+	cr_assert_eq(live_count("group", "INBOX"), 60, "%s", live_err());
+
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "messages=60 "), "%s",
+	    live_err());
+	cr_assert_not_null(strstr(live_err(), "already=20 "), "%s",
+	    live_err());
+	gen_census("group", db, c);
+	gen_check_moved_were_committed(c, "at the end");
+	for (i = 0; i < 100; i++)
+		cr_assert_eq(c->where[i][GEN_ARCHIVE] + c->where[i][GEN_REVIEW],
+		    1, "message %d", i);
+	cr_assert_eq(c->ncommitted, 100);
+	gen_same_as_reference(db, ref);
+	free(c);
+	free(cfg);
+	free(cfg_ref);
+	free(db);
+	free(ref);
+}
