@@ -8,12 +8,23 @@
 
 #include <libetpan/libetpan.h>
 
+#include "buf.h"
 #include "imap.h"
 #include "log.h"
 #include "strutil.h"
 #include "testpoint.h"
 #include "tls.h"
 #include "xalloc.h"
+
+/* A UID FETCH sent by imap_fetch_send and not yet handed over. */
+struct inflight {
+	int active;
+	uint32_t *uids;		/* what was asked, ascending */
+	size_t n, max_bytes;
+	int read, rc;		/* answer already read (by settle), result */
+	struct imap_msg *msgs;
+	size_t nmsgs;
+};
 
 struct imap {
 	mailimap *m;
@@ -23,7 +34,10 @@ struct imap {
 	int has_uidplus;
 	unsigned timeout;	/* seconds, for the log */
 	enum imap_error error;
+	struct inflight fetch;
 };
+
+static int settle(struct imap *im);
 
 enum imap_error
 imap_error(const struct imap *im)
@@ -159,6 +173,11 @@ imap_close(struct imap **pp)
 
 	if (im == NULL)
 		return;
+	/* An answer still on the wire: LOGOUT would read it as its own. */
+	if (im->fetch.active && !im->fetch.read)
+		im->broken = 1;
+	free(im->fetch.uids);
+	imap_msgs_free(im->fetch.msgs, im->fetch.nmsgs);
 	if (im->m != NULL) {
 		if (im->broken && im->m->imap_stream != NULL) {
 			mailstream_close(im->m->imap_stream);
@@ -178,6 +197,8 @@ imap_ensure_folder(struct imap *im, const char *folder)
 	clist *l = NULL;
 	int r, n;
 
+	if (settle(im) == -1)
+		return -1;
 	r = mailimap_list(im->m, "", folder, &l);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, "LIST", r, IMAP_ERR_TEMP);
@@ -208,6 +229,8 @@ imap_select(struct imap *im, const char *folder, int readonly,
 {
 	int r;
 
+	if (settle(im) == -1)
+		return -1;
 	r = readonly ? mailimap_examine(im->m, folder) :
 	    mailimap_select(im->m, folder);
 	if (r != MAILIMAP_NO_ERROR)
@@ -239,6 +262,10 @@ search(struct imap *im, struct mailimap_search_key *key, uint32_t **uids_r,
 
 	*uids_r = NULL;
 	*n_r = 0;
+	if (settle(im) == -1) {
+		mailimap_search_key_free(key);
+		return -1;
+	}
 	r = mailimap_uid_search(im->m, NULL, key, &res);
 	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR)
@@ -351,6 +378,26 @@ msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
 	}
 }
 
+/* Sort parallel arrays of UIDs and sizes by UID (insertion sort: the
+ * input is sorted already, or nearly). */
+static void
+sort_listing(uint32_t *uids, size_t *sizes, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint32_t u = uids[i];
+		size_t z = sizes[i];
+
+		for (j = i; j > 0 && uids[j - 1] > u; j--) {
+			uids[j] = uids[j - 1];
+			sizes[j] = sizes[j - 1];
+		}
+		uids[j] = u;
+		sizes[j] = z;
+	}
+}
+
 static int
 cmp_msg(const void *a, const void *b)
 {
@@ -358,77 +405,148 @@ cmp_msg(const void *a, const void *b)
 	    &((const struct imap_msg *)b)->uid);
 }
 
+uint32_t
+imap_uidnext(const struct imap *im)
+{
+	return im->m->imap_selection_info != NULL ?
+	    im->m->imap_selection_info->sel_uidnext : 0;
+}
+
 int
-imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
-    size_t *sizes_r)
+imap_list(struct imap *im, uint32_t from, uint32_t to, uint32_t **uids_r,
+    size_t **sizes_r, size_t *n_r)
 {
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
 	clist *res = NULL;
 	clistiter *it;
-	size_t i;
+	uint32_t *uids;
+	size_t *sizes, k = 0;
 	int r;
 
-	for (i = 0; i < n; i++)
-		sizes_r[i] = 0;
-	if (n == 0)
+	*uids_r = NULL;
+	*sizes_r = NULL;
+	*n_r = 0;
+	if (settle(im) == -1)
+		return -1;
+	if (from == 0 || to < from)
 		return 0;
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_rfc822_size());
-	set = uid_set(uids, n);
+	set = mailimap_set_new_interval(from, to);
 	r = mailimap_uid_fetch(im->m, set, ft, &res);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, "UID FETCH RFC822.SIZE", r, IMAP_ERR_TEMP);
+	uids = xcalloc((size_t)clist_count(res) + 1, sizeof *uids);
+	sizes = xcalloc((size_t)clist_count(res) + 1, sizeof *sizes);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		uint32_t uid = 0;
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
-		const uint32_t *p;
 
 		msg_atts(clist_content(it), &uid, &size, &body, &blen);
-		p = bsearch(&uid, uids, n, sizeof *uids, cmp_uid);
-		if (p != NULL)
-			sizes_r[p - uids] = size;
+		if (uid < from || uid > to)
+			continue;	/* "n:*" and unsolicited FETCHes */
+		uids[k] = uid;
+		sizes[k++] = size;
+	}
+	mailimap_fetch_list_free(res);
+	/* Servers answer in sequence order, which is UID order; but a
+	 * server is hostile until proven otherwise. */
+	sort_listing(uids, sizes, k);
+	*uids_r = uids;
+	*sizes_r = sizes;
+	*n_r = k;
+	return 0;
+}
+
+/* The UID of message number seq (0: the last one, "*"), and its number;
+ * *uid_r = 0 if there is no such message. */
+static int
+uid_at(struct imap *im, uint32_t seq, uint32_t *uid_r, uint32_t *seq_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	clistiter *it;
+	int r;
+
+	*uid_r = 0;
+	*seq_r = 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	set = mailimap_set_new_single(seq);
+	r = mailimap_fetch(im->m, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "FETCH UID", r, IMAP_ERR_TEMP);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att *ma = clist_content(it);
+		uint32_t uid = 0;
+		size_t size = 0, blen = 0;
+		const char *body = NULL;
+
+		msg_atts(ma, &uid, &size, &body, &blen);
+		if (uid != 0 && (seq == 0 || ma->att_number == seq)) {
+			*uid_r = uid;
+			*seq_r = ma->att_number;
+		}
 	}
 	mailimap_fetch_list_free(res);
 	return 0;
 }
 
 int
-imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
+imap_next_uid(struct imap *im, uint32_t from, uint32_t *uid_r)
+{
+	uint32_t lo = 1, hi, uid, seq, hiuid;
+
+	*uid_r = 0;
+	if (settle(im) == -1)
+		return -1;
+	if (uid_at(im, 0, &hiuid, &hi) == -1)
+		return -1;
+	if (hiuid < from)
+		return 0;
+	/* Message numbers grow with UIDs: the first at or above from is
+	 * in lo..hi, and hi's UID is hiuid. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (uid_at(im, mid, &uid, &seq) == -1)
+			return -1;
+		if (uid == 0) {
+			/* Renumbered under us (another client expunged):
+			 * no jump; the caller walks on from `from`. */
+			*uid_r = from;
+			return 0;
+		}
+		if (uid >= from) {
+			hi = mid;
+			hiuid = uid;
+		} else
+			lo = mid + 1;
+	}
+	*uid_r = hiuid;
+	return 0;
+}
+
+/* Copy the bodies of a FETCH answer into an array of imap_msg. */
+static void
+collect(clist *res, const uint32_t *uids, size_t n, size_t max_bytes,
     struct imap_msg **msgs_r, size_t *n_r)
 {
-	struct mailimap_fetch_type *ft;
-	struct mailimap_set *set;
 	struct imap_msg *msgs;
-	clist *res = NULL;
 	clistiter *it;
 	size_t k = 0;
-	int r;
 
-	*msgs_r = NULL;
-	*n_r = 0;
-	if (n == 0)
-		return 0;
-	ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_rfc822_size());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_body_peek_section_partial(
-	    mailimap_section_new(NULL), 0, (uint32_t)max_bytes));
-	set = uid_set(uids, n);
-	r = mailimap_uid_fetch(im->m, set, ft, &res);
-	mailimap_set_free(set);
-	mailimap_fetch_type_free(ft);
-	if (r != MAILIMAP_NO_ERROR)
-		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
 	msgs = xcalloc((size_t)clist_count(res) + 1, sizeof *msgs);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		uint32_t uid = 0;
@@ -453,10 +571,169 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 		msgs[k].truncated = size > blen;
 		k++;
 	}
-	mailimap_fetch_list_free(res);
 	qsort(msgs, k, sizeof *msgs, cmp_msg);
 	*msgs_r = msgs;
 	*n_r = k;
+}
+
+int
+imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
+    size_t max_bytes)
+{
+	struct inflight *f = &im->fetch;
+	struct buf cmd;
+	size_t i = 0, j;
+	int r;
+
+	if (settle(im) == -1)
+		return -1;
+	if (f->active) {
+		log_error("imap: a fetch is already in flight");
+		abort();
+	}
+	if (n == 0)
+		return 0;	/* nothing to ask; recv gives nothing */
+	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
+		return fail(im, "UID FETCH", MAILIMAP_ERROR_BAD_STATE,
+		    IMAP_ERR_TEMP);
+	/* The command, with the set written as libetpan would: runs of
+	 * consecutive UIDs as intervals. Digits only: no quoting. */
+	buf_init(&cmd, 64 + n * 22);
+	buf_puts(&cmd, "UID FETCH ");
+	while (i < n) {
+		for (j = i; j + 1 < n && uids[j + 1] == uids[j] + 1; j++)
+			continue;
+		if (j == i)
+			buf_printf(&cmd, "%s%u", i ? "," : "", uids[i]);
+		else
+			buf_printf(&cmd, "%s%u:%u", i ? "," : "", uids[i],
+			    uids[j]);
+		i = j + 1;
+	}
+	buf_printf(&cmd, " (UID RFC822.SIZE BODY.PEEK[]<0.%zu>)\r\n",
+	    max_bytes);
+	r = mailimap_send_current_tag(im->m);
+	if (r == MAILIMAP_NO_ERROR &&
+	    (mailstream_write(im->m->imap_stream, cmd.data, cmd.len) !=
+	    (ssize_t)cmd.len || mailstream_flush(im->m->imap_stream) == -1))
+		r = MAILIMAP_ERROR_STREAM;
+	buf_free(&cmd);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+	f->active = 1;
+	f->read = 0;
+	f->uids = xreallocarray(NULL, n, sizeof *f->uids);
+	memcpy(f->uids, uids, n * sizeof *uids);
+	f->n = n;
+	f->max_bytes = max_bytes;
+	return 0;
+}
+
+/* Read the answer of the fetch in flight (what mailimap_uid_fetch does
+ * after sending). */
+static int
+read_fetch(struct imap *im)
+{
+	struct inflight *f = &im->fetch;
+	struct mailimap_response *resp = NULL;
+	clist *res;
+	int r, state;
+
+	f->read = 1;
+	f->rc = -1;
+	if (mailimap_read_line(im->m) == NULL)
+		return fail(im, "UID FETCH", MAILIMAP_ERROR_STREAM,
+		    IMAP_ERR_TEMP);
+	r = mailimap_parse_response(im->m, &resp);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+	res = im->m->imap_response_info->rsp_fetch_list;
+	im->m->imap_response_info->rsp_fetch_list = NULL;
+	state = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->
+	    rsp_type;
+	mailimap_response_free(resp);
+	/* Like libetpan: a NO with some messages (others expunged
+	 * meanwhile) still delivers those. */
+	if (state != MAILIMAP_RESP_COND_STATE_OK &&
+	    (res == NULL || clist_count(res) == 0)) {
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		return fail(im, "UID FETCH", MAILIMAP_ERROR_UID_FETCH,
+		    IMAP_ERR_TEMP);
+	}
+	if (res != NULL) {
+		collect(res, f->uids, f->n, f->max_bytes, &f->msgs,
+		    &f->nmsgs);
+		mailimap_fetch_list_free(res);
+	}
+	f->rc = 0;
+	return 0;
+}
+
+/* Before any other command: read the answer of a fetch in flight and
+ * keep it for imap_fetch_recv. */
+static int
+settle(struct imap *im)
+{
+	if (!im->fetch.active || im->fetch.read)
+		return 0;
+	return read_fetch(im);
+}
+
+int
+imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r)
+{
+	struct inflight *f = &im->fetch;
+	int rc;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (!f->active)
+		return 0;
+	if (!f->read)
+		read_fetch(im);
+	rc = f->rc;
+	if (rc == 0) {
+		*msgs_r = f->msgs;
+		*n_r = f->nmsgs;
+	} else
+		imap_msgs_free(f->msgs, f->nmsgs);
+	free(f->uids);
+	memset(f, 0, sizeof *f);
+	return rc;
+}
+
+int
+imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
+    struct imap_msg **msgs_r, size_t *n_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	int r;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (settle(im) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section_partial(
+	    mailimap_section_new(NULL), 0, (uint32_t)max_bytes));
+	set = uid_set(uids, n);
+	r = mailimap_uid_fetch(im->m, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+	collect(res, uids, n, max_bytes, msgs_r, n_r);
+	mailimap_fetch_list_free(res);
 	return 0;
 }
 
@@ -478,6 +755,8 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 	struct mailimap_set *set;
 	int r;
 
+	if (settle(im) == -1)
+		return -1;
 	if (n == 0)
 		return 0;
 	set = uid_set(uids, n);
@@ -514,6 +793,8 @@ imap_expunge(struct imap *im, const uint32_t *uids, size_t n)
 	struct mailimap_store_att_flags *sf;
 	int r;
 
+	if (settle(im) == -1)
+		return -1;
 	if (n == 0)
 		return 0;
 	if (!im->has_uidplus) {

@@ -62,16 +62,38 @@ int imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
  */
 int imap_search_like(struct imap *im, size_t size, const char *message_id,
     uint32_t **uids_r, size_t *n_r);
-/* RFC822.SIZE of each uid, in the order of uids (0 if gone). */
-int imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
-    size_t *sizes_r);
+/* UIDNEXT of the folder selected last (0 if the server did not say). */
+uint32_t imap_uidnext(const struct imap *im);
 /*
- * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids.
+ * UIDs and RFC822.SIZEs of the messages with from <= UID <= to in the
+ * selected folder, ascending (free() both arrays): one UID FETCH, whose
+ * answer takes memory in proportion to to - from, not to the folder.
+ */
+int imap_list(struct imap *im, uint32_t from, uint32_t to, uint32_t **uids_r,
+    size_t **sizes_r, size_t *n_r);
+/*
+ * The lowest UID at or above from in the selected folder (0 if none): a
+ * binary search over message numbers, about log2(messages) tiny FETCHes,
+ * to jump over a gap in the UIDs.
+ */
+int imap_next_uid(struct imap *im, uint32_t from, uint32_t *uid_r);
+/*
+ * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids (ascending).
  * *msgs_r gets one entry per message the server returned (a message
  * expunged meanwhile is missing), in uid order. Free with imap_msgs_free.
  */
 int imap_fetch(struct imap *im, const uint32_t *uids, size_t n,
     size_t max_bytes, struct imap_msg **msgs_r, size_t *n_r);
+/*
+ * imap_fetch in two halves, so that the server reads and sends the next
+ * batch while the caller works on the last one: send the UID FETCH now,
+ * take its answer with imap_fetch_recv later. One fetch in flight at a
+ * time; any other command first reads its answer and keeps it for
+ * imap_fetch_recv. recv without a send gives nothing.
+ */
+int imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
+    size_t max_bytes);
+int imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r);
 void imap_msgs_free(struct imap_msg *msgs, size_t n);
 /*
  * Move uids to folder: UID MOVE, or UID COPY + STORE \Deleted + UID

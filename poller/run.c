@@ -23,8 +23,12 @@
 #include "testpoint.h"
 #include "xalloc.h"
 
-/* Bytes fetched per IMAP round trip, whatever the batch size says. */
-#define BATCH_BYTES (16u * 1024 * 1024)
+/* Bytes fetched per IMAP round trip, whatever the batch size says. Two
+ * batches are in memory at a time: one worked on, the next arriving. */
+#define BATCH_BYTES (8u * 1024 * 1024)
+
+/* UIDs listed per UID FETCH (UID RFC822.SIZE) while walking a folder. */
+#define LIST_SPAN 2048u
 
 
 static volatile sig_atomic_t stop_requested;
@@ -709,15 +713,75 @@ imap_exit(const struct imap *im)
 	}
 }
 
-/* Walk the folder in batches bounded by count and by bytes. */
+/*
+ * Where the walk over the folder is. The folder is listed a window of
+ * UIDs at a time (UID, RFC822.SIZE), never whole: memory stays flat
+ * whatever the number of messages.
+ */
+struct walk {
+	uint32_t next;		/* lowest UID not listed yet; 0: none left */
+	uint32_t last;		/* highest UID of this run (UIDNEXT - 1) */
+	uint32_t *uids;		/* the current window, ascending */
+	size_t *sizes;
+	size_t n, off;		/* its length, what is taken */
+};
+
+/*
+ * The next batch into uids (at most batch messages and BATCH_BYTES);
+ * *n_r = 0 at the end of the folder. Lists the next window of UIDs when
+ * the current one runs out, and jumps over gaps.
+ */
+static int
+next_batch(struct ctx *c, struct walk *w, uint32_t *uids, size_t *n_r)
+{
+	size_t maxb = c->cfg->imap.max_message_bytes, bytes = 0, k = 0;
+
+	*n_r = 0;
+	while (k < c->cfg->imap.batch) {
+		size_t b;
+
+		if (w->off == w->n) {
+			uint32_t to;
+
+			if (w->next == 0 || w->next > w->last)
+				break;
+			to = w->last - w->next < LIST_SPAN - 1 ? w->last :
+			    w->next + LIST_SPAN - 1;
+			free(w->uids);
+			free(w->sizes);
+			w->off = 0;
+			if (imap_list(c->imap, w->next, to, &w->uids, &w->sizes,
+			    &w->n) == -1)
+				return -1;
+			w->next = to < UINT32_MAX ? to + 1 : 0;
+			/* Nothing there: go straight to the next message. */
+			if (w->n == 0 && w->next != 0 && w->next <= w->last &&
+			    imap_next_uid(c->imap, w->next, &w->next) == -1)
+				return -1;
+			continue;
+		}
+		b = w->sizes[w->off] < maxb ? w->sizes[w->off] : maxb;
+		if (k > 0 && bytes + b > BATCH_BYTES)
+			break;
+		bytes += b;
+		uids[k++] = w->uids[w->off++];
+	}
+	*n_r = k;
+	return 0;
+}
+
+/*
+ * Walk the folder in batches bounded by count and by bytes. The next
+ * batch is asked for before this one is worked on, so that the server
+ * reads and sends it meanwhile; moves wait for flush_moves.
+ */
 static int
 poll_folder(struct ctx *c)
 {
-	uint32_t *uids = NULL, exists = 0;
+	struct walk w = { 0 };
+	uint32_t *uids, exists = 0, first, lastuid = 0;
 	unsigned long long last;
-	size_t nuids = 0, off, *sizes = NULL;
-	unsigned batch = c->cfg->imap.batch;
-	size_t maxb = c->cfg->imap.max_message_bytes;
+	size_t n = 0, maxb = c->cfg->imap.max_message_bytes;
 	int rc = EX_TEMPFAIL;
 
 	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
@@ -734,36 +798,45 @@ poll_folder(struct ctx *c)
 	c->stats->messages = 0;
 	if (exists == 0)
 		return EX_OK;
-	if (imap_search_all(c->imap, &uids, &nuids) == -1)
-		return imap_exit(c->imap);
-	sizes = xcalloc(batch + 1, sizeof *sizes);
-	for (off = 0; off < nuids && !stop_pending(c->stats);) {
-		size_t nb = nuids - off < batch ? nuids - off : batch, take,
-		    bytes = 0, nmsgs = 0;
+	/* What arrives during the run is for the next one. */
+	w.next = 1;
+	w.last = imap_uidnext(c->imap) > 1 ? imap_uidnext(c->imap) - 1 :
+	    UINT32_MAX;
+	uids = xcalloc(c->cfg->imap.batch + 1, sizeof *uids);
+	if (next_batch(c, &w, uids, &n) == -1 ||
+	    imap_fetch_send(c->imap, uids, n, maxb) == -1) {
+		rc = imap_exit(c->imap);
+		goto out;
+	}
+	while (n > 0) {
 		struct imap_msg *msgs = NULL;
-		int db = 0;
+		size_t nmsgs = 0;
+		int db = 0, stop = stop_pending(c->stats);
 
-		if (imap_fetch_sizes(c->imap, uids + off, nb, sizes) == -1) {
+		if (imap_fetch_recv(c->imap, &msgs, &nmsgs) == -1) {
 			rc = imap_exit(c->imap);
 			goto out;
 		}
-		/* Cut the batch where its fetched bytes pass BATCH_BYTES. */
-		for (take = 0; take < nb; take++) {
-			size_t b = sizes[take] < maxb ? sizes[take] : maxb;
-
-			if (take > 0 && bytes + b > BATCH_BYTES)
-				break;
-			bytes += b;
+		if (stop) {
+			/* Asked before the stop: not worked on. */
+			imap_msgs_free(msgs, nmsgs);
+			break;
 		}
-		if (imap_fetch(c->imap, uids + off, take, maxb, &msgs,
-		    &nmsgs) == -1) {
-			rc = imap_exit(c->imap);
-			goto out;
-		}
-		log_debug("run: batch uids=%u-%u fetched=%zu",
-		    uids[off], uids[off + take - 1], nmsgs);
+		first = uids[0];
+		lastuid = uids[n - 1];
+		log_debug("run: batch uids=%u-%u fetched=%zu", first, lastuid,
+		    nmsgs);
 		testpoint("fetched");
 		c->stats->messages += nmsgs;
+		/* Ask for the next batch now, unless asked to stop. */
+		n = 0;
+		if (!stop_pending(c->stats) &&
+		    (next_batch(c, &w, uids, &n) == -1 ||
+		    imap_fetch_send(c->imap, uids, n, maxb) == -1)) {
+			imap_msgs_free(msgs, nmsgs);
+			rc = imap_exit(c->imap);
+			goto out;
+		}
 		if (process_batch(c, msgs, nmsgs, &db) == -1) {
 			imap_msgs_free(msgs, nmsgs);
 			c->stats->errors++;
@@ -776,24 +849,24 @@ poll_folder(struct ctx *c)
 			goto flush;
 		}
 		imap_msgs_free(msgs, nmsgs);
-		off += take;
 		if (moves_waiting(c) >= c->cfg->imap.move_group &&
 		    flush_moves(c) == -1) {
 			rc = imap_exit(c->imap);
 			goto out;
 		}
 	}
-	if (off < nuids)
+	if (c->stats->stopped)
 		log_info("run: mailbox=%s stopped on request after a complete "
-		    "batch; left=%zu for the next run", c->cfg->imap.folder,
-		    nuids - off);
+		    "batch (last uid=%u); the rest is for the next run",
+		    c->cfg->imap.folder, lastuid);
 	rc = EX_OK;
 flush:
 	if (flush_moves(c) == -1)
 		rc = imap_exit(c->imap);
 out:
-	free(sizes);
 	free(uids);
+	free(w.uids);
+	free(w.sizes);
 	return rc;
 }
 
