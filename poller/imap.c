@@ -1,6 +1,7 @@
 /* imap.c - the bounce mailbox over IMAP with libetpan (see imap.h). */
 #include "config.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include "tls.h"
 #include "xalloc.h"
 
-/* A UID FETCH sent by imap_fetch_send and not yet handed over. */
+/* A command sent and not yet handed over: imap_fetch_send's UID FETCH
+ * or imap_move_send's UID MOVE. */
 struct inflight {
 	int active;
+	int move;		/* UID MOVE, else UID FETCH */
 	uint32_t *uids;		/* what was asked, ascending */
 	size_t n, max_bytes;
 	int read, rc;		/* answer already read (by settle), result */
@@ -576,51 +579,48 @@ collect(clist *res, const uint32_t *uids, size_t n, size_t max_bytes,
 	*n_r = k;
 }
 
-int
-imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
-    size_t max_bytes)
+/* Append uids (ascending) to cmd as an IMAP set, as libetpan writes it:
+ * runs of consecutive UIDs as intervals. */
+static void
+put_set(struct buf *cmd, const uint32_t *uids, size_t n)
 {
-	struct inflight *f = &im->fetch;
-	struct buf cmd;
 	size_t i = 0, j;
-	int r;
 
-	if (settle(im) == -1)
-		return -1;
-	if (f->active) {
-		log_error("imap: a fetch is already in flight");
-		abort();
-	}
-	if (n == 0)
-		return 0;	/* nothing to ask; recv gives nothing */
-	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
-		return fail(im, "UID FETCH", MAILIMAP_ERROR_BAD_STATE,
-		    IMAP_ERR_TEMP);
-	/* The command, with the set written as libetpan would: runs of
-	 * consecutive UIDs as intervals. Digits only: no quoting. */
-	buf_init(&cmd, 64 + n * 22);
-	buf_puts(&cmd, "UID FETCH ");
 	while (i < n) {
 		for (j = i; j + 1 < n && uids[j + 1] == uids[j] + 1; j++)
 			continue;
 		if (j == i)
-			buf_printf(&cmd, "%s%u", i ? "," : "", uids[i]);
+			buf_printf(cmd, "%s%u", i ? "," : "", uids[i]);
 		else
-			buf_printf(&cmd, "%s%u:%u", i ? "," : "", uids[i],
+			buf_printf(cmd, "%s%u:%u", i ? "," : "", uids[i],
 			    uids[j]);
 		i = j + 1;
 	}
-	buf_printf(&cmd, " (UID RFC822.SIZE BODY.PEEK[]<0.%zu>)\r\n",
-	    max_bytes);
+}
+
+/* Send a tagged command (cmd ends with CRLF) without waiting for its
+ * answer; it becomes the command in flight. */
+static int
+send_inflight(struct imap *im, const char *what, struct buf *cmd, int move,
+    const uint32_t *uids, size_t n, size_t max_bytes)
+{
+	struct inflight *f = &im->fetch;
+	int r;
+
+	if (f->active) {
+		log_error("imap: a command is already in flight");
+		abort();
+	}
 	r = mailimap_send_current_tag(im->m);
 	if (r == MAILIMAP_NO_ERROR &&
-	    (mailstream_write(im->m->imap_stream, cmd.data, cmd.len) !=
-	    (ssize_t)cmd.len || mailstream_flush(im->m->imap_stream) == -1))
+	    (mailstream_write(im->m->imap_stream, cmd->data, cmd->len) !=
+	    (ssize_t)cmd->len || mailstream_flush(im->m->imap_stream) == -1))
 		r = MAILIMAP_ERROR_STREAM;
-	buf_free(&cmd);
+	buf_free(cmd);
 	if (r != MAILIMAP_NO_ERROR)
-		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+		return fail(im, what, r, IMAP_ERR_TEMP);
 	f->active = 1;
+	f->move = move;
 	f->read = 0;
 	f->uids = xreallocarray(NULL, n, sizeof *f->uids);
 	memcpy(f->uids, uids, n * sizeof *uids);
@@ -629,12 +629,74 @@ imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
 	return 0;
 }
 
-/* Read the answer of the fetch in flight (what mailimap_uid_fetch does
- * after sending). */
+int
+imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
+    size_t max_bytes)
+{
+	struct buf cmd;
+
+	if (settle(im) == -1)
+		return -1;
+	if (im->fetch.active) {
+		log_error("imap: a command is already in flight");
+		abort();
+	}
+	if (n == 0)
+		return 0;	/* nothing to ask; recv gives nothing */
+	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
+		return fail(im, "UID FETCH", MAILIMAP_ERROR_BAD_STATE,
+		    IMAP_ERR_TEMP);
+	buf_init(&cmd, 64 + n * 22);
+	buf_puts(&cmd, "UID FETCH ");
+	put_set(&cmd, uids, n);
+	buf_printf(&cmd, " (UID RFC822.SIZE BODY.PEEK[]<0.%zu>)\r\n",
+	    max_bytes);
+	return send_inflight(im, "UID FETCH", &cmd, 0, uids, n, max_bytes);
+}
+
+int
+imap_move_send(struct imap *im, const uint32_t *uids, size_t n,
+    const char *folder)
+{
+	struct buf cmd;
+	const char *p;
+
+	if (settle(im) == -1)
+		return -1;
+	if (!im->has_move || im->fetch.active)
+		return 0;
+	/* A quoted string; anything else (8-bit names need modified
+	 * UTF-7) goes the synchronous way, through libetpan. */
+	for (p = folder; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	if (n == 0)
+		return 1;
+	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
+		return fail(im, "UID MOVE", MAILIMAP_ERROR_BAD_STATE,
+		    IMAP_ERR_TEMP);
+	buf_init(&cmd, 64 + n * 22 + 2 * strlen(folder));
+	buf_puts(&cmd, "UID MOVE ");
+	put_set(&cmd, uids, n);
+	buf_puts(&cmd, " \"");
+	for (p = folder; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(&cmd, '\\');
+		buf_putc(&cmd, *p);
+	}
+	buf_puts(&cmd, "\"\r\n");
+	if (send_inflight(im, "UID MOVE", &cmd, 1, uids, n, 0) == -1)
+		return -1;
+	return 1;
+}
+
+/* Read the answer of the command in flight (what libetpan's
+ * mailimap_uid_fetch and mailimap_uid_move do after sending). */
 static int
-read_fetch(struct imap *im)
+read_inflight(struct imap *im)
 {
 	struct inflight *f = &im->fetch;
+	const char *what = f->move ? "UID MOVE" : "UID FETCH";
 	struct mailimap_response *resp = NULL;
 	clist *res;
 	int r, state;
@@ -642,24 +704,31 @@ read_fetch(struct imap *im)
 	f->read = 1;
 	f->rc = -1;
 	if (mailimap_read_line(im->m) == NULL)
-		return fail(im, "UID FETCH", MAILIMAP_ERROR_STREAM,
-		    IMAP_ERR_TEMP);
+		return fail(im, what, MAILIMAP_ERROR_STREAM, IMAP_ERR_TEMP);
 	r = mailimap_parse_response(im->m, &resp);
 	if (r != MAILIMAP_NO_ERROR)
-		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+		return fail(im, what, r, IMAP_ERR_TEMP);
 	res = im->m->imap_response_info->rsp_fetch_list;
 	im->m->imap_response_info->rsp_fetch_list = NULL;
 	state = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->
 	    rsp_type;
 	mailimap_response_free(resp);
+	if (f->move) {
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		if (state != MAILIMAP_RESP_COND_STATE_OK)
+			return fail(im, what, MAILIMAP_ERROR_UID_MOVE,
+			    IMAP_ERR_TEMP);
+		f->rc = 0;
+		return 0;
+	}
 	/* Like libetpan: a NO with some messages (others expunged
 	 * meanwhile) still delivers those. */
 	if (state != MAILIMAP_RESP_COND_STATE_OK &&
 	    (res == NULL || clist_count(res) == 0)) {
 		if (res != NULL)
 			mailimap_fetch_list_free(res);
-		return fail(im, "UID FETCH", MAILIMAP_ERROR_UID_FETCH,
-		    IMAP_ERR_TEMP);
+		return fail(im, what, MAILIMAP_ERROR_UID_FETCH, IMAP_ERR_TEMP);
 	}
 	if (res != NULL) {
 		collect(res, f->uids, f->n, f->max_bytes, &f->msgs,
@@ -670,14 +739,14 @@ read_fetch(struct imap *im)
 	return 0;
 }
 
-/* Before any other command: read the answer of a fetch in flight and
- * keep it for imap_fetch_recv. */
+/* Before any other command: read the answer of the command in flight
+ * and keep it for imap_fetch_recv or imap_wait. */
 static int
 settle(struct imap *im)
 {
 	if (!im->fetch.active || im->fetch.read)
 		return 0;
-	return read_fetch(im);
+	return read_inflight(im);
 }
 
 int
@@ -690,8 +759,12 @@ imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r)
 	*n_r = 0;
 	if (!f->active)
 		return 0;
+	if (f->move) {
+		log_error("imap: a move in flight, not a fetch");
+		abort();
+	}
 	if (!f->read)
-		read_fetch(im);
+		read_inflight(im);
 	rc = f->rc;
 	if (rc == 0) {
 		*msgs_r = f->msgs;
@@ -701,6 +774,36 @@ imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r)
 	free(f->uids);
 	memset(f, 0, sizeof *f);
 	return rc;
+}
+
+int
+imap_wait(struct imap *im, int block)
+{
+	struct inflight *f = &im->fetch;
+	int rc;
+
+	if (!f->active)
+		return 1;
+	if (!f->move) {
+		log_error("imap: a fetch in flight, not a move");
+		abort();
+	}
+	if (!f->read) {
+		struct pollfd pfd;
+
+		pfd.fd = mailstream_low_get_fd(mailstream_get_low(
+		    im->m->imap_stream));
+		pfd.events = POLLIN;
+		/* Not yet answered: the socket is silent (TLS keeps nothing
+		 * back here: the previous answer was read whole). */
+		if (!block && poll(&pfd, 1, 0) == 0)
+			return 0;
+		read_inflight(im);
+	}
+	rc = f->rc;
+	free(f->uids);
+	memset(f, 0, sizeof *f);
+	return rc == 0 ? 1 : -1;
 }
 
 int
@@ -822,3 +925,9 @@ imap_expunge(struct imap *im, const uint32_t *uids, size_t n)
 	return 0;
 }
 
+
+int
+imap_has_move(const struct imap *im)
+{
+	return im->has_move;
+}

@@ -95,6 +95,23 @@ int imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
     size_t max_bytes);
 int imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r);
 void imap_msgs_free(struct imap_msg *msgs, size_t n);
+/* 1 if the server moves atomically (MOVE), 0 if imap_move copies. */
+int imap_has_move(const struct imap *im);
+/*
+ * UID MOVE of uids to folder, sent now and answered later (imap_wait):
+ * on a second session, the server moves while the first one fetches.
+ * Returns 1 if sent, 0 if this way is not possible (no MOVE, a command
+ * in flight, a folder name that is not printable ASCII: use
+ * imap_move), -1 on failure.
+ */
+int imap_move_send(struct imap *im, const uint32_t *uids, size_t n,
+    const char *folder);
+/*
+ * The answer to imap_move_send: with block, wait for it; else only look
+ * whether it came. Returns 1 when no move is in flight any more (done),
+ * 0 when it still is, -1 if it failed.
+ */
+int imap_wait(struct imap *im, int block);
 /*
  * Move uids to folder: UID MOVE, or UID COPY + STORE \Deleted + UID
  * EXPUNGE when the server lacks MOVE but has UIDPLUS. Without either the

@@ -27,6 +27,9 @@
  * batches are in memory at a time: one worked on, the next arriving. */
 #define BATCH_BYTES (8u * 1024 * 1024)
 
+/* The smallest group of moves that opens a second session (mover_open). */
+#define MOVER_MIN 1000
+
 /* UIDs listed per UID FETCH (UID RFC822.SIZE) while walking a folder. */
 #define LIST_SPAN 2048u
 
@@ -104,6 +107,16 @@ struct ctx {
 	uint32_t uidvalidity;
 	time_t now;
 	struct moves moves;
+	const char *password;	/* for the mover, opened when first needed */
+	struct imap *mover;	/* a second session, for moves: see mover_send */
+	int mover_tried;
+	int mover_failed;	/* the last failure was the mover's */
+	struct {
+		int stage;	/* 0 idle, 1 archive move sent, 2 review */
+		uint32_t *rev;	/* the review move, sent after the archive */
+		size_t nrev, n;
+		unsigned long archived, review;
+	} moving;
 };
 
 static json_t *
@@ -567,9 +580,9 @@ queue_moves(struct ctx *c, struct item *items, size_t n)
 	return 0;
 }
 
-/* Move every waiting message: one UID MOVE per destination. */
+/* Move every waiting message here: one UID MOVE per destination. */
 static int
-flush_moves(struct ctx *c)
+move_here(struct ctx *c)
 {
 	struct moves *m = &c->moves;
 	size_t n = moves_waiting(c);
@@ -594,6 +607,138 @@ flush_moves(struct ctx *c)
 	log_debug("run: batch moved messages=%zu", n);
 	testpoint("moved");
 	return 0;
+}
+
+/*
+ * The mover: a second session on the bounce folder, opened when the first
+ * group is ready to move, where UID MOVEs run while the first session
+ * goes on fetching. A server spends about as long moving a message as
+ * sending it, so this nearly halves a large run. Only with MOVE: the
+ * COPY + EXPUNGE fallback moves on the first session. If the second
+ * session cannot be had, moves go the first session's way.
+ */
+static int
+mover_open(struct ctx *c)
+{
+	uint32_t uidvalidity, exists;
+
+	if (c->mover_tried)
+		return c->mover != NULL;
+	c->mover_tried = 1;
+	if (!imap_has_move(c->imap) || c->password == NULL)
+		return 0;
+	if (imap_open(&c->cfg->imap.ep, c->password, &c->mover) == -1 ||
+	    imap_select(c->mover, c->cfg->imap.folder, 0, &uidvalidity,
+	    &exists) == -1) {
+		log_info("run: mailbox=%s no second IMAP session: moving on "
+		    "the first", c->cfg->imap.folder);
+		imap_close(&c->mover);
+		return 0;
+	}
+	if (uidvalidity != c->uidvalidity) {
+		log_error("imap: mailbox=%s UIDVALIDITY changed during the run "
+		    "(%u, now %u)", c->cfg->imap.folder, c->uidvalidity,
+		    uidvalidity);
+		c->mover_failed = 1;
+		return -1;
+	}
+	log_debug("run: mailbox=%s moves on a second IMAP session",
+	    c->cfg->imap.folder);
+	return 1;
+}
+
+/* Follow the mover's moves: the review move once the archive move is
+ * done, then the count. With block, until it is idle. */
+static int
+mover_pump(struct ctx *c, int block)
+{
+	int r;
+
+	while (c->moving.stage != 0) {
+		if ((r = imap_wait(c->mover, block)) == -1) {
+			c->mover_failed = 1;
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+		if (c->moving.stage == 1) {
+			testpoint("between-moves");
+			c->moving.stage = 2;
+			if (c->moving.nrev > 0 && (r = imap_move_send(c->mover,
+			    c->moving.rev, c->moving.nrev,
+			    c->cfg->imap.review_folder)) != 1) {
+				c->mover_failed = 1;
+				return -1;
+			}
+			continue;
+		}
+		c->stats->archived += c->moving.archived;
+		c->stats->review += c->moving.review;
+		log_debug("run: batch moved messages=%zu", c->moving.n);
+		testpoint("moved");
+		free(c->moving.rev);
+		memset(&c->moving, 0, sizeof c->moving);
+	}
+	return 0;
+}
+
+/*
+ * Move every waiting message: on the mover if there is one (the last
+ * group is waited for first: one command in flight), else here. With
+ * final, wait until they are moved.
+ */
+static int
+flush_moves(struct ctx *c, int final)
+{
+	struct moves *m = &c->moves;
+	size_t n = moves_waiting(c);
+	int r;
+
+	if (c->mover == NULL) {
+		/* A second session costs a TLS handshake and a LOGIN: worth
+		 * it for large groups only. */
+		if (n < MOVER_MIN)
+			return move_here(c);
+		if ((r = mover_open(c)) == -1)
+			return -1;
+		if (r == 0)
+			return move_here(c);
+	}
+	if (mover_pump(c, 1) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	/* Already in their folder (an interrupted move): expunged here. */
+	if (imap_expunge(c->imap, m->gone, m->ngone) == -1)
+		return -1;
+	m->ngone = 0;
+	if (m->narch > 0) {
+		if ((r = imap_move_send(c->mover, m->arch, m->narch,
+		    c->cfg->imap.archive_folder)) != 1) {
+			c->mover_failed = r == -1;
+			return r == 0 ? move_here(c) : -1;
+		}
+		c->moving.stage = 1;
+	} else if (m->nrev > 0) {
+		if ((r = imap_move_send(c->mover, m->rev, m->nrev,
+		    c->cfg->imap.review_folder)) != 1) {
+			c->mover_failed = r == -1;
+			return r == 0 ? move_here(c) : -1;
+		}
+		c->moving.stage = 2;
+	}
+	if (c->moving.stage == 1 && m->nrev > 0) {
+		c->moving.rev = xreallocarray(NULL, m->nrev,
+		    sizeof *c->moving.rev);
+		memcpy(c->moving.rev, m->rev, m->nrev * sizeof *m->rev);
+		c->moving.nrev = m->nrev;
+	}
+	c->moving.n = n;
+	c->moving.archived = m->archived;
+	c->moving.review = m->review;
+	m->narch = m->nrev = 0;
+	m->archived = m->review = 0;
+	return final ? mover_pump(c, 1) : 0;
 }
 
 static void
@@ -711,6 +856,13 @@ imap_exit(const struct imap *im)
 	default:
 		return EX_TEMPFAIL;
 	}
+}
+
+/* Exit code for a failed move, on whichever session failed. */
+static int
+moves_exit(const struct ctx *c)
+{
+	return imap_exit(c->mover_failed ? c->mover : c->imap);
 }
 
 /*
@@ -849,9 +1001,10 @@ poll_folder(struct ctx *c)
 			goto flush;
 		}
 		imap_msgs_free(msgs, nmsgs);
-		if (moves_waiting(c) >= c->cfg->imap.move_group &&
-		    flush_moves(c) == -1) {
-			rc = imap_exit(c->imap);
+		if ((c->mover != NULL && mover_pump(c, 0) == -1) ||
+		    (moves_waiting(c) >= c->cfg->imap.move_group &&
+		    flush_moves(c, 0) == -1)) {
+			rc = moves_exit(c);
 			goto out;
 		}
 	}
@@ -861,8 +1014,8 @@ poll_folder(struct ctx *c)
 		    c->cfg->imap.folder, lastuid);
 	rc = EX_OK;
 flush:
-	if (flush_moves(c) == -1)
-		rc = imap_exit(c->imap);
+	if (flush_moves(c, 1) == -1)
+		rc = moves_exit(c);
 out:
 	free(uids);
 	free(w.uids);
@@ -912,7 +1065,7 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 		goto out;
 	}
 	rc = imap_open(&cfg->imap.ep, password, &c.imap);
-	memset(password, 0, strlen(password));
+	c.password = password;	/* for the mover; zeroed at the end */
 	if (rc == -1) {
 		rc = imap_exit(c.imap);
 		goto out;
@@ -928,7 +1081,11 @@ out:
 	free(c.moves.arch);
 	free(c.moves.rev);
 	free(c.moves.gone);
+	free(c.moving.rev);
+	if (password != NULL)
+		memset(password, 0, strlen(password));
 	free(password);
+	imap_close(&c.mover);
 	imap_close(&c.imap);
 	store_close(&c.store);
 	return rc;

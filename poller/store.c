@@ -507,7 +507,12 @@ store_write_batch(struct store *st, json_t *events, json_t *messages,
 	    "FROM jsonb_to_recordset($1::jsonb) AS u(id bigint,"
 	    " primary_state text, primary_state_since double precision,"
 	    " secondary_state text, secondary_state_since double precision) "
-	    "WHERE a.id = u.id", accounts) == -1)
+	    "WHERE a.id = u.id"
+	    /* The ids again, as an array: so the planner probes the primary
+	     * key instead of scanning every account for each batch (it
+	     * cannot see how few rows jsonb_to_recordset gives). */
+	    " AND a.id = ANY(ARRAY(SELECT (e->>'id')::bigint"
+	    " FROM jsonb_array_elements($1::jsonb) AS e))", accounts) == -1)
 		return -1;
 	if (exec_json(st, "insert of messages",
 	    "INSERT INTO rebond.messages (digest, mailbox, uidvalidity, uid,"
