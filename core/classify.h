@@ -8,6 +8,14 @@
  * says nothing. Delayed DSNs are never hard. Rules are data (tables in
  * classify_rules.c), each with an id; a verdict names its rule and the
  * text that matched, so an operator can see why.
+ *
+ * Reasons are weighed in a fixed order (classify_rules.c), each by its
+ * phrases or by a status code that names it; the SMTP command the
+ * failure answered (RCPT, DATA, MAIL...) separates an unknown address
+ * from a filter's refusal and a refused sender. A specific code in the
+ * diagnostic beats a generic Status: ("5.0.0"). Provider labels
+ * (Orange/La Poste "OFR_506", "LPN007_416") are read as codes. Reason
+ * names follow Sisimai, whose labels measure the classifier.
  */
 #ifndef REBOND_CLASSIFY_H
 #define REBOND_CLASSIFY_H

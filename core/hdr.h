@@ -20,7 +20,7 @@
 
 struct hdr_field {
 	char name[HDR_NAME_BYTES];	/* lowercased field name */
-	char *value;			/* unfolded, trimmed, NUL-terminated */
+	char *value;			/* unfolded, trimmed, NUL-ended */
 	size_t len;			/* bytes in value */
 };
 

@@ -1,9 +1,11 @@
 /* notice.c - non-standard notices, auto-replies, message type (notice.h). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "hdr.h"
 #include "notice.h"
 #include "report.h"
@@ -25,7 +27,7 @@ static const char *const original_markers[] = {
 	"----- Original Message -----",
 	"-----Original Message-----",
 	"--- Original message follows.",
-	"----- Unsent message follows -----",			/* sendmail */
+	"----- Unsent message follows -----",		/* sendmail */
 	"----- Message header follows -----",
 	"------- Returned Message --------",
 	"   ----- Original message follows -----",
@@ -36,33 +38,51 @@ static const char *const original_markers[] = {
 	"------ original message follows ------",
 	"Below is a copy of the original message:",
 	"The original message was:",
-	"----- The following addresses had permanent fatal errors -----",
+	"Message headers follow.",
+	"Included is a copy of the message header:",
+	"------ The header of the original message is following",
+	"Original message headers:",
 };
+/* (Not sendmail's "----- The following addresses had permanent fatal
+ * errors -----": that heading starts the notice itself.) */
 
 size_t
 notice_original_start(const char *text, size_t len)
 {
-	size_t k, best = len;
-	const char *p;
+	size_t off = 0, k, i;
 
-	for (k = 0; k < sizeof original_markers / sizeof original_markers[0];
-	    k++) {
-		/* Not the sendmail "permanent fatal errors" heading: it is
-		 * the notice itself. Listed to document why it is skipped. */
-		if (strstr(original_markers[k], "permanent fatal") != NULL)
-			continue;
-		p = mem_casefind(text, best, original_markers[k]);
-		if (p != NULL && (size_t)(p - text) < best)
-			best = (size_t)(p - text);
+	/* The markers start a line (after white space): one pass. */
+	while (off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t e = nl ? (size_t)(nl - text) : len;
+
+		for (i = off; i < e && (text[i] == ' ' || text[i] == '\t'); i++)
+			;
+		if (i < e && (text[i] == '-' || text[i] == 'C' ||
+		    text[i] == 'c' || text[i] == 'O' || text[i] == 'o' ||
+		    text[i] == 'B' || text[i] == 'b' || text[i] == 'T' ||
+		    text[i] == 't' || text[i] == 'M' || text[i] == 'm' ||
+		    text[i] == 'I' || text[i] == 'i'))
+			for (k = 0; k < sizeof original_markers /
+			    sizeof original_markers[0]; k++) {
+				const char *m = original_markers[k];
+
+				while (*m == ' ')
+					m++;
+				if (mem_caseprefix(text + i, e - i, m))
+					return off;
+			}
+		off = e + 1;
 	}
-	return best;
+	return len;
 }
 
 /* Auto-reply signals in the header and subject (RFC 3834 and common
  * practice). Returns 1 if the message says it was written by a robot
  * answering a message, not by a mail system failing to deliver it. */
 static int
-is_autoreply(const struct report *r, const struct hdr_block *top)
+is_autoreply(const struct report *r, const struct hdr_block *top,
+    int bounce_like)
 {
 	static const char *const subjects[] = {
 		"out of office", "out of the office", "automatic reply",
@@ -81,7 +101,8 @@ is_autoreply(const struct report *r, const struct hdr_block *top)
 	    hdr_get(top, "x-autorespond") != NULL ||
 	    hdr_get(top, "x-autoresponder") != NULL)
 		return 1;
-	if ((v = hdr_get(top, "auto-submitted")) != NULL &&
+	/* Mail systems mark their bounces auto-replied too. */
+	if (!bounce_like && (v = hdr_get(top, "auto-submitted")) != NULL &&
 	    mem_casefind(v, strlen(v), "auto-replied") != NULL)
 		return 1;
 	if ((v = hdr_get(top, "precedence")) != NULL &&
@@ -115,13 +136,33 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 		"nondeliverable", "non-delivery", "not delivered", "rejected",
 		"delivery notification", "returned to sender", "mail failure",
 		"unzustellbar", "no se puede entregar", "error",
+		"\xe3\x82\xa8\xe3\x83\xa9\xe3\x83\xbc",	/* "error" */
+		"\xe4\xb8\x8d\xe9\x81\x94",	/* "not delivered" (ja) */
+		"\xe8\xbf\x94\xe9\x80\x81",	/* "returned" (ja) */
 		"delayed mail", "warning: could not send", "delivery delay",
 	};
+	static const char *const bodies[] = {
+		"could not be delivered", "couldn't be delivered",
+		"cannot be delivered", "undeliverable", "delivery failed",
+		"delivery has failed", "delivery to the following",
+		"permanent error", "unable to deliver",
+		"wasn't able to deliver",
+		"was not delivered", "not be delivered", "failed to deliver",
+		"could not deliver", "error delivering", "delivery failure",
+		"did not reach", "returned mail", "rcpt to:",
+		"remote host said",
+		"error message below", "non remis", "n'a pas pu etre remis",
+		"n'a pas pu être remis", "konnte nicht zugestellt",
+		"no se pudo entregar",
+	};
 	const char *v = hdr_get(top, "from");
-	size_t k;
+	size_t k, n = r->text_len < 4096 ? r->text_len : 4096;
 
 	if (hdr_get(top, "x-failed-recipients") != NULL)
 		return 1;
+	for (k = 0; k < sizeof bodies / sizeof bodies[0]; k++)
+		if (mem_casefind(r->text, n, bodies[k]) != NULL)
+			return 1;
 	if (v != NULL)
 		for (k = 0; k < sizeof froms / sizeof froms[0]; k++)
 			if (mem_casefind(v, strlen(v), froms[k]) != NULL)
@@ -132,6 +173,313 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 			    subjects[k]) != NULL)
 				return 1;
 	return 0;
+}
+
+/* ---- lines of the notice --------------------------------------------- */
+
+struct line {
+	const char *p;	/* content, after any "> " quoting */
+	size_t n;
+	size_t indent;	/* leading white space */
+};
+
+struct lines {
+	struct line *l;
+	size_t n;
+};
+
+/* Split the notice text into lines (forwarded bounces: "> " removed). */
+static void
+lines_split(const char *t, size_t len, struct lines *ls)
+{
+	size_t off = 0, alloc = 0;
+
+	ls->l = NULL;
+	ls->n = 0;
+	while (off < len) {
+		const char *nl = memchr(t + off, '\n', len - off);
+		size_t e = nl ? (size_t)(nl - t) : len, i = off, ind = 0;
+
+		/* "> " quoting, not an SMTP transcript's ">>> RCPT To". */
+		while (i + 1 < e && t[i] == '>' && t[i + 1] == ' ')
+			i += 2;
+		while (i < e && (t[i] == ' ' || t[i] == '\t'))
+			i++, ind++;
+		if (ls->n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			ls->l = xreallocarray(ls->l, alloc, sizeof *ls->l);
+		}
+		ls->l[ls->n].p = t + i;
+		ls->l[ls->n].n = e - i;
+		while (ls->l[ls->n].n > 0 &&
+		    (ls->l[ls->n].p[ls->l[ls->n].n - 1] == ' ' ||
+		    ls->l[ls->n].p[ls->l[ls->n].n - 1] == '\t'))
+			ls->l[ls->n].n--;
+		ls->l[ls->n].indent = ind;
+		ls->n++;
+		off = e + 1;
+	}
+}
+
+/* Is this address one the notice may name without it having bounced:
+ * the bounce's own sender or addressee, the original's sender? */
+static int
+addr_excluded(const struct report_ctx *ctx, const char *a)
+{
+	const struct report *r = ctx->r;
+	const char *to = hdr_get(ctx->top, "to");
+	char b[CAP_ADDRESS_BYTES + 1];
+	size_t n;
+
+	if (r->from != NULL && strcmp(r->from, a) == 0)
+		return 1;
+	if (strncmp(a, "mailer-daemon@", 14) == 0)
+		return 1;
+	/* The bounce's addressee is the original's sender. */
+	if (to != NULL) {
+		n = strlen(to);
+		while (n > 0) {
+			const char *c = memchr(to, ',', n);
+			size_t l = c ? (size_t)(c - to) : n;
+
+			if (addr_extract(to, l, b, sizeof b) &&
+			    strcmp(a, b) == 0)
+				return 1;
+			if (c == NULL)
+				break;
+			n -= l + 1;
+			to = c + 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * An address line: the line starts (after bullets, quotes or '<') with an
+ * address. Writes the address and sets *rest_r to where the text after
+ * it starts (past '>', '"', ':', "..."). Returns 1 if it is one.
+ */
+static int
+addr_line(const struct line *ln, char *a, size_t asz, size_t *rest_r)
+{
+	const char *p = ln->p, *e = ln->p + ln->n, *b, *q;
+	size_t i, al;
+
+	if (p < e && (*p == '*' || *p == '-' || *p == '+') && p + 1 < e &&
+	    p[1] == ' ')
+		p += 2;
+	/* sendmail: "554 <addr>... reason" */
+	if (e - p > 5 && p[0] >= '2' && p[0] <= '5' && p[1] >= '0' &&
+	    p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] == ' ' &&
+	    p[4] == '<')
+		p += 4;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p < e && (*p == '<' || *p == '"' || *p == '\''))
+		p++;
+	b = p;
+	while (p < e && *p != '>' && *p != '"' && *p != '\'' && *p != ' ' &&
+	    *p != '\t' && *p != ',' && *p != ';' && *p != '(' && *p != '[')
+		p++;
+	q = p;
+	/* "addr:" keeps the colon out; "addr..." the dots. */
+	while (q > b && (q[-1] == ':' || q[-1] == '.'))
+		q--;
+	al = (size_t)(q - b);
+	if (!addr_plausible(b, al) || al + 1 > asz)
+		return 0;
+	for (i = 0; i < al; i++)
+		a[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i]);
+	a[al] = '\0';
+	while (p < e && (*p == '>' || *p == '"' || *p == '\'' || *p == ':' ||
+	    *p == '.' || *p == ' ' || *p == '\t' || *p == ','))
+		p++;
+	*rest_r = (size_t)(p - ln->p);
+	return 1;
+}
+
+/* Does the line start with "addr:" or "<addr>:"? */
+static int
+addr_colon(const struct line *ln, const char *a)
+{
+	size_t al = strlen(a), i = 0;
+
+	while (i < ln->n && (ln->p[i] == ' ' || ln->p[i] == '<' ||
+	    ln->p[i] == '"'))
+		i++;
+	if (i + al >= ln->n || strncasecmp(ln->p + i, a, al) != 0)
+		return 0;
+	i += al;
+	while (i < ln->n && (ln->p[i] == '>' || ln->p[i] == '"'))
+		i++;
+	return i < ln->n && ln->p[i] == ':';
+}
+
+/* "554 <addr>... reason": sendmail's per-recipient summary line. */
+static int
+sendmail_summary(const struct line *ln)
+{
+	const char *p = ln->p;
+
+	return ln->n > 6 && p[0] >= '2' && p[0] <= '5' && p[1] >= '0' &&
+	    p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] == ' ' &&
+	    p[4] == '<' && memmem(p, ln->n, ">...", 4) != NULL;
+}
+
+/* Lines [from, to) joined with spaces, or NULL if empty. */
+static char *
+lines_join(const struct lines *ls, size_t from, size_t to)
+{
+	struct buf d;
+	size_t j;
+
+	buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+	for (j = from; j < to && j < ls->n; j++) {
+		if (ls->l[j].n == 0)
+			continue;
+		if (d.len > 0)
+			buf_putc(&d, ' ');
+		buf_append(&d, ls->l[j].p, ls->l[j].n);
+	}
+	if (d.len == 0) {
+		buf_free(&d);
+		return NULL;
+	}
+	return buf_steal(&d);
+}
+
+/* Blank line? */
+static int
+line_blank(const struct line *ln)
+{
+	return ln->n == 0;
+}
+
+/* Does the line look like an SMTP reply ("550 5.1.1 ...", "550-...")? */
+static int
+line_smtp_reply(const struct line *ln)
+{
+	char st[16];
+
+	if (reply_code_find(ln->p, ln->n) != 0 && ln->n > 4 &&
+	    ln->p[0] >= '2' && ln->p[0] <= '5')
+		return 1;
+	return status_find(ln->p, ln->n > 24 ? 24 : ln->n, st);
+}
+
+/*
+ * The diagnostic of the recipient on address line k: the text after the
+ * address, and the following lines until a blank line or the next
+ * address line. A paragraph that only holds the address is followed by
+ * its explanation: then the next paragraph is taken.
+ */
+static char *
+block_diagnostic(const struct lines *ls, size_t k, size_t rest)
+{
+	struct buf d;
+	char a[CAP_ADDRESS_BYTES + 1];
+	size_t j, r2;
+	int skipped_blank = 0;
+
+	buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+	if (rest < ls->l[k].n)
+		buf_append(&d, ls->l[k].p + rest, ls->l[k].n - rest);
+	for (j = k + 1; j < ls->n && j < k + 40; j++) {
+		const struct line *ln = &ls->l[j];
+
+		if (line_blank(ln)) {
+			if (d.len > 0 || skipped_blank)
+				break;
+			skipped_blank = 1;
+			continue;
+		}
+		if (addr_line(ln, a, sizeof a, &r2))
+			break;
+		/* Decorative headings ("--- Transcript of session ---"). */
+		if (ln->n >= 3 && (memcmp(ln->p, "---", 3) == 0 ||
+		    memcmp(ln->p, "===", 3) == 0 ||
+		    memcmp(ln->p, "***", 3) == 0))
+			continue;
+		/* A new heading after a blank line is not ours. */
+		if (skipped_blank && ln->indent == 0 && d.len == 0 &&
+		    !line_smtp_reply(ln) && ln->n > 0 &&
+		    ln->p[ln->n - 1] == ':' && j + 1 < ls->n &&
+		    line_blank(&ls->l[j + 1]))
+			break;
+		if (d.len > 0)
+			buf_putc(&d, ' ');
+		buf_append(&d, ln->p, ln->n);
+	}
+	if (d.len == 0) {
+		buf_free(&d);
+		return NULL;
+	}
+	return buf_steal(&d);
+}
+
+/* The first SMTP reply in the notice, with its continuation lines. */
+static char *
+notice_reply(const struct lines *ls)
+{
+	struct buf d;
+	size_t j, k;
+
+	for (j = 0; j < ls->n; j++) {
+		if (!line_smtp_reply(&ls->l[j]))
+			continue;
+		buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+		for (k = j; k < ls->n && k < j + 6 &&
+		    !line_blank(&ls->l[k]); k++) {
+			if (d.len > 0)
+				buf_putc(&d, ' ');
+			buf_append(&d, ls->l[k].p, ls->l[k].n);
+		}
+		return buf_steal(&d);
+	}
+	return NULL;
+}
+
+/* Give rc a diagnostic (and the codes in it) if it has none. */
+static void
+rcpt_diag(struct report_rcpt *rc, char *diag)
+{
+	char st[16];
+
+	if (diag == NULL)
+		return;
+	if (rc->diagnostic == NULL) {
+		report_set(&rc->diagnostic, diag, strlen(diag),
+		    CAP_DIAGNOSTIC_BYTES);
+		if (rc->reply_code == 0)
+			rc->reply_code = reply_code_find(diag, strlen(diag));
+		if (rc->status == NULL && status_find_error(diag, strlen(diag),
+		    st))
+			rc->status = xstrdup(st);
+	}
+	free(diag);
+}
+
+/* Add the notice's SMTP reply to a diagnostic that quotes none. */
+static void
+rcpt_diag_append(struct report_rcpt *rc, char *reply)
+{
+	struct buf d;
+	char st[16];
+
+	if (reply == NULL)
+		return;
+	if (rc->diagnostic != NULL && strstr(rc->diagnostic, reply) == NULL) {
+		buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+		buf_puts(&d, rc->diagnostic);
+		buf_putc(&d, ' ');
+		buf_puts(&d, reply);
+		free(rc->diagnostic);
+		rc->diagnostic = buf_steal(&d);
+	}
+	rc->reply_code = reply_code_find(reply, strlen(reply));
+	if (rc->status == NULL && status_find_error(reply, strlen(reply), st))
+		rc->status = xstrdup(st);
+	free(reply);
 }
 
 /* X-Failed-Recipients: a, b (Exim and others). */
@@ -161,14 +509,455 @@ scan_x_failed(struct report *r, const struct hdr_block *top)
 	}
 }
 
+/*
+ * Address lines: "<addr>:" (qmail, Postfix, Yahoo), "  addr" under a
+ * failure heading (Exim, Gmail, Exchange, Domino), "addr on DATE"...
+ * When only is set, no recipient is added: the lines only give
+ * diagnostics to recipients already known.
+ */
+static void
+scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	char a[CAP_ADDRESS_BYTES + 1];
+	size_t k, rest, prev = 0, talk = 0;
+	const char *src;
+
+	for (k = 0; k < ls->n; k++) {
+		if (ls->l[k].n >= 16 && mem_caseprefix(ls->l[k].p, ls->l[k].n,
+		    "while talking to"))
+			talk = k;
+		if (!addr_line(&ls->l[k], a, sizeof a, &rest))
+			continue;
+		if (sendmail_summary(&ls->l[k])) {
+			/* sendmail: "554 <addr>... reason" sums up the
+			 * transcript lines above it. */
+			size_t from = talk > prev ? talk : prev;
+
+			rc = report_rcpt_find(r, a);
+			if (rc == NULL && !only && !addr_excluded(ctx, a))
+				rc = report_rcpt_add(r, a, "smtp-transcript");
+			if (rc != NULL)
+				rcpt_diag(rc, lines_join(ls, from, k + 1));
+			prev = k + 1;
+			continue;
+		}
+		prev = k + 1;
+		rc = report_rcpt_find(r, a);
+		if (rc == NULL) {
+			src = addr_colon(&ls->l[k], a) ? "addr-colon" :
+			    "addr-line";
+			/* "<addr>:" names a recipient even when it is
+			 * also the sender; a bare address line may be a
+			 * greeting ("addr 様"). */
+			if (only || (strcmp(src, "addr-line") == 0 &&
+			    addr_excluded(ctx, a)))
+				continue;
+			if ((rc = report_rcpt_add(r, a, src)) == NULL)
+				return;
+		}
+		rcpt_diag(rc, block_diagnostic(ls, k, rest));
+	}
+}
+
+/* Phrases after which a notice writes the failed address inline. */
+static const char *const inline_markers[] = {
+	"could not be delivered to", "couldn't be delivered to",
+	"cannot be delivered to", "can't be delivered to",
+	"was not delivered to", "not be delivered to",
+	"delivering your mail to", "deliver your message to",
+	"deliver the mail to", "delivery to", "failed to deliver to",
+	"unable to deliver to", "undeliverable to", "delivery failed for",
+	"delivery failed to", "unknown user:", "unknown user", "user unknown:",
+	"rejected recipient", "refused recipient", "recipient rejected:",
+	"no such user:", "no such user", "permanent errors:",
+	"returned permanent errors:", "your message to", "your mail to",
+	"message to", "mail to", "addressed to", "rcpt to:", "recipient:",
+	"recipient address:", "recipient is", "for recipient",
+	"following address:", "following recipient:", "destinataire :",
+	"destinataire:", "adresse :", "empfanger:", "empfaenger:",
+	"destinatario:", "to:",
+};
+
+/* "... could not be delivered to: <addr>" and the like. */
+static void
+scan_inline(struct report_ctx *ctx, const struct lines *ls)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	char a[CAP_ADDRESS_BYTES + 1];
+	size_t k, m, i;
+
+	for (m = 0; m < sizeof inline_markers / sizeof inline_markers[0];
+	    m++) {
+		for (k = 0; k < ls->n; k++) {
+			const struct line *ln = &ls->l[k];
+			const char *p = mem_casefind(ln->p, ln->n,
+			    inline_markers[m]);
+			const char *e = ln->p + ln->n, *b;
+
+			if (p == NULL)
+				continue;
+			/* "to:" only at the start of a line. */
+			if (strcmp(inline_markers[m], "to:") == 0 &&
+			    p != ln->p)
+				continue;
+			p += strlen(inline_markers[m]);
+			while (p < e && (*p == ' ' || *p == ':' || *p == '"' ||
+			    *p == '\'' || *p == '<' || *p == '(' || *p == '\t'))
+				p++;
+			b = p;
+			while (p < e && *p != '>' && *p != '"' && *p != '\'' &&
+			    *p != ' ' && *p != ',' && *p != ')' && *p != ';')
+				p++;
+			while (p > b && (p[-1] == '.' || p[-1] == ':'))
+				p--;
+			if (!addr_plausible(b, (size_t)(p - b)) ||
+			    (size_t)(p - b) >= sizeof a)
+				continue;
+			for (i = 0; i < (size_t)(p - b); i++)
+				a[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ?
+				    b[i] + 32 : b[i]);
+			a[p - b] = '\0';
+			if (report_rcpt_find(r, a) != NULL ||
+			    addr_excluded(ctx, a))
+				continue;
+			if ((rc = report_rcpt_add(r, a, "inline")) == NULL)
+				return;
+			rcpt_diag(rc, block_diagnostic(ls, k, 0));
+		}
+		if (r->nrcpt > 0)
+			return;
+	}
+}
+
+/* Is (s, n) the name of an address field of the original ("From",
+ * "MAIL FROM", "Reply-To"...), not a reason? */
+static int
+header_label(const char *s, size_t n)
+{
+	static const char *const labels[] = {
+		"from", "mail from", "sender", "cc", "bcc", "reply-to",
+		"return-path", "envelope-from", "to", "original-recipient",
+		"x-original-to", "delivered-to", "smtp.mailfrom",
+		"message-id", "in-reply-to", "references",
+	};
+	size_t k;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	for (k = 0; k < sizeof labels / sizeof labels[0]; k++)
+		if (strlen(labels[k]) == n && strncasecmp(s, labels[k], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* "Reason text: addr" (IMail and others): the address ends the line and
+ * the text before the colon is the diagnostic. */
+static void
+scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	char a[CAP_ADDRESS_BYTES + 1];
+	size_t k, i;
+
+	for (k = 0; k < ls->n; k++) {
+		const struct line *ln = &ls->l[k];
+		const char *e = ln->p + ln->n, *b = e, *c;
+
+		while (b > ln->p && b[-1] != ' ' && b[-1] != '\t')
+			b--;
+		c = b;
+		while (c > ln->p && (c[-1] == ' ' || c[-1] == '\t'))
+			c--;
+		if (c <= ln->p + 3 || c[-1] != ':' || header_label(ln->p,
+		    (size_t)(c - 1 - ln->p)))
+			continue;
+		if (*b == '<')
+			b++;
+		if (e > b && e[-1] == '>')
+			e--;
+		if (!addr_plausible(b, (size_t)(e - b)) ||
+		    (size_t)(e - b) >= sizeof a)
+			continue;
+		for (i = 0; i < (size_t)(e - b); i++)
+			a[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 :
+			    b[i]);
+		a[e - b] = '\0';
+		if (report_rcpt_find(r, a) != NULL || addr_excluded(ctx, a))
+			continue;
+		if ((rc = report_rcpt_add(r, a, "reason-colon-addr")) == NULL)
+			return;
+		rcpt_diag(rc, report_str(ln->p, (size_t)(c - 1 - ln->p),
+		    CAP_DIAGNOSTIC_BYTES));
+	}
+}
+
+/* Sendmail-style transcripts: ">>> RCPT To:<addr>" then "<<< 550 ...". */
+static void
+scan_transcript(struct report_ctx *ctx, const struct lines *ls)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	char a[CAP_ADDRESS_BYTES + 1];
+	size_t k;
+
+	for (k = 0; k < ls->n; k++) {
+		const struct line *ln = &ls->l[k];
+		const char *p = mem_casefind(ln->p, ln->n, "rcpt to:");
+
+		if (p == NULL || !addr_extract(p, ln->n - (size_t)(p - ln->p),
+		    a, sizeof a) || addr_excluded(ctx, a))
+			continue;
+		rc = report_rcpt_find(r, a);
+		if (rc == NULL && (rc = report_rcpt_add(r, a,
+		    "smtp-transcript")) == NULL)
+			return;
+		if (k + 1 < ls->n && rc->diagnostic == NULL) {
+			struct buf d;
+			size_t j;
+
+			buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+			for (j = k + 1; j < ls->n && j < k + 6 &&
+			    !line_blank(&ls->l[j]); j++) {
+				if (d.len > 0)
+					buf_putc(&d, ' ');
+				buf_append(&d, ls->l[j].p, ls->l[j].n);
+			}
+			rcpt_diag(rc, d.len ? buf_steal(&d) : NULL);
+			buf_free(&d);
+		}
+	}
+}
+
+/*
+ * JSON: read the string value of "key" at or after p (within e); writes
+ * at most outsz - 1 bytes. Returns the end of the value, or NULL.
+ */
+static const char *
+json_str(const char *p, const char *e, const char *key, char *out,
+    size_t outsz)
+{
+	char pat[64];
+	const char *q;
+	size_t o = 0;
+
+	snprintf(pat, sizeof pat, "\"%s\"", key);
+	q = mem_casefind(p, (size_t)(e - p), pat);
+	if (q == NULL)
+		return NULL;
+	q += strlen(pat);
+	while (q < e && (*q == ' ' || *q == ':'))
+		q++;
+	if (q >= e || *q != '"')
+		return NULL;
+	for (q++; q < e && *q != '"'; q++) {
+		if (*q == '\\' && q + 1 < e)
+			q++;
+		if (o + 1 < outsz)
+			out[o++] = *q;
+	}
+	out[o] = '\0';
+	return q;
+}
+
+/*
+ * Amazon SES notifications forwarded by mail (SNS): a JSON object with
+ * "notificationType" Bounce, Complaint or Delivery and the recipients in
+ * bouncedRecipients, complainedRecipients or delivery.recipients.
+ * Returns 1 if the text was one.
+ */
+static int
+scan_ses_json(struct report_ctx *ctx)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	struct buf j;
+	char kind[32], a[CAP_ADDRESS_BYTES + 1], v[CAP_DIAGNOSTIC_BYTES];
+	const char *t = r->text, *p, *e, *arr, *end;
+	size_t i, n = r->text_len;
+
+	p = mem_casefind(t, n, "\"notificationType\"");
+	if (p == NULL)
+		return 0;
+	while (p > t && *p != '{')
+		p--;
+	/* Undo line wrapping ("!\n " is sendmail's long-line split). */
+	buf_init(&j, CAP_TEXT_BYTES);
+	for (i = (size_t)(p - t); i < n; i++) {
+		if (t[i] == '!' && i + 2 < n && t[i + 1] == '\n' &&
+		    t[i + 2] == ' ') {
+			i += 2;
+			continue;
+		}
+		if (t[i] == '\n')
+			continue;
+		buf_putc(&j, t[i]);
+	}
+	p = j.data ? j.data : "";
+	e = p + j.len;
+	if (json_str(p, e, "notificationType", kind, sizeof kind) == NULL) {
+		buf_free(&j);
+		return 0;
+	}
+	if (strcasecmp(kind, "Bounce") == 0) {
+		arr = mem_casefind(p, j.len, "\"bouncedRecipients\"");
+		end = arr ? memchr(arr, ']', (size_t)(e - arr)) : NULL;
+		while (arr != NULL && end != NULL && (arr = memchr(arr, '{',
+		    (size_t)(end - arr))) != NULL) {
+			const char *oe = memchr(arr, '}', (size_t)(e - arr));
+
+			if (oe == NULL)
+				break;
+			if (json_str(arr, oe, "emailAddress", v, sizeof v) &&
+			    addr_extract(v, strlen(v), a, sizeof a) &&
+			    (rc = report_rcpt_add(r, a, "ses-json")) != NULL) {
+				if (json_str(arr, oe, "action", v, sizeof v))
+					report_set(&rc->action, v, strlen(v),
+					    32);
+				if (rc->action != NULL)
+					str_lower(rc->action);
+				if (json_str(arr, oe, "status", v, sizeof v) &&
+				    status_find(v, strlen(v), kind))
+					rc->status = xstrdup(kind);
+				if (json_str(arr, oe, "diagnosticCode", v,
+				    sizeof v)) {
+					const char *d = v, *semi = strchr(v,
+					    ';');
+
+					if (semi != NULL && semi - v < 16)
+						d = semi + 1;
+					rcpt_diag(rc, xstrdup(d));
+				}
+			}
+			arr = oe;
+		}
+	} else if (strcasecmp(kind, "Complaint") == 0) {
+		char ft[64] = "";
+
+		json_str(p, e, "complaintFeedbackType", ft, sizeof ft);
+		arr = mem_casefind(p, j.len, "\"complainedRecipients\"");
+		end = arr ? memchr(arr, ']', (size_t)(e - arr)) : NULL;
+		while (arr != NULL && end != NULL && (arr = memchr(arr, '{',
+		    (size_t)(end - arr))) != NULL) {
+			const char *oe = memchr(arr, '}', (size_t)(e - arr));
+
+			if (oe == NULL)
+				break;
+			if (json_str(arr, oe, "emailAddress", v, sizeof v) &&
+			    addr_extract(v, strlen(v), a, sizeof a) &&
+			    (rc = report_rcpt_add(r, a, "ses-json")) != NULL)
+				rc->feedback_type = report_str(ft[0] ? ft :
+				    "abuse", strlen(ft[0] ? ft : "abuse"), 64);
+			arr = oe;
+		}
+		ctx->ses_complaint = 1;
+	} else if (strcasecmp(kind, "Delivery") == 0) {
+		arr = mem_casefind(p, j.len, "\"recipients\"");
+		end = arr ? memchr(arr, ']', (size_t)(e - arr)) : NULL;
+		while (arr != NULL && end != NULL && arr < end) {
+			const char *q = memchr(arr, '"', (size_t)(end - arr)),
+			    *qe;
+
+			if (q == NULL)
+				break;
+			qe = memchr(q + 1, '"', (size_t)(end - q - 1));
+			if (qe == NULL)
+				break;
+			if (addr_extract(q + 1, (size_t)(qe - q - 1), a,
+			    sizeof a) && (rc = report_rcpt_add(r, a,
+			    "ses-json")) != NULL) {
+				rc->action = xstrdup("delivered");
+				if (json_str(p, e, "smtpResponse", v,
+				    sizeof v))
+					rcpt_diag(rc, xstrdup(v));
+			}
+			arr = qe + 1;
+		}
+	}
+	buf_free(&j);
+	return r->nrcpt > 0;
+}
+
+/* A delivery-status block pasted into the text ("Technical report:"). */
+static void
+dsn_in_text(struct report_ctx *ctx)
+{
+	struct report *r = ctx->r;
+	const char *p = r->text, *f;
+	size_t len = r->text_len;
+
+	f = mem_casefind(p, len, "final-recipient:");
+	if (f == NULL)
+		f = mem_casefind(p, len, "original-recipient:");
+	if (f == NULL)
+		return;
+	/* From the start of the block that holds it. */
+	while (f > p && !(f[-1] == '\n' && f - 1 > p && f[-2] == '\n'))
+		f--;
+	report_dsn_parse(ctx, f, len - (size_t)(f - p));
+	for (size_t i = 0; i < r->nrcpt; i++)
+		r->rcpt[i].source = "dsn-in-text";
+}
+
+/* Status, action, diagnostic of a recipient-less DSN group go to the
+ * recipients found elsewhere. */
+static void
+orphans(struct report_ctx *ctx)
+{
+	struct report *r = ctx->r;
+	struct report_rcpt *rc;
+	char st[16];
+	size_t i;
+
+	for (i = 0; i < r->nrcpt; i++) {
+		rc = &r->rcpt[i];
+		if (rc->status == NULL && ctx->orphan_status != NULL &&
+		    status_find(ctx->orphan_status,
+		    strlen(ctx->orphan_status), st))
+			rc->status = xstrdup(st);
+		if (rc->action == NULL && ctx->orphan_action != NULL) {
+			report_set(&rc->action, ctx->orphan_action,
+			    strlen(ctx->orphan_action), 32);
+			str_lower(rc->action);
+		}
+		if (rc->diagnostic == NULL && ctx->orphan_diag != NULL)
+			rcpt_diag(rc, xstrdup(ctx->orphan_diag));
+	}
+}
+
 void
 notice_finish(struct report_ctx *ctx, int feedback)
 {
 	struct report *r = ctx->r;
 	const struct hdr_block *top = ctx->top;
 	struct report_rcpt *rc;
+	struct lines ls;
+	const char *v;
 	size_t i;
+	int bounce;
 
+	/* Complaints without a feedback-report part: Microsoft's JMRP
+	 * (the original carries X-HmXmrOriginalRecipient) and Apple Mail's
+	 * unsubscribe request (X-Apple-Unsubscribe). */
+	if (!feedback && r->nrcpt == 0 && ctx->jmrp_rcpt[0] != '\0') {
+		r->type = REPORT_ARF;
+		if ((rc = report_rcpt_add(r, ctx->jmrp_rcpt, "jmrp")) != NULL)
+			rc->feedback_type = xstrdup("abuse");
+		return;
+	}
+	if (!feedback && r->nrcpt == 0 &&
+	    (v = hdr_get(top, "x-apple-unsubscribe")) != NULL &&
+	    strncasecmp(v, "true", 4) == 0 && r->from != NULL) {
+		r->type = REPORT_ARF;
+		if ((rc = report_rcpt_add(r, r->from, "unsubscribe")) != NULL)
+			rc->feedback_type = xstrdup("opt-out");
+		return;
+	}
 	if (feedback) {
 		r->type = REPORT_ARF;
 		if (r->nrcpt == 0 && ctx->orig_to[0] != '\0' &&
@@ -177,38 +966,67 @@ notice_finish(struct report_ctx *ctx, int feedback)
 			rc->feedback_type = xstrdup(ctx->arf_feedback_type);
 		return;
 	}
-	if (r->nrcpt > 0) {
-		r->type = REPORT_DSN;
+	if (r->nrcpt == 0 && scan_ses_json(ctx)) {
+		r->type = ctx->ses_complaint ? REPORT_ARF : REPORT_NONSTANDARD;
 		return;
 	}
-	if (looks_like_bounce(r, top) || ctx->has_dsn_part) {
-		scan_x_failed(r, top);
-		if (r->nrcpt > 0 || ctx->has_dsn_part) {
-			r->type = ctx->has_dsn_part ? REPORT_DSN :
-			    REPORT_NONSTANDARD;
-			for (i = 0; i < r->nrcpt; i++) {
-				rc = &r->rcpt[i];
-				if (rc->status == NULL &&
-				    ctx->orphan_status != NULL)
-					rc->status = str_sanitize(
-					    ctx->orphan_status,
-					    strlen(ctx->orphan_status), 15);
-				if (rc->action == NULL &&
-				    ctx->orphan_action != NULL) {
-					rc->action = str_sanitize(
-					    ctx->orphan_action,
-					    strlen(ctx->orphan_action), 32);
-					str_lower(rc->action);
-				}
-			}
+	bounce = r->nrcpt > 0 || ctx->has_dsn_part ||
+	    looks_like_bounce(r, top);
+	if (!bounce) {
+		if (is_autoreply(r, top, 0)) {
+			r->type = REPORT_AUTOREPLY;
+			if (r->from != NULL)
+				report_rcpt_add(r, r->from, "autoreply-from");
 			return;
 		}
+		r->type = REPORT_UNKNOWN;
+		return;
 	}
-	if (is_autoreply(r, top)) {
+	lines_split(r->text, r->text_len, &ls);
+	if (r->nrcpt == 0)
+		dsn_in_text(ctx);
+	if (r->nrcpt == 0)
+		scan_x_failed(r, top);
+	if (r->nrcpt > 0) {
+		scan_addr_lines(ctx, &ls, 1);
+	} else {
+		scan_addr_lines(ctx, &ls, 0);
+		if (r->nrcpt == 0)
+			scan_reason_colon_addr(ctx, &ls);
+		if (r->nrcpt == 0)
+			scan_inline(ctx, &ls);
+	}
+	scan_transcript(ctx, &ls);
+	if (r->nrcpt == 0 && ctx->orig_to[0] != '\0' &&
+	    ctx->orig_to_count == 1) {
+		/* A notice that names no address but quotes an SMTP error,
+		 * about a message that had a single recipient: that one. */
+		char *reply = notice_reply(&ls);
+
+		if (reply != NULL && (rc = report_rcpt_add(r, ctx->orig_to,
+		    "original-to")) != NULL)
+			rcpt_diag(rc, reply);
+		else
+			free(reply);
+	}
+	if (r->nrcpt == 1 && r->rcpt[0].diagnostic == NULL)
+		rcpt_diag(&r->rcpt[0], notice_reply(&ls));
+	else if (r->nrcpt == 1 && strcmp(r->rcpt[0].source, "dsn") != 0 &&
+	    r->rcpt[0].reply_code == 0 && r->rcpt[0].status == NULL)
+		rcpt_diag_append(&r->rcpt[0], notice_reply(&ls));
+	free(ls.l);
+	orphans(ctx);
+	for (i = 0; i < r->nrcpt; i++)
+		if (strcmp(r->rcpt[i].source, "dsn") == 0)
+			break;
+	if (i < r->nrcpt || ctx->has_dsn_part)
+		r->type = REPORT_DSN;
+	else if (r->nrcpt > 0)
+		r->type = REPORT_NONSTANDARD;
+	else if (is_autoreply(r, top, 1)) {
 		r->type = REPORT_AUTOREPLY;
 		if (r->from != NULL)
 			report_rcpt_add(r, r->from, "autoreply-from");
-		return;
-	}
-	r->type = REPORT_UNKNOWN;
+	} else
+		r->type = REPORT_UNKNOWN;
 }

@@ -24,6 +24,10 @@
 #include "strutil.h"
 #include "xalloc.h"
 
+/* What message/rfc822 becomes in the copy libetpan reads (see
+ * opaque_originals): same length, one opaque part. */
+#define ORIGINAL_TYPE	"message/x-orig"
+
 /* Addresses kept in tag_addrs. */
 #define TAG_ADDRS_MAX	32
 
@@ -180,6 +184,23 @@ status_find(const char *s, size_t n, char out[16])
 		memcpy(out, s + i, k - i);
 		out[k - i] = '\0';
 		return 1;
+	}
+	return 0;
+}
+
+int
+status_find_error(const char *s, size_t n, char out[16])
+{
+	size_t off = 0;
+
+	while (off < n && status_find(s + off, n - off, out)) {
+		const char *p = strstr(s + off, out);
+
+		if (out[0] != '2')
+			return 1;
+		if (p == NULL || (size_t)(p - s) >= n)
+			break;
+		off = (size_t)(p - s) + strlen(out);
 	}
 	return 0;
 }
@@ -380,6 +401,156 @@ date_parse(const char *v)
 
 /* ---- text ------------------------------------------------------------ */
 
+/* ISO-8859-1 to UTF-8 (a direct mapping: no iconv needed). */
+static void
+latin1_append(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x80) {
+			buf_putc(b, c);
+		} else {
+			buf_putc(b, 0xc0 | (c >> 6));
+			buf_putc(b, 0x80 | (c & 0x3f));
+		}
+	}
+}
+
+static int
+is_latin1(const char *cs)
+{
+	return strcasecmp(cs, "iso-8859-1") == 0 ||
+	    strcasecmp(cs, "latin1") == 0 || strcasecmp(cs, "latin-1") == 0 ||
+	    strcasecmp(cs, "iso8859-1") == 0 ||
+	    strcasecmp(cs, "iso_8859-1") == 0;
+}
+
+static int
+is_utf8_or_ascii(const char *cs)
+{
+	return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
+	    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * RFC 2047 for the charsets that need no conversion library (UTF-8,
+ * US-ASCII, ISO-8859-1), the ones nearly all subjects use. Returns 0, or
+ * -1 when an encoded word is in another charset (the caller then uses
+ * libetpan's decoder).
+ */
+static int
+rfc2047_simple(const char *v, struct buf *out)
+{
+	const char *p = v, *last_end = NULL;
+
+	while (*p != '\0') {
+		const char *q1, *q2, *q3, *end;
+		char cs[32], enc;
+		struct buf w;
+		size_t csl, i;
+
+		if (p[0] != '=' || p[1] != '?') {
+			/* White space between two encoded words is dropped. */
+			if (last_end != NULL && (*p == ' ' || *p == '\t')) {
+				const char *t = p;
+
+				while (*t == ' ' || *t == '\t')
+					t++;
+				if (t[0] == '=' && t[1] == '?') {
+					p = t;
+					continue;
+				}
+			}
+			last_end = NULL;
+			buf_putc(out, *p++);
+			continue;
+		}
+		q1 = strchr(p + 2, '?');
+		if (q1 == NULL || q1[1] == '\0' || q1[2] != '?')
+			goto literal;
+		q2 = q1 + 2;
+		q3 = strstr(q2 + 1, "?=");
+		if (q3 == NULL)
+			goto literal;
+		csl = (size_t)(q1 - (p + 2));
+		if (csl == 0 || csl >= sizeof cs)
+			goto literal;
+		memcpy(cs, p + 2, csl);
+		cs[csl] = '\0';
+		if (strchr(cs, '*') != NULL)	/* RFC 2231 language */
+			*strchr(cs, '*') = '\0';
+		if (!is_utf8_or_ascii(cs) && !is_latin1(cs))
+			return -1;
+		enc = q1[1];
+		end = q3;
+		buf_init(&w, CAP_FIELD_BYTES);
+		if (enc == 'Q' || enc == 'q') {
+			for (i = 0; q2 + 1 + i < end; i++) {
+				const char *c = q2 + 1 + i;
+
+				if (*c == '_')
+					buf_putc(&w, ' ');
+				else if (*c == '=' && c + 2 < end + 1 &&
+				    hexval(c[1]) >= 0 && hexval(c[2]) >= 0) {
+					buf_putc(&w, hexval(c[1]) * 16 +
+					    hexval(c[2]));
+					i += 2;
+				} else
+					buf_putc(&w, *c);
+			}
+		} else if (enc == 'B' || enc == 'b') {
+			static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+			unsigned acc = 0;
+			int bits = 0;
+
+			for (i = 0; q2 + 1 + i < end; i++) {
+				const char *x = strchr(b64, q2[1 + i]);
+
+				if (q2[1 + i] == '=' || x == NULL ||
+				    q2[1 + i] == '\0')
+					continue;
+				acc = acc << 6 | (unsigned)(x - b64);
+				bits += 6;
+				if (bits >= 8) {
+					bits -= 8;
+					buf_putc(&w, (int)(acc >> bits) & 0xff);
+				}
+			}
+		} else {
+			buf_free(&w);
+			goto literal;
+		}
+		if (is_latin1(cs))
+			latin1_append(out, w.data ? w.data : "", w.len);
+		else
+			buf_append(out, w.data ? w.data : "", w.len);
+		buf_free(&w);
+		p = q3 + 2;
+		last_end = p;
+		continue;
+literal:
+		last_end = NULL;
+		buf_putc(out, *p++);
+	}
+	return 0;
+}
+
 /* Convert (s, n) from charset to UTF-8 and append to text. */
 static void
 text_append(struct report *r, struct buf *text, const char *s, size_t n,
@@ -392,7 +563,9 @@ text_append(struct report *r, struct buf *text, const char *s, size_t n,
 		return;
 	if (text->len > 0 && text->data[text->len - 1] != '\n')
 		buf_putc(text, '\n');
-	if (charset != NULL && *charset != '\0' &&
+	if (charset != NULL && is_latin1(charset) && !utf8_valid(s, n)) {
+		latin1_append(text, s, n);
+	} else if (charset != NULL && *charset != '\0' &&
 	    strcasecmp(charset, "utf-8") != 0 &&
 	    strcasecmp(charset, "us-ascii") != 0 &&
 	    !utf8_valid(s, n) &&
@@ -482,16 +655,17 @@ struct walk {
 	struct buf text;	/* text/plain parts */
 	struct buf html;	/* text/html parts, used when no text/plain */
 	int parts;
-	int feedback;		/* a message/feedback-report part was seen */
-	int global;		/* the DSN is message/global-delivery-status */
+	int feedback;		/* a message/feedback-report part seen */
+	struct mailmime *html_parts[4];	/* text/html parts, in order */
+	size_t nhtml;
 };
 
 /* Decode the body of a single part; returns a pointer to the decoded
  * bytes (*owned_r set when it must be freed with
  * mailmime_decoded_part_free). */
 static const char *
-part_decode(struct report *r, struct mailmime *m, size_t *len_r,
-    char **owned_r)
+part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r, size_t max_in)
 {
 	struct mailmime_data *d = m->mm_body;
 	const char *p;
@@ -505,6 +679,8 @@ part_decode(struct report *r, struct mailmime *m, size_t *len_r,
 		return "";
 	p = d->dt_data.dt_text.dt_data;
 	n = d->dt_data.dt_text.dt_length;
+	if (n > max_in)
+		n = max_in;
 	enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
 	if (enc == MAILMIME_MECHANISM_BASE64 ||
 	    enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
@@ -530,6 +706,13 @@ part_decode(struct report *r, struct mailmime *m, size_t *len_r,
 	return p;
 }
 
+static const char *
+part_decode(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r)
+{
+	return part_decode_max(r, m, len_r, owned_r, (size_t)-1);
+}
+
 /* Lowercased "type/subtype" of a part (text/plain by default). */
 static void
 part_type(struct mailmime *m, char *out, size_t outsz)
@@ -544,10 +727,18 @@ part_type(struct mailmime *m, char *out, size_t outsz)
 		if (t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
 		    t->tp_data.tp_discrete_type != NULL) {
 			switch (t->tp_data.tp_discrete_type->dt_type) {
-			case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"; break;
-			case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"; break;
-			case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"; break;
-			case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"; break;
+			case MAILMIME_DISCRETE_TYPE_TEXT:
+				type = "text";
+				break;
+			case MAILMIME_DISCRETE_TYPE_IMAGE:
+				type = "image";
+				break;
+			case MAILMIME_DISCRETE_TYPE_AUDIO:
+				type = "audio";
+				break;
+			case MAILMIME_DISCRETE_TYPE_VIDEO:
+				type = "video";
+				break;
 			case MAILMIME_DISCRETE_TYPE_APPLICATION:
 				type = "application";
 				break;
@@ -578,6 +769,28 @@ part_type(struct mailmime *m, char *out, size_t outsz)
 	snprintf(out, outsz, "%s/%s", type, sub);
 	for (i = 0; out[i] != '\0'; i++)
 		out[i] = (char)lc((unsigned char)out[i]);
+}
+
+/* Content-Disposition: attachment? */
+static int
+part_is_attachment(struct mailmime *m)
+{
+	clistiter *it;
+
+	if (m->mm_mime_fields == NULL)
+		return 0;
+	for (it = clist_begin(m->mm_mime_fields->fld_list); it != NULL;
+	    it = clist_next(it)) {
+		struct mailmime_field *f = clist_content(it);
+
+		if (f->fld_type == MAILMIME_FIELD_DISPOSITION &&
+		    f->fld_data.fld_disposition != NULL &&
+		    f->fld_data.fld_disposition->dsp_type != NULL &&
+		    f->fld_data.fld_disposition->dsp_type->dsp_type ==
+		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+			return 1;
+	}
+	return 0;
 }
 
 static const char *
@@ -636,6 +849,12 @@ dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
 		goto out;
 	}
 	addr = d->has_final ? d->final : d->original;
+	/* The same recipient reported twice (a DSN part repeated). */
+	if ((rc = report_rcpt_find(r, addr)) != NULL &&
+	    strcmp(rc->source, "dsn") == 0 && d->status != NULL &&
+	    rc->status != NULL && status_find(d->status, strlen(d->status),
+	    st) && strcmp(st, rc->status) == 0)
+		goto out;
 	rc = report_rcpt_add(r, addr, "dsn");
 	if (rc == NULL)
 		goto out;
@@ -655,21 +874,28 @@ dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
 		report_set(&rc->remote_mta, v, strlen(v), 255);
 	}
 	if (d->diag != NULL) {
+		char *conv = NULL;
+
 		diag = strip_type(d->diag, type, sizeof type);
+		/* Japanese servers put raw ISO-2022-JP in the field. */
+		if (strstr(diag, "\033$B") != NULL && charconv("utf-8",
+		    "iso-2022-jp", diag, strlen(diag), &conv) ==
+		    MAIL_CHARCONV_NO_ERROR && conv != NULL)
+			diag = conv;
 		report_set(&rc->diagnostic, diag, strlen(diag),
 		    CAP_DIAGNOSTIC_BYTES);
 		if (type[0] != '\0')
 			rc->diagnostic_type = report_str(type, strlen(type),
 			    sizeof type);
 		rc->reply_code = reply_code_find(diag, strlen(diag));
+		free(conv);
 	}
 out:
 	memset(d, 0, sizeof *d);
 }
 
-/* Read the fields of a message/delivery-status body. */
-static void
-dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
+void
+report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
 	struct report *r = ctx->r;
 	struct hdr_block g;
@@ -790,7 +1016,6 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	ctx->has_original = 1;
 	if (r->orig_message_id == NULL &&
 	    (v = hdr_get(&h, "message-id")) != NULL) {
-		char id[CAP_ADDRESS_BYTES + 1];
 		const char *lt = strchr(v, '<'), *gt;
 
 		if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
@@ -799,19 +1024,51 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 		else
 			report_set(&r->orig_message_id, v, strlen(v),
 			    CAP_ADDRESS_BYTES);
-		(void)id;
 	}
 	for (k = 0; k < sizeof tags / sizeof tags[0]; k++)
 		tag_add_list(r, hdr_get(&h, tags[k]));
-	if (ctx->orig_to[0] == '\0' && (v = hdr_get(&h, "to")) != NULL)
-		addr_extract(v, strlen(v), ctx->orig_to, sizeof ctx->orig_to);
+	if (ctx->jmrp_rcpt[0] == '\0' &&
+	    (v = hdr_get(&h, "x-hmxmroriginalrecipient")) != NULL)
+		addr_extract(v, strlen(v), ctx->jmrp_rcpt,
+		    sizeof ctx->jmrp_rcpt);
+	if (ctx->orig_to[0] == '\0' && (v = hdr_get(&h, "to")) != NULL &&
+	    addr_extract(v, strlen(v), ctx->orig_to, sizeof ctx->orig_to)) {
+		const char *c;
+
+		ctx->orig_to_count = 1;
+		for (c = strchr(v, '@'); c != NULL; c = strchr(c + 1, '@'))
+			if (c != strchr(v, '@'))
+				ctx->orig_to_count++;
+	}
 	if (ctx->orig_subject == NULL && (v = hdr_get(&h, "subject")) != NULL)
 		ctx->orig_subject = xstrdup(v);
 	hdr_free(&h);
 }
 
+/* The header of an original returned as text after a marker line. */
+static void
+inline_original(struct report_ctx *ctx, const char *p, size_t len)
+{
+	const char *nl = memchr(p, '\n', len);
+	size_t off;
+
+	if (nl == NULL)
+		return;
+	off = (size_t)(nl - p) + 1;
+	while (off < len && (p[off] == '\n' || p[off] == '\r' ||
+	    p[off] == '-' || p[off] == '='))
+		if ((nl = memchr(p + off, '\n', len - off)) != NULL &&
+		    (p[off] == '-' || p[off] == '='))
+			off = (size_t)(nl - p) + 1;
+		else
+			off++;
+	original_parse(ctx, p + off, len - off);
+}
+
 static void walk_part(struct walk *w, struct mailmime *m, int depth,
     int in_original);
+static int boundary_present(struct mailmime *m, const char *body,
+    size_t blen);
 
 /* Visit one part. in_original: below a returned message/rfc822. */
 static void
@@ -832,6 +1089,19 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 		return;
 	}
 	part_type(m, type, sizeof type);
+	if (m->mm_type == MAILMIME_MULTIPLE && m->mm_body != NULL &&
+	    !boundary_present(m, m->mm_body->dt_data.dt_text.dt_data,
+	    m->mm_body->dt_data.dt_text.dt_length)) {
+		/* A broken multipart (boundary lost to a bad fold): its
+		 * body is all there is; read it as text. */
+		if (!in_original) {
+			r->flags |= REPORT_F_BAD_MIME;
+			text_append(r, &w->text,
+			    m->mm_body->dt_data.dt_text.dt_data,
+			    m->mm_body->dt_data.dt_text.dt_length, NULL);
+		}
+		return;
+	}
 	if (m->mm_type == MAILMIME_MULTIPLE) {
 		w->ctx->multipart = 1;
 		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list);
@@ -853,26 +1123,52 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 	}
 	if (in_original)
 		return;
+	if (strncmp(type, "multipart/", 10) == 0 && m->mm_body != NULL) {
+		/* A multipart libetpan could not split (no boundary). */
+		r->flags |= REPORT_F_BAD_MIME;
+		text_append(r, &w->text, m->mm_body->dt_data.dt_text.dt_data,
+		    m->mm_body->dt_data.dt_text.dt_length, NULL);
+		return;
+	}
 	if (strcmp(type, "message/delivery-status") == 0 ||
 	    strcmp(type, "message/global-delivery-status") == 0 ||
 	    strcmp(type, "message/feedback-report") == 0 ||
 	    strcmp(type, "text/rfc822-headers") == 0 ||
 	    strcmp(type, "message/rfc822-headers") == 0 ||
 	    strcmp(type, "message/rfc822") == 0 ||
+	    strcmp(type, ORIGINAL_TYPE) == 0 ||
 	    strcmp(type, "message/global") == 0 ||
 	    strcmp(type, "message/global-headers") == 0 ||
 	    strcmp(type, "text/plain") == 0 ||
 	    strcmp(type, "text/html") == 0) {
-		body = part_decode(r, m, &blen, &owned);
+		/* Of a returned original (or a text attachment, read as
+		 * one), only the header is read: decode its beginning. */
+		if (strcmp(type, ORIGINAL_TYPE) == 0 ||
+		    strcmp(type, "message/rfc822") == 0 ||
+		    strcmp(type, "message/global") == 0 ||
+		    (strcmp(type, "text/plain") == 0 && part_is_attachment(m)))
+			body = part_decode_max(r, m, &blen, &owned,
+			    CAP_HEADER_BYTES / 3 * 4 + 4);
+		else
+			body = part_decode(r, m, &blen, &owned);
 		if (strcmp(type, "message/feedback-report") == 0) {
 			w->feedback = 1;
 			arf_parse(w->ctx, body, blen);
+		} else if (strcmp(type, "text/plain") == 0 &&
+		    part_is_attachment(m)) {
+			/* A text attachment is the original's header or body,
+			 * not the notice. */
+			if (!w->ctx->has_original)
+				original_parse(w->ctx, body, blen);
 		} else if (strcmp(type, "text/plain") == 0) {
 			text_append(r, &w->text, body, blen, part_charset(m));
 		} else if (strcmp(type, "text/html") == 0) {
-			html_append(r, &w->html, body, blen, part_charset(m));
+			/* Read only when there is no text/plain (end). */
+			if (w->nhtml < sizeof w->html_parts /
+			    sizeof w->html_parts[0])
+				w->html_parts[w->nhtml++] = m;
 		} else if (strstr(type, "delivery-status") != NULL) {
-			dsn_parse(w->ctx, body, blen);
+			report_dsn_parse(w->ctx, body, blen);
 		} else {
 			original_parse(w->ctx, body, blen);
 		}
@@ -937,6 +1233,47 @@ boundary_present(struct mailmime *m, const char *body, size_t blen)
 	return 0;
 }
 
+/*
+ * The returned original is read by hdr.c (its header is all that is
+ * needed); libetpan would parse its whole header and MIME tree too. In
+ * the private copy handed to libetpan, "message/rfc822" in a
+ * Content-Type field becomes the same-length ORIGINAL_TYPE, which
+ * libetpan keeps as one opaque part.
+ */
+static void
+opaque_originals(char *p, size_t len)
+{
+	static const char mt[] = "message/rfc822";
+	static const char cd[] = "\ncontent-description:";
+	size_t off = 0, ls;
+	const char *q;
+
+	/* libetpan decodes Content-Description through iconv; nothing
+	 * here reads it: make it an unknown field of the same length. */
+	while (off < len && (q = mem_casefind(p + off, len - off, cd)) !=
+	    NULL) {
+		memcpy((char *)q + 1, "X-Content-Descriptn:", sizeof cd - 2);
+		off = (size_t)(q - p) + sizeof cd - 1;
+	}
+	off = 0;
+	while (off < len && (q = mem_casefind(p + off, len - off, mt)) !=
+	    NULL) {
+		size_t at = (size_t)(q - p);
+
+		/* The field this occurrence is in (unfolding back). */
+		for (ls = at; ls > 0; ls--)
+			if (p[ls - 1] == '\n' && p[ls] != ' ' && p[ls] != '\t')
+				break;
+		if (at - ls < 256 && mem_caseprefix(p + ls, at - ls,
+		    "content-type:") && (at + sizeof mt - 1 == len ||
+		    !((p[at + sizeof mt - 1] >= 'a' && p[at + sizeof mt - 1] <=
+		    'z') || (p[at + sizeof mt - 1] >= '0' &&
+		    p[at + sizeof mt - 1] <= '9'))))
+			memcpy(p + at, ORIGINAL_TYPE, sizeof mt - 1);
+		off = at + sizeof mt - 1;
+	}
+}
+
 /* Synthesize a header with only the MIME fields (when the real one hit a
  * cap), followed by the body. */
 static char *
@@ -956,6 +1293,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 			buf_printf(&b, "%s: %s\r\n", keep[k], v);
 	buf_puts(&b, "\r\n");
 	buf_append(&b, body, blen);
+	opaque_originals(b.data, b.len);
 	*len_r = b.len;
 	return buf_steal(&b);
 }
@@ -1032,7 +1370,13 @@ header_fields(struct report *r, const struct hdr_block *top)
 		char *dec = NULL;
 		size_t idx = 0;
 
-		if (strstr(v, "=?") != NULL &&
+		struct buf sb;
+
+		buf_init(&sb, CAP_FIELD_BYTES);
+		if (strstr(v, "=?") != NULL && rfc2047_simple(v, &sb) == 0) {
+			report_set(&r->subject, sb.data ? sb.data : "", sb.len,
+			    998);
+		} else if (strstr(v, "=?") != NULL &&
 		    mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v),
 		    &idx, "utf-8", &dec) == MAILIMF_NO_ERROR && dec != NULL) {
 			report_set(&r->subject, dec, strlen(dec), 998);
@@ -1040,6 +1384,7 @@ header_fields(struct report *r, const struct hdr_block *top)
 		} else {
 			report_set(&r->subject, v, strlen(v), 998);
 		}
+		buf_free(&sb);
 	}
 	if ((v = hdr_get(top, "from")) != NULL &&
 	    addr_extract(v, strlen(v), a, sizeof a))
@@ -1066,7 +1411,7 @@ report_parse(const char *data, size_t len, int truncated)
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
 	char *copy = NULL;
-	size_t off = 0, mlen, idx = 0;
+	size_t off = 0, mlen, idx = 0, body_shift = 0, blen;
 	int capped = 0, parsed = 0;
 
 	memset(&ctx, 0, sizeof ctx);
@@ -1102,11 +1447,15 @@ report_parse(const char *data, size_t len, int truncated)
 	mlen = mime_guard(data, len, off, &capped);
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
-	mdata = data;
-	if (top.capped) {
-		copy = mime_copy(&top, data + off, mlen - off, &mlen);
-		mdata = copy;
-	}
+	/*
+	 * libetpan reads only a header made of the MIME fields: the top
+	 * header is already read (hdr.c), and parsing its Received chain
+	 * again would cost more than the copy.
+	 */
+	blen = mlen - off;
+	copy = mime_copy(&top, data + off, blen, &mlen);
+	mdata = copy;
+	body_shift = mlen - blen;
 	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
 	    mime != NULL) {
 		struct mailmime *root = mime;
@@ -1116,7 +1465,8 @@ report_parse(const char *data, size_t len, int truncated)
 			root = root->mm_data.mm_message.mm_msg_mime;
 		if (root->mm_type == MAILMIME_MULTIPLE &&
 		    (clist_count(root->mm_data.mm_multipart.mm_mp_list) == 0 ||
-		    !boundary_present(root, data + off, len - off))) {
+		    !boundary_present(root, mdata + body_shift,
+		    mlen - body_shift))) {
 			/* No boundary found: structure unusable. */
 			parsed = 0;
 		} else {
@@ -1129,6 +1479,21 @@ report_parse(const char *data, size_t len, int truncated)
 		body_as_text(r, &top, &w.text, data + off, len - off);
 	}
 classify:
+	if (w.text.len == 0 && w.nhtml > 0) {
+		size_t h;
+
+		for (h = 0; h < w.nhtml; h++) {
+			char *owned;
+			size_t hl;
+			const char *hb = part_decode(r, w.html_parts[h], &hl,
+			    &owned);
+
+			html_append(r, &w.html, hb, hl,
+			    part_charset(w.html_parts[h]));
+			if (owned != NULL)
+				mailmime_decoded_part_free(owned);
+		}
+	}
 	if (w.text.len == 0 && w.html.len > 0)
 		text_append(r, &w.text, w.html.data, w.html.len, "utf-8");
 	if (w.text.truncated)
@@ -1138,6 +1503,9 @@ classify:
 		size_t keep = notice_original_start(w.text.data, w.text.len);
 
 		r->text = str_sanitize_text(w.text.data, keep, CAP_TEXT_BYTES);
+		if (keep < w.text.len && !ctx.has_original)
+			inline_original(&ctx, w.text.data + keep,
+			    w.text.len - keep);
 		r->text_len = strlen(r->text);
 	} else {
 		r->text = xstrdup("");

@@ -23,8 +23,12 @@ struct report_ctx {
 	int has_dsn_part;	/* a message/delivery-status part was seen */
 	int has_original;	/* a returned original (rfc822/headers) */
 	int multipart;		/* the message is a MIME multipart */
+	int ses_complaint;	/* an Amazon SES complaint notification */
 	char orig_to[CAP_ADDRESS_BYTES + 1];	/* returned original's To */
+	int orig_to_count;	/* addresses in that To */
 	char *orig_subject;	/* returned original's Subject, raw */
+	/* Microsoft JMRP: the complainer, named in the attached original. */
+	char jmrp_rcpt[CAP_ADDRESS_BYTES + 1];
 	char *arf_feedback_type;	/* Feedback-Type of an ARF part */
 };
 
@@ -38,6 +42,12 @@ struct report_rcpt *report_rcpt_add(struct report *r, const char *addr,
 
 /* The recipient with this address (case-insensitive), or NULL. */
 struct report_rcpt *report_rcpt_find(struct report *r, const char *addr);
+
+/*
+ * Read the fields of a message/delivery-status body (or of a DSN block
+ * pasted in a notice) and add its recipients (source "dsn").
+ */
+void report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len);
 
 /* Sanitized copy of (s, n), at most max bytes; see str_sanitize. */
 char *report_str(const char *s, size_t n, size_t max);
@@ -61,6 +71,9 @@ int addr_plausible(const char *s, size_t n);
  * to out (16 bytes). Returns 1 if found.
  */
 int status_find(const char *s, size_t n, char out[16]);
+
+/* As status_find, but only a failure code (4.x.y or 5.x.y). */
+int status_find_error(const char *s, size_t n, char out[16]);
 
 /*
  * Find an SMTP reply code in a diagnostic: at its start ("550 ...",

@@ -84,17 +84,31 @@ mem_caseprefix(const char *s, size_t len, const char *prefix)
 const char *
 mem_casefind(const char *hay, size_t hlen, const char *needle)
 {
-	size_t nlen = strlen(needle), i;
+	size_t nlen = strlen(needle);
+	const char *end, *a, *b, *q, *p = hay;
+	int lo, up;
 
 	if (nlen == 0)
 		return hay;
 	if (nlen > hlen)
 		return NULL;
-	for (i = 0; i + nlen <= hlen; i++)
-		if (lower((unsigned char)hay[i]) ==
-		    lower((unsigned char)needle[0]) &&
-		    mem_caseprefix(hay + i, hlen - i, needle))
-			return hay + i;
+	end = hay + hlen - nlen + 1;	/* last start + 1 */
+	lo = lower((unsigned char)needle[0]);
+	up = lo >= 'a' && lo <= 'z' ? lo - ('a' - 'A') : lo;
+	/* Next occurrence of each case of the first byte, kept between
+	 * rounds so that the haystack is scanned once. */
+	a = memchr(p, lo, (size_t)(end - p));
+	b = up != lo ? memchr(p, up, (size_t)(end - p)) : NULL;
+	while (a != NULL || b != NULL) {
+		q = a == NULL ? b : b == NULL ? a : a < b ? a : b;
+		if (mem_caseprefix(q, hlen - (size_t)(q - hay), needle))
+			return q;
+		p = q + 1;
+		if (q == a)
+			a = p < end ? memchr(p, lo, (size_t)(end - p)) : NULL;
+		if (q == b)
+			b = p < end ? memchr(p, up, (size_t)(end - p)) : NULL;
+	}
 	return NULL;
 }
 
@@ -150,6 +164,14 @@ sanitize(const char *s, size_t len, size_t max, int text)
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 
+		/* Printable ASCII, the common case, needs no decoding. */
+		if (c >= 0x20 && c < 0x7f) {
+			if (o + 1 > max)
+				break;
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
 		n = utf8_seq((const unsigned char *)s + i, len - i);
 		if (text && (c == '\n' || c == '\r')) {
 			if (c == '\n') {

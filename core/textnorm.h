@@ -1,8 +1,9 @@
 /*
  * textnorm.h - the form of text the classifier's patterns are written in:
- * ASCII lowercase, Latin accents folded (é→e, ü→u, ß→ss, œ→oe), typographic
- * quotes and dashes made ASCII, runs of white space (and control
- * characters) collapsed to one space, no leading or trailing space.
+ * ASCII lowercase, Latin accents folded (é→e, ü→u, ß→ss, œ→oe),
+ * typographic quotes and dashes made ASCII, runs of white space (and
+ * control characters) collapsed to one space, no leading or trailing
+ * space.
  * Bytes that are not valid UTF-8 become one space. Other scripts are kept
  * as they are.
  */

@@ -159,36 +159,46 @@ do_stream(struct run *run, const char *file, FILE *f)
 	return 0;
 }
 
-/* A regular file. Returns 0 or -1 (errno set). */
-static int
-do_file(struct run *run, const char *path)
+/* An mbox already in memory: the messages between "From " lines. */
+static void
+mbox_split(struct run *run, const char *file, const char *p, size_t len)
 {
-	char head[5];
+	size_t off = 0, start = 0;
+	int started = 0;
+
+	while (off < len) {
+		const char *nl = memchr(p + off, '\n', len - off);
+		size_t next = nl ? (size_t)(nl - p) + 1 : len;
+
+		if (len - off >= 5 && memcmp(p + off, "From ", 5) == 0) {
+			if (started)
+				one_message(run, file, p + start, off - start,
+				    0);
+			started = 1;
+			start = next;
+		}
+		off = next;
+	}
+	if (started)
+		one_message(run, file, p + start, len - start, 0);
+}
+
+/*
+ * A regular file: one message, or an mbox when mbox is set and the file
+ * starts with a "From " line (files in a directory too: a Maildir file
+ * never starts with one, an mbox dropped in a directory always does).
+ * Returns 0 or -1 (errno set).
+ */
+static int
+do_file(struct run *run, const char *path, int mbox)
+{
 	ssize_t n;
 	int fd, truncated = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = read(fd, head, sizeof head);
-	if (n == 5 && memcmp(head, "From ", 5) == 0) {
-		FILE *f = fdopen(fd, "r");
-
-		if (f == NULL) {
-			close(fd);
-			return -1;
-		}
-		rewind(f);
-		mbox_stream(run, path, f, 0);
-		fclose(f);
-		return 0;
-	}
-	if (n < 0) {
-		close(fd);
-		return -1;
-	}
-	/* One message: read it whole (up to the cap) in one buffer. */
+	/* Read it whole, up to the cap, in one buffer. */
 	buf_reset(&run->msg);
-	buf_append(&run->msg, head, (size_t)n);
 	for (;;) {
 		char chunk[65536];
 
@@ -206,75 +216,113 @@ do_file(struct run *run, const char *path)
 			break;
 		}
 	}
+	if (mbox && run->msg.len >= 5 &&
+	    memcmp(run->msg.data, "From ", 5) == 0) {
+		if (!truncated) {
+			/* Split in place: one_message does not touch msg. */
+			mbox_split(run, path, run->msg.data, run->msg.len);
+		} else {
+			/* Larger than a message may be: stream it. */
+			FILE *f;
+
+			if (lseek(fd, 0, SEEK_SET) < 0 ||
+			    (f = fdopen(fd, "r")) == NULL) {
+				close(fd);
+				return -1;
+			}
+			mbox_stream(run, path, f, 0);
+			fclose(f);
+			return 0;
+		}
+		close(fd);
+		return 0;
+	}
 	close(fd);
 	one_message(run, path, run->msg.data ? run->msg.data : "",
 	    run->msg.len, truncated);
 	return 0;
 }
 
+/* A directory entry: its name and the type readdir() gave. */
+struct entry {
+	char *name;
+	unsigned char type;
+};
+
 static int
-name_cmp(const void *a, const void *b)
+entry_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct entry *)a)->name,
+	    ((const struct entry *)b)->name);
 }
 
 /*
- * A directory: every regular file is one message, in name order. Its
- * new/ and cur/ subdirectories (a Maildir) are read the same way when
- * maildir is set; nothing else is recursed into.
+ * A directory: every regular file is one message (or an mbox), in name
+ * order. Its new/ and cur/ subdirectories (a Maildir) are read the same
+ * way when maildir is set; nothing else is recursed into.
  */
 static int
 do_dir(struct run *run, const char *path, int maildir)
 {
 	DIR *d = opendir(path);
-	struct dirent *e;
-	char **names = NULL, *full;
+	struct dirent *de;
+	struct entry *ents = NULL;
+	char *full;
 	size_t n = 0, alloc = 0, i, plen = strlen(path);
 	struct stat st;
 
 	if (d == NULL)
 		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
 			continue;
 		if (n == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
-			names = xreallocarray(names, alloc, sizeof *names);
+			ents = xreallocarray(ents, alloc, sizeof *ents);
 		}
-		names[n++] = xstrdup(e->d_name);
+		ents[n].name = xstrdup(de->d_name);
+		ents[n].type = de->d_type;
+		n++;
 	}
 	closedir(d);
 	if (n > 0)
-		qsort(names, n, sizeof *names, name_cmp);
+		qsort(ents, n, sizeof *ents, entry_cmp);
 	for (i = 0; i < n; i++) {
-		size_t flen = plen + strlen(names[i]) + 2;
+		size_t flen = plen + strlen(ents[i].name) + 2;
+		int reg, dir;
 
 		full = xmalloc(flen);
 		if (plen > 0 && path[plen - 1] == '/')
-			snprintf(full, flen, "%s%s", path, names[i]);
+			snprintf(full, flen, "%s%s", path, ents[i].name);
 		else
-			snprintf(full, flen, "%s/%s", path, names[i]);
-		if (stat(full, &st) == 0) {
-			if (S_ISREG(st.st_mode)) {
-				if (do_file(run, full) < 0) {
-					fprintf(stderr, "rebond: %s: %s\n",
-					    full, strerror(errno));
-					run->failed = 1;
-				}
-			} else if (S_ISDIR(st.st_mode) && maildir &&
-			    (strcmp(names[i], "new") == 0 ||
-			    strcmp(names[i], "cur") == 0)) {
-				if (do_dir(run, full, 0) < 0) {
-					fprintf(stderr, "rebond: %s: %s\n",
-					    full, strerror(errno));
-					run->failed = 1;
-				}
+			snprintf(full, flen, "%s/%s", path, ents[i].name);
+		/* d_type saves a stat() per file; links and unknown types
+		 * are looked up. */
+		reg = ents[i].type == DT_REG;
+		dir = ents[i].type == DT_DIR;
+		if (!reg && !dir && stat(full, &st) == 0) {
+			reg = S_ISREG(st.st_mode);
+			dir = S_ISDIR(st.st_mode);
+		}
+		if (reg) {
+			if (do_file(run, full, 1) < 0) {
+				fprintf(stderr, "rebond: %s: %s\n", full,
+				    strerror(errno));
+				run->failed = 1;
+			}
+		} else if (dir && maildir &&
+		    (strcmp(ents[i].name, "new") == 0 ||
+		    strcmp(ents[i].name, "cur") == 0)) {
+			if (do_dir(run, full, 0) < 0) {
+				fprintf(stderr, "rebond: %s: %s\n", full,
+				    strerror(errno));
+				run->failed = 1;
 			}
 		}
 		free(full);
-		free(names[i]);
+		free(ents[i].name);
 	}
-	free(names);
+	free(ents);
 	return 0;
 }
 
@@ -325,7 +373,7 @@ cmd_classify(int argc, char **argv)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode) ? do_dir(&run, p, 1) < 0 :
-		    do_file(&run, p) < 0) {
+		    do_file(&run, p, 1) < 0) {
 			fprintf(stderr, "rebond: %s: %s\n", p, strerror(errno));
 			run.failed = 1;
 		}

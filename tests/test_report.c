@@ -200,7 +200,8 @@ Test(report, several_recipients)
 	    "this line is junk\n"
 	    "Final-Recipient: rfc822; a2@example.com\n"
 	    "Action: delayed\nStatus: 4.2.2\n"
-	    "Final-Recipient: rfc822; a3@example.com\n"	/* no blank line */
+	    /* no blank line before the next one */
+	    "Final-Recipient: rfc822; a3@example.com\n"
 	    "Action: delivered\nStatus: 2.0.0\n");
 	struct report *r = report_parse(m, strlen(m), 0);
 
@@ -410,8 +411,8 @@ Test(report, random_bytes_survive, .timeout = 30)
 			data[i] = (char)(seed >> 16);
 		}
 		/* Give the parser something to chew on. */
-		memcpy(data, "Content-Type: multipart/report; boundary=q\n\n--q\n"
-		    "Content-Type: message/delivery-status\n\n", 88);
+		memcpy(data, "Content-Type: multipart/report; boundary=q\n"
+		    "\n--q\nContent-Type: message/delivery-status\n\n", 88);
 		r = report_parse(data, sizeof data, 0);
 		assert_clean(r, "random");
 		report_free(&r);

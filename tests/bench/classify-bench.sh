@@ -1,0 +1,78 @@
+#!/bin/sh
+# classify-bench.sh - messages/second of `rebond classify --json` against
+# Debian's libsisimai-perl on the same files, in the same run.
+#
+# Builds a directory with the labelled corpus repeated (symlinks) to at
+# least REBOND_BENCH_N messages (10000), times rebond over all of it, and
+# times Sisimai->make() over the same directory, or over the first
+# REBOND_BENCH_SISIMAI_N files (all by default) when Sisimai would take too
+# long; its rate is then computed from that subset, as the output says.
+# Prints both rates and the ratio. Exit 77 when the corpus, rebond or
+# Sisimai is missing.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+bin=${REBOND_BIN:-$top/rebond}
+want=${REBOND_BENCH_N:-10000}
+corpus=
+for d in "${REBOND_CORPUS:-}" "${REBOND_SRCDIR:+$REBOND_SRCDIR/../shared/corpus/sisimai}" \
+    "$top/../shared/corpus/sisimai" /work/shared/corpus/sisimai; do
+	if [ -n "$d" ] && [ -d "$d/mail" ]; then corpus=$d; break; fi
+done
+[ -n "$corpus" ] || { echo "SKIP: no corpus (set REBOND_CORPUS)" >&2; exit 77; }
+[ -x "$bin" ] || { echo "SKIP: $bin not built" >&2; exit 77; }
+perl -MSisimai -e 1 2>/dev/null || { echo "SKIP: libsisimai-perl not installed" >&2; exit 77; }
+
+work=$(mktemp -d /tmp/rebond-bench.XXXXXX) || exit 1
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/all"
+n=0
+round=0
+while [ "$n" -lt "$want" ]; do
+	round=$((round + 1))
+	for f in "$corpus"/mail/*; do
+		[ -f "$f" ] || continue
+		ln -s "$f" "$work/all/$round-$(basename "$f")"
+		n=$((n + 1))
+	done
+	[ "$round" -gt 1000 ] && break	# an empty corpus
+done
+[ "$n" -gt 0 ] || { echo "SKIP: empty corpus" >&2; exit 77; }
+
+# Seconds (with decimals) a command takes, from the shell's clock.
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc -l; }
+
+t0=$(now)
+"$bin" classify --json "$work/all" >"$work/rebond.jsonl"
+t1=$(now)
+r_secs=$(elapsed "$t0" "$t1")
+r_out=$(wc -l <"$work/rebond.jsonl")
+
+sn=${REBOND_BENCH_SISIMAI_N:-$n}
+sdir="$work/all"
+if [ "$sn" -lt "$n" ]; then
+	mkdir "$work/sub"
+	ls "$work/all" | head -n "$sn" | while read -r f; do
+		ln -s "$(readlink "$work/all/$f")" "$work/sub/$f"
+	done
+	sdir="$work/sub"
+fi
+t0=$(now)
+s_out=$(perl -MSisimai -e 'my $v = Sisimai->make($ARGV[0]) || []; print scalar(@$v), "\n";' "$sdir")
+t1=$(now)
+s_secs=$(elapsed "$t0" "$t1")
+
+r_rate=$(echo "$n / $r_secs" | bc -l)
+s_rate=$(echo "$sn / $s_secs" | bc -l)
+ratio=$(echo "$r_rate / $s_rate" | bc -l)
+printf 'bench-classify: N=%d messages (corpus x%d), %d result lines\n' "$n" "$round" "$r_out"
+printf '  rebond classify --json : %8.3f s  %10.0f messages/s\n' "$r_secs" "$r_rate"
+if [ "$sn" -lt "$n" ]; then
+	printf '  Sisimai %s (subset of %d messages, rate from that subset): %8.3f s  %10.0f messages/s  (%s results)\n' \
+	    "$(perl -MSisimai -e 'print $Sisimai::VERSION')" "$sn" "$s_secs" "$s_rate" "$s_out"
+else
+	printf '  Sisimai %s make()     : %8.3f s  %10.0f messages/s  (%s results)\n' \
+	    "$(perl -MSisimai -e 'print $Sisimai::VERSION')" "$s_secs" "$s_rate" "$s_out"
+fi
+printf '  ratio rebond/Sisimai   : %.1fx (target >= 50x)\n' "$ratio"

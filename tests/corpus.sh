@@ -1,0 +1,40 @@
+#!/bin/sh
+# corpus.sh - classify the labelled corpus of real bounces and score it
+# the way rebond is measured: the multiset of reasons (and of categories)
+# of each file's recipients against Sisimai's labels.
+#
+# The corpus is the first of $REBOND_CORPUS, $REBOND_SRCDIR/../shared/
+# corpus/sisimai and /work/shared/corpus/sisimai that exists; without one
+# the test is skipped (exit 77). It fails below REBOND_MIN_REASON (97) or
+# REBOND_MIN_CATEGORY (99) percent.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${REBOND_BIN:-$here/../rebond}
+corpus=
+for d in "${REBOND_CORPUS:-}" "${REBOND_SRCDIR:+$REBOND_SRCDIR/../shared/corpus/sisimai}" \
+    /work/shared/corpus/sisimai; do
+	if [ -n "$d" ] && [ -f "$d/labels.tsv" ] && [ -d "$d/mail" ]; then
+		corpus=$d
+		break
+	fi
+done
+if [ -z "$corpus" ]; then
+	echo "SKIP: no labelled corpus (set REBOND_CORPUS)" >&2
+	exit 77
+fi
+if [ ! -x "$bin" ]; then
+	echo "FAIL: $bin not built" >&2
+	exit 99
+fi
+out=$(mktemp /tmp/rebond-corpus.XXXXXX) || exit 99
+trap 'rm -f "$out"' EXIT
+"$bin" classify --json "$corpus/mail" >"$out"
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "FAIL: rebond classify exited $rc" >&2
+	exit 1
+fi
+/usr/bin/python3 "$here/score_corpus.py" --labels "$corpus/labels.tsv" \
+    --categories "$corpus/../categories.tsv" \
+    --min-reason "${REBOND_MIN_REASON:-97}" \
+    --min-category "${REBOND_MIN_CATEGORY:-99}" ${REBOND_CORPUS_MISSES:+--misses} <"$out"
