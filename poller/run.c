@@ -753,16 +753,61 @@ items_free(struct item *items, size_t n)
 	free(items);
 }
 
+/* A batch between its fetch and its move. */
+struct batch {
+	struct imap_msg *msgs;
+	size_t n;
+	struct item *items;
+	int pending;		/* written, COMMIT sent, answer not read */
+};
+
+/* Free a batch's messages and items; NULL-safe, the batch is reusable. */
+static void
+batch_free(struct batch *b)
+{
+	if (b->items != NULL)
+		items_free(b->items, b->n);
+	imap_msgs_free(b->msgs, b->n);
+	memset(b, 0, sizeof *b);
+}
+
 /*
- * One batch: digests, what is already recorded, parse and classify the
- * rest, look the accounts up, decide, write, COMMIT, and only then move.
- * Returns 0 or -1 (database or IMAP failure, already logged; *db_r says
- * which).
+ * The CPU half of a batch, no database: digests, duplicates within the
+ * batch, parse and classify. Done before the database says which
+ * messages an earlier run recorded (their verdicts are then dropped), so
+ * that it runs while the server writes the previous batch.
+ */
+static void
+prepare_batch(struct batch *b)
+{
+	size_t i, j;
+
+	b->items = xcalloc(b->n + 1, sizeof *b->items);
+	for (i = 0; i < b->n; i++) {
+		struct item *it = &b->items[i];
+
+		it->msg = &b->msgs[i];
+		it->seen = OUTCOME_NONE;
+		digest_sha256_hex(it->msg->data, it->msg->len, it->digest);
+		for (j = 0; j < i && !it->dup; j++)
+			if (strcmp(b->items[j].digest, it->digest) == 0)
+				it->dup = 1;
+		if (!it->dup)
+			analyse(it);
+	}
+}
+
+/*
+ * The database half: what is already recorded, look the accounts up,
+ * decide, write, and send COMMIT without waiting (finish_batch reads
+ * it). Returns 0 or -1 (database or IMAP failure, already logged; *db_r
+ * says which).
  */
 static int
-process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
+write_batch(struct ctx *c, struct batch *b, int *db_r)
 {
-	struct item *items = xcalloc(n + 1, sizeof *items);
+	struct item *items = b->items;
+	size_t n = b->n;
 	char (*digests)[DIGEST_HEX_LEN + 1] = xcalloc(n + 1, sizeof *digests);
 	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
 	struct account *acc = NULL;
@@ -772,30 +817,26 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 	    *accounts = json_array();
 	int rc = -1;
 
-	*db_r = 0;
-	for (i = 0; i < n; i++) {
-		items[i].msg = &msgs[i];
-		digest_sha256_hex(msgs[i].data, msgs[i].len, items[i].digest);
-		memcpy(digests[i], items[i].digest, sizeof digests[i]);
-	}
 	*db_r = 1;
+	for (i = 0; i < n; i++)
+		memcpy(digests[i], items[i].digest, sizeof digests[i]);
 	if (store_begin(c->store) == -1)
 		goto out;
 	if (store_seen(c->store, digests, n, seen) == -1)
 		goto rollback;
 	for (i = 0; i < n; i++) {
 		items[i].seen = seen[i];
-		for (j = 0; j < i && seen[i] == OUTCOME_NONE; j++)
-			if (strcmp(items[j].digest, items[i].digest) == 0)
-				items[i].dup = 1;
 		if (items[i].seen != OUTCOME_NONE) {
+			/* Recorded by an earlier run: only moved. */
 			c->stats->already++;
+			report_free(&items[i].report);
+			free(items[i].verdicts);
+			items[i].verdicts = NULL;
+			items[i].nverdicts = 0;
+			items[i].dup = 0;
 			continue;
 		}
-		if (items[i].dup)
-			continue;
-		analyse(&items[i]);
-		if (items[i].outcome == OUTCOME_IGNORED)
+		if (!items[i].dup && items[i].outcome == OUTCOME_IGNORED)
 			c->stats->ignored++;
 	}
 	/* A duplicate goes where its twin goes. */
@@ -815,22 +856,27 @@ process_batch(struct ctx *c, struct imap_msg *msgs, size_t n, int *db_r)
 		rc = 0;
 		goto out;
 	}
-	if (store_write_batch(c->store, events, messages, accounts) == -1)
+	/* Sent, not waited for: the server writes while the next batch is
+	 * parsed. */
+	if (store_pipeline_start(c->store) == -1)
 		goto rollback;
+	b->pending = 1;
+	if (store_write_batch(c->store, events, messages, accounts) == -1)
+		goto out;
 	testpoint("before-commit");
 	if (store_commit(c->store) == -1)
-		goto rollback;
-	log_debug("run: batch committed messages=%zu", n);
-	testpoint("committed");
-	/* Committed: now, and only now, queue for moving (flush_moves). */
-	*db_r = 0;
-	if (queue_moves(c, items, n) == -1)
 		goto out;
 	rc = 0;
 	goto out;
 rollback:
 	store_rollback(c->store);
 out:
+	if (rc == -1 && b->pending) {
+		/* Sending failed: end the pipeline, undo the transaction. */
+		b->pending = 0;
+		store_pipeline_finish(c->store);
+		store_rollback(c->store);
+	}
 	json_decref(events);
 	json_decref(messages);
 	json_decref(accounts);
@@ -838,8 +884,28 @@ out:
 	free(addrs);
 	free(seen);
 	free(digests);
-	items_free(items, n);
 	return rc;
+}
+
+/*
+ * The answer to write_batch's COMMIT; then, and only then, the batch
+ * waits for its move (queue_moves). Returns as write_batch.
+ */
+static int
+finish_batch(struct ctx *c, struct batch *b, int *db_r)
+{
+	*db_r = 1;
+	if (!b->pending)
+		return 0;
+	b->pending = 0;
+	if (store_pipeline_finish(c->store) == -1) {
+		store_rollback(c->store);
+		return -1;
+	}
+	log_debug("run: batch committed messages=%zu", b->n);
+	testpoint("committed");
+	*db_r = 0;
+	return queue_moves(c, b->items, b->n);
 }
 
 /* Exit code for an IMAP failure. */
@@ -923,18 +989,19 @@ next_batch(struct ctx *c, struct walk *w, uint32_t *uids, size_t *n_r)
 }
 
 /*
- * Walk the folder in batches bounded by count and by bytes. The next
- * batch is asked for before this one is worked on, so that the server
- * reads and sends it meanwhile; moves wait for flush_moves.
+ * Walk the folder in batches bounded by count and by bytes, three at a
+ * time: while the database writes and commits one batch, the next one is
+ * parsed and the server sends the one after. Moves wait for flush_moves.
  */
 static int
 poll_folder(struct ctx *c)
 {
 	struct walk w = { 0 };
-	uint32_t *uids, exists = 0, first, lastuid = 0;
+	struct batch cur = { 0 }, next = { 0 };
+	uint32_t *uids, exists = 0, lastuid = 0;
 	unsigned long long last;
 	size_t n = 0, maxb = c->cfg->imap.max_message_bytes;
-	int rc = EX_TEMPFAIL;
+	int rc = EX_TEMPFAIL, db = 0;
 
 	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
 	    &exists) == -1)
@@ -961,46 +1028,37 @@ poll_folder(struct ctx *c)
 		goto out;
 	}
 	while (n > 0) {
-		struct imap_msg *msgs = NULL;
-		size_t nmsgs = 0;
-		int db = 0, stop = stop_pending(c->stats);
+		int stop = stop_pending(c->stats);
 
-		if (imap_fetch_recv(c->imap, &msgs, &nmsgs) == -1) {
+		if (imap_fetch_recv(c->imap, &next.msgs, &next.n) == -1) {
 			rc = imap_exit(c->imap);
 			goto out;
 		}
 		if (stop) {
-			/* Asked before the stop: not worked on. */
-			imap_msgs_free(msgs, nmsgs);
+			/* Asked for before the stop: not worked on. */
+			batch_free(&next);
 			break;
 		}
-		first = uids[0];
 		lastuid = uids[n - 1];
-		log_debug("run: batch uids=%u-%u fetched=%zu", first, lastuid,
-		    nmsgs);
+		log_debug("run: batch uids=%u-%u fetched=%zu", uids[0],
+		    lastuid, next.n);
 		testpoint("fetched");
-		c->stats->messages += nmsgs;
-		/* Ask for the next batch now, unless asked to stop. */
+		c->stats->messages += next.n;
+		/* Ask for the batch after, unless asked to stop. */
 		n = 0;
 		if (!stop_pending(c->stats) &&
 		    (next_batch(c, &w, uids, &n) == -1 ||
 		    imap_fetch_send(c->imap, uids, n, maxb) == -1)) {
-			imap_msgs_free(msgs, nmsgs);
 			rc = imap_exit(c->imap);
 			goto out;
 		}
-		if (process_batch(c, msgs, nmsgs, &db) == -1) {
-			imap_msgs_free(msgs, nmsgs);
-			c->stats->errors++;
-			if (!db) {
-				rc = imap_exit(c->imap);
-				goto out;
-			}
-			/* The database failed: still move what it holds. */
-			rc = EX_TEMPFAIL;
-			goto flush;
-		}
-		imap_msgs_free(msgs, nmsgs);
+		prepare_batch(&next);
+		if (finish_batch(c, &cur, &db) == -1 ||
+		    write_batch(c, &next, &db) == -1)
+			goto failed;
+		batch_free(&cur);
+		cur = next;
+		memset(&next, 0, sizeof next);
 		if ((c->mover != NULL && mover_pump(c, 0) == -1) ||
 		    (moves_waiting(c) >= c->cfg->imap.move_group &&
 		    flush_moves(c, 0) == -1)) {
@@ -1008,15 +1066,33 @@ poll_folder(struct ctx *c)
 			goto out;
 		}
 	}
+	if (finish_batch(c, &cur, &db) == -1)
+		goto failed;
 	if (c->stats->stopped)
 		log_info("run: mailbox=%s stopped on request after a complete "
 		    "batch (last uid=%u); the rest is for the next run",
 		    c->cfg->imap.folder, lastuid);
 	rc = EX_OK;
+	goto flush;
+failed:
+	c->stats->errors++;
+	if (!db) {
+		rc = imap_exit(c->imap);
+		goto out;
+	}
+	/* The database failed: still move what it holds. */
+	rc = EX_TEMPFAIL;
 flush:
 	if (flush_moves(c, 1) == -1)
 		rc = moves_exit(c);
 out:
+	if (cur.pending || next.pending) {
+		/* Left on an IMAP failure: the COMMIT's answer, to be sure
+		 * of nothing, is not needed; the next run sees its digest. */
+		store_pipeline_finish(c->store);
+	}
+	batch_free(&cur);
+	batch_free(&next);
 	free(uids);
 	free(w.uids);
 	free(w.sizes);

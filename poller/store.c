@@ -19,6 +19,11 @@
 
 struct store {
 	PGconn *conn;
+	/* Between store_pipeline_start and _finish: statements are sent,
+	 * not run; what each one was, for the log. */
+	int pipelined;
+	const char **sent;
+	size_t nsent, cap;
 };
 
 /* Log a libpq failure on one line (libpq messages end with "\n"). */
@@ -36,14 +41,42 @@ db_fail(struct store *st, const char *what, const PGresult *res)
 	return -1;
 }
 
+/* Send sql without waiting (pipeline mode): store_pipeline_finish reads
+ * its answer. */
+static int
+send_only(struct store *st, const char *what, const char *sql, int nparams,
+    const char *const *params)
+{
+	if (PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
+	    0) != 1)
+		return db_fail(st, what, NULL);
+	if (st->nsent == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 16;
+		st->sent = xreallocarray(st->sent, st->cap, sizeof *st->sent);
+	}
+	st->sent[st->nsent++] = what;
+	return 0;
+}
+
 /* Run sql with text parameters; keep the result in *res_r if asked. */
 static int
 exec(struct store *st, const char *what, const char *sql, int nparams,
     const char *const *params, PGresult **res_r)
 {
-	PGresult *res = PQexecParams(st->conn, sql, nparams, NULL, params,
-	    NULL, NULL, 0);
-	ExecStatusType s = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType s;
+
+	if (st->pipelined) {
+		if (res_r != NULL) {
+			/* Rows cannot wait: a caller's mistake. */
+			log_error("database: %s cannot be pipelined", what);
+			abort();
+		}
+		return send_only(st, what, sql, nparams, params);
+	}
+	res = PQexecParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
+	    0);
+	s = PQresultStatus(res);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		db_fail(st, what, res);
@@ -103,6 +136,7 @@ store_close(struct store **pp)
 {
 	if (*pp == NULL)
 		return;
+	free((*pp)->sent);
 	PQfinish((*pp)->conn);
 	free(*pp);
 	*pp = NULL;
@@ -300,7 +334,74 @@ store_begin(struct store *st)
 int
 store_commit(struct store *st)
 {
-	return exec(st, "COMMIT", "COMMIT", 0, NULL, NULL);
+	if (exec(st, "COMMIT", "COMMIT", 0, NULL, NULL) == -1)
+		return -1;
+	/* Pipelined: end the pipeline and push it to the server now, so
+	 * that it works while the caller does. */
+	if (st->pipelined &&
+	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0))
+		return db_fail(st, "COMMIT", NULL);
+	return 0;
+}
+
+int
+store_pipeline_start(struct store *st)
+{
+	if (PQenterPipelineMode(st->conn) != 1)
+		return db_fail(st, "pipeline mode", NULL);
+	st->pipelined = 1;
+	st->nsent = 0;
+	return 0;
+}
+
+int
+store_pipeline_finish(struct store *st)
+{
+	PGresult *res;
+	size_t i;
+	int rc = 0;
+
+	if (!st->pipelined)
+		return 0;
+	st->pipelined = 0;
+	/* Without store_commit, the pipeline still needs its end. */
+	if (st->nsent > 0 && strcmp(st->sent[st->nsent - 1], "COMMIT") != 0 &&
+	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0))
+		rc = db_fail(st, "pipeline", NULL);
+	for (i = 0; i < st->nsent && rc == 0; i++) {
+		ExecStatusType s;
+
+		res = PQgetResult(st->conn);
+		s = PQresultStatus(res);
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+			/* The first failure says why; the rest were skipped. */
+			if (s != PGRES_PIPELINE_ABORTED)
+				db_fail(st, st->sent[i], res);
+			rc = -1;
+		}
+		PQclear(res);
+		/* Each statement's results end with a NULL. */
+		while ((res = PQgetResult(st->conn)) != NULL)
+			PQclear(res);
+	}
+	/* Up to the end of the pipeline, then out of pipeline mode. */
+	for (i = 0; i < 2 * st->nsent + 4; i++) {
+		res = PQgetResult(st->conn);
+		if (res == NULL) {
+			if (PQstatus(st->conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	st->nsent = 0;
+	if (PQexitPipelineMode(st->conn) != 1 && rc == 0)
+		rc = db_fail(st, "pipeline mode", NULL);
+	return rc;
 }
 
 void

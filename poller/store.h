@@ -44,6 +44,17 @@ int store_migrate(struct store *st, const char *sqldir, int *applied_r);
 int store_try_lock(struct store *st, const char *key, int *got_r);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
+/*
+ * Send instead of run: between store_pipeline_start and
+ * store_pipeline_finish, store_write_batch and store_commit only send
+ * their statements (libpq pipeline mode), so that the server writes and
+ * commits a batch while the caller works on the next one. Statements
+ * that return rows are refused (abort). store_pipeline_finish waits for
+ * every answer: 0 when all succeeded, COMMIT included; -1 (logged) when
+ * one failed, and then the transaction is to be rolled back.
+ */
+int store_pipeline_start(struct store *st);
+int store_pipeline_finish(struct store *st);
 /* Roll back; never fails loudly (used on error paths). */
 void store_rollback(struct store *st);
 /*
