@@ -82,6 +82,16 @@ struct item {
 	enum outcome outcome;
 };
 
+/* One UID MOVE for the mover. The last job of a group carries its
+ * counts. */
+struct move_job {
+	uint32_t *uids;
+	size_t n;
+	int review;		/* to the review folder, else to the archive */
+	size_t group;		/* messages of the group, on its last job */
+	unsigned long archived, reviewed;
+};
+
 /*
  * UIDs committed and not moved yet, by destination. Moves are grouped
  * across batches ([imap] move_group) because a server pays for every
@@ -108,15 +118,12 @@ struct ctx {
 	time_t now;
 	struct moves moves;
 	const char *password;	/* for the mover, opened when first needed */
-	struct imap *mover;	/* a second session, for moves: see mover_send */
+	struct imap *mover;	/* a second session, for moves: see mover_open */
 	int mover_tried;
 	int mover_failed;	/* the last failure was the mover's */
-	struct {
-		int stage;	/* 0 idle, 1 archive move sent, 2 review */
-		uint32_t *rev;	/* the review move, sent after the archive */
-		size_t nrev, n;
-		unsigned long archived, review;
-	} moving;
+	struct move_job *jobs;	/* the mover's queue; jobs[0] may be sent */
+	size_t njobs, capjobs, queued;	/* queued: UIDs in the queue */
+	int busy;		/* jobs[0] sent, not answered */
 };
 
 static json_t *
@@ -647,45 +654,77 @@ mover_open(struct ctx *c)
 	return 1;
 }
 
-/* Follow the mover's moves: the review move once the archive move is
- * done, then the count. With block, until it is idle. */
+/*
+ * Follow the mover's queue: reap the answers that came, send the next
+ * job. Waits while more than keep UIDs are queued (0: until it is empty;
+ * SIZE_MAX: never).
+ */
 static int
-mover_pump(struct ctx *c, int block)
+mover_pump(struct ctx *c, size_t keep)
 {
 	int r;
 
-	while (c->moving.stage != 0) {
-		if ((r = imap_wait(c->mover, block)) == -1) {
+	while (c->njobs > 0) {
+		struct move_job *j = &c->jobs[0];
+
+		if (!c->busy) {
+			if ((r = imap_move_send(c->mover, j->uids, j->n,
+			    j->review ? c->cfg->imap.review_folder :
+			    c->cfg->imap.archive_folder)) != 1) {
+				if (r == 0)
+					log_error("imap: mailbox=%s cannot "
+					    "move on the second session",
+					    c->cfg->imap.folder);
+				c->mover_failed = 1;
+				return -1;
+			}
+			c->busy = 1;
+		}
+		if ((r = imap_wait(c->mover, c->queued > keep)) == -1) {
 			c->mover_failed = 1;
 			return -1;
 		}
 		if (r == 0)
 			return 0;
-		if (c->moving.stage == 1) {
+		c->busy = 0;
+		if (!j->review)
 			testpoint("between-moves");
-			c->moving.stage = 2;
-			if (c->moving.nrev > 0 && (r = imap_move_send(c->mover,
-			    c->moving.rev, c->moving.nrev,
-			    c->cfg->imap.review_folder)) != 1) {
-				c->mover_failed = 1;
-				return -1;
-			}
-			continue;
+		if (j->group > 0) {
+			c->stats->archived += j->archived;
+			c->stats->review += j->reviewed;
+			log_debug("run: batch moved messages=%zu", j->group);
+			testpoint("moved");
 		}
-		c->stats->archived += c->moving.archived;
-		c->stats->review += c->moving.review;
-		log_debug("run: batch moved messages=%zu", c->moving.n);
-		testpoint("moved");
-		free(c->moving.rev);
-		memset(&c->moving, 0, sizeof c->moving);
+		c->queued -= j->n;
+		free(j->uids);
+		memmove(c->jobs, c->jobs + 1, --c->njobs * sizeof *c->jobs);
 	}
 	return 0;
 }
 
+/* Append a job for the mover (a copy of uids). */
+static void
+mover_queue(struct ctx *c, const uint32_t *uids, size_t n, int review)
+{
+	struct move_job *j;
+
+	if (c->njobs == c->capjobs) {
+		c->capjobs = c->capjobs ? 2 * c->capjobs : 8;
+		c->jobs = xreallocarray(c->jobs, c->capjobs, sizeof *c->jobs);
+	}
+	j = &c->jobs[c->njobs++];
+	memset(j, 0, sizeof *j);
+	j->uids = xreallocarray(NULL, n, sizeof *uids);
+	memcpy(j->uids, uids, n * sizeof *uids);
+	j->n = n;
+	j->review = review;
+	c->queued += n;
+}
+
 /*
- * Move every waiting message: on the mover if there is one (the last
- * group is waited for first: one command in flight), else here. With
- * final, wait until they are moved.
+ * Move every waiting message: on the mover if there is one, else here.
+ * The mover's queue holds at most two more groups: past that, this
+ * waits for it. With final, wait until every message is moved.
  */
 static int
 flush_moves(struct ctx *c, int final)
@@ -704,41 +743,27 @@ flush_moves(struct ctx *c, int final)
 		if (r == 0)
 			return move_here(c);
 	}
-	if (mover_pump(c, 1) == -1)
-		return -1;
-	if (n == 0)
-		return 0;
-	/* Already in their folder (an interrupted move): expunged here. */
-	if (imap_expunge(c->imap, m->gone, m->ngone) == -1)
-		return -1;
-	m->ngone = 0;
-	if (m->narch > 0) {
-		if ((r = imap_move_send(c->mover, m->arch, m->narch,
-		    c->cfg->imap.archive_folder)) != 1) {
-			c->mover_failed = r == -1;
-			return r == 0 ? move_here(c) : -1;
+	if (n > 0) {
+		/* Already in their folder (an interrupted move): expunged
+		 * here. */
+		if (imap_expunge(c->imap, m->gone, m->ngone) == -1)
+			return -1;
+		if (m->narch > 0)
+			mover_queue(c, m->arch, m->narch, 0);
+		if (m->nrev > 0)
+			mover_queue(c, m->rev, m->nrev, 1);
+		if (c->njobs > 0) {
+			c->jobs[c->njobs - 1].group = n;
+			c->jobs[c->njobs - 1].archived = m->archived;
+			c->jobs[c->njobs - 1].reviewed = m->review;
+		} else {
+			c->stats->archived += m->archived;
+			c->stats->review += m->review;
 		}
-		c->moving.stage = 1;
-	} else if (m->nrev > 0) {
-		if ((r = imap_move_send(c->mover, m->rev, m->nrev,
-		    c->cfg->imap.review_folder)) != 1) {
-			c->mover_failed = r == -1;
-			return r == 0 ? move_here(c) : -1;
-		}
-		c->moving.stage = 2;
+		m->narch = m->nrev = m->ngone = 0;
+		m->archived = m->review = 0;
 	}
-	if (c->moving.stage == 1 && m->nrev > 0) {
-		c->moving.rev = xreallocarray(NULL, m->nrev,
-		    sizeof *c->moving.rev);
-		memcpy(c->moving.rev, m->rev, m->nrev * sizeof *m->rev);
-		c->moving.nrev = m->nrev;
-	}
-	c->moving.n = n;
-	c->moving.archived = m->archived;
-	c->moving.review = m->review;
-	m->narch = m->nrev = 0;
-	m->archived = m->review = 0;
-	return final ? mover_pump(c, 1) : 0;
+	return mover_pump(c, final ? 0 : 2 * (size_t)c->cfg->imap.move_group);
 }
 
 static void
@@ -1059,7 +1084,7 @@ poll_folder(struct ctx *c)
 		batch_free(&cur);
 		cur = next;
 		memset(&next, 0, sizeof next);
-		if ((c->mover != NULL && mover_pump(c, 0) == -1) ||
+		if ((c->mover != NULL && mover_pump(c, SIZE_MAX) == -1) ||
 		    (moves_waiting(c) >= c->cfg->imap.move_group &&
 		    flush_moves(c, 0) == -1)) {
 			rc = moves_exit(c);
@@ -1157,7 +1182,9 @@ out:
 	free(c.moves.arch);
 	free(c.moves.rev);
 	free(c.moves.gone);
-	free(c.moving.rev);
+	while (c.njobs > 0)
+		free(c.jobs[--c.njobs].uids);
+	free(c.jobs);
 	if (password != NULL)
 		memset(password, 0, strlen(password));
 	free(password);

@@ -22,6 +22,7 @@ struct store {
 	/* Between store_pipeline_start and _finish: statements are sent,
 	 * not run; what each one was, for the log. */
 	int pipelined;
+	int pipe_failed;	/* a failure already logged: stay quiet */
 	const char **sent;
 	size_t nsent, cap;
 };
@@ -48,8 +49,10 @@ send_only(struct store *st, const char *what, const char *sql, int nparams,
     const char *const *params)
 {
 	if (PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
-	    0) != 1)
+	    0) != 1) {
+		st->pipe_failed = 1;
 		return db_fail(st, what, NULL);
+	}
 	if (st->nsent == st->cap) {
 		st->cap = st->cap ? 2 * st->cap : 16;
 		st->sent = xreallocarray(st->sent, st->cap, sizeof *st->sent);
@@ -339,8 +342,10 @@ store_commit(struct store *st)
 	/* Pipelined: end the pipeline and push it to the server now, so
 	 * that it works while the caller does. */
 	if (st->pipelined &&
-	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0))
+	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0)) {
+		st->pipe_failed = 1;
 		return db_fail(st, "COMMIT", NULL);
+	}
 	return 0;
 }
 
@@ -350,6 +355,7 @@ store_pipeline_start(struct store *st)
 	if (PQenterPipelineMode(st->conn) != 1)
 		return db_fail(st, "pipeline mode", NULL);
 	st->pipelined = 1;
+	st->pipe_failed = 0;
 	st->nsent = 0;
 	return 0;
 }
@@ -359,16 +365,18 @@ store_pipeline_finish(struct store *st)
 {
 	PGresult *res;
 	size_t i;
-	int rc = 0;
+	int rc = st->pipe_failed ? -1 : 0;
 
 	if (!st->pipelined)
 		return 0;
 	st->pipelined = 0;
 	/* Without store_commit, the pipeline still needs its end. */
 	if (st->nsent > 0 && strcmp(st->sent[st->nsent - 1], "COMMIT") != 0 &&
-	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0))
+	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0) &&
+	    rc == 0)
 		rc = db_fail(st, "pipeline", NULL);
-	for (i = 0; i < st->nsent && rc == 0; i++) {
+	for (i = 0; i < st->nsent && rc == 0 &&
+	    PQstatus(st->conn) == CONNECTION_OK; i++) {
 		ExecStatusType s;
 
 		res = PQgetResult(st->conn);
@@ -401,6 +409,8 @@ store_pipeline_finish(struct store *st)
 	st->nsent = 0;
 	if (PQexitPipelineMode(st->conn) != 1 && rc == 0)
 		rc = db_fail(st, "pipeline mode", NULL);
+	if (rc == 0 && PQstatus(st->conn) != CONNECTION_OK)
+		rc = db_fail(st, "COMMIT", NULL);
 	return rc;
 }
 
