@@ -1031,6 +1031,10 @@ poll_folder(struct ctx *c)
 	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
 	    &exists) == -1)
 		return imap_exit(c->imap);
+	c->stats->messages = 0;
+	/* An empty folder: done (the check below reads the history). */
+	if (exists == 0)
+		return EX_OK;
 	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
 	    -1)
 		return EX_TEMPFAIL;
@@ -1039,9 +1043,6 @@ poll_folder(struct ctx *c)
 		    " the server renumbered its messages; they are recognised "
 		    "by digest, nothing is applied twice", c->cfg->imap.folder,
 		    c->uidvalidity, last);
-	c->stats->messages = 0;
-	if (exists == 0)
-		return EX_OK;
 	/* What arrives during the run is for the next one. */
 	w.next = 1;
 	w.last = imap_uidnext(c->imap) > 1 ? imap_uidnext(c->imap) - 1 :
