@@ -300,9 +300,8 @@ def main():
         os.makedirs(os.path.join(md, sub), exist_ok=True)
     kinds = [k for w, k in MIX for _ in range(w)]
     base = 1795680000
-    now = int(time.time())
+    deliver = int(time.time()) - n
     total = 0
-    pid = os.getpid()
     nacc = 0
     counts = {}
     with open(tsv, "w") as acc:
@@ -326,8 +325,12 @@ def main():
                     acc.write("%d\t%s\t\\N\t+3361%07d\tactive\n"
                               % (nacc, rcpt, i))
             vsize = len(data) + data.count(b"\n")
-            name = "%d.M%dP%dQ%d.bench,S=%d,W=%d" % (now, i, pid, i,
-                                                      len(data), vsize)
+            # Names as Dovecot's LMTP gives them, deliveries spread over
+            # the hours after the mailing (Dovecot hashes these names).
+            deliver += rng.randint(0, 1)
+            name = "%d.M%dP%d.mx%d.platform.example,S=%d,W=%d" % (
+                deliver, rng.randint(0, 999999), rng.randint(1000, 4000000),
+                rng.randint(1, 4), len(data), vsize)
             tmp = os.path.join(md, "tmp", name)
             with open(tmp, "wb") as f:
                 f.write(data)
