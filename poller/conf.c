@@ -156,6 +156,16 @@ static const struct conf_def defs[] = {
 	  OFF(smtp.admin_to), "where the admin digest goes" },
 	{ "smtp", "ops_to", CT_ADDR, "", 0, 0, 0, NULL, NULL, OFF(smtp.ops_to),
 	  "where operator alerts (server-side blocks) go" },
+	{ "smtp", "from_name", CT_STR, "", 0, 0, 0, NULL, NULL,
+	  OFF(smtp.from_name),
+	  "display name of the sender, e.g. Plateforme (UTF-8); empty: none" },
+	{ "smtp", "templates", CT_PATH, "", 0, 0, 0, NULL, NULL,
+	  OFF(smtp.templates),
+	  "directory of the mail and SMS templates; empty: "
+	  "<sysconfdir>/rebond/templates" },
+	{ "smtp", "platform_url", CT_STR, "", 0, 0, 0, NULL, NULL,
+	  OFF(smtp.platform_url),
+	  "the platform's address, {{platform_url}} in templates (links)" },
 
 	{ "sms", "command", CT_STR, "", 0, 0, 0, NULL, NULL, OFF(sms.command),
 	  "SMS gateway command (argv split on spaces); the number is added "
@@ -508,6 +518,14 @@ check_cross(const struct config *c, FILE *err)
 	if (c->imap.ep.ca_file && access(c->imap.ep.ca_file, R_OK) == -1) {
 		fprintf(err, "%s: [imap] ca_file = \"%s\": %s\n", c->path,
 		    c->imap.ep.ca_file, strerror(errno));
+		errors++;
+	}
+	if ((c->smtp.ep.host || c->sms.command || c->smtp.templates) &&
+	    access(c->smtp.templates ? c->smtp.templates : CONF_TEMPLATES_DIR,
+	    R_OK | X_OK) == -1) {
+		fprintf(err, "%s: [smtp] templates = \"%s\": %s (the mail and "
+		    "SMS texts)\n", c->path, c->smtp.templates ?
+		    c->smtp.templates : CONF_TEMPLATES_DIR, strerror(errno));
 		errors++;
 	}
 	if (c->smtp.ep.ca_file && access(c->smtp.ep.ca_file, R_OK) == -1) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/rebond/rebond.ini"
+#define CONF_TEMPLATES_DIR SYSCONFDIR "/rebond/templates"
 
 enum tls_mode {
 	TLS_IMPLICIT = 0,
@@ -67,6 +68,9 @@ struct config {
 		char *from;
 		char *admin_to;
 		char *ops_to;
+		char *from_name;
+		char *templates;	/* NULL: CONF_TEMPLATES_DIR */
+		char *platform_url;
 	} smtp;
 	struct {
 		char *command;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cmd_classify.h"
+#include "cmd_report.h"
 #include "conf.h"
 #include "log.h"
 #include "run.h"
@@ -28,6 +29,7 @@ usage(FILE *f)
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
 	    "       rebond classify [--json] PATH...|-\n"
+	    "       rebond report [-c FILE] [--wide]\n"
 	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
@@ -353,6 +355,7 @@ static const struct command {
 	{ "migrate", cmd_migrate },
 	{ "check-config", cmd_check_config },
 	{ "classify", cmd_classify },
+	{ "report", cmd_report },
 	{ "verp", cmd_verp },
 };
 

@@ -10,11 +10,14 @@
 
 #include <jansson.h>
 
+#include "actions.h"
+#include "caps.h"
 #include "classify.h"
 #include "digest.h"
 #include "hdr.h"
 #include "imap.h"
 #include "log.h"
+#include "notify.h"
 #include "policy.h"
 #include "report.h"
 #include "run.h"
@@ -124,6 +127,7 @@ struct ctx {
 	struct move_job *jobs;	/* the mover's queue; jobs[0] may be sent */
 	size_t njobs, capjobs, queued;	/* queued: UIDs in the queue */
 	int busy;		/* jobs[0] sent, not answered */
+	int db_failed;		/* the database failed: no outbox phase */
 };
 
 static json_t *
@@ -313,23 +317,6 @@ message_json(const struct ctx *c, const struct item *it)
 	return m;
 }
 
-static json_t *
-account_json(const struct account *a)
-{
-	json_t *j = json_object();
-
-	json_object_set_new(j, "id", json_integer(a->id));
-	json_object_set_new(j, "primary_state",
-	    jstr(policy_state_name(a->primary_state)));
-	json_object_set_new(j, "primary_state_since", a->primary_since ?
-	    json_integer((json_int_t)a->primary_since) : json_null());
-	json_object_set_new(j, "secondary_state",
-	    jstr(policy_state_name(a->secondary_state)));
-	json_object_set_new(j, "secondary_state_since", a->secondary_since ?
-	    json_integer((json_int_t)a->secondary_since) : json_null());
-	return j;
-}
-
 /* Addresses of every new recipient of the batch, for one lookup. */
 static const char **
 batch_addresses(struct item *items, size_t n, size_t *naddr_r)
@@ -372,13 +359,70 @@ print_decision(const struct item *it, size_t i, const struct verdict *v,
 	if (act != NULL && act->set_state)
 		printf(" set=%s_state:%s", policy_role_name(act->state_role),
 		    policy_state_name(act->state));
+	if (act != NULL && act->set_alert)
+		printf(" login_alert=%s", policy_alert_name(act->alert));
+	if (act != NULL && act->clear_pending)
+		printf(" clear=pending_email");
+	if (act != NULL && act->clear_secondary)
+		printf(" clear=secondary_email");
+	if (act != NULL && act->warn)
+		printf(" warn=%s:%s", policy_channel_name(act->channel),
+		    act->destination);
+	if (act != NULL && act->problem)
+		printf(" problem=%s:%s%s%s",
+		    policy_role_name(act->problem_role),
+		    policy_state_name(act->problem_state),
+		    act->why != WHY_NONE ? " not_warned=" : "",
+		    act->why != WHY_NONE ? policy_why_name(act->why) : "");
+	if (act != NULL && act->ops_count)
+		printf(" ops_alert=%s", act->ops_alert ? "queued" : "counted");
 	printf(" folder=%s\n", outcome_name(it->outcome));
 }
 
-/* Decide for every recipient of the batch; fill the JSON arrays. */
+/* Remote domains of the batch's blocked recipients, for one lookup;
+ * *index_r maps each to its position (for find_ops). */
+static char **
+batch_remotes(struct item *items, size_t n, size_t *nrem_r, json_t **index_r)
+{
+	json_t *index = json_object();
+	char **rem = NULL, buf[CAP_ADDRESS_BYTES + 1];
+	size_t i, k, nr = 0;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].report == NULL)
+			continue;
+		for (k = 0; k < items[i].nverdicts; k++) {
+			if (items[i].verdicts[k].category != CAT_BLOCKED)
+				continue;
+			actions_remote(&items[i].report->rcpt[k], buf,
+			    sizeof buf);
+			if (json_object_get(index, buf) != NULL)
+				continue;
+			json_object_set_new(index, buf,
+			    json_integer((json_int_t)nr));
+			rem = xreallocarray(rem, nr + 1, sizeof *rem);
+			rem[nr++] = xstrdup(buf);
+		}
+	}
+	*nrem_r = nr;
+	*index_r = index;
+	return rem;
+}
+
+/* The operator alert state of remote (looked up for the batch). */
+static struct ops_alert *
+find_ops(struct ops_alert *ops, json_t *index, const char *remote)
+{
+	json_t *at = json_object_get(index, remote);
+
+	return at != NULL ? &ops[json_integer_value(at)] : NULL;
+}
+
+/* Decide for every recipient of the batch; fill the batch's rows. */
 static void
 decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
-    size_t nacc, json_t *events, json_t *messages, json_t *accounts)
+    size_t nacc, struct ops_alert *ops, json_t *ops_index,
+    struct batch_rows *rows)
 {
 	struct policy_config pc = {
 		.renotify_days = c->cfg->policy.renotify_days,
@@ -386,7 +430,11 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 		.soft_limit = c->cfg->policy.soft_limit,
 		.clear_secondary_on_hard =
 		    c->cfg->policy.clear_secondary_on_hard,
+		.sms = c->cfg->sms.command != NULL,
+		.ops = c->cfg->smtp.ops_to != NULL,
 	};
+	struct actions *ax = actions_new(c->cfg, rows, c->now);
+	char remote[CAP_ADDRESS_BYTES + 1], ref[POLICY_REF_BYTES];
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
@@ -396,24 +444,30 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 			continue;
 		for (k = 0; k < it->nverdicts; k++) {
 			const struct verdict *v = &it->verdicts[k];
-			struct policy_actions act = { 0 };
+			const struct report_rcpt *rc = &it->report->rcpt[k];
+			struct policy_actions act;
 			struct policy_input in;
+			struct ops_alert *oa = NULL;
 			enum role role;
 			struct account *a = find_account(acc, nacc,
-			    it->report->rcpt[k].address, &role);
+			    rc->address, &role);
 
 			c->stats->recipients++;
 			c->stats->category[v->category]++;
-			if (a != NULL) {
-				in.category = v->category;
-				in.role = role;
-				in.when = event_time(c, it->report);
-				policy_decide(&pc, a, &in, c->now, &act);
-				policy_apply(a, &act, c->now);
-			}
+			actions_remote(rc, remote, sizeof remote);
+			if (v->category == CAT_BLOCKED)
+				oa = find_ops(ops, ops_index, remote);
+			snprintf(ref, sizeof ref, "%s:%zu", it->digest, k);
+			in.category = v->category;
+			in.role = role;
+			in.when = event_time(c, it->report);
+			in.ref = ref;
+			policy_decide(&pc, a, oa, &in, c->now, &act);
 			if (c->opts->dry_run)
 				print_decision(it, k, v, a, role, &act);
-			json_array_append_new(events,
+			actions_add(ax, a, &in, &act, remote, rc);
+			policy_apply(a, oa, &act, &in, c->now);
+			json_array_append_new(rows->events,
 			    event_json(c, it, k, v, a, role));
 		}
 		if (it->nverdicts == 0) {
@@ -422,11 +476,10 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 				print_decision(it, 0, &it->verdicts[0], NULL,
 				    ROLE_NONE, NULL);
 		}
-		json_array_append_new(messages, message_json(c, it));
+		json_array_append_new(rows->messages, message_json(c, it));
 	}
-	for (i = 0; i < nacc; i++)
-		if (acc[i].dirty)
-			json_array_append_new(accounts, account_json(&acc[i]));
+	actions_finish(ax, acc, nacc);
+	actions_free(&ax);
 }
 
 /* The folder an item goes to: where its first run sent it, if any. */
@@ -836,10 +889,13 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	char (*digests)[DIGEST_HEX_LEN + 1] = xcalloc(n + 1, sizeof *digests);
 	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
 	struct account *acc = NULL;
-	size_t nacc = 0, naddr, i, j;
+	struct ops_alert *ops = NULL;
+	size_t nacc = 0, naddr, nrem = 0, i, j;
 	const char **addrs = NULL;
-	json_t *events = json_array(), *messages = json_array(),
-	    *accounts = json_array();
+	char **remotes = NULL;
+	json_t *ops_index = NULL;
+	struct batch_rows rows = { .events = json_array(),
+		.messages = json_array() };
 	int rc = -1;
 
 	*db_r = 1;
@@ -875,7 +931,15 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	if (naddr > 0 &&
 	    store_lookup(c->store, addrs, naddr, &acc, &nacc) == -1)
 		goto rollback;
-	decide(c, items, n, acc, nacc, events, messages, accounts);
+	/* The history the policy needs: bulk, never per recipient. */
+	if (nacc > 0 && store_history(c->store, acc, nacc, c->now -
+	    (time_t)c->cfg->policy.soft_window_days * 86400) == -1)
+		goto rollback;
+	remotes = batch_remotes(items, n, &nrem, &ops_index);
+	if (store_ops_lookup(c->store, (const char *const *)remotes, nrem,
+	    &ops) == -1)
+		goto rollback;
+	decide(c, items, n, acc, nacc, ops, ops_index, &rows);
 	if (c->opts->dry_run) {
 		store_rollback(c->store);
 		rc = 0;
@@ -886,7 +950,7 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	if (store_pipeline_start(c->store) == -1)
 		goto rollback;
 	b->pending = 1;
-	if (store_write_batch(c->store, events, messages, accounts) == -1)
+	if (store_write_batch(c->store, &rows) == -1)
 		goto out;
 	testpoint("before-commit");
 	if (store_commit(c->store) == -1)
@@ -902,10 +966,18 @@ out:
 		store_pipeline_finish(c->store);
 		store_rollback(c->store);
 	}
-	json_decref(events);
-	json_decref(messages);
-	json_decref(accounts);
+	json_decref(rows.events);
+	json_decref(rows.messages);
+	json_decref(rows.accounts);
+	json_decref(rows.outbox);
+	json_decref(rows.problems);
+	json_decref(rows.ops);
 	store_accounts_free(acc, nacc);
+	store_ops_free(ops, nrem);
+	json_decref(ops_index);
+	for (i = 0; i < nrem; i++)
+		free(remotes[i]);
+	free(remotes);
 	free(addrs);
 	free(seen);
 	free(digests);
@@ -931,6 +1003,26 @@ finish_batch(struct ctx *c, struct batch *b, int *db_r)
 	testpoint("committed");
 	*db_r = 0;
 	return queue_moves(c, b->items, b->n);
+}
+
+/*
+ * Deadlines and the outbox (notify.h). The mailbox's exit code wins; a
+ * relay or SMS failure gives 75 only when the mailbox part went well.
+ */
+static void
+notify_phase(struct ctx *c, int *rc)
+{
+	struct notify_stats ns;
+	int nrc = notify_run(c->cfg, c->store, c->now, &ns);
+
+	if (ns.sent + ns.failed + ns.deferred > 0 || nrc != EX_OK)
+		log_info("notify: status=%s sent=%lu refused=%lu deferred=%lu "
+		    "expired_validations=%d expired_invitations=%d",
+		    nrc == EX_OK ? "ok" : "failed", ns.sent, ns.failed,
+		    ns.deferred, ns.validations_expired,
+		    ns.invitations_expired);
+	if (*rc == EX_OK)
+		*rc = nrc;
 }
 
 /* Exit code for an IMAP failure. */
@@ -1036,8 +1128,10 @@ poll_folder(struct ctx *c)
 	if (exists == 0)
 		return EX_OK;
 	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
-	    -1)
+	    -1) {
+		c->db_failed = 1;
 		return EX_TEMPFAIL;
+	}
 	if (last != 0 && last != c->uidvalidity)
 		log_warning("run: mailbox=%s UIDVALIDITY changed (%u, was %llu):"
 		    " the server renumbered its messages; they are recognised "
@@ -1107,6 +1201,7 @@ failed:
 		goto out;
 	}
 	/* The database failed: still move what it holds. */
+	c->db_failed = 1;
 	rc = EX_TEMPFAIL;
 flush:
 	if (flush_moves(c, 1) == -1)
@@ -1170,15 +1265,25 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 	c.password = password;	/* for the mover; zeroed at the end */
 	if (rc == -1) {
 		rc = imap_exit(c.imap);
-		goto out;
+		goto notify;
 	}
 	if (!opts->dry_run &&
 	    (imap_ensure_folder(c.imap, cfg->imap.archive_folder) == -1 ||
 	    imap_ensure_folder(c.imap, cfg->imap.review_folder) == -1)) {
 		rc = imap_exit(c.imap);
-		goto out;
+		goto notify;
 	}
 	rc = poll_folder(&c);
+notify:
+	/* What the batches queued goes out whatever happened on IMAP; not
+	 * after a database failure (already logged: one error line), nor
+	 * when asked to stop. */
+	imap_close(&c.mover);
+	imap_close(&c.imap);
+	memset(password, 0, strlen(password));
+	c.password = NULL;
+	if (!opts->dry_run && !c.db_failed && !stop_pending(stats))
+		notify_phase(&c, &rc);
 out:
 	free(c.moves.arch);
 	free(c.moves.rev);

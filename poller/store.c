@@ -507,7 +507,8 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	    "SELECT id, primary_email, secondary_email, pending_email, phone,"
 	    " status, primary_state, secondary_state,"
 	    " extract(epoch FROM primary_state_since)::bigint,"
-	    " extract(epoch FROM secondary_state_since)::bigint "
+	    " extract(epoch FROM secondary_state_since)::bigint,"
+	    " login_alert, login_alert_address "
 	    "FROM public.accounts, w "
 	    "WHERE lower(btrim(primary_email)) = ANY(w.a)"
 	    " OR lower(btrim(secondary_email)) = ANY(w.a)"
@@ -540,6 +541,10 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 			a[row].secondary_state = STATE_OK;
 		a[row].primary_since = epoch_or_zero(res, row, 8);
 		a[row].secondary_since = epoch_or_zero(res, row, 9);
+		if (PQgetisnull(res, row, 10) || policy_alert_parse(
+		    PQgetvalue(res, row, 10), &a[row].login_alert) == -1)
+			a[row].login_alert = ALERT_NONE;
+		a[row].login_alert_address = dup_or_null(res, row, 11);
 	}
 	PQclear(res);
 	*accounts_r = a;
@@ -554,13 +559,8 @@ store_accounts_free(struct account *a, size_t n)
 
 	if (a == NULL)
 		return;
-	for (i = 0; i < n; i++) {
-		free(a[i].primary_email);
-		free(a[i].secondary_email);
-		free(a[i].pending_email);
-		free(a[i].phone);
-		free(a[i].status);
-	}
+	for (i = 0; i < n; i++)
+		policy_account_clear(&a[i]);
 	free(a);
 }
 
@@ -585,9 +585,230 @@ exec_json(struct store *st, const char *what, const char *sql, json_t *arr)
 	return rc;
 }
 
+/* A JSON array of the n strings, as text (free()). */
+static char *
+json_strings(const char *const *v, size_t n)
+{
+	json_t *arr = json_array();
+	char *js;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(v[i]));
+	js = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return js;
+}
+
+/* Lowercased, trimmed copy of an address (as the lookup compares). */
+static char *
+norm_address(const char *s)
+{
+	return str_lower(str_trim(xstrdup(s)));
+}
+
+/* The latest warning per account and category. */
+static int
+history_warned(struct store *st, struct account *a, size_t n)
+{
+	json_t *ids = json_array(), *index;
+	const char *params[1];
+	PGresult *res;
+	char *js;
+	size_t i;
+	int row, rows;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(ids, json_integer(a[i].id));
+	js = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	if (js == NULL) {
+		log_error("database: cannot encode the account ids");
+		return -1;
+	}
+	params[0] = js;
+	if (exec(st, "lookup of earlier warnings",
+	    "SELECT DISTINCT ON (account_id, category) account_id, category,"
+	    " id, extract(epoch FROM created_at)::bigint "
+	    "FROM rebond.outbox "
+	    "WHERE account_id = ANY(ARRAY(SELECT jsonb_array_elements_text("
+	    "$1::jsonb)::bigint)) AND channel IN ('email', 'sms')"
+	    " AND category IS NOT NULL AND cancelled_at IS NULL"
+	    " AND failed_at IS NULL "
+	    "ORDER BY account_id, category, created_at DESC",
+	    1, params, &res) == -1) {
+		free(js);
+		return -1;
+	}
+	free(js);
+	/* Accounts by id (the rows come ordered by account_id). */
+	index = json_object();
+	for (i = 0; i < n; i++) {
+		char key[32];
+
+		snprintf(key, sizeof key, "%lld", a[i].id);
+		json_object_set_new(index, key, json_integer((json_int_t)i));
+	}
+	rows = PQntuples(res);
+	for (row = 0; row < rows; row++) {
+		unsigned long long oid;
+		enum warn_kind k;
+		json_t *at = json_object_get(index, PQgetvalue(res, row, 0));
+		struct warned *w;
+
+		if (at == NULL ||
+		    policy_warn_parse(PQgetvalue(res, row, 1), &k) == -1 ||
+		    parse_uint(PQgetvalue(res, row, 2), 1, ~0ULL >> 1,
+		    &oid) == -1)
+			continue;
+		w = &a[json_integer_value(at)].warned[k];
+		w->at = epoch_or_zero(res, row, 3);
+		w->id = (long long)oid;
+		w->ref[0] = '\0';
+	}
+	json_decref(index);
+	PQclear(res);
+	return 0;
+}
+
+static void
+add_day(struct soft_days *d, long day)
+{
+	d->day = xreallocarray(d->day, d->n + 1, sizeof *d->day);
+	d->day[d->n++] = day;
+}
+
+/* Days with a transient failure of each address, since start. */
+static int
+history_soft(struct store *st, struct account *a, size_t n, time_t start)
+{
+	char **addrs = xcalloc(2 * n + 1, sizeof *addrs), *js = NULL,
+	    sbuf[32];
+	json_t *index = json_object();	/* address -> 2 * account + role */
+	const char *params[2];
+	PGresult *res;
+	size_t i, na = 0;
+	int row, rows, rc = -1;
+
+	for (i = 0; i < n; i++) {
+		if (a[i].primary_email != NULL) {
+			addrs[na] = norm_address(a[i].primary_email);
+			json_object_set_new(index, addrs[na++],
+			    json_integer((json_int_t)(2 * i)));
+		}
+		if (a[i].secondary_email != NULL) {
+			addrs[na] = norm_address(a[i].secondary_email);
+			if (json_object_get(index, addrs[na]) == NULL)
+				json_object_set_new(index, addrs[na],
+				    json_integer((json_int_t)(2 * i + 1)));
+			na++;
+		}
+	}
+	if ((js = json_strings((const char *const *)addrs, na)) == NULL) {
+		log_error("database: cannot encode the addresses");
+		goto out;
+	}
+	snprintf(sbuf, sizeof sbuf, "%lld", (long long)start);
+	params[0] = js;
+	params[1] = sbuf;
+	if (exec(st, "lookup of transient failures",
+	    "SELECT DISTINCT recipient,"
+	    " floor(extract(epoch FROM occurred_at) / 86400)::bigint "
+	    "FROM rebond.events "
+	    "WHERE category = 'transient' AND recipient = ANY(ARRAY("
+	    "SELECT jsonb_array_elements_text($1::jsonb)))"
+	    " AND occurred_at >= to_timestamp($2::bigint)",
+	    2, params, &res) == -1)
+		goto out;
+	rows = PQntuples(res);
+	for (row = 0; row < rows; row++) {
+		json_t *at = json_object_get(index, PQgetvalue(res, row, 0));
+		char *end;
+		long day = strtol(PQgetvalue(res, row, 1), &end, 10);
+		size_t v;
+
+		if (at == NULL || *end != '\0')
+			continue;
+		v = (size_t)json_integer_value(at);
+		add_day(v % 2 ? &a[v / 2].soft_secondary :
+		    &a[v / 2].soft_primary, day);
+	}
+	PQclear(res);
+	rc = 0;
+out:
+	json_decref(index);
+	free(js);
+	for (i = 0; i < na; i++)
+		free(addrs[i]);
+	free(addrs);
+	return rc;
+}
+
 int
-store_write_batch(struct store *st, json_t *events, json_t *messages,
-    json_t *accounts)
+store_history(struct store *st, struct account *a, size_t n,
+    time_t soft_start)
+{
+	if (n == 0)
+		return 0;
+	if (history_warned(st, a, n) == -1 ||
+	    history_soft(st, a, n, soft_start) == -1)
+		return -1;
+	return 0;
+}
+
+int
+store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
+    struct ops_alert **ops_r)
+{
+	struct ops_alert *ops = xcalloc(n + 1, sizeof *ops);
+	const char *params[1];
+	PGresult *res;
+	char *js;
+	size_t i;
+	int row, rows;
+
+	*ops_r = ops;
+	for (i = 0; i < n; i++)
+		ops[i].remote = xstrdup(remotes[i]);
+	if (n == 0)
+		return 0;
+	if ((js = json_strings(remotes, n)) == NULL) {
+		log_error("database: cannot encode the remote domains");
+		return -1;
+	}
+	params[0] = js;
+	if (exec(st, "lookup of operator alerts",
+	    "SELECT remote, extract(epoch FROM notified_at)::bigint "
+	    "FROM rebond.ops_alerts WHERE remote = ANY(ARRAY("
+	    "SELECT jsonb_array_elements_text($1::jsonb)))",
+	    1, params, &res) == -1) {
+		free(js);
+		return -1;
+	}
+	free(js);
+	rows = PQntuples(res);
+	for (row = 0; row < rows; row++)
+		for (i = 0; i < n; i++)
+			if (strcmp(ops[i].remote, PQgetvalue(res, row, 0)) == 0)
+				ops[i].notified = epoch_or_zero(res, row, 1);
+	PQclear(res);
+	return 0;
+}
+
+void
+store_ops_free(struct ops_alert *ops, size_t n)
+{
+	size_t i;
+
+	if (ops == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(ops[i].remote);
+	free(ops);
+}
+
+int
+store_write_batch(struct store *st, const struct batch_rows *b)
 {
 	if (exec_json(st, "insert of events",
 	    "INSERT INTO rebond.events (occurred_at, mailbox, uidvalidity, uid,"
@@ -607,23 +828,97 @@ store_write_batch(struct store *st, json_t *events, json_t *messages,
 	    " status text, reply_code integer, diagnostic text,"
 	    " remote_mta text, reason text, category text, rule text,"
 	    " matched text, verified boolean, replayed boolean) "
-	    "ON CONFLICT (digest, rcpt_index) DO NOTHING", events) == -1)
+	    "ON CONFLICT (digest, rcpt_index) DO NOTHING", b->events) == -1)
 		return -1;
+	/* Accounts first: the trigger resolves the problems of an emptied
+	 * secondary before this batch's problems go in. */
 	if (exec_json(st, "update of accounts",
 	    "UPDATE public.accounts AS a SET"
 	    " primary_state = u.primary_state,"
 	    " primary_state_since = to_timestamp(u.primary_state_since),"
 	    " secondary_state = u.secondary_state,"
-	    " secondary_state_since = to_timestamp(u.secondary_state_since) "
+	    " secondary_state_since = to_timestamp(u.secondary_state_since),"
+	    " login_alert = u.login_alert,"
+	    " login_alert_address = u.login_alert_address,"
+	    " secondary_email = CASE WHEN u.clear_secondary THEN NULL"
+	    "  ELSE a.secondary_email END,"
+	    " pending_email = CASE WHEN u.clear_pending THEN NULL"
+	    "  ELSE a.pending_email END,"
+	    " pending_deadline = CASE WHEN u.clear_pending THEN NULL"
+	    "  ELSE a.pending_deadline END "
 	    "FROM jsonb_to_recordset($1::jsonb) AS u(id bigint,"
 	    " primary_state text, primary_state_since double precision,"
-	    " secondary_state text, secondary_state_since double precision) "
+	    " secondary_state text, secondary_state_since double precision,"
+	    " login_alert text, login_alert_address text,"
+	    " clear_secondary boolean, clear_pending boolean) "
 	    "WHERE a.id = u.id"
 	    /* The ids again, as an array: so the planner probes the primary
 	     * key instead of scanning every account for each batch (it
 	     * cannot see how few rows jsonb_to_recordset gives). */
 	    " AND a.id = ANY(ARRAY(SELECT (e->>'id')::bigint"
-	    " FROM jsonb_array_elements($1::jsonb) AS e))", accounts) == -1)
+	    " FROM jsonb_array_elements($1::jsonb) AS e))", b->accounts) == -1)
+		return -1;
+	if (exec_json(st, "update of bounced address changes",
+	    "UPDATE rebond.email_changes AS c SET status = 'bounced',"
+	    " closed_at = now() "
+	    "FROM jsonb_to_recordset($1::jsonb) AS u(id bigint,"
+	    " clear_pending boolean) "
+	    "WHERE u.clear_pending AND c.account_id = u.id"
+	    " AND c.status = 'pending'", b->accounts) == -1)
+		return -1;
+	if (exec_json(st, "insert of notifications",
+	    "INSERT INTO rebond.outbox (account_id, channel, destination,"
+	    " template, category, params, ref) "
+	    "SELECT o.account_id, o.channel, o.destination, o.template,"
+	    " o.category, coalesce(o.params, '{}'), o.ref "
+	    "FROM jsonb_to_recordset($1::jsonb) AS o(account_id bigint,"
+	    " channel text, destination text, template text, category text,"
+	    " params jsonb, ref text) "
+	    "ON CONFLICT (ref) DO NOTHING", b->outbox) == -1)
+		return -1;
+	if (exec_json(st, "insert of problems",
+	    "INSERT INTO rebond.problems AS p (account_id, role, category,"
+	    " address, since, ref, warning_id, reason, auto_cleared,"
+	    " resolved_at, resolution) "
+	    "SELECT j.account_id, j.role, j.category, j.address,"
+	    " to_timestamp(j.since), j.ref,"
+	    " coalesce(j.warning_id, (SELECT o.id FROM rebond.outbox o"
+	    "  WHERE o.ref = j.warning_ref)),"
+	    " j.reason, coalesce(j.auto_cleared, false),"
+	    " CASE WHEN j.auto_cleared THEN now() END,"
+	    " CASE WHEN j.auto_cleared THEN 'auto_cleared' END "
+	    "FROM jsonb_to_recordset($1::jsonb) AS j(account_id bigint,"
+	    " role text, category text, address text,"
+	    " since double precision, ref text, warning_id bigint,"
+	    " warning_ref text, reason text, auto_cleared boolean) "
+	    "ON CONFLICT (account_id, role) WHERE resolved_at IS NULL "
+	    "DO UPDATE SET category = EXCLUDED.category,"
+	    " address = EXCLUDED.address, since = EXCLUDED.since,"
+	    " ref = EXCLUDED.ref, warning_id = EXCLUDED.warning_id,"
+	    " reason = EXCLUDED.reason, auto_cleared = EXCLUDED.auto_cleared,"
+	    " resolved_at = EXCLUDED.resolved_at,"
+	    " resolution = EXCLUDED.resolution, digest_id = NULL,"
+	    " created_at = now()", b->problems) == -1)
+		return -1;
+	if (exec_json(st, "update of operator alerts",
+	    "INSERT INTO rebond.ops_alerts AS a (remote, remote_mta,"
+	    " last_diagnostic, first_seen, last_seen, count, notified_at) "
+	    "SELECT j.remote, j.remote_mta, j.diagnostic,"
+	    " to_timestamp(j.first_seen), to_timestamp(j.last_seen), j.count,"
+	    " to_timestamp(j.notified_at) "
+	    "FROM jsonb_to_recordset($1::jsonb) AS j(remote text,"
+	    " remote_mta text, diagnostic text, first_seen double precision,"
+	    " last_seen double precision, count bigint,"
+	    " notified_at double precision) "
+	    "ON CONFLICT (remote) DO UPDATE SET"
+	    " remote_mta = coalesce(EXCLUDED.remote_mta, a.remote_mta),"
+	    " last_diagnostic = coalesce(EXCLUDED.last_diagnostic,"
+	    "  a.last_diagnostic),"
+	    " first_seen = least(a.first_seen, EXCLUDED.first_seen),"
+	    " last_seen = greatest(a.last_seen, EXCLUDED.last_seen),"
+	    " count = a.count + EXCLUDED.count,"
+	    " notified_at = coalesce(EXCLUDED.notified_at, a.notified_at)",
+	    b->ops) == -1)
 		return -1;
 	if (exec_json(st, "insert of messages",
 	    "INSERT INTO rebond.messages (digest, mailbox, uidvalidity, uid,"
@@ -636,9 +931,283 @@ store_write_batch(struct store *st, json_t *events, json_t *messages,
 	    " mailbox text, uidvalidity bigint, uid bigint, message_id text,"
 	    " bounce_date double precision, outcome text, report_type text,"
 	    " recipients integer, flags integer) "
-	    "ON CONFLICT (digest) DO NOTHING", messages) == -1)
+	    "ON CONFLICT (digest) DO NOTHING", b->messages) == -1)
 		return -1;
 	return 0;
+}
+
+int
+store_unlock(struct store *st, const char *key)
+{
+	const char *params[1] = { key };
+
+	return exec(st, "advisory unlock",
+	    "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, params,
+	    NULL);
+}
+
+int
+store_expire(struct store *st, int *validations_r, int *invitations_r)
+{
+	PGresult *res;
+	unsigned long long v = 0, i = 0;
+
+	*validations_r = *invitations_r = 0;
+	if (exec(st, "expiry of deadlines",
+	    "SELECT validations, invitations FROM rebond.expire_deadlines()",
+	    0, NULL, &res) == -1)
+		return -1;
+	if (PQntuples(res) == 1) {
+		if (parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)
+			v = 0;
+		if (parse_uint(PQgetvalue(res, 0, 1), 0, 1u << 30, &i) == -1)
+			i = 0;
+	}
+	PQclear(res);
+	*validations_r = (int)v;
+	*invitations_r = (int)i;
+	return 0;
+}
+
+int
+store_outbox_next(struct store *st, const char *channels, long long after,
+    unsigned max, struct outbox_row **rows_r, size_t *n_r)
+{
+	char abuf[32], mbuf[16];
+	const char *params[3] = { channels, abuf, mbuf };
+	struct outbox_row *rows;
+	PGresult *res;
+	int row, nrows;
+
+	*rows_r = NULL;
+	*n_r = 0;
+	snprintf(abuf, sizeof abuf, "%lld", after);
+	snprintf(mbuf, sizeof mbuf, "%u", max);
+	/* An operator alert shows the counts as they are when it leaves. */
+	if (exec(st, "lookup of notifications to send",
+	    "SELECT o.id, coalesce(o.account_id, 0), o.channel,"
+	    " o.destination, o.template, (o.params || CASE WHEN"
+	    " o.channel = 'ops' THEN coalesce((SELECT jsonb_build_object("
+	    "'count', a.count, 'first_seen', to_char(a.first_seen,"
+	    " 'DD/MM/YYYY HH24:MI'), 'last_seen', to_char(a.last_seen,"
+	    " 'DD/MM/YYYY HH24:MI'), 'remote_mta', coalesce(a.remote_mta,"
+	    " '-'), 'diagnostic', coalesce(a.last_diagnostic, '-'))"
+	    " FROM rebond.ops_alerts a WHERE a.remote = o.params->>'remote'),"
+	    " '{}') ELSE '{}' END)::text,"
+	    " extract(epoch FROM o.created_at)::bigint "
+	    "FROM rebond.outbox o "
+	    "WHERE o.sent_at IS NULL AND o.failed_at IS NULL"
+	    " AND o.cancelled_at IS NULL"
+	    " AND o.channel = ANY(string_to_array($1, ','))"
+	    " AND o.id > $2::bigint "
+	    "ORDER BY o.id LIMIT $3::integer", 3, params, &res) == -1)
+		return -1;
+	nrows = PQntuples(res);
+	rows = xcalloc((size_t)nrows + 1, sizeof *rows);
+	for (row = 0; row < nrows; row++) {
+		unsigned long long id, acc;
+		struct outbox_row *r = &rows[row];
+
+		if (parse_uint(PQgetvalue(res, row, 0), 1, ~0ULL >> 1,
+		    &id) == -1 ||
+		    parse_uint(PQgetvalue(res, row, 1), 0, ~0ULL >> 1,
+		    &acc) == -1)
+			id = acc = 0;
+		r->id = (long long)id;
+		r->account_id = (long long)acc;
+		r->channel = xstrdup(PQgetvalue(res, row, 2));
+		r->destination = xstrdup(PQgetvalue(res, row, 3));
+		r->template = xstrdup(PQgetvalue(res, row, 4));
+		r->params = json_loads(PQgetvalue(res, row, 5), 0, NULL);
+		if (r->params == NULL || !json_is_object(r->params)) {
+			json_decref(r->params);
+			r->params = json_object();
+		}
+		r->created = epoch_or_zero(res, row, 6);
+	}
+	PQclear(res);
+	*rows_r = rows;
+	*n_r = (size_t)nrows;
+	return 0;
+}
+
+void
+store_outbox_rows_free(struct outbox_row *rows, size_t n)
+{
+	size_t i;
+
+	if (rows == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(rows[i].channel);
+		free(rows[i].destination);
+		free(rows[i].template);
+		json_decref(rows[i].params);
+	}
+	free(rows);
+}
+
+int
+store_outbox_done(struct store *st, long long id, enum send_result r,
+    const char *error)
+{
+	char ibuf[32];
+	const char *params[2] = { ibuf, error ? error : "" };
+	char *clean = NULL;
+	int rc;
+
+	snprintf(ibuf, sizeof ibuf, "%lld", id);
+	if (r == SEND_OK)
+		/* Sent: the validation token has no business staying here. */
+		return exec(st, "record of a sent notification",
+		    "UPDATE rebond.outbox SET sent_at = now(),"
+		    " attempts = attempts + 1, last_error = NULL,"
+		    " params = params - 'token' WHERE id = $1::bigint",
+		    1, params, NULL);
+	clean = str_sanitize(params[1], strlen(params[1]), 400);
+	params[1] = clean;
+	rc = exec(st, "record of a failed notification",
+	    r == SEND_PERM ?
+	    "UPDATE rebond.outbox SET attempts = attempts + 1,"
+	    " last_error = $2, failed_at = now() WHERE id = $1::bigint" :
+	    "UPDATE rebond.outbox SET attempts = attempts + 1,"
+	    " last_error = $2 WHERE id = $1::bigint", 2, params, NULL);
+	free(clean);
+	return rc;
+}
+
+int
+store_outbox_unreachable(struct store *st, const char *channels,
+    const char *error)
+{
+	char *clean = str_sanitize(error, strlen(error), 400);
+	const char *params[2] = { channels, clean };
+	int rc;
+
+	rc = exec(st, "record of an unreachable relay",
+	    "UPDATE rebond.outbox SET attempts = attempts + 1, last_error = $2 "
+	    "WHERE sent_at IS NULL AND failed_at IS NULL"
+	    " AND cancelled_at IS NULL"
+	    " AND channel = ANY(string_to_array($1, ','))", 2, params, NULL);
+	free(clean);
+	return rc;
+}
+
+/* A whole result as a table of strings (NULL for SQL NULL). */
+static struct store_table *
+table_of(const PGresult *res)
+{
+	struct store_table *t = xcalloc(1, sizeof *t);
+	int r, c;
+
+	t->ncols = (size_t)PQnfields(res);
+	t->nrows = (size_t)PQntuples(res);
+	t->names = xcalloc(t->ncols + 1, sizeof *t->names);
+	t->cells = xcalloc(t->ncols * t->nrows + 1, sizeof *t->cells);
+	for (c = 0; c < (int)t->ncols; c++)
+		t->names[c] = xstrdup(PQfname(res, c));
+	for (r = 0; r < (int)t->nrows; r++)
+		for (c = 0; c < (int)t->ncols; c++)
+			t->cells[(size_t)r * t->ncols + (size_t)c] =
+			    dup_or_null(res, r, c);
+	return t;
+}
+
+void
+store_table_free(struct store_table **pp)
+{
+	struct store_table *t = *pp;
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->ncols; i++)
+		free(t->names[i]);
+	for (i = 0; i < t->ncols * t->nrows; i++)
+		free(t->cells[i]);
+	free(t->names);
+	free(t->cells);
+	free(t);
+	*pp = NULL;
+}
+
+const char *
+store_table_cell(const struct store_table *t, size_t row, size_t col)
+{
+	return t->cells[row * t->ncols + col];
+}
+
+int
+store_admin_queue(struct store *st, struct store_table **t_r)
+{
+	PGresult *res;
+
+	*t_r = NULL;
+	if (exec(st, "lookup of the admin queue",
+	    "SELECT account_id::text, address, role, category, what, action,"
+	    " notified, to_char(since, 'DD/MM/YYYY') "
+	    "FROM rebond.admin_queue ORDER BY since, problem_id",
+	    0, NULL, &res) == -1)
+		return -1;
+	*t_r = table_of(res);
+	PQclear(res);
+	return 0;
+}
+
+int
+store_digest_pending(struct store *st, unsigned max,
+    struct store_table **t_r)
+{
+	char mbuf[16];
+	const char *params[1] = { mbuf };
+	PGresult *res;
+
+	*t_r = NULL;
+	snprintf(mbuf, sizeof mbuf, "%u", max);
+	if (exec(st, "lookup of new problems",
+	    "SELECT d.problem_id::text, d.account_id::text, d.address, d.role,"
+	    " d.category, d.what, d.action, d.notified,"
+	    " to_char(d.since, 'DD/MM/YYYY') "
+	    "FROM rebond.problem_details d "
+	    "WHERE d.digest_id IS NULL "
+	    "ORDER BY d.problem_id LIMIT $1::integer", 1, params, &res) == -1)
+		return -1;
+	*t_r = table_of(res);
+	PQclear(res);
+	return 0;
+}
+
+int
+store_digest_queue(struct store *st, const char *admin_to, json_t *params,
+    const char *const *problem_ids, size_t n)
+{
+	char *pj = json_dumps(params, JSON_COMPACT), *ij;
+	const char *p[3];
+	PGresult *res;
+	int rc = -1;
+
+	ij = json_strings(problem_ids, n);
+	if (pj == NULL || ij == NULL) {
+		log_error("database: cannot encode the admin digest");
+		goto out;
+	}
+	p[0] = admin_to;
+	p[1] = pj;
+	p[2] = ij;
+	if (exec(st, "insert of the admin digest",
+	    "WITH d AS (INSERT INTO rebond.outbox (channel, destination,"
+	    " template, params) VALUES ('admin', $1, 'admin_digest', $2::jsonb)"
+	    " RETURNING id) "
+	    "UPDATE rebond.problems p SET digest_id = d.id FROM d "
+	    "WHERE p.id = ANY(ARRAY(SELECT jsonb_array_elements_text("
+	    "$3::jsonb)::bigint)) AND p.digest_id IS NULL", 3, p, &res) == -1)
+		goto out;
+	PQclear(res);
+	rc = 0;
+out:
+	free(pj);
+	free(ij);
+	return rc;
 }
 
 int

@@ -10,14 +10,16 @@
 #define REBOND_STORE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
 
 #include "policy.h"
+#include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 /* messages.outcome */
 enum outcome {
@@ -72,14 +74,117 @@ int store_lookup(struct store *st, const char *const *addrs, size_t n,
     struct account **accounts_r, size_t *n_r);
 void store_accounts_free(struct account *a, size_t n);
 /*
- * Write one batch: events (array of objects, keys = rebond.events
- * columns), messages (keys = rebond.messages columns) and account
- * states (array of {id, primary_state, primary_state_since,
- * secondary_state, secondary_state_since}). Rows already present
- * (same digest) are skipped. NULL arrays are skipped.
+ * The policy's history of the accounts (a, n), filled in place: the
+ * latest warning per account and category (rebond.outbox; one refused
+ * for good or cancelled does not count), and the days
+ * since soft_start with a transient failure of each address
+ * (rebond.events). Two statements for the whole batch.
  */
-int store_write_batch(struct store *st, json_t *events, json_t *messages,
-    json_t *accounts);
+int store_history(struct store *st, struct account *a, size_t n,
+    time_t soft_start);
+/*
+ * The operator alert state of n remote domains: *ops_r is a new array of
+ * n entries, in the order of remotes (notified 0 when never alerted).
+ * Free it with store_ops_free() (also on error).
+ */
+int store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
+    struct ops_alert **ops_r);
+void store_ops_free(struct ops_alert *ops, size_t n);
+
+/*
+ * The rows of one batch, each a JSON array of objects (NULL or empty:
+ * nothing to write). Keys are the columns of:
+ *   events    rebond.events (times as epoch seconds)
+ *   messages  rebond.messages
+ *   accounts  {id, primary_state, primary_state_since, secondary_state,
+ *             secondary_state_since, login_alert, login_alert_address,
+ *             clear_secondary, clear_pending}
+ *   outbox    rebond.outbox {account_id, channel, destination, template,
+ *             category, params, ref}
+ *   problems  rebond.problems {account_id, role, category, address,
+ *             since, ref, warning_id | warning_ref, reason, auto_cleared}
+ *             (at most one per account and role)
+ *   ops       rebond.ops_alerts {remote, remote_mta, diagnostic,
+ *             first_seen, last_seen, count, notified_at} (one per remote)
+ */
+struct batch_rows {
+	json_t *events;
+	json_t *messages;
+	json_t *accounts;
+	json_t *outbox;
+	json_t *problems;
+	json_t *ops;
+};
+
+/*
+ * Write one batch, in the caller's transaction: rows already present
+ * (same digest, same ref) are skipped; an open problem of the same
+ * account and role is replaced; operator alert counts add up.
+ */
+int store_write_batch(struct store *st, const struct batch_rows *rows);
+/* Release an advisory lock taken by store_try_lock(). */
+int store_unlock(struct store *st, const char *key);
+
+/*
+ * rebond.expire_deadlines(): address changes and invitations past their
+ * deadline become problems for the admins. Autocommit.
+ */
+int store_expire(struct store *st, int *validations_r, int *invitations_r);
+
+/* One notification to send (rebond.outbox). */
+struct outbox_row {
+	long long id;
+	long long account_id;	/* 0: none (admin, ops) */
+	char *channel;		/* email, sms, admin, ops */
+	char *destination;
+	char *template;
+	json_t *params;		/* an object; for ops, with the counts */
+	time_t created;
+};
+
+/*
+ * Up to max unsent rows of the channels (comma-separated) with an id
+ * above after, oldest first. Free with store_outbox_rows_free().
+ */
+int store_outbox_next(struct store *st, const char *channels, long long after,
+    unsigned max, struct outbox_row **rows_r, size_t *n_r);
+void store_outbox_rows_free(struct outbox_row *rows, size_t n);
+/*
+ * Record one attempt of row id (autocommit): sent (sent_at; a validation
+ * token is removed), or failed with error (failed_at when permanent).
+ */
+int store_outbox_done(struct store *st, long long id, enum send_result r,
+    const char *error);
+/* Count a failed attempt on every unsent row of channels. */
+int store_outbox_unreachable(struct store *st, const char *channels,
+    const char *error);
+
+/* A query result as strings (NULL for SQL NULL). */
+struct store_table {
+	size_t ncols, nrows;
+	char **names;
+	char **cells;		/* row-major */
+};
+const char *store_table_cell(const struct store_table *t, size_t row,
+    size_t col);
+void store_table_free(struct store_table **pp);
+/*
+ * The admin queue: account_id, address, role, category, what, action,
+ * notified, since (JJ/MM/AAAA), oldest first.
+ */
+int store_admin_queue(struct store *st, struct store_table **t_r);
+/*
+ * Problems no admin digest listed yet (at most max): problem_id,
+ * account_id, address, role, category, what, action, notified, since.
+ * Call in a transaction that then runs store_digest_queue().
+ */
+int store_digest_pending(struct store *st, unsigned max,
+    struct store_table **t_r);
+/* Queue the admin digest (params for its template) listing the n
+ * problems (ids as text), and mark them listed. */
+int store_digest_queue(struct store *st, const char *admin_to, json_t *params,
+    const char *const *problem_ids, size_t n);
+
 /*
  * The UIDVALIDITY recorded with the last message processed from mailbox,
  * or 0 when none was.

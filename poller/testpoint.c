@@ -20,6 +20,7 @@ static const char *const names[] = {
 	"copied",		/* no MOVE: UID COPY done, not flagged */
 	"flagged",		/* no MOVE: \Deleted set, not expunged */
 	"moved",		/* the whole batch moved */
+	"notify-sent",		/* a notification accepted, not marked sent */
 	NULL
 };
 

@@ -164,7 +164,13 @@ CONF
 dovecot_run() {
 	D=$1/$2
 	rm -f "$D/run/master.pid"
-	as "$MAILUSER" dovecot -c "$D/dovecot.conf"
+	# The ports may still be held for a moment by the previous instance.
+	n=0
+	until as "$MAILUSER" dovecot -c "$D/dovecot.conf" 2>>"$D/start.err"; do
+		n=$((n + 1))
+		[ $n -ge 20 ] && { cat "$D/start.err" >&2; return 1; }
+		sleep 0.25
+	done
 	wait_pidfile "$D/run/master.pid"
 	cp "$D/run/master.pid" "$1/$2.pid"
 	wait_port "$(cat "$D/port")"
@@ -202,6 +208,16 @@ stop_tree() {
 		kill -TERM "$k" 2>/dev/null || true
 	done
 	stop_pid "$1" TERM
+	# A surviving login process still holds the listening sockets: wait
+	# for every one, so that the server can start again on its ports.
+	for k in $kids; do
+		i=0
+		while kill -0 "$k" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$k" 2>/dev/null || true
+	done
 }
 
 # pg_start T NAME [PORT]: a PostgreSQL cluster in $T/NAME (initdb once).

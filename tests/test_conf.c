@@ -120,6 +120,8 @@ static const struct bad_case bad_cases[] = {
 	{ "", "[smtp]\nhost = smtp.example.org\n", "[smtp] from: required" },
 	{ "", "[smtp]\nfrom = not an address\n", "expected an email address" },
 	{ "", "[verp]\nmode = require\n", "[verp] mode = require needs" },
+	{ "", "[smtp]\ntemplates = /nonexistent/tpl\n",
+	  "templates = \"/nonexistent/tpl\": No such file" },
 	{ "archive_folder = INBOX", "", "must differ from folder" },
 };
 

@@ -1,0 +1,88 @@
+/* cmd_report.c - the admin queue as a table (see cmd_report.h). */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "cmd_report.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "table.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rebond report [-c FILE] [--wide] [--stderr]\n");
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "wide", no_argument, NULL, 'w' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const headers[] = { "compte", "adresse", "rôle",
+		"catégorie", "problème", "action", "prévenu", "depuis" };
+	struct store_table *t = NULL;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	const char *path = getenv("REBOND_CONFIG");
+	int ch, wide = 0, version, rc = EX_TEMPFAIL;
+
+	if (path == NULL || *path == '\0')
+		path = CONF_DEFAULT_PATH;
+	while ((ch = getopt_long(argc, argv, "c:we", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'w':
+			wide = 1;
+			break;
+		case 'e':
+			break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
+	if ((cfg = conf_load(path, stderr)) == NULL) {
+		fprintf(stderr, "rebond: configuration %s has errors\n", path);
+		return EX_CONFIG;
+	}
+	log_open(LOG_TARGET_STDERR, cfg->log.level, cfg->log.facility);
+	if (store_open(cfg->database.conninfo, &st) == -1 ||
+	    store_schema_version(st, &version) == -1)
+		goto out;
+	if (version != STORE_SCHEMA_VERSION) {
+		log_error("database: schema version %d, this rebond needs %d: "
+		    "run rebond migrate", version, STORE_SCHEMA_VERSION);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if (store_admin_queue(st, &t) == -1)
+		goto out;
+	if (t->nrows == 0)
+		printf("File d'attente vide : aucun problème ouvert.\n");
+	else {
+		table_print(stdout, headers, t->ncols,
+		    (const char *const *)t->cells, t->nrows,
+		    wide ? 0 : REPORT_COLUMN_MAX);
+		printf("%zu problème(s) ouvert(s).\n", t->nrows);
+	}
+	rc = fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+out:
+	store_table_free(&t);
+	store_close(&st);
+	conf_free(&cfg);
+	return rc;
+}

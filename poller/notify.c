@@ -1,0 +1,392 @@
+/* notify.c - deadlines, then the outbox (see notify.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "log.h"
+#include "mailmsg.h"
+#include "notify.h"
+#include "sms.h"
+#include "smtp.h"
+#include "template.h"
+#include "testpoint.h"
+#include "xalloc.h"
+
+#define LOCK_KEY "rebond outbox"
+
+struct sender {
+	const struct config *cfg;
+	struct store *st;
+	struct notify_stats *ns;
+	time_t now;
+	struct smtp *smtp;
+	int relay_tried;	/* smtp_open was called */
+	int relay_down;		/* no more mail in this run */
+	int exit;		/* sysexits code so far */
+	int db_failed;
+};
+
+static const char *
+templates_dir(const struct config *cfg)
+{
+	return cfg->smtp.templates ? cfg->smtp.templates : CONF_TEMPLATES_DIR;
+}
+
+/* "JJ/MM/AAAA" (UTC) of t. */
+static void
+fr_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%02d/%02d/%04d", tm.tm_mday % 100,
+		    (tm.tm_mon + 1) % 100, (tm.tm_year + 1900) % 10000);
+}
+
+/* The row's values, with the run's own (platform_url, date, ...). */
+static json_t *
+template_vars(const struct sender *sd, const struct outbox_row *r)
+{
+	json_t *v = json_deep_copy(r->params);
+	char date[16];
+
+	if (v == NULL)
+		v = json_object();
+	fr_date(sd->now, date, sizeof date);
+	json_object_set_new(v, "platform_url", json_string(
+	    sd->cfg->smtp.platform_url ? sd->cfg->smtp.platform_url : ""));
+	if (json_object_get(v, "date") == NULL)
+		json_object_set_new(v, "date", json_string(date));
+	json_object_set_new(v, "renotify_days",
+	    json_integer(sd->cfg->policy.renotify_days));
+	return v;
+}
+
+/* Connect to the relay once per run; 0, or -1 (then relay_down). */
+static int
+relay(struct sender *sd)
+{
+	const struct endpoint *ep = &sd->cfg->smtp.ep;
+	char *password = NULL;
+
+	if (sd->smtp != NULL && smtp_usable(sd->smtp))
+		return 0;
+	if (sd->relay_down)
+		return -1;
+	if (sd->relay_tried) {
+		/* The connection died during this run: leave the rest. */
+		sd->relay_down = 1;
+		return -1;
+	}
+	sd->relay_tried = 1;
+	if (ep->password_file != NULL &&
+	    (password = conf_read_secret(ep->password_file, stderr)) == NULL) {
+		sd->relay_down = 1;
+		sd->exit = EX_CONFIG;
+		return -1;
+	}
+	if (smtp_open(ep, password, &sd->smtp) == -1) {
+		enum smtp_error e = smtp_error(sd->smtp);
+
+		sd->relay_down = 1;
+		if (sd->exit == EX_OK)
+			sd->exit = e == SMTP_ERR_TLS ? EX_PROTOCOL :
+			    e == SMTP_ERR_AUTH ? EX_NOPERM : EX_TEMPFAIL;
+		smtp_close(&sd->smtp);
+		/* Every waiting mail shows why it waits. */
+		if (store_outbox_unreachable(sd->st, "email,admin,ops",
+		    e == SMTP_ERR_TLS ? "relais SMTP : certificat refusé" :
+		    e == SMTP_ERR_AUTH ? "relais SMTP : identifiants refusés" :
+		    "relais SMTP injoignable") == -1)
+			sd->db_failed = 1;
+	}
+	if (password != NULL) {
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	return sd->relay_down ? -1 : 0;
+}
+
+/* The Message-ID of a row: the same on every attempt. */
+static void
+message_id(const struct sender *sd, const struct outbox_row *r, char *buf,
+    size_t len)
+{
+	const char *at = strrchr(sd->cfg->smtp.from, '@');
+
+	snprintf(buf, len, "rebond.outbox.%lld.%lld@%s", r->id,
+	    (long long)r->created, at ? at + 1 : "localhost");
+}
+
+/* Send one mail row. */
+static enum send_result
+send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
+    char *err, size_t errlen)
+{
+	const struct config *cfg = sd->cfg;
+	struct mailmsg m = { 0 };
+	char *subject = NULL, *body = NULL, *data = NULL, mid[512];
+	enum send_result res = SEND_TEMP;
+	size_t len;
+
+	if (template_email(templates_dir(cfg), r->template, vars, &subject,
+	    &body, err, errlen) == -1) {
+		log_error("notify: outbox=%lld %s", r->id, err);
+		return SEND_TEMP;
+	}
+	message_id(sd, r, mid, sizeof mid);
+	m.from = cfg->smtp.from;
+	m.from_name = cfg->smtp.from_name;
+	m.to = r->destination;
+	m.subject = subject;
+	m.body = body;
+	m.date = sd->now;
+	m.message_id = mid;
+	if (mailmsg_build(&m, &data, &len, err, errlen) == -1) {
+		res = SEND_PERM;
+		goto out;
+	}
+	if (relay(sd) == -1) {
+		snprintf(err, errlen, "relais SMTP indisponible");
+		goto out;
+	}
+	/* Bounces of our own mail come back to the bounce mailbox. */
+	res = smtp_send(sd->smtp, cfg->verp.return_path ?
+	    cfg->verp.return_path : cfg->smtp.from, r->destination, data, len,
+	    err, errlen);
+	if (res == SEND_TEMP && !smtp_usable(sd->smtp)) {
+		log_error("smtp: host=%s connection lost: %s",
+		    cfg->smtp.ep.host, err);
+		sd->relay_down = 1;
+		if (sd->exit == EX_OK)
+			sd->exit = EX_TEMPFAIL;
+	}
+out:
+	free(subject);
+	free(body);
+	free(data);
+	return res;
+}
+
+/* Send one SMS row. */
+static enum send_result
+send_sms(struct sender *sd, const struct outbox_row *r, json_t *vars,
+    char *err, size_t errlen)
+{
+	enum send_result res;
+	char *text = NULL;
+
+	if (template_sms(templates_dir(sd->cfg), r->template, vars, &text, err,
+	    errlen) == -1) {
+		log_error("notify: outbox=%lld %s", r->id, err);
+		return SEND_TEMP;
+	}
+	res = sms_send(sd->cfg->sms.command, sd->cfg->sms.timeout,
+	    r->destination, text, err, errlen);
+	if (res == SEND_TEMP && sd->exit == EX_OK)
+		sd->exit = EX_TEMPFAIL;
+	free(text);
+	return res;
+}
+
+/* Try one row, and record the attempt. */
+static void
+send_row(struct sender *sd, const struct outbox_row *r)
+{
+	int sms = strcmp(r->channel, "sms") == 0;
+	enum send_result res;
+	char err[512] = "";
+	json_t *vars;
+
+	/* Not configured, or the relay is down: the row waits. */
+	if (sms ? sd->cfg->sms.command == NULL :
+	    sd->cfg->smtp.ep.host == NULL || sd->relay_down)
+		return;
+	vars = template_vars(sd, r);
+	res = sms ? send_sms(sd, r, vars, err, sizeof err) :
+	    send_mail(sd, r, vars, err, sizeof err);
+	json_decref(vars);
+	if (!sms && sd->relay_down && res == SEND_TEMP && sd->smtp == NULL)
+		return;		/* counted by store_outbox_unreachable */
+	if (res == SEND_OK)
+		testpoint("notify-sent");
+	if (store_outbox_done(sd->st, r->id, res, err) == -1) {
+		sd->db_failed = 1;
+		return;
+	}
+	switch (res) {
+	case SEND_OK:
+		sd->ns->sent++;
+		log_info("notify: outbox=%lld channel=%s template=%s "
+		    "account=%lld status=sent", r->id, r->channel, r->template,
+		    r->account_id);
+		break;
+	case SEND_PERM:
+		sd->ns->failed++;
+		log_warning("notify: outbox=%lld channel=%s template=%s "
+		    "account=%lld status=refused error=\"%s\"", r->id,
+		    r->channel, r->template, r->account_id, err);
+		break;
+	default:
+		sd->ns->deferred++;
+		log_warning("notify: outbox=%lld channel=%s template=%s "
+		    "account=%lld status=deferred error=\"%s\"", r->id,
+		    r->channel, r->template, r->account_id, err);
+		break;
+	}
+}
+
+/* Every unsent row of channels, oldest first. */
+static void
+send_channels(struct sender *sd, const char *channels)
+{
+	long long after = 0;
+
+	for (;;) {
+		struct outbox_row *rows = NULL;
+		size_t n = 0, i;
+
+		if (sd->db_failed || store_outbox_next(sd->st, channels, after,
+		    NOTIFY_BATCH, &rows, &n) == -1) {
+			sd->db_failed = 1;
+			return;
+		}
+		for (i = 0; i < n && !sd->db_failed; i++) {
+			after = rows[i].id;
+			send_row(sd, &rows[i]);
+		}
+		store_outbox_rows_free(rows, n);
+		if (n < NOTIFY_BATCH)
+			return;
+	}
+}
+
+/* French words for a role, in the digest. */
+static const char *
+role_words(const char *role)
+{
+	if (strcmp(role, "primary") == 0)
+		return "adresse principale";
+	if (strcmp(role, "secondary") == 0)
+		return "adresse professionnelle";
+	if (strcmp(role, "pending") == 0)
+		return "nouvelle adresse à valider";
+	return "adresse d'invitation";
+}
+
+static const char *
+cell(const struct store_table *t, size_t row, size_t col)
+{
+	const char *s = store_table_cell(t, row, col);
+
+	return s ? s : "-";
+}
+
+/*
+ * One admin digest for the problems no digest listed yet, queued in the
+ * outbox in one transaction with the marks on those problems.
+ */
+static void
+queue_digest(struct sender *sd)
+{
+	struct store_table *t = NULL;
+	const char **ids = NULL;
+	struct buf text;
+	json_t *params;
+	char date[16];
+	size_t i;
+
+	if (store_begin(sd->st) == -1) {
+		sd->db_failed = 1;
+		return;
+	}
+	if (store_digest_pending(sd->st, NOTIFY_DIGEST_MAX, &t) == -1)
+		goto fail;
+	if (t->nrows == 0) {
+		store_rollback(sd->st);
+		store_table_free(&t);
+		return;
+	}
+	buf_init(&text, TEMPLATE_OUT_MAX_BYTES);
+	ids = xcalloc(t->nrows + 1, sizeof *ids);
+	for (i = 0; i < t->nrows; i++) {
+		/* problem_id, account_id, address, role, category, what,
+		 * action, notified, since */
+		ids[i] = store_table_cell(t, i, 0);
+		buf_printf(&text, "- Compte %s, %s %s (depuis le %s)\n"
+		    "  %s\n  %s\n  À faire : %s\n\n", cell(t, i, 1),
+		    role_words(cell(t, i, 3)), cell(t, i, 2), cell(t, i, 8),
+		    cell(t, i, 5), cell(t, i, 7), cell(t, i, 6));
+	}
+	fr_date(sd->now, date, sizeof date);
+	params = json_object();
+	json_object_set_new(params, "count",
+	    json_integer((json_int_t)t->nrows));
+	json_object_set_new(params, "problems", json_string(text.data ?
+	    text.data : ""));
+	json_object_set_new(params, "date", json_string(date));
+	buf_free(&text);
+	i = store_digest_queue(sd->st, sd->cfg->smtp.admin_to, params, ids,
+	    t->nrows) == 0 && store_commit(sd->st) == 0;
+	json_decref(params);
+	if (!i)
+		goto fail;
+	log_info("notify: admin digest queued problems=%zu", t->nrows);
+	free(ids);
+	store_table_free(&t);
+	return;
+fail:
+	store_rollback(sd->st);
+	free(ids);
+	store_table_free(&t);
+	sd->db_failed = 1;
+}
+
+int
+notify_run(const struct config *cfg, struct store *st, time_t now,
+    struct notify_stats *ns)
+{
+	struct sender sd = { .cfg = cfg, .st = st, .ns = ns, .now = now,
+		.exit = EX_OK };
+	int got;
+
+	memset(ns, 0, sizeof *ns);
+	if (store_try_lock(st, LOCK_KEY, &got) == -1)
+		return EX_TEMPFAIL;
+	if (!got) {
+		log_info("notify: another run sends the notifications");
+		return EX_OK;
+	}
+	if (store_expire(st, &ns->validations_expired,
+	    &ns->invitations_expired) == -1) {
+		sd.db_failed = 1;
+		goto out;
+	}
+	if (ns->validations_expired > 0 || ns->invitations_expired > 0)
+		log_info("notify: expired validations=%d invitations=%d",
+		    ns->validations_expired, ns->invitations_expired);
+	send_channels(&sd, "email,sms");
+	/* The digest tells who was warned: after the warnings, and only when
+	 * it can leave now. */
+	if (!sd.db_failed && cfg->smtp.admin_to != NULL &&
+	    cfg->smtp.ep.host != NULL && !sd.relay_down) {
+		queue_digest(&sd);
+		send_channels(&sd, "admin");
+	}
+	send_channels(&sd, "ops");
+out:
+	smtp_close(&sd.smtp);
+	store_unlock(st, LOCK_KEY);
+	if (sd.db_failed)
+		return EX_TEMPFAIL;
+	return sd.exit;
+}

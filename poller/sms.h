@@ -1,0 +1,39 @@
+/*
+ * sms.h - SMS through the operator's gateway command ([sms] command).
+ *
+ * The command line is split on blanks into an argv (no shell: nothing in
+ * it or in the number is interpreted); the normalised number is added as
+ * the last argument; the text comes on standard input. The command must
+ * exit 0 once the SMS is accepted, 75 (EX_TEMPFAIL) for a temporary
+ * failure (retried at the next run); any other status is a refusal for
+ * good. A command still running after the timeout is killed (SIGKILL)
+ * and counts as temporary.
+ */
+#ifndef REBOND_SMS_H
+#define REBOND_SMS_H
+
+#include <stddef.h>
+
+#include "send.h"
+
+/* Arguments of the command line, number included. */
+#define SMS_MAX_ARGS 32
+/* Bytes of an SMS text (three concatenated SMS of UTF-8 text). */
+#define SMS_MAX_BYTES 480
+
+/*
+ * The number as the gateway gets it: an optional leading +, then 6 to 20
+ * digits; blanks, dots, dashes and parentheses are dropped. Returns 0
+ * and the number in out, or -1 for anything else.
+ */
+int sms_number(const char *in, char *out, size_t len);
+
+/*
+ * Run command for number with text on its standard input, for at most
+ * timeout seconds. Returns SEND_OK, or SEND_TEMP / SEND_PERM with the
+ * reason (and the command's first output line, if any) in err.
+ */
+enum send_result sms_send(const char *command, unsigned timeout,
+    const char *number, const char *text, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1208 @@
+/*
+ * live_policy.c - the help page, end to end: `rebond run` against real
+ * Dovecot, PostgreSQL, an SMTP sink (aiosmtpd, plain and STARTTLS) and a
+ * script as SMS command. Each test has its own database, mailbox, and
+ * recipient addresses, so that tests can run in parallel on the shared
+ * servers; mails are found in the sink by their recipient.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "live.h"
+
+#define DAY 86400
+
+/* Options of a test's configuration. */
+struct cfgopt {
+	const char *smtp_port;	/* NULL: the plain sink */
+	const char *tls;	/* NULL: none */
+	const char *ca;		/* NULL: the test CA */
+	const char *host;	/* NULL: 127.0.0.1 */
+	const char *policy;	/* extra [policy] lines */
+	const char *user;	/* [smtp] user, password_file */
+	const char *password_file;
+	const char *timeout;	/* NULL: 10 */
+	int no_sms;
+};
+
+/* A DSN for rcpt dated when, with a Message-ID unique to this process. */
+static char *
+dsn_at(const char *rcpt, const char *status, const char *diag, time_t when)
+{
+	static unsigned seq;
+	const char *domain = strchr(rcpt, '@') ? strchr(rcpt, '@') + 1 : "x";
+	char date[64], *s = NULL;
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	seq++;
+	cr_assert(asprintf(&s,
+	    "Return-Path: <>\r\n"
+	    "Date: %s\r\n"
+	    "From: Mail Delivery System <MAILER-DAEMON@mx.platform.example>\r\n"
+	    "To: bounces@platform.example\r\n"
+	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Message-ID: <pol-%d-%u-%ld@mx.platform.example>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"B%u\"\r\n"
+	    "\r\n"
+	    "--B%u\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n"
+	    "\r\n"
+	    "<%s>: host mx.%s said: %s\r\n"
+	    "\r\n"
+	    "--B%u\r\n"
+	    "Content-Type: message/delivery-status\r\n"
+	    "\r\n"
+	    "Reporting-MTA: dns; mx.platform.example\r\n"
+	    "\r\n"
+	    "Final-Recipient: rfc822; %s\r\n"
+	    "Action: %s\r\n"
+	    "Status: %s\r\n"
+	    "Remote-MTA: dns; mx.%s\r\n"
+	    "Diagnostic-Code: smtp; %s\r\n"
+	    "\r\n"
+	    "--B%u--\r\n",
+	    date, (int)getpid(), seq, (long)when, seq, seq, rcpt, domain, diag,
+	    seq, rcpt, status[0] == '4' ? "delayed" : "failed", status, domain,
+	    diag, seq) > 0);
+	return s;
+}
+
+static void
+bounce(const char *user, const char *rcpt, const char *status,
+    const char *diag, time_t when)
+{
+	char *m = dsn_at(rcpt, status, diag, when);
+
+	live_deliver(user, "INBOX", m, strlen(m));
+	free(m);
+}
+
+#define HARD "5.1.1", "550 5.1.1 <x>: Recipient address rejected: User unknown"
+#define QUOTA "5.2.2", "552 5.2.2 Mailbox full: user is over quota"
+#define SPF "5.7.23", "550 5.7.23 SPF check failed: message rejected " \
+	"due to SPF policy"
+#define SPAM "5.7.1", "554 5.7.1 Message rejected as SPAM (policy issue " \
+	"or sender blocked)"
+#define BLOCKED "5.7.1", "550 5.7.1 Service unavailable; Client host " \
+	"[192.0.2.1] blocked using zen.spamhaus.org"
+#define TRANSIENT "4.4.7", "Delivery time expired: connection timed out"
+
+/* The test's configuration, with [smtp] and [sms] sections. */
+static const char *
+config(const char *name, const char *db, const struct cfgopt *o)
+{
+	char extra[4096];
+
+	snprintf(extra, sizeof extra,
+	    "[policy]\n%s\n"
+	    "[smtp]\n"
+	    "host = %s\n"
+	    "port = %s\n"
+	    "tls = %s\n"
+	    "ca_file = %s\n"
+	    "%s%s\n"
+	    "%s%s\n"
+	    "timeout = %s\n"
+	    "from = noreply@platform.example\n"
+	    "from_name = Plateforme\n"
+	    "admin_to = admins-%s@platform.example\n"
+	    "ops_to = ops-%s@platform.example\n"
+	    "templates = %s/etc/templates\n"
+	    "platform_url = https://platform.example\n"
+	    "[sms]\n"
+	    "%scommand = /bin/sh %s/tests/sms_sink.sh %s/%s.sms\n"
+	    "timeout = 10\n",
+	    o && o->policy ? o->policy : "",
+	    o && o->host ? o->host : "127.0.0.1",
+	    o && o->smtp_port ? o->smtp_port :
+	    live_env("REBOND_TEST_SMTP_PORT"),
+	    o && o->tls ? o->tls : "none",
+	    o && o->ca ? o->ca : live_env("REBOND_TEST_CA"),
+	    o && o->user ? "user = " : "", o && o->user ? o->user : "",
+	    o && o->password_file ? "password_file = " : "",
+	    o && o->password_file ? o->password_file : "",
+	    o && o->timeout ? o->timeout : "10", name, name,
+	    live_env("REBOND_SRCDIR"), o && o->no_sms ? ";" : "",
+	    live_env("REBOND_SRCDIR"), live_dir(), name);
+	return live_config(name, name, db, extra);
+}
+
+/* rebond run with this configuration; returns the exit status. */
+static int
+run(const char *cfg)
+{
+	char args[700];
+
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	return live_rebond(args);
+}
+
+static void
+run_ok(const char *cfg)
+{
+	int rc = run(cfg);
+
+	cr_assert_eq(rc, 0, "rebond run exit %d: %s", rc, live_err());
+}
+
+/* Decode quoted-printable in place (soft breaks, =XX). */
+static void
+qp_decode(char *s)
+{
+	char *o = s;
+
+	while (*s != '\0') {
+		if (s[0] == '=' && s[1] == '\r' && s[2] == '\n')
+			s += 3;
+		else if (s[0] == '=' && s[1] == '\n')
+			s += 2;
+		else if (s[0] == '=' && s[1] != '\0' && s[2] != '\0') {
+			char hex[3] = { s[1], s[2], 0 };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 3;
+		} else
+			*o++ = *s++;
+	}
+	*o = '\0';
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Mails the sinks received for rcpt (both sinks). With body_r, the
+ * headers and decoded body of the last one (free()).
+ */
+static int
+sink(const char *rcpt, char **body_r)
+{
+	const char *dirs[] = { "REBOND_TEST_SMTP_MAILDIR",
+		"REBOND_TEST_SMTPTLS_MAILDIR" };
+	char want[300], path[1024];
+	int n = 0;
+	size_t d;
+
+	snprintf(want, sizeof want, "X-RcptTo: %s\n", rcpt);
+	if (body_r != NULL)
+		*body_r = NULL;
+	for (d = 0; d < 2; d++) {
+		struct dirent *de;
+		DIR *dir;
+
+		snprintf(path, sizeof path, "%s/new", live_env(dirs[d]));
+		if ((dir = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(dir)) != NULL) {
+			char *m;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/new/%s",
+			    live_env(dirs[d]), de->d_name);
+			if ((m = slurp(path)) == NULL)
+				continue;
+			if (strstr(m, want) != NULL) {
+				n++;
+				if (body_r != NULL) {
+					char *b = strstr(m, "\n\n");
+
+					free(*body_r);
+					if (b != NULL)
+						qp_decode(b);
+					*body_r = m;
+					m = NULL;
+				}
+			}
+			free(m);
+		}
+		closedir(dir);
+	}
+	return n;
+}
+
+/* What the SMS script received for this test ("" if nothing). */
+static char *
+sms_log(const char *name)
+{
+	char path[512], *s;
+
+	snprintf(path, sizeof path, "%s/%s.sms", live_dir(), name);
+	s = slurp(path);
+	return s ? s : strdup("");
+}
+
+static void
+sql_is(const char *db, const char *sql, const char *want)
+{
+	char *v = live_sql_str(db, sql);
+
+	cr_assert_str_eq(v ? v : "(null)", want, "%s", sql);
+	free(v);
+}
+
+/* Today as the database prints it in "prévenu le". */
+static void
+today(const char *db, char *out, size_t len)
+{
+	char *v = live_sql_str(db, "SELECT to_char(now(), 'DD/MM/YYYY')");
+
+	snprintf(out, len, "%s", v);
+	free(v);
+}
+
+/* A new database with the given accounts (SQL VALUES list). */
+static const char *
+setup(const char *name, const char *accounts)
+{
+	const char *db = live_db_migrated(name);
+	char sql[4096];
+
+	live_mailbox(name);
+	if (accounts != NULL) {
+		snprintf(sql, sizeof sql, "INSERT INTO accounts (id, "
+		    "primary_email, secondary_email, phone) VALUES %s",
+		    accounts);
+		live_sql(db, sql);
+	}
+	return db;
+}
+
+/* The admin_queue row of an account and role, as "category|notified". */
+static char *
+queue_row(const char *db, int account, const char *role)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof sql, "SELECT coalesce((SELECT category || '|' || "
+	    "notified FROM rebond.admin_queue WHERE account_id = %d AND "
+	    "role = '%s'), 'none')", account, role);
+	return live_sql_str(db, sql);
+}
+
+static void
+queue_is(const char *db, int account, const char *role, const char *want)
+{
+	char *v = queue_row(db, account, role);
+
+	cr_assert_str_eq(v, want, "admin queue of account %d (%s)", account,
+	    role);
+	free(v);
+}
+
+/* The digest mailed to this test's admins. */
+static char *
+digest(const char *name)
+{
+	char to[200], *m;
+
+	snprintf(to, sizeof to, "admins-%s@platform.example", name);
+	cr_assert_eq(sink(to, &m), 1, "one admin digest to %s", to);
+	return m;
+}
+
+Test(policy, primary_hard_warned_by_email, .timeout = 60)
+{
+	const char *db = setup("ph_email", "(1, 'ann@ph-email.example', "
+	    "'ann.pro@ph-email-work.example', '+33600000001')");
+	const char *cfg = config("ph_email", db, NULL);
+	char *mail, *s, d[16], want[128];
+
+	bounce("ph_email", "ann@ph-email.example", HARD, time(NULL) - 60);
+	run_ok(cfg);
+	today(db, d, sizeof d);
+	sql_is(db, "SELECT primary_state || ',' || secondary_state || ',' || "
+	    "login_alert || ',' || login_alert_address FROM accounts",
+	    "hard,ok,hard,ann@ph-email.example");
+	cr_assert_eq(live_count("ph_email", "Archive"), 1);
+	/* Warned on the secondary, by email; no SMS. */
+	cr_assert_eq(sink("ann.pro@ph-email-work.example", &mail), 1);
+	cr_assert_not_null(strstr(mail, "ann@ph-email.example nous reviennent"),
+	    "%s", mail);
+	cr_assert_not_null(strstr(mail,
+	    "Auto-Submitted: auto-generated"));
+	cr_assert_not_null(strstr(mail, "X-MailFrom: noreply@platform.example"));
+	free(mail);
+	s = sms_log("ph_email");
+	cr_assert_str_eq(s, "");
+	free(s);
+	/* The admin queue and the digest say who was warned, when, how. */
+	snprintf(want, sizeof want, "hard|prévenu le %s (email)", d);
+	queue_is(db, 1, "primary", want);
+	mail = digest("ph_email");
+	snprintf(want, sizeof want, "prévenu le %s (email)", d);
+	cr_assert_not_null(strstr(mail, want), "%s", mail);
+	cr_assert_not_null(strstr(mail, "Compte 1, adresse principale "
+	    "ann@ph-email.example"), "%s", mail);
+	cr_assert_not_null(strstr(mail, "changer l'email ou le désinscrire"),
+	    "%s", mail);
+	free(mail);
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE sent_at IS NULL",
+	    "0");
+}
+
+Test(policy, primary_hard_warned_by_sms, .timeout = 60)
+{
+	const char *db = setup("ph_sms", "(1, 'bea@ph-sms.example', NULL, "
+	    "'+33 6 00 00 00 02')");
+	char *s, d[16], want[128];
+
+	bounce("ph_sms", "bea@ph-sms.example", HARD, time(NULL) - 60);
+	run_ok(config("ph_sms", db, NULL));
+	today(db, d, sizeof d);
+	s = sms_log("ph_sms");
+	cr_assert_eq(strncmp(s, "+33600000002|", 13), 0, "number: %s", s);
+	cr_assert_not_null(strstr(s, "votre adresse bea@ph-sms.example ne "
+	    "reçoit plus nos messages"), "%s", s);
+	cr_assert_eq(strchr(s, '\n') - s + 1, (long)strlen(s), "one SMS: %s",
+	    s);
+	free(s);
+	snprintf(want, sizeof want, "hard|prévenu le %s (SMS)", d);
+	queue_is(db, 1, "primary", want);
+	sql_is(db, "SELECT login_alert FROM accounts", "hard");
+}
+
+Test(policy, primary_hard_with_no_channel, .timeout = 60)
+{
+	const char *db = setup("ph_none", "(1, 'cid@ph-none.example', NULL, "
+	    "NULL), (2, 'dan@ph-none.example', NULL, '+33600000003')");
+	char *mail;
+
+	bounce("ph_none", "cid@ph-none.example", HARD, time(NULL) - 60);
+	/* A phone but no SMS command is no channel either. */
+	bounce("ph_none", "dan@ph-none.example", HARD, time(NULL) - 50);
+	run_ok(config("ph_none", db, &(struct cfgopt){
+	    .no_sms = 1 }));
+	queue_is(db, 1, "primary", "hard|non prévenu : aucun autre moyen de le "
+	    "joindre (autre adresse absente ou en erreur, pas de téléphone)");
+	queue_is(db, 2, "primary", "hard|non prévenu : aucun autre moyen de le "
+	    "joindre (autre adresse absente ou en erreur, pas de téléphone)");
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel IN "
+	    "('email', 'sms')", "0");
+	sql_is(db, "SELECT string_agg(login_alert, ',') FROM accounts",
+	    "hard,hard");
+	mail = digest("ph_none");
+	cr_assert_not_null(strstr(mail, "non prévenu : aucun autre moyen"),
+	    "%s", mail);
+	free(mail);
+}
+
+Test(policy, secondary_hard_warned_on_the_primary, .timeout = 60)
+{
+	const char *db = setup("sh", "(1, 'eve@sh.example', "
+	    "'eve@sh-work.example', '+33600000004')");
+	char *mail, d[16], want[128];
+
+	bounce("sh", "eve@sh-work.example", HARD, time(NULL) - 60);
+	run_ok(config("sh", db, NULL));
+	today(db, d, sizeof d);
+	sql_is(db, "SELECT primary_state || ',' || secondary_state || ',' || "
+	    "secondary_email || ',' || login_alert_address FROM accounts",
+	    "ok,hard,eve@sh-work.example,eve@sh-work.example");
+	cr_assert_eq(sink("eve@sh.example", &mail), 1);
+	cr_assert_not_null(strstr(mail, "adresse professionnelle"), "%s", mail);
+	free(mail);
+	snprintf(want, sizeof want, "hard|prévenu le %s (email)", d);
+	queue_is(db, 1, "secondary", want);
+	sql_is(db, "SELECT action FROM rebond.admin_queue", "Corriger "
+	    "l'adresse professionnelle ou vider le champ");
+	/* The admin corrects the field: the secondary's problem and login
+	 * alert go; the state starts ok. */
+	live_sql(db, "UPDATE accounts SET secondary_email = "
+	    "'eve@sh-new.example'");
+	sql_is(db, "SELECT secondary_state || ',' || coalesce(login_alert, "
+	    "'none') FROM accounts", "ok,none");
+	queue_is(db, 1, "secondary", "none");
+}
+
+Test(policy, secondary_emptied_automatically, .timeout = 60)
+{
+	const char *db = setup("sh_clear", "(1, 'fay@sh-clear.example', "
+	    "'fay@sh-clear-work.example', NULL)");
+	char *mail;
+
+	bounce("sh_clear", "fay@sh-clear-work.example", HARD, time(NULL) - 60);
+	run_ok(config("sh_clear", db, &(struct cfgopt){
+	    .policy = "clear_secondary_on_hard = yes" }));
+	sql_is(db, "SELECT coalesce(secondary_email, 'NULL') || ',' || "
+	    "secondary_state || ',' || coalesce(login_alert, 'none') "
+	    "FROM accounts", "NULL,ok,none");
+	cr_assert_eq(sink("fay@sh-clear.example", NULL), 1, "warned");
+	/* Nothing left to do for the admins, but the digest tells them. */
+	queue_is(db, 1, "secondary", "none");
+	mail = digest("sh_clear");
+	cr_assert_not_null(strstr(mail, "vidée automatiquement"), "%s", mail);
+	free(mail);
+}
+
+/* Adding or changing the secondary never clears a problem on the primary. */
+Test(policy, new_secondary_keeps_the_primary_problem, .timeout = 60)
+{
+	const char *db = setup("keep", "(1, 'gus@keep.example', NULL, "
+	    "'+33600000005')");
+
+	bounce("keep", "gus@keep.example", HARD, time(NULL) - 60);
+	run_ok(config("keep", db, NULL));
+	live_sql(db, "UPDATE accounts SET secondary_email = "
+	    "'gus@keep-work.example'");
+	live_sql(db, "UPDATE accounts SET secondary_email = "
+	    "'gus2@keep-work.example'");
+	sql_is(db, "SELECT primary_state || ',' || login_alert || ',' || "
+	    "login_alert_address FROM accounts", "hard,hard,gus@keep.example");
+	sql_is(db, "SELECT count(*) FROM rebond.admin_queue WHERE "
+	    "role = 'primary' AND category = 'hard'", "1");
+}
+
+Test(policy, quota_spf_spam, .timeout = 60)
+{
+	const char *db = setup("qss", "(1, 'hal@qss-q.example', "
+	    "'hal@qss-work.example', NULL), (2, 'ida@qss-f.example', "
+	    "'ida@qss-work.example', NULL), (3, 'jon@qss-s.example', "
+	    "'jon@qss-work.example', NULL)");
+	char *m;
+
+	bounce("qss", "hal@qss-q.example", QUOTA, time(NULL) - 60);
+	bounce("qss", "ida@qss-f.example", SPF, time(NULL) - 60);
+	bounce("qss", "jon@qss-s.example", SPAM, time(NULL) - 60);
+	run_ok(config("qss", db, NULL));
+	sql_is(db, "SELECT string_agg(primary_state || ':' || "
+	    "coalesce(login_alert, '-'), ',' ORDER BY id) FROM accounts",
+	    "quota:-,spf:-,spam:spam");
+	cr_assert_eq(sink("hal@qss-work.example", &m), 1);
+	cr_assert_not_null(strstr(m, "Libérez de la place"), "%s", m);
+	free(m);
+	cr_assert_eq(sink("ida@qss-work.example", &m), 1);
+	cr_assert_not_null(strstr(m, "adresse réelle"), "%s", m);
+	free(m);
+	cr_assert_eq(sink("jon@qss-work.example", &m), 1);
+	cr_assert_not_null(strstr(m, "marquez nos messages comme légitimes"),
+	    "%s", m);
+	free(m);
+	sql_is(db, "SELECT string_agg(category, ',' ORDER BY account_id) FROM "
+	    "rebond.admin_queue", "quota,spf,spam");
+}
+
+Test(policy, complaint_is_for_admins_only, .timeout = 60)
+{
+	const char *db = setup("cpl", "(1, 'erin@example.net', "
+	    "'erin@cpl-work.example', '+33600000006')");
+	char path[600], *s;
+
+	snprintf(path, sizeof path, "%s/tests/fixtures/complaint-arf.eml",
+	    live_env("REBOND_SRCDIR"));
+	live_deliver_file("cpl", "INBOX", path);
+	run_ok(config("cpl", db, NULL));
+	sql_is(db, "SELECT primary_state || ',' || coalesce(login_alert, "
+	    "'none') FROM accounts", "complaint,none");
+	cr_assert_eq(sink("erin@cpl-work.example", NULL), 0, "no mail");
+	s = sms_log("cpl");
+	cr_assert_str_eq(s, "", "no SMS");
+	free(s);
+	queue_is(db, 1, "primary", "complaint|non prévenu : il a signalé nos "
+	    "mails comme spam : on ne lui écrit pas");
+}
+
+/* Many blocked bounces: counted per remote domain, one alert mail. */
+Test(policy, blocked_one_operator_alert, .timeout = 60)
+{
+	const char *db = setup("blk", "(1, 'lea@blk-remote.example', NULL, "
+	    "'+33600000007')");
+	const char *cfg = config("blk", db, NULL);
+	char *m;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char rcpt[64];
+
+		snprintf(rcpt, sizeof rcpt, "%s@blk-remote.example",
+		    i == 0 ? "lea" : i == 1 ? "max" : i == 2 ? "ned" : "oli");
+		bounce("blk", rcpt, BLOCKED, time(NULL) - 60 + i);
+	}
+	run_ok(cfg);
+	sql_is(db, "SELECT remote || ',' || count || ',' || remote_mta FROM "
+	    "rebond.ops_alerts", "blk-remote.example,4,mx.blk-remote.example");
+	cr_assert_eq(sink("ops-blk@platform.example", &m), 1);
+	cr_assert_not_null(strstr(m, "rejets comptés : 4"), "%s", m);
+	cr_assert_not_null(strstr(m, "blocked using zen.spamhaus.org"), "%s",
+	    m);
+	free(m);
+	/* No user flag, no admin queue. */
+	sql_is(db, "SELECT primary_state FROM accounts", "ok");
+	sql_is(db, "SELECT count(*) FROM rebond.problems", "0");
+	cr_assert_eq(sink("admins-blk@platform.example", NULL), 0,
+	    "no digest without a problem");
+	/* More of them in the next run: counted, no second alert. */
+	bounce("blk", "pia@blk-remote.example", BLOCKED, time(NULL) - 10);
+	bounce("blk", "quy@blk-remote.example", BLOCKED, time(NULL) - 5);
+	run_ok(cfg);
+	sql_is(db, "SELECT count FROM rebond.ops_alerts", "6");
+	cr_assert_eq(sink("ops-blk@platform.example", NULL), 1);
+}
+
+/* Transient failures: once a day, within the window, up to the limit. */
+Test(policy, transient_below_and_above_the_limit, .timeout = 60)
+{
+	const char *db = setup("tr", "(1, 'rob@tr.example', "
+	    "'rob@tr-work.example', '+33600000008')");
+	const char *cfg = config("tr", db, &(struct cfgopt){
+	    .policy = "soft_limit = 3\nsoft_window_days = 10" });
+	time_t now = time(NULL);
+	char *s;
+
+	/* Two days in the window (one of them twice), one long ago. */
+	bounce("tr", "rob@tr.example", TRANSIENT, now - 2 * DAY);
+	bounce("tr", "rob@tr.example", TRANSIENT, now - 2 * DAY + 60);
+	bounce("tr", "rob@tr.example", TRANSIENT, now - 1 * DAY);
+	bounce("tr", "rob@tr.example", TRANSIENT, now - 40 * DAY);
+	run_ok(cfg);
+	sql_is(db, "SELECT primary_state FROM accounts", "ok");
+	sql_is(db, "SELECT count(*) FROM rebond.events WHERE category = "
+	    "'transient'", "4");
+	queue_is(db, 1, "primary", "none");
+	/* Another failure, the same day as one already counted: below. */
+	bounce("tr", "rob@tr.example", TRANSIENT, now - 1 * DAY + 30);
+	run_ok(cfg);
+	sql_is(db, "SELECT primary_state FROM accounts", "ok");
+	/* A third day: soft, and the admins see it. Nobody is warned. */
+	bounce("tr", "rob@tr.example", TRANSIENT, now - 60);
+	run_ok(cfg);
+	sql_is(db, "SELECT primary_state FROM accounts", "soft");
+	queue_is(db, 1, "primary", "soft|non prévenu : échecs temporaires : "
+	    "pas d'avertissement prévu");
+	cr_assert_eq(sink("rob@tr-work.example", NULL), 0);
+	s = sms_log("tr");
+	cr_assert_str_eq(s, "");
+	free(s);
+}
+
+/* The validation mail of a new primary bounced. */
+Test(policy, bounced_validation_mail, .timeout = 60)
+{
+	const char *db = setup("val", "(1, 'sam@val.example', NULL, NULL)");
+	const char *cfg = config("val", db, NULL);
+	char *m;
+
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(1, "
+	    "'sam@val-new.example')"));
+	run_ok(cfg);
+	cr_assert_eq(sink("sam@val-new.example", &m), 1, "validation mail");
+	cr_assert_not_null(strstr(m, "https://platform.example/valider?jeton="),
+	    "%s", m);
+	free(m);
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE params ? 'token'",
+	    "0");
+	bounce("val", "sam@val-new.example", HARD, time(NULL) - 30);
+	run_ok(cfg);
+	sql_is(db, "SELECT primary_email || ',' || primary_state || ',' || "
+	    "coalesce(pending_email, 'NULL') || ',' || coalesce("
+	    "pending_deadline::text, 'NULL') FROM accounts",
+	    "sam@val.example,ok,NULL,NULL");
+	sql_is(db, "SELECT status FROM rebond.email_changes", "bounced");
+	queue_is(db, 1, "pending", "hard|non prévenu : c'est la nouvelle "
+	    "adresse à valider qui ne reçoit pas nos mails");
+	sql_is(db, "SELECT address FROM rebond.admin_queue",
+	    "sam@val-new.example");
+}
+
+Test(policy, change_confirm_and_expire_a_primary, .timeout = 60)
+{
+	const char *db = setup("chg", "(1, 'tom@chg.example', NULL, "
+	    "'+33600000009'), (2, 'uma@chg.example', NULL, NULL)");
+	const char *cfg = config("chg", db, NULL);
+	char *token, sql[300];
+
+	/* Account 1: hard, then a new address, confirmed. */
+	bounce("chg", "tom@chg.example", HARD, time(NULL) - 60);
+	run_ok(cfg);
+	sql_is(db, "SELECT login_alert FROM accounts WHERE id = 1", "hard");
+	token = live_sql_str(db, "SELECT rebond.change_primary_email(1, "
+	    "'tom@chg-new.example')");
+	cr_assert_eq(strlen(token), 64);
+	sql_is(db, "SELECT pending_email || ',' || (pending_deadline > now() + "
+	    "interval '13 days') FROM accounts WHERE id = 1",
+	    "tom@chg-new.example,true");
+	sql_is(db, "SELECT rebond.confirm_primary_email('not-a-token')::text",
+	    "false");
+	snprintf(sql, sizeof sql, "SELECT rebond.confirm_primary_email('%s')"
+	    "::text", token);
+	sql_is(db, sql, "true");
+	sql_is(db, sql, "false");	/* used */
+	free(token);
+	sql_is(db, "SELECT primary_email || ',' || primary_state || ',' || "
+	    "coalesce(login_alert, 'none') || ',' || coalesce(pending_email, "
+	    "'NULL') FROM accounts WHERE id = 1",
+	    "tom@chg-new.example,ok,none,NULL");
+	queue_is(db, 1, "primary", "none");
+	/* Account 2: a change nobody validates in time. */
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(2, "
+	    "'uma@chg-new.example', '1 second')"));
+	sleep(2);
+	run_ok(cfg);
+	sql_is(db, "SELECT primary_email || ',' || coalesce(pending_email, "
+	    "'NULL') FROM accounts WHERE id = 2", "uma@chg.example,NULL");
+	sql_is(db, "SELECT status FROM rebond.email_changes WHERE "
+	    "account_id = 2", "expired");
+	queue_is(db, 2, "pending", "validation_expired|non prévenu : délai "
+	    "dépassé");
+	cr_assert_not_null(strstr(live_err(), "expired_validations=1"), "%s",
+	    live_err());
+}
+
+Test(policy, reinvite_and_its_expiry, .timeout = 60)
+{
+	const char *db = setup("inv", "(1, 'val@inv.example', NULL, NULL), "
+	    "(2, 'wes@inv.example', NULL, NULL)");
+	const char *cfg = config("inv", db, NULL);
+	char *m;
+
+	/* Account 1: unsubscribed, then invited again at a new address. */
+	live_sql(db, "SELECT rebond.unsubscribe(1)");
+	live_sql(db, "SELECT rebond.reinvite(1, 'val@inv-new.example')");
+	sql_is(db, "SELECT status || ',' || primary_email || ',' || "
+	    "(invitation_expires_at > now() + interval '89 days') FROM "
+	    "accounts WHERE id = 1", "invited,val@inv-new.example,true");
+	/* Account 2: invited for one second only. */
+	live_sql(db, "SELECT rebond.reinvite(2, 'wes@inv-new.example', "
+	    "'1 second')");
+	run_ok(cfg);
+	cr_assert_eq(sink("val@inv-new.example", &m), 1, "invitation mail");
+	cr_assert_not_null(strstr(m, "invité à rejoindre la plateforme avec "
+	    "l'adresse val@inv-new.example"), "%s", m);
+	free(m);
+	sleep(2);
+	run_ok(cfg);
+	sql_is(db, "SELECT string_agg(status, ',' ORDER BY id) FROM accounts",
+	    "invited,invitation_expired");
+	queue_is(db, 2, "invitation", "invitation_expired|non prévenu : délai "
+	    "dépassé");
+	/* The invitation of account 1 bounces: admins only. */
+	bounce("inv", "val@inv-new.example", HARD, time(NULL) - 5);
+	run_ok(cfg);
+	queue_is(db, 1, "invitation", "hard|non prévenu : c'est l'adresse de "
+	    "l'invitation qui ne reçoit pas nos mails");
+	sql_is(db, "SELECT coalesce(login_alert, 'none') FROM accounts "
+	    "WHERE id = 1", "none");
+}
+
+/* A second run, the same bounce again, another bounce of the same kind
+ * within renotify_days: never a second warning or digest line. */
+Test(policy, no_duplicate_warnings, .timeout = 60)
+{
+	const char *db = setup("dup", "(1, 'xia@dup.example', "
+	    "'xia@dup-work.example', '+33600000010')");
+	const char *cfg = config("dup", db, NULL);
+	char *m = dsn_at("xia@dup.example", HARD, time(NULL) - 60), *s;
+
+	live_deliver("dup", "INBOX", m, strlen(m));
+	run_ok(cfg);
+	run_ok(cfg);
+	/* The same bytes again (e.g. restored): recognised, not applied. */
+	live_deliver("dup", "INBOX", m, strlen(m));
+	free(m);
+	run_ok(cfg);
+	cr_assert_not_null(strstr(live_err(), "already=1"), "%s", live_err());
+	/* A new hard bounce of the secondary, within renotify_days. */
+	bounce("dup", "xia@dup-work.example", HARD, time(NULL) - 30);
+	run_ok(cfg);
+	cr_assert_eq(sink("xia@dup-work.example", NULL), 1, "one warning");
+	s = sms_log("dup");
+	cr_assert_str_eq(s, "", "no SMS either");
+	free(s);
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel IN "
+	    "('email', 'sms')", "1");
+	/* The secondary's problem points at the one warning. */
+	sql_is(db, "SELECT count(DISTINCT warning_id) FROM rebond.problems",
+	    "1");
+	sql_is(db, "SELECT count(*) FROM rebond.admin_queue WHERE notified "
+	    "LIKE 'prévenu le %'", "2");
+	/* Two digests: the first problem, then the second; never twice. */
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel = "
+	    "'admin'", "2");
+	cr_assert_eq(sink("admins-dup@platform.example", NULL), 2);
+	sql_is(db, "SELECT count(*) FROM rebond.problems WHERE digest_id IS "
+	    "NULL", "0");
+}
+
+/* The relay is down: the bounces are processed and moved all the same;
+ * the warning waits, and leaves at the next run. */
+Test(policy, relay_down_does_not_block_bounces, .timeout = 60)
+{
+	const char *db = setup("down", "(1, 'yan@down.example', "
+	    "'yan@down-work.example', NULL)");
+	int rc;
+
+	bounce("down", "yan@down.example", HARD, time(NULL) - 60);
+	/* Port 9 (discard) on loopback: nothing listens there. */
+	rc = run(config("down", db, &(struct cfgopt){ .smtp_port = "9" }));
+	cr_assert_eq(rc, 75, "exit %d: %s", rc, live_err());
+	cr_assert_eq(live_count("down", "INBOX"), 0);
+	cr_assert_eq(live_count("down", "Archive"), 1);
+	sql_is(db, "SELECT primary_state FROM accounts", "hard");
+	sql_is(db, "SELECT attempts || ',' || (sent_at IS NULL) || ',' || "
+	    "last_error FROM rebond.outbox", "1,true,relais SMTP injoignable");
+	queue_is(db, 1, "primary", "hard|non prévenu : envoi en attente (1 "
+	    "essai(s), dernière erreur : relais SMTP injoignable)");
+	/* The relay is back. */
+	run_ok(config("down", db, NULL));
+	cr_assert_eq(sink("yan@down-work.example", NULL), 1);
+	sql_is(db, "SELECT attempts || ',' || (sent_at IS NOT NULL) FROM "
+	    "rebond.outbox WHERE channel = 'email'", "2,true");
+	cr_assert_eq(sink("admins-down@platform.example", NULL), 1);
+}
+
+/* STARTTLS with the certificate checked before anything is sent. */
+Test(policy, starttls_relay_verified, .timeout = 60)
+{
+	const char *db = setup("tls", "(1, 'zoe@tls.example', "
+	    "'zoe@tls-work.example', NULL)");
+	struct cfgopt wrong_ca = { .smtp_port =
+	    live_env("REBOND_TEST_SMTPTLS_PORT"), .tls = "starttls",
+	    .host = "localhost", .ca = live_env("REBOND_TEST_OTHER_CA") };
+	struct cfgopt no_starttls = { .tls = "starttls", .host = "localhost" };
+	struct cfgopt good = { .smtp_port =
+	    live_env("REBOND_TEST_SMTPTLS_PORT"), .tls = "starttls",
+	    .host = "localhost" };
+	int rc;
+
+	bounce("tls", "zoe@tls.example", HARD, time(NULL) - 60);
+	rc = run(config("tls", db, &wrong_ca));
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "certificate refused"), "%s",
+	    live_err());
+	cr_assert_eq(live_count("tls", "Archive"), 1, "bounce processed");
+	/* The plain sink offers no STARTTLS: never sent in clear. */
+	rc = run(config("tls", db, &no_starttls));
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "does not offer STARTTLS"), "%s",
+	    live_err());
+	cr_assert_eq(sink("zoe@tls-work.example", NULL), 0);
+	run_ok(config("tls", db, &good));
+	cr_assert_eq(sink("zoe@tls-work.example", NULL), 1);
+	sql_is(db, "SELECT attempts || ',' || (sent_at IS NOT NULL) FROM "
+	    "rebond.outbox WHERE channel = 'email'", "3,true");
+}
+
+Test(policy, report_prints_the_admin_queue, .timeout = 60)
+{
+	const char *db = setup("rep", "(1, 'abe@rep.example', NULL, "
+	    "'+33600000011'), (2, 'bo@rep.example', NULL, NULL)");
+	const char *cfg = config("rep", db, NULL);
+	char args[600], d[16], want[64];
+	const char *out;
+
+	snprintf(args, sizeof args, "report -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_out(), "aucun problème ouvert"), "%s",
+	    live_out());
+	bounce("rep", "abe@rep.example", HARD, time(NULL) - 60);
+	bounce("rep", "bo@rep.example", QUOTA, time(NULL) - 60);
+	run_ok(cfg);
+	today(db, d, sizeof d);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	out = live_out();
+	cr_assert_not_null(strstr(out, "compte"), "%s", out);
+	cr_assert_not_null(strstr(out, "abe@rep.example"), "%s", out);
+	snprintf(want, sizeof want, "prévenu le %s (SMS)", d);
+	cr_assert_not_null(strstr(out, want), "%s", out);
+	cr_assert_not_null(strstr(out, "non prévenu : aucun autre"), "%s",
+	    out);
+	cr_assert_not_null(strstr(out, "2 problème(s) ouvert(s)"), "%s", out);
+}
+
+Test(policy, unsubscribe_keeps_the_row_and_cancels_warnings, .timeout = 60)
+{
+	const char *db = setup("uns", "(1, 'cy@uns.example', "
+	    "'cy@uns-work.example', '+33600000012')");
+
+	bounce("uns", "cy@uns.example", HARD, time(NULL) - 60);
+	/* Processed with the relay down: the warning waits. */
+	cr_assert_eq(run(config("uns", db, &(struct cfgopt){
+	    .smtp_port = "9" })), 75);
+	live_sql(db, "SELECT rebond.unsubscribe(1)");
+	sql_is(db, "SELECT status || ',' || primary_email || ',' || "
+	    "primary_state || ',' || coalesce(secondary_email, 'NULL') || ','"
+	    " || coalesce(phone, 'NULL') FROM accounts",
+	    "unsubscribed,cy@uns.example,hard,NULL,NULL");
+	sql_is(db, "SELECT count(*) FROM rebond.events", "1");
+	queue_is(db, 1, "primary", "none");
+	run_ok(config("uns", db, NULL));
+	cr_assert_eq(sink("cy@uns-work.example", NULL), 0, "cancelled");
+	/* A later bounce of the dead address changes nothing. */
+	bounce("uns", "cy@uns.example", HARD, time(NULL) - 10);
+	run_ok(config("uns", db, NULL));
+	sql_is(db, "SELECT count(*) FROM rebond.problems WHERE resolved_at IS "
+	    "NULL", "0");
+}
+
+/* The job's role can run rebond, and nothing more; the admins' role can
+ * read and call the functions, and nothing more. */
+Test(policy, roles_are_least_privilege, .timeout = 60)
+{
+	const char *db = setup("roles", "(1, 'dee@roles.example', "
+	    "'dee@roles-work.example', NULL)");
+	char job[512], adm[512];
+	const char *cfg;
+	PGconn *c;
+	PGresult *r;
+	static const char *const denied_job[] = {
+		"UPDATE accounts SET primary_email = 'x@y.example'",
+		"UPDATE accounts SET phone = '1'",
+		"DELETE FROM rebond.events",
+		"CREATE TABLE rebond.evil (x int)",
+		"DROP TABLE rebond.outbox",
+		"SELECT rebond.unsubscribe(1)",
+	};
+	static const char *const denied_admin[] = {
+		"UPDATE accounts SET primary_state = 'ok'",
+		"INSERT INTO rebond.outbox (channel, destination, template) "
+		"VALUES ('email', 'a@b.example', 'hard')",
+		"DELETE FROM rebond.problems",
+		"SELECT rebond.expire_deadlines()",
+	};
+	size_t i;
+
+	live_sql(db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+	    "rolname = 'roles_job') THEN CREATE ROLE roles_job LOGIN IN ROLE "
+	    "rebond_job; END IF; IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+	    "rolname = 'roles_admin') THEN CREATE ROLE roles_admin LOGIN IN "
+	    "ROLE rebond_admin; END IF; END $$");
+	snprintf(job, sizeof job, "host=%s port=%s user=roles_job dbname=roles",
+	    live_env("REBOND_TEST_PGHOST"), live_env("REBOND_TEST_PGPORT"));
+	snprintf(adm, sizeof adm, "host=%s port=%s user=roles_admin "
+	    "dbname=roles", live_env("REBOND_TEST_PGHOST"),
+	    live_env("REBOND_TEST_PGPORT"));
+	/* The whole job as rebond_job: batch, deadlines, outbox, report. */
+	live_sql(db, "SELECT rebond.change_primary_email(1, "
+	    "'dee@roles-new.example', '1 second')");
+	sleep(2);
+	bounce("roles", "dee@roles.example", HARD, time(NULL) - 60);
+	bounce("roles", "eli@roles-blocked.example", BLOCKED, time(NULL) - 60);
+	bounce("roles", "dee@roles-work.example", TRANSIENT, time(NULL) - 60);
+	cfg = config("roles", job, &(struct cfgopt){
+	    .policy = "clear_secondary_on_hard = yes" });
+	run_ok(cfg);
+	sql_is(db, "SELECT primary_state || ',' || coalesce(pending_email, "
+	    "'NULL') FROM accounts", "hard,NULL");
+	cr_assert_eq(sink("ops-roles@platform.example", NULL), 1);
+	cr_assert_eq(sink("admins-roles@platform.example", NULL), 1);
+	/* And the secondary emptied by the job (clear_secondary_on_hard). */
+	bounce("roles", "dee@roles-work.example", HARD, time(NULL) - 30);
+	run_ok(cfg);
+	sql_is(db, "SELECT coalesce(secondary_email, 'NULL') FROM accounts",
+	    "NULL");
+	{
+		char args[600];
+
+		snprintf(args, sizeof args, "report -c %s", cfg);
+		cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	}
+	c = PQconnectdb(job);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK);
+	for (i = 0; i < sizeof denied_job / sizeof denied_job[0]; i++) {
+		r = PQexec(c, denied_job[i]);
+		cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE) ?
+		    PQresultErrorField(r, PG_DIAG_SQLSTATE) : "ok", "42501",
+		    "job may: %s", denied_job[i]);
+		PQclear(r);
+	}
+	PQfinish(c);
+	c = PQconnectdb(adm);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK);
+	for (i = 0; i < sizeof denied_admin / sizeof denied_admin[0]; i++) {
+		r = PQexec(c, denied_admin[i]);
+		cr_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE) ?
+		    PQresultErrorField(r, PG_DIAG_SQLSTATE) : "ok", "42501",
+		    "admin may: %s", denied_admin[i]);
+		PQclear(r);
+	}
+	r = PQexec(c, "SELECT count(*) FROM rebond.admin_queue");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(c));
+	PQclear(r);
+	r = PQexec(c, "SELECT rebond.reinvite(1, 'dee@roles-inv.example')");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s",
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	sql_is(db, "SELECT status FROM accounts", "invited");
+}
+
+/* A free TCP port on 127.0.0.1. */
+static int
+free_port(void)
+{
+	FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); "
+	    "s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'", "r");
+	int port = 0;
+
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d", &port), 1);
+	pclose(p);
+	return port;
+}
+
+/*
+ * Start a helper server in the background, as the mail user when we are
+ * root, in REBOND_TEST_DIR/NAME (its working directory, where it writes
+ * its PID in the file "pid"). The PID is copied to REBOND_TEST_DIR/
+ * NAME.pid: tests/servers.sh stop kills it by that PID, whatever happens.
+ */
+static void
+start_helper(const char *name, const char *cmd)
+{
+	char sh[4096], pid[700], top[700], dir[600];
+	int i;
+
+	snprintf(dir, sizeof dir, "%s/%s", live_dir(), name);
+	snprintf(pid, sizeof pid, "%s/pid", dir);
+	snprintf(top, sizeof top, "%s/%s.pid", live_dir(), name);
+	snprintf(sh, sizeof sh, "mkdir -p %s && { [ \"$(id -u)\" != 0 ] || "
+	    "chown %s %s; } && cd %s && %s setsid %s >%s/log 2>&1 &",
+	    dir, live_env("REBOND_TEST_MAILUSER"), dir, dir,
+	    geteuid() == 0 ? "runuser -u nobody --" : "", cmd, dir);
+	cr_assert_eq(system(sh), 0, "%s", sh);
+	for (i = 0; i < 100 && access(pid, F_OK) != 0; i++)
+		usleep(100000);
+	cr_assert_eq(access(pid, F_OK), 0, "%s did not start", name);
+	snprintf(sh, sizeof sh, "cp %s %s", pid, top);
+	cr_assert_eq(system(sh), 0, "%s", sh);
+}
+
+/* The mails a directory of a helper sink holds; all of them, one after
+ * the other, in *m_r. */
+static int
+maildir_mails(const char *dir, char **m_r)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char *all = strdup(""), *m;
+	size_t len = 0;
+	int n = 0;
+
+	*m_r = all;
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char p[1200];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if ((m = slurp(p)) == NULL)
+			continue;
+		all = realloc(all, len + strlen(m) + 1);
+		cr_assert_not_null(all);
+		memcpy(all + len, m, strlen(m) + 1);
+		len += strlen(m);
+		free(m);
+		n++;
+	}
+	closedir(d);
+	*m_r = all;
+	return n;
+}
+
+static void
+write_secret(const char *path, const char *secret)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fprintf(f, "%s\n", secret);
+	fclose(f);
+	chmod(path, 0600);
+}
+
+/* AUTH when configured, before any mail; a refused login is exit 77. */
+Test(policy, smtp_auth, .timeout = 60)
+{
+	const char *db = setup("auth", "(1, 'ed@auth.example', "
+	    "'ed@auth-work.example', NULL)");
+	char cmd[1024], port[16], pw[512], dir[600], *m;
+	struct cfgopt o = { .smtp_port = port, .user = "rebond",
+		.password_file = pw };
+	const char *cfg;
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/smtp_auth_sink.py "
+	    "%s maildir rebond s3cret pid", live_env("REBOND_SRCDIR"), port);
+	start_helper("authsink", cmd);
+	snprintf(pw, sizeof pw, "%s/smtp.pw", live_dir());
+	write_secret(pw, "wrong");
+	cfg = config("auth", db, &o);
+	bounce("auth", "ed@auth.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 77, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "AUTH: 535 5.7.8"), "%s",
+	    live_err());
+	cr_assert_eq(live_count("auth", "Archive"), 1, "bounce processed");
+	snprintf(dir, sizeof dir, "%s/authsink/maildir/new", live_dir());
+	cr_assert_eq(maildir_mails(dir, &m), 0, "mail without AUTH");
+	free(m);
+	write_secret(pw, "s3cret");
+	run_ok(cfg);
+	cr_assert_eq(maildir_mails(dir, &m), 2, "warning and digest");
+	cr_assert_not_null(strstr(m, "X-Auth-User: rebond"), "%s", m);
+	free(m);
+}
+
+/* A relay that accepts the connection and says nothing: the run gives up
+ * after [smtp] timeout, the bounces are done. */
+Test(policy, silent_relay_times_out, .timeout = 60)
+{
+	const char *db = setup("silent", "(1, 'flo@silent.example', "
+	    "'flo@silent-work.example', NULL)");
+	char port[16], cmd[1024];
+	const char *cfg;
+	time_t t0;
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import os, socket, "
+	    "time; s = socket.socket(); s.bind((\"127.0.0.1\", %s)); "
+	    "s.listen(5); open(\"pid.tmp\", \"w\").write(str(os.getpid()))"
+	    "; os.rename(\"pid.tmp\", \"pid\"); time.sleep(3600)'", port);
+	start_helper("silent", cmd);
+	bounce("silent", "flo@silent.example", HARD, time(NULL) - 60);
+	cfg = config("silent", db, &(struct cfgopt){ .smtp_port = port,
+	    .timeout = "2" });
+	t0 = time(NULL);
+	rc = run(cfg);
+	cr_assert_eq(rc, 75, "exit %d: %s", rc, live_err());
+	cr_assert(time(NULL) - t0 <= 8, "took %lds", (long)(time(NULL) - t0));
+	cr_assert_eq(live_count("silent", "Archive"), 1);
+	sql_is(db, "SELECT attempts || ',' || (sent_at IS NULL) FROM "
+	    "rebond.outbox", "1,true");
+}
+
+/* Wait until something listens on 127.0.0.1:port. */
+static void
+wait_port(const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int i, fd, ok = 0;
+
+	sa.sin_port = htons((uint16_t)atoi(port));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 100 && !ok; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		cr_assert(fd >= 0);
+		ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+		close(fd);
+		if (!ok)
+			usleep(100000);
+	}
+	cr_assert(ok, "nothing listens on port %s", port);
+}
+
+/* Implicit TLS (SMTPS): verified as well, before anything is sent. */
+Test(policy, implicit_tls_relay_verified, .timeout = 60)
+{
+	const char *db = setup("smtps", "(1, 'gil@smtps.example', "
+	    "'gil@smtps-work.example', NULL)");
+	char port[16], cmd[1536], dir[600], *m;
+	struct cfgopt o = { .smtp_port = port, .tls = "implicit",
+		.host = "localhost", .ca = live_env("REBOND_TEST_OTHER_CA") };
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	/* servers.sh keeps the test certificate (for "localhost") and a copy
+	 * of its key that the mail user can read. */
+	snprintf(cmd, sizeof cmd, "sh -c 'echo $$ >pid.tmp && mv pid.tmp pid "
+	    "&& exec /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:%s "
+	    "--smtpscert %s/cert.pem --smtpskey %s/smtp/key.pem "
+	    "-c aiosmtpd.handlers.Mailbox maildir'", port, live_dir(),
+	    live_dir());
+	start_helper("smtps", cmd);
+	wait_port(port);
+	bounce("smtps", "gil@smtps.example", HARD, time(NULL) - 60);
+	rc = run(config("smtps", db, &o));
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "certificate refused"), "%s",
+	    live_err());
+	snprintf(dir, sizeof dir, "%s/smtps/maildir/new", live_dir());
+	cr_assert_eq(maildir_mails(dir, &m), 0);
+	free(m);
+	o.ca = NULL;
+	rc = run(config("smtps", db, &o));
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
+	cr_assert_eq(maildir_mails(dir, &m), 2, "warning and digest");
+	cr_assert_not_null(strstr(m, "X-RcptTo: admins-smtps@platform.example"),
+	    "%s", m);
+	cr_assert_not_null(strstr(m, "X-RcptTo: gil@smtps-work.example"), "%s",
+	    m);
+	free(m);
+}
+
+/*
+ * Killed after the relay accepted a warning, before it was marked sent:
+ * the next run sends it again (at least once, never lost), with the same
+ * Message-ID; everything else is exactly once.
+ */
+Test(policy, crash_after_send_resends_once_same_message_id, .timeout = 60)
+{
+	const char *db = setup("crash", "(1, 'hub@crash.example', "
+	    "'hub@crash-work.example', NULL)");
+	const char *cfg = config("crash", db, NULL);
+	char args[700], *m, *id1, *id2;
+	int st;
+
+	bounce("crash", "hub@crash.example", HARD, time(NULL) - 60);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=notify-sent:1", args);
+	cr_assert(WIFSIGNALED(st), "not killed: %s", live_err());
+	cr_assert_eq(live_count("crash", "Archive"), 1, "moved before sending");
+	sql_is(db, "SELECT (sent_at IS NULL)::text FROM rebond.outbox",
+	    "true");
+	cr_assert_eq(sink("hub@crash-work.example", &m), 1);
+	cr_assert_not_null(id1 = strstr(m, "Message-ID: "));
+	id1 = strndup(id1, strcspn(id1, "\n"));
+	free(m);
+	run_ok(cfg);
+	cr_assert_eq(sink("hub@crash-work.example", &m), 2, "sent again");
+	cr_assert_not_null(id2 = strstr(m, "Message-ID: "));
+	id2 = strndup(id2, strcspn(id2, "\n"));
+	cr_assert_str_eq(id1, id2, "the same Message-ID");
+	free(m);
+	free(id1);
+	free(id2);
+	sql_is(db, "SELECT count(*) || ',' || count(sent_at) FROM "
+	    "rebond.outbox WHERE channel = 'email'", "1,1");
+	sql_is(db, "SELECT count(*) FROM rebond.problems", "1");
+	cr_assert_eq(sink("admins-crash@platform.example", NULL), 1);
+	run_ok(cfg);
+	cr_assert_eq(sink("hub@crash-work.example", NULL), 2, "never a third");
+}

@@ -1,0 +1,133 @@
+/*
+ * test_sms.c - the SMS command: argv without a shell, the number as last
+ * argument, the text on stdin, exit status 0 / 75 / other, the timeout,
+ * and numbers that are refused before anything runs.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sms.h"
+
+static char dir[64], log_path[128], cmd[512];
+
+static void
+setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	strcpy(dir, "/tmp/rebond-sms.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(log_path, sizeof log_path, "%s/sms.log", dir);
+}
+
+static void
+teardown(void)
+{
+	unlink(log_path);
+	rmdir(dir);
+}
+
+static char *
+slurp(void)
+{
+	static char buf[4096];
+	FILE *f = fopen(log_path, "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+TestSuite(sms, .init = setup, .fini = teardown);
+
+Test(sms, sent_number_last_text_on_stdin)
+{
+	char err[256] = "";
+
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh %s", SRCDIR,
+	    log_path);
+	cr_assert_eq(sms_send(cmd, 10, "+33 6 00.00-00 01",
+	    "Votre boîte est pleine ; $(touch /tmp/x) `id`", err, sizeof err),
+	    SEND_OK, "%s", err);
+	cr_assert_str_eq(slurp(), "+33600000001|Votre boîte est pleine ; "
+	    "$(touch /tmp/x) `id`\n");
+}
+
+Test(sms, exit_75_is_temporary_other_is_refusal)
+{
+	char err[256] = "";
+
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh --exit 75 %s",
+	    SRCDIR, log_path);
+	cr_assert_eq(sms_send(cmd, 10, "0600000001", "x", err, sizeof err),
+	    SEND_TEMP);
+	cr_assert_not_null(strstr(err, "status 75"), "%s", err);
+	cr_assert_not_null(strstr(err, "gateway says"), "%s", err);
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh --exit 1 %s",
+	    SRCDIR, log_path);
+	cr_assert_eq(sms_send(cmd, 10, "0600000001", "x", err, sizeof err),
+	    SEND_PERM, "%s", err);
+}
+
+Test(sms, timeout_kills_and_is_temporary, .timeout = 20)
+{
+	char err[256] = "";
+
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh --sleep 30 %s",
+	    SRCDIR, log_path);
+	cr_assert_eq(sms_send(cmd, 1, "0600000001", "x", err, sizeof err),
+	    SEND_TEMP);
+	cr_assert_not_null(strstr(err, "killed"), "%s", err);
+}
+
+Test(sms, missing_command_is_temporary)
+{
+	char err[256] = "";
+
+	cr_assert_eq(sms_send("/nonexistent/gateway", 5, "0600000001", "x",
+	    err, sizeof err), SEND_TEMP, "%s", err);
+}
+
+Test(sms, bad_numbers_are_refused_before_running)
+{
+	static const char *const bad[] = { "", "12345", "-v 0600000001",
+		"06 00 00 00 01; rm -rf /",
+		"+33 6 00 00 00 01 2 3 4 5 6 7 8 9 0 1",
+		"0600000001\n", "+", "++33600000001" };
+	char err[256], out[32];
+	size_t i;
+
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh %s", SRCDIR,
+	    log_path);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cr_assert_eq(sms_number(bad[i], out, sizeof out), -1,
+		    "'%s' accepted", bad[i]);
+		cr_assert_eq(sms_send(cmd, 5, bad[i], "x", err, sizeof err),
+		    SEND_PERM, "'%s'", bad[i]);
+	}
+	cr_assert_str_eq(slurp(), "", "the command ran");
+	cr_assert_eq(sms_number("(+33) 6.00.00.00.01", out, sizeof out), -1,
+	    "+ after a parenthesis");
+	cr_assert_eq(sms_number("+33 (0)6 00 00 00 01", out, sizeof out), 0);
+	cr_assert_str_eq(out, "+330600000001");
+}
+
+Test(sms, text_too_long_is_refused)
+{
+	char err[256], text[600];
+
+	memset(text, 'a', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	cr_assert_eq(sms_send("/bin/true", 5, "0600000001", text, err,
+	    sizeof err), SEND_PERM);
+}
