@@ -375,7 +375,8 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 		log_info("notify: another run sends the notifications");
 		return EX_OK;
 	}
-	if (store_expire(st, &ns->validations_expired,
+	if (store_expire(st, cfg->policy.validation_days,
+	    cfg->policy.invitation_days, &ns->validations_expired,
 	    &ns->invitations_expired) == -1) {
 		sd.db_failed = 1;
 		goto out;

@@ -860,15 +860,21 @@ store_unlock(struct store *st, const char *key)
 }
 
 int
-store_expire(struct store *st, int *validations_r, int *invitations_r)
+store_expire(struct store *st, unsigned validation_days,
+    unsigned invitation_days, int *validations_r, int *invitations_r)
 {
+	char vbuf[16], ibuf[16];
+	const char *params[2] = { vbuf, ibuf };
 	PGresult *res;
 	unsigned long long v = 0, i = 0;
 
 	*validations_r = *invitations_r = 0;
+	snprintf(vbuf, sizeof vbuf, "%u", validation_days);
+	snprintf(ibuf, sizeof ibuf, "%u", invitation_days);
 	if (exec(st, "expiry of deadlines",
-	    "SELECT validations, invitations FROM rebond.expire_deadlines()",
-	    0, NULL, &res) == -1)
+	    "SELECT validations, invitations FROM "
+	    "rebond.expire_deadlines($1::integer, $2::integer)",
+	    2, params, &res) == -1)
 		return -1;
 	if (PQntuples(res) == 1) {
 		if (parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)

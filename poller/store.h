@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* messages.outcome */
 enum outcome {
@@ -119,10 +119,12 @@ int store_write_batch(struct store *st, const struct batch_rows *rows);
 int store_unlock(struct store *st, const char *key);
 
 /*
- * rebond.expire_deadlines(): address changes and invitations past their
+ * rebond.expire_deadlines(): a pending change or an invitation without a
+ * deadline gets now + validation_days / invitation_days; those past their
  * deadline become problems for the admins. Autocommit.
  */
-int store_expire(struct store *st, int *validations_r, int *invitations_r);
+int store_expire(struct store *st, unsigned validation_days,
+    unsigned invitation_days, int *validations_r, int *invitations_r);
 
 /* One notification to send (rebond.outbox). */
 struct outbox_row {
