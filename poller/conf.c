@@ -19,6 +19,7 @@
 
 #include "caps.h"
 #include "conf.h"
+#include "mailmsg.h"
 #include "strutil.h"
 #include "xalloc.h"
 
@@ -312,23 +313,6 @@ parse_bool(const char *s, int *v_r)
 	return -1;
 }
 
-/* A plain addr-spec: local@domain, printable ASCII, no space or angle. */
-static int
-valid_addr(const char *s)
-{
-	const char *at = strchr(s, '@'), *p;
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
-		return 0;
-	if (strlen(s) > CAP_ADDRESS_BYTES)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
-		    strchr("<>()[],;:\"\\", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 static int
 valid_fingerprint(const char *s)
 {
@@ -389,7 +373,7 @@ set_value(struct config *c, const struct conf_def *d, const char *v,
 		}
 		break;
 	case CT_ADDR:
-		if (*v != '\0' && !valid_addr(v)) {
+		if (*v != '\0' && !mailmsg_valid_address(v)) {
 			fprintf(err, "%s: [%s] %s = \"%s\": expected an email "
 			    "address (local@domain)\n", c->path, d->section,
 			    d->key, v);
