@@ -31,6 +31,14 @@ reserve(struct buf *b, size_t n)
 	b->cap = cap;
 }
 
+void
+buf_reserve(struct buf *b, size_t n)
+{
+	if (n > b->max - b->len)
+		n = b->max - b->len;
+	reserve(b, n);
+}
+
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {

@@ -21,6 +21,8 @@ struct buf {
 
 /* Start an empty buffer that will never hold more than max bytes. */
 void buf_init(struct buf *b, size_t max);
+/* Make room for n more bytes (within the ceiling) in one allocation. */
+void buf_reserve(struct buf *b, size_t n);
 /* Append n bytes; returns 0, or -1 when the ceiling cut the data. */
 int buf_append(struct buf *b, const void *p, size_t n);
 /* Append a NUL-terminated string; as buf_append. */

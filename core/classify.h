@@ -32,10 +32,25 @@ struct verdict {
 };
 
 /*
+ * Build the classifier's tables now (they are built on first use
+ * otherwise). After this call, classifying from several threads at once
+ * is safe.
+ */
+void classify_init(void);
+
+/*
  * Classify recipient i of report r into *v_r. i < r->nrcpt.
  * Pure: same input, same verdict.
  */
 void classify_rcpt(const struct report *r, size_t i, struct verdict *v_r);
+
+/*
+ * Classify every recipient of r: v_r[i] for recipient i, or v_r[0] from
+ * classify_message() when r has none (v_r holds max(1, r->nrcpt)
+ * verdicts). Same verdicts as classify_rcpt() one by one, faster: what
+ * the recipients share (the notice's text) is read once.
+ */
+void classify_report(const struct report *r, struct verdict *v_r);
 
 /*
  * The verdict for a message with no recipient at all (REPORT_UNKNOWN,

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "classify_rules.h"
+#include "reason.h"
 
 #define S(id, reason, pattern)	{ id, reason, pattern, TIER_STRONG }
 #define D(id, reason, pattern)	{ id, reason, pattern, TIER_DECISIVE }
@@ -31,22 +32,51 @@
  * relaying, authentication) before what the address is, then what the
  * sender or its server is.
  */
-const char *const classify_order_primary[] = {
-	"mailboxfull", "mesgtoobig", "exceedlimit", "suspend", "hasmoved",
-	"norelaying", "authfailure", "userunknown", "filtered", "requireptr",
-	"notcompliantrfc", "badreputation", "contenterror", "rejected",
-	"hostunknown", "spamdetected", "speeding", "toomanyconn", "blocked",
+const enum reason_id classify_order_primary[] = {
+	RSN_MAILBOXFULL,
+	RSN_MESGTOOBIG,
+	RSN_EXCEEDLIMIT,
+	RSN_SUSPEND,
+	RSN_HASMOVED,
+	RSN_NORELAYING,
+	RSN_AUTHFAILURE,
+	RSN_USERUNKNOWN,
+	RSN_FILTERED,
+	RSN_REQUIREPTR,
+	RSN_NOTCOMPLIANTRFC,
+	RSN_BADREPUTATION,
+	RSN_CONTENTERROR,
+	RSN_REJECTED,
+	RSN_HOSTUNKNOWN,
+	RSN_SPAMDETECTED,
+	RSN_SPEEDING,
+	RSN_TOOMANYCONN,
+	RSN_BLOCKED,
 };
 const size_t classify_norder_primary =
     sizeof classify_order_primary / sizeof classify_order_primary[0];
 
 /* Reasons decided by their phrases only, when no primary reason was. */
-const char *const classify_order_secondary[] = {
-	"mailboxfull", "authfailure", "badreputation", "speeding",
-	"spamdetected", "virusdetected", "policyviolation", "norelaying",
-	"systemerror", "networkerror", "suspend", "contenterror",
-	"systemfull", "notaccept", "expired", "failedstarttls",
-	"securityerror", "mailererror", "syntaxerror",
+const enum reason_id classify_order_secondary[] = {
+	RSN_MAILBOXFULL,
+	RSN_AUTHFAILURE,
+	RSN_BADREPUTATION,
+	RSN_SPEEDING,
+	RSN_SPAMDETECTED,
+	RSN_VIRUSDETECTED,
+	RSN_POLICYVIOLATION,
+	RSN_NORELAYING,
+	RSN_SYSTEMERROR,
+	RSN_NETWORKERROR,
+	RSN_SUSPEND,
+	RSN_CONTENTERROR,
+	RSN_SYSTEMFULL,
+	RSN_NOTACCEPT,
+	RSN_EXPIRED,
+	RSN_FAILEDSTARTTLS,
+	RSN_SECURITYERROR,
+	RSN_MAILERERROR,
+	RSN_SYNTAXERROR,
 };
 const size_t classify_norder_secondary =
     sizeof classify_order_secondary / sizeof classify_order_secondary[0];
@@ -85,6 +115,11 @@ const struct text_rule classify_text_rules[] = {
 	    "resolver.rst.recipsizelimit"),
 	/* KDDI/au: the recipient's own filter refused the sender. */
 	D("text.en.kddi-filter", "filtered", " : user unknown"),
+	/* Mailing list managers (fml...) that stopped a mail loop. */
+	D("text.en.list-loop", "systemerror", "duplicated message-id"),
+	D("text.en.list-loop", "systemerror",
+	    "has detected a loop condition so that"),
+	D("text.en.list-loop", "systemerror", "loop back warning"),
 	/* qmail: neither MX nor address: the domain takes no mail. */
 	D("text.en.no-mail-exchanger", "notaccept",
 	    "couldn't find a mail exchanger or ip address"),
@@ -935,7 +970,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.system", "systemerror", "transaction failed"),
 	S("text.en.system", "systemerror", "unable to connect * daemon"),
 	S("text.en.system", "systemerror", "unable to contact ldap server"),
-	S("text.en.system", "systemerror", "duplicated message-id"),
 	S("text.en.network", "networkerror",
 	    "could not connect and send the mail to"),
 	S("text.en.network", "networkerror",
@@ -1232,6 +1266,236 @@ const struct provider_code classify_fr_codes[] = {
 };
 const size_t classify_nfr_codes =
     sizeof classify_fr_codes / sizeof classify_fr_codes[0];
+
+/*
+ * The SMTP command a reply answered, as MTAs write it: Postfix "(in reply
+ * to RCPT TO command)", Exim "after RCPT TO", sendmail transcripts
+ * ">>> DATA", Yahoo "[RCPT_TO]"... The one named last in a text counts.
+ */
+const struct cmd_marker classify_cmd_markers[] = {
+	{ "in reply to rcpt to command", CMD_RCPT },
+	{ "after rcpt to", CMD_RCPT },
+	{ ">>> rcpt to", CMD_RCPT },
+	{ "[rcpt_to]", CMD_RCPT },
+	{ "our rcpt to", CMD_RCPT },
+	{ "does not like recipient", CMD_RCPT },
+	{ "after rcpt command", CMD_RCPT },
+	{ "following rcpt command", CMD_RCPT },
+	{ "in reply to end of data command", CMD_DATA },
+	{ "in reply to data command", CMD_DATA },
+	{ "after end of data", CMD_DATA },
+	{ "after data", CMD_DATA },
+	{ ">>> data", CMD_DATA },
+	{ "our final data", CMD_DATA },
+	{ "our data", CMD_DATA },
+	{ "[data]", CMD_DATA },
+	{ "smtp command data", CMD_DATA },
+	{ "smtp command: data", CMD_DATA },
+	{ "in reply to mail from command", CMD_MAIL },
+	{ "after mail from", CMD_MAIL },
+	{ ">>> mail from", CMD_MAIL },
+	{ "[mail_from]", CMD_MAIL },
+	{ "our mail from", CMD_MAIL },
+	{ "after initial connection", CMD_CONN },
+	{ "while performing the helo handshake", CMD_EHLO },
+	{ "while performing the ehlo handshake", CMD_EHLO },
+	{ "in reply to ehlo command", CMD_EHLO },
+	{ "in reply to helo command", CMD_EHLO },
+	{ "after ehlo", CMD_EHLO },
+	{ "after helo", CMD_EHLO },
+};
+const size_t classify_ncmd_markers =
+    sizeof classify_cmd_markers / sizeof classify_cmd_markers[0];
+
+/*
+ * Providers, by the hosts they answer or write bounces from. Hosts are
+ * domains (matched at a label boundary); the X-Mailer is a prefix.
+ */
+const struct provider_host classify_provider_hosts[] = {
+	{ PROV_AOL_NOTICE, PH_FROM | PH_REPORTING, NULL, "aol.com" },
+	{ PROV_DOCOMO, PH_REMOTE, NULL, "docomo.ne.jp" },
+	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "googlemail.com" },
+	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "google.com" },
+	{ PROV_IMAIL, PH_AGENT, NULL, "<smtp32 v" },
+	{ PROV_MESSAGELABS, PH_REPORTING | PH_FROM, NULL, "messagelabs.com" },
+	{ PROV_MIMECAST, PH_REMOTE, NULL, "mimecast.com" },
+	{ PROV_SES_INBOUND, PH_REPORTING, "inbound-smtp.", "amazonaws.com" },
+	{ PROV_SPECTRUM, PH_RCPT | PH_REMOTE, NULL, "charter.net" },
+	{ PROV_SPECTRUM, PH_RCPT | PH_REMOTE, NULL, "spectrum.net" },
+	{ PROV_VERIZON, PH_FROM | PH_RCPT, NULL, "vtext.com" },
+	{ PROV_YAHOO_MX, PH_REMOTE, NULL, "yahoodns.net" },
+	{ PROV_YAHOO_NOTICE, PH_FROM, NULL, "yahoo.com" },
+};
+const size_t classify_nprovider_hosts =
+    sizeof classify_provider_hosts / sizeof classify_provider_hosts[0];
+
+/*
+ * Providers' own wordings. Sources: the providers' postmaster pages (Yahoo
+ * "SMTP error codes", Mimecast "SMTP error codes", Amazon SES receipt rule
+ * bounce templates) and the fixed texts of their software.
+ */
+const struct provider_rule classify_provider_rules[] = {
+	/* AOL's relay: an MX record it cannot use means the domain does
+	 * not take mail. */
+	{ PROV_AOL_NOTICE, 0,
+	  "type=mx: malformed or unexpected name server reply", "notaccept" },
+	{ PROV_AOL_NOTICE, 0, "host or domain name not found", "hostunknown" },
+	/* IMail's own verdict on a local recipient. */
+	{ PROV_IMAIL, 0, "|unknown user", "userunknown" },
+	/* MessageLabs refuses an unknown recipient with "542 addr Rejected". */
+	{ PROV_MESSAGELABS, 0, "|542 * rejected", "userunknown" },
+	{ PROV_MESSAGELABS, 0, "no such user", "userunknown" },
+	/* SES receipt rules bounce with the template the rule's owner chose:
+	 * a filter's decision, whatever the wording. */
+	{ PROV_SES_INBOUND, 0, "mailbox does not exist", "filtered" },
+	{ PROV_SES_INBOUND, 0, "message too large", "mesgtoobig" },
+	{ PROV_SES_INBOUND, 0, "mailbox full", "mailboxfull" },
+	{ PROV_SES_INBOUND, 0, "message content rejected", "contenterror" },
+	/* Verizon Wireless's gateway: the phone number does not exist. */
+	{ PROV_VERIZON, 0, "no such user", "userunknown" },
+	/* Yahoo's MX ("[TSS04]", "[PH01]", ... on its error code page). */
+	{ PROV_YAHOO_MX, 0,
+	  "yahoo requires all senders to authenticate with either spf or dkim",
+	  "authfailure" },
+	{ PROV_YAHOO_MX, 0, "because the ip is in spamhaus's list",
+	  "blocked" },
+	{ PROV_YAHOO_MX, 0, "not accepted from ip addresses on spamhaus xbl",
+	  "blocked" },
+	{ PROV_YAHOO_MX, 0, "relaying denied for", "norelaying" },
+	{ PROV_YAHOO_MX, 0, "headers are not rfc compliant",
+	  "notcompliantrfc" },
+	{ PROV_YAHOO_MX, 0, "not accepted for policy reasons",
+	  "policyviolation" },
+	{ PROV_YAHOO_MX, 0,
+	  "temporarily deferred due to unexpected volume or user complaints",
+	  "rejected" },
+	{ PROV_YAHOO_MX, 0, "due to unresolvable rfc.5321", "rejected" },
+	{ PROV_YAHOO_MX, 0, "will be permanently deferred", "rejected" },
+	{ PROV_YAHOO_MX, 0, "user is receiving mail too quickly", "speeding" },
+	{ PROV_YAHOO_MX, 0, "max message per connection reached",
+	  "toomanyconn" },
+	{ PROV_YAHOO_MX, 0, "this mailbox is disabled", "suspend" },
+	{ PROV_YAHOO_MX, 0, "is no longer valid.", "suspend" },
+	{ PROV_YAHOO_MX, 0, "dd this user doesn't have a", "userunknown" },
+	{ PROV_YAHOO_MX, 0, "mailbox not found", "userunknown" },
+	/* Mimecast: reply code and text, as its SMTP error code page. */
+	{ PROV_MIMECAST, 550, "spf sender invalid - envelope rejected",
+	  "authfailure" },
+	{ PROV_MIMECAST, 550, "dkim sender invalid - envelope rejected",
+	  "authfailure" },
+	{ PROV_MIMECAST, 550, "dmarc sender invalid - envelope rejected",
+	  "authfailure" },
+	{ PROV_MIMECAST, 451, "internal resources are temporarily unavailable",
+	  "badreputation" },
+	{ PROV_MIMECAST, 550, "local ct ip reputation - (reject)",
+	  "badreputation" },
+	{ PROV_MIMECAST, 421, "sender address blocked", "blocked" },
+	{ PROV_MIMECAST, 451, "recipient temporarily unavailable", "blocked" },
+	{ PROV_MIMECAST, 451, "ip temporarily blacklisted", "blocked" },
+	{ PROV_MIMECAST, 553, "this route requires encryption (tls)",
+	  "failedstarttls" },
+	{ PROV_MIMECAST, 553, "this route requires tls version 1.2 or greater",
+	  "failedstarttls" },
+	{ PROV_MIMECAST, 553, "this route requires high-strength ciphers",
+	  "failedstarttls" },
+	{ PROV_MIMECAST, 554, "maximum email size exceeded", "mesgtoobig" },
+	{ PROV_MIMECAST, 554, "mail loop detected", "networkerror" },
+	{ PROV_MIMECAST, 451, "open relay not allowed", "norelaying" },
+	{ PROV_MIMECAST, 451, "open relay is not allowed", "norelaying" },
+	{ PROV_MIMECAST, 451, "account inbounds disabled", "notaccept" },
+	{ PROV_MIMECAST, 550, "anti-spoofing policy - inbound not allowed",
+	  "policyviolation" },
+	{ PROV_MIMECAST, 550, "rejected by header-based anti-spoofing policy",
+	  "policyviolation" },
+	{ PROV_MIMECAST, 550, "content examination policy",
+	  "policyviolation" },
+	{ PROV_MIMECAST, 554, "host network not allowed", "policyviolation" },
+	{ PROV_MIMECAST, 550, "administrative prohibition envelope blocked",
+	  "rejected" },
+	{ PROV_MIMECAST, 550, "envelope blocked - user entry", "rejected" },
+	{ PROV_MIMECAST, 550, "envelope blocked - user domain entry",
+	  "rejected" },
+	{ PROV_MIMECAST, 550,
+	  "envelope rejected - block policy for envelope from address",
+	  "rejected" },
+	{ PROV_MIMECAST, 535, "incorrect authentication data",
+	  "securityerror" },
+	{ PROV_MIMECAST, 550, "submitter failed to authenticate",
+	  "securityerror" },
+	{ PROV_MIMECAST, 451, "unable to process connection at this time",
+	  "systemerror" },
+	{ PROV_MIMECAST, 451, "message ended early", "systemerror" },
+	{ PROV_MIMECAST, 451, "account service is temporarily unavailable",
+	  "toomanyconn" },
+	{ PROV_MIMECAST, 452, "too many recipients", "toomanyconn" },
+	{ PROV_MIMECAST, 550, "exceeding outbound thread limit",
+	  "toomanyconn" },
+	{ PROV_MIMECAST, 501, "invalid address", "userunknown" },
+	{ PROV_MIMECAST, 550, "invalid recipient", "userunknown" },
+	{ PROV_MIMECAST, 554, "email rejected due to security policies",
+	  "virusdetected" },
+	/* NTT docomo (its codes with a status are in classify.c). */
+	{ PROV_DOCOMO, 0, "552 too much mail data", "mailboxfull" },
+	{ PROV_DOCOMO, 0, "552 too many recipients", "toomanyconn" },
+	{ PROV_DOCOMO, 0, "503 bad sequence of commands", "syntaxerror" },
+	{ PROV_DOCOMO, 0, "504 command parameter not implemented",
+	  "syntaxerror" },
+};
+const size_t classify_nprovider_rules =
+    sizeof classify_provider_rules / sizeof classify_provider_rules[0];
+
+/*
+ * Spectrum's "AUP#I-1310"-style codes (Spectrum's "understanding email
+ * error codes" page): the four digits name the cause.
+ */
+const struct code_range classify_spectrum_codes[] = {
+	/* the sending IP, for suspicious activity */
+	{ 1000, 1000, "blocked" },
+	/* the sending account, blocked or limited */
+	{ 1010, 1010, "rejected" },
+	{ 1020, 1080, "rejected" },
+	/* cannot be processed now */
+	{ 1090, 1090, "systemerror" },
+	/* the sending IP's DNS */
+	{ 1100, 1150, "blocked" },
+	/* the domain's security policies */
+	{ 1160, 1190, "policyviolation" },
+	/* the IP flagged by Cloudmark CSI, listed by Spamhaus */
+	{ 1200, 1250, "blocked" },
+	/* IPv6 not accepted */
+	{ 1260, 1260, "networkerror" },
+	/* connections, messages, recipients per time */
+	{ 1300, 1490, "toomanyconn" },
+	/* the sender is not the signed-in one, or not a hosted domain */
+	{ 1500, 1500, "rejected" },
+	{ 1520, 1520, "rejected" },
+	/* over 20 MB */
+	{ 1530, 1530, "mesgtoobig" },
+	/* too many per session, per message */
+	{ 1540, 1550, "toomanyconn" },
+	/* too many invalid recipients */
+	{ 1560, 1560, "policyviolation" },
+};
+const size_t classify_nspectrum_codes =
+    sizeof classify_spectrum_codes / sizeof classify_spectrum_codes[0];
+
+/*
+ * Gmail's notices end the remote's reply with "(state N)", the step of
+ * its SMTP client that failed.
+ */
+const struct gmail_state classify_gmail_states[] = {
+	{ 6, CMD_MAIL, "systemerror" },		/* "does not support TLS" */
+	{ 8, CMD_AUTH, "systemerror" },
+	{ 9, CMD_AUTH, "systemerror" },
+	{ 12, CMD_AUTH, "norelaying" },
+	{ 13, CMD_EHLO, "blocked" },
+	{ 14, CMD_RCPT, "userunknown" },
+	{ 15, CMD_DATA, "filtered" },
+	{ 17, CMD_DATA, "filtered" },
+	{ 18, CMD_DATA, "filtered" },
+};
+const size_t classify_ngmail_states =
+    sizeof classify_gmail_states / sizeof classify_gmail_states[0];
 
 const size_t classify_nreply_rules =
     sizeof classify_reply_rules / sizeof classify_reply_rules[0];

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "caps.h"
 #include "hdr.h"
 #include "xalloc.h"
@@ -15,7 +14,7 @@ static const char *const essential[] = {
 	"content-type", "content-transfer-encoding", "mime-version",
 	"subject", "from", "date", "message-id", "x-failed-recipients",
 	"auto-submitted", "final-recipient", "original-recipient", "action",
-	"status", "diagnostic-code", "feedback-type",
+	"status", "diagnostic-code", "feedback-type", NULL,
 };
 
 void
@@ -67,38 +66,54 @@ field_name_len(const char *s, size_t n)
 }
 
 static int
-is_essential(const char *name)
+in_list(const char *const *list, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof essential / sizeof essential[0]; i++)
-		if (strcmp(essential[i], name) == 0)
+	for (; *list != NULL; list++)
+		if ((*list)[0] == name[0] && strcmp(*list, name) == 0)
 			return 1;
 	return 0;
 }
 
-/* Close the field being built in v: trim and store it, or drop it. */
+/* Append (s, n) to the value being built in the arena (from vstart on),
+ * within CAP_FIELD_BYTES. */
 static void
-flush(struct hdr_block *b, const char *name, struct buf *v, int *open)
+value_append(struct hdr_block *b, size_t vstart, const char *s, size_t n)
+{
+	if (b->alen - vstart + n > CAP_FIELD_BYTES) {
+		n = CAP_FIELD_BYTES - (b->alen - vstart);
+		b->capped = 1;
+	}
+	if (b->alen + n + 1 > b->acap) {
+		b->acap = (b->alen + n + 1) * 2 < 1024 ? 1024 :
+		    (b->alen + n + 1) * 2;
+		b->arena = xrealloc(b->arena, b->acap);
+	}
+	memcpy(b->arena + b->alen, s, n);
+	b->alen += n;
+}
+
+/* Close the field being built (value from vstart): trim and store it. */
+static void
+flush(struct hdr_block *b, const char *name, size_t vstart, int *open)
 {
 	struct hdr_field *f;
-	size_t n;
 
 	if (!*open)
 		return;
 	*open = 0;
-	n = v->len;
-	while (n > 0 && (v->data[n - 1] == ' ' || v->data[n - 1] == '\t'))
-		n--;
+	while (b->alen > vstart && (b->arena[b->alen - 1] == ' ' ||
+	    b->arena[b->alen - 1] == '\t'))
+		b->alen--;
+	value_append(b, b->alen, "", 0);	/* room for the NUL */
+	b->arena[b->alen++] = '\0';
 	if (b->n == b->alloc) {
 		b->alloc = b->alloc ? b->alloc * 2 : 16;
 		b->f = xreallocarray(b->f, b->alloc, sizeof *b->f);
 	}
 	f = &b->f[b->n++];
 	memcpy(f->name, name, HDR_NAME_BYTES);
-	f->value = xstrndup(v->data ? v->data : "", n);
-	f->len = n;
-	buf_reset(v);
+	f->voff = vstart;
+	f->len = b->alen - 1 - vstart;
 }
 
 int
@@ -106,11 +121,9 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
     struct hdr_block *b)
 {
 	char name[HDR_NAME_BYTES];
-	struct buf v;
-	size_t off = *off_r, next, ll, start = off, nl, vs, i;
+	size_t off = *off_r, next, ll, start = off, nl, vs, i, vstart = 0;
 	int open = 0, seen = 0, keep = 0;
 
-	buf_init(&v, CAP_FIELD_BYTES);
 	if (mode == HDR_HEADER && off == 0 && len >= 5 &&
 	    memcmp(p, "From ", 5) == 0) {
 		ll = line_at(p, len, off, &next);
@@ -139,7 +152,7 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 			/* Past the cap: keep only finding the end. */
 			b->capped = 1;
 			keep = 0;
-			flush(b, name, &v, &open);
+			flush(b, name, vstart, &open);
 			if (line[0] != ' ' && line[0] != '\t' &&
 			    field_name_len(line, ll) == 0 && mode == HDR_HEADER)
 				break;
@@ -151,11 +164,9 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 				for (vs = 0; vs < ll && (line[vs] == ' ' ||
 				    line[vs] == '\t'); vs++)
 					;
-				if (v.len > 0)
-					buf_putc(&v, ' ');
-				buf_append(&v, line + vs, ll - vs);
-				if (v.truncated)
-					b->capped = 1;
+				if (b->alen > vstart)
+					value_append(b, vstart, " ", 1);
+				value_append(b, vstart, line + vs, ll - vs);
 			} else if (mode == HDR_HEADER && !open && seen == 0) {
 				/* A body that starts with white space. */
 				break;
@@ -164,7 +175,7 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 			continue;
 		}
 		nl = field_name_len(line, ll);
-		flush(b, name, &v, &open);
+		flush(b, name, vstart, &open);
 		if (nl == 0) {
 			if (mode == HDR_HEADER)
 				break;
@@ -179,7 +190,12 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 		memset(name + nl, 0, HDR_NAME_BYTES - nl);
 		seen++;
 		b->nfields_seen++;
-		keep = b->n < CAP_HEADER_FIELDS || (is_essential(name) &&
+		if (b->only != NULL && !in_list(b->only, name)) {
+			keep = 0;
+			off = next;
+			continue;
+		}
+		keep = b->n < CAP_HEADER_FIELDS || (in_list(essential, name) &&
 		    hdr_get(b, name) == NULL && b->n < 2 * CAP_HEADER_FIELDS);
 		if (!keep)
 			b->capped = 1;
@@ -187,16 +203,16 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 		while (vs < ll && (line[vs] == ' ' || line[vs] == '\t'))
 			vs++;
 		if (keep) {
-			buf_reset(&v);
-			buf_append(&v, line + vs, ll - vs);
-			if (v.truncated)
-				b->capped = 1;
+			vstart = b->alen;
+			value_append(b, vstart, line + vs, ll - vs);
 			open = 1;
 		}
 		off = next;
 	}
-	flush(b, name, &v, &open);
-	buf_free(&v);
+	flush(b, name, vstart, &open);
+	/* The arena may have moved: point the values into it. */
+	for (i = 0; i < b->n; i++)
+		b->f[i].value = b->arena + b->f[i].voff;
 	*off_r = off;
 	return seen;
 }
@@ -207,7 +223,8 @@ hdr_get(const struct hdr_block *b, const char *name)
 	size_t i;
 
 	for (i = 0; i < b->n; i++)
-		if (strcmp(b->f[i].name, name) == 0)
+		if (b->f[i].name[0] == name[0] &&
+		    strcmp(b->f[i].name, name) == 0)
 			return b->f[i].value;
 	return NULL;
 }
@@ -216,7 +233,8 @@ int
 hdr_next(const struct hdr_block *b, const char *name, size_t *i)
 {
 	for (; *i < b->n; (*i)++)
-		if (strcmp(b->f[*i].name, name) == 0)
+		if (b->f[*i].name[0] == name[0] &&
+		    strcmp(b->f[*i].name, name) == 0)
 			return (int)(*i)++;
 	return -1;
 }
@@ -224,10 +242,7 @@ hdr_next(const struct hdr_block *b, const char *name, size_t *i)
 void
 hdr_free(struct hdr_block *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->n; i++)
-		free(b->f[i].value);
 	free(b->f);
+	free(b->arena);
 	hdr_init(b);
 }

@@ -22,6 +22,7 @@ struct hdr_field {
 	char name[HDR_NAME_BYTES];	/* lowercased field name */
 	char *value;			/* unfolded, trimmed, NUL-ended */
 	size_t len;			/* bytes in value */
+	size_t voff;			/* (where value is in the arena) */
 };
 
 struct hdr_block {
@@ -30,6 +31,14 @@ struct hdr_block {
 	size_t alloc;
 	int capped;	/* a cap dropped fields or bytes */
 	int nfields_seen;	/* fields seen, kept or not */
+	/*
+	 * When set before parsing: the (lowercase) names of the only
+	 * fields to keep, NULL-terminated; the others are read past
+	 * (counted in nfields_seen, not a cap).
+	 */
+	const char *const *only;
+	char *arena;	/* the values, one after the other */
+	size_t alen, acap;
 };
 
 enum hdr_mode {

@@ -181,6 +181,7 @@ struct line {
 	const char *p;	/* content, after any "> " quoting */
 	size_t n;
 	size_t indent;	/* leading white space */
+	int at;		/* the line holds an '@' */
 };
 
 struct lines {
@@ -216,6 +217,8 @@ lines_split(const char *t, size_t len, struct lines *ls)
 		    ls->l[ls->n].p[ls->l[ls->n].n - 1] == '\t'))
 			ls->l[ls->n].n--;
 		ls->l[ls->n].indent = ind;
+		ls->l[ls->n].at = memchr(ls->l[ls->n].p, '@',
+		    ls->l[ls->n].n) != NULL;
 		ls->n++;
 		off = e + 1;
 	}
@@ -278,8 +281,10 @@ addr_line(const struct line *ln, char *a, size_t asz, size_t *rest_r)
 	if (p < e && (*p == '<' || *p == '"' || *p == '\''))
 		p++;
 	b = p;
-	while (p < e && *p != '>' && *p != '"' && *p != '\'' && *p != ' ' &&
-	    *p != '\t' && *p != ',' && *p != ';' && *p != '(' && *p != '[')
+	while (p < e && *p != '>' && *p != '"' && (*p != '\'' ||
+	    addr_quote_inner(b, (size_t)(e - b), (size_t)(p - b))) &&
+	    *p != ' ' && *p != '\t' && *p != ',' && *p != ';' && *p != '(' &&
+	    *p != '[')
 		p++;
 	q = p;
 	/* "addr:" keeps the colon out; "addr..." the dots. */
@@ -361,8 +366,8 @@ line_smtp_reply(const struct line *ln)
 {
 	char st[16];
 
-	if (reply_code_find(ln->p, ln->n) != 0 && ln->n > 4 &&
-	    ln->p[0] >= '2' && ln->p[0] <= '5')
+	if (ln->n > 4 && ln->p[0] >= '2' && ln->p[0] <= '5' &&
+	    reply_code_find(ln->p, ln->n) != 0)
 		return 1;
 	return status_find(ln->p, ln->n > 24 ? 24 : ln->n, st);
 }
@@ -528,7 +533,9 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 		if (ls->l[k].n >= 16 && mem_caseprefix(ls->l[k].p, ls->l[k].n,
 		    "while talking to"))
 			talk = k;
-		if (!addr_line(&ls->l[k], a, sizeof a, &rest))
+		/* (an address line holds an '@') */
+		if (memchr(ls->l[k].p, '@', ls->l[k].n) == NULL ||
+		    !addr_line(&ls->l[k], a, sizeof a, &rest))
 			continue;
 		if (sendmail_summary(&ls->l[k])) {
 			/* sendmail: "554 <addr>... reason" sums up the
@@ -593,11 +600,11 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 	    m++) {
 		for (k = 0; k < ls->n; k++) {
 			const struct line *ln = &ls->l[k];
-			const char *p = mem_casefind(ln->p, ln->n,
-			    inline_markers[m]);
-			const char *e = ln->p + ln->n, *b;
+			const char *p, *e = ln->p + ln->n, *b;
 
-			if (p == NULL)
+			/* the address follows the marker on its line */
+			if (!ln->at || (p = mem_casefind(ln->p, ln->n,
+			    inline_markers[m])) == NULL)
 				continue;
 			/* "to:" only at the start of a line. */
 			if (strcmp(inline_markers[m], "to:") == 0 &&
@@ -608,8 +615,10 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 			    *p == '\'' || *p == '<' || *p == '(' || *p == '\t'))
 				p++;
 			b = p;
-			while (p < e && *p != '>' && *p != '"' && *p != '\'' &&
-			    *p != ' ' && *p != ',' && *p != ')' && *p != ';')
+			while (p < e && *p != '>' && *p != '"' &&
+			    (*p != '\'' || addr_quote_inner(b, (size_t)(e - b),
+			    (size_t)(p - b))) && *p != ' ' && *p != ',' &&
+			    *p != ')' && *p != ';')
 				p++;
 			while (p > b && (p[-1] == '.' || p[-1] == ':'))
 				p--;
@@ -706,6 +715,8 @@ scan_transcript(struct report_ctx *ctx, const struct lines *ls)
 	char a[CAP_ADDRESS_BYTES + 1];
 	size_t k;
 
+	if (mem_casefind(r->text, r->text_len, "rcpt to:") == NULL)
+		return;
 	for (k = 0; k < ls->n; k++) {
 		const struct line *ln = &ls->l[k];
 		const char *p = mem_casefind(ln->p, ln->n, "rcpt to:");

@@ -72,6 +72,21 @@ policy_role_name(enum role r)
 	}
 }
 
+int
+policy_role_parse(const char *name, enum role *r_r)
+{
+	static const enum role roles[] = { ROLE_PRIMARY, ROLE_SECONDARY,
+		ROLE_PENDING, ROLE_INVITATION };
+	size_t i;
+
+	for (i = 0; i < sizeof roles / sizeof roles[0]; i++)
+		if (strcmp(name, policy_role_name(roles[i])) == 0) {
+			*r_r = roles[i];
+			return 0;
+		}
+	return -1;
+}
+
 const char *
 policy_alert_name(enum login_alert a)
 {

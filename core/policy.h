@@ -204,6 +204,8 @@ const char *policy_state_name(enum addr_state s);
 int policy_state_parse(const char *name, enum addr_state *s_r);
 /* "primary", "secondary", ...; NULL for ROLE_NONE. */
 const char *policy_role_name(enum role r);
+/* Role by name ("primary", ...); 0 and *r_r, or -1. */
+int policy_role_parse(const char *name, enum role *r_r);
 /* "hard", "spam", or NULL for ALERT_NONE. */
 const char *policy_alert_name(enum login_alert a);
 /* Login alert by name (NULL or "" is ALERT_NONE); 0, or -1. */

@@ -16,47 +16,48 @@ static const char *const category_names[CAT_COUNT] = {
 	[CAT_UNKNOWN] = "unknown",
 };
 
-/* Sisimai's reasons and rebond's categories (shared/corpus/categories.tsv). */
+/* Sisimai's reasons and rebond's categories (shared/corpus/categories.tsv),
+ * by enum reason_id. */
 static const struct {
 	const char *name;
 	enum category category;
-} reasons[] = {
-	{ "userunknown", CAT_HARD },
-	{ "hostunknown", CAT_HARD },
-	{ "hasmoved", CAT_HARD },
-	{ "notaccept", CAT_HARD },
-	{ "suspend", CAT_HARD },
-	{ "mailboxfull", CAT_QUOTA },
-	{ "blocked", CAT_BLOCKED },
-	{ "badreputation", CAT_BLOCKED },
-	{ "toomanyconn", CAT_BLOCKED },
-	{ "speeding", CAT_BLOCKED },
-	{ "ratelimited", CAT_BLOCKED },
-	{ "requireptr", CAT_BLOCKED },
-	{ "norelaying", CAT_BLOCKED },
-	{ "notcompliantrfc", CAT_BLOCKED },
-	{ "securityerror", CAT_BLOCKED },
-	{ "failedstarttls", CAT_BLOCKED },
-	{ "authfailure", CAT_SPF },
-	{ "spamdetected", CAT_SPAM },
-	{ "policyviolation", CAT_SPAM },
-	{ "rejected", CAT_SPAM },
-	{ "filtered", CAT_SPAM },
-	{ "virusdetected", CAT_SPAM },
-	{ "contenterror", CAT_SPAM },
-	{ "expired", CAT_TRANSIENT },
-	{ "networkerror", CAT_TRANSIENT },
-	{ "systemerror", CAT_TRANSIENT },
-	{ "systemfull", CAT_TRANSIENT },
-	{ "mailererror", CAT_TRANSIENT },
-	{ "mesgtoobig", CAT_TRANSIENT },
-	{ "exceedlimit", CAT_TRANSIENT },
-	{ "syntaxerror", CAT_TRANSIENT },
-	{ "onhold", CAT_TRANSIENT },
-	{ "feedback", CAT_COMPLAINT },
-	{ "vacation", CAT_AUTOREPLY },
-	{ "delivered", CAT_DELIVERED },
-	{ "undefined", CAT_UNKNOWN },
+} reasons[RSN_COUNT] = {
+	[RSN_USERUNKNOWN] = { "userunknown", CAT_HARD },
+	[RSN_HOSTUNKNOWN] = { "hostunknown", CAT_HARD },
+	[RSN_HASMOVED] = { "hasmoved", CAT_HARD },
+	[RSN_NOTACCEPT] = { "notaccept", CAT_HARD },
+	[RSN_SUSPEND] = { "suspend", CAT_HARD },
+	[RSN_MAILBOXFULL] = { "mailboxfull", CAT_QUOTA },
+	[RSN_BLOCKED] = { "blocked", CAT_BLOCKED },
+	[RSN_BADREPUTATION] = { "badreputation", CAT_BLOCKED },
+	[RSN_TOOMANYCONN] = { "toomanyconn", CAT_BLOCKED },
+	[RSN_SPEEDING] = { "speeding", CAT_BLOCKED },
+	[RSN_RATELIMITED] = { "ratelimited", CAT_BLOCKED },
+	[RSN_REQUIREPTR] = { "requireptr", CAT_BLOCKED },
+	[RSN_NORELAYING] = { "norelaying", CAT_BLOCKED },
+	[RSN_NOTCOMPLIANTRFC] = { "notcompliantrfc", CAT_BLOCKED },
+	[RSN_SECURITYERROR] = { "securityerror", CAT_BLOCKED },
+	[RSN_FAILEDSTARTTLS] = { "failedstarttls", CAT_BLOCKED },
+	[RSN_AUTHFAILURE] = { "authfailure", CAT_SPF },
+	[RSN_SPAMDETECTED] = { "spamdetected", CAT_SPAM },
+	[RSN_POLICYVIOLATION] = { "policyviolation", CAT_SPAM },
+	[RSN_REJECTED] = { "rejected", CAT_SPAM },
+	[RSN_FILTERED] = { "filtered", CAT_SPAM },
+	[RSN_VIRUSDETECTED] = { "virusdetected", CAT_SPAM },
+	[RSN_CONTENTERROR] = { "contenterror", CAT_SPAM },
+	[RSN_EXPIRED] = { "expired", CAT_TRANSIENT },
+	[RSN_NETWORKERROR] = { "networkerror", CAT_TRANSIENT },
+	[RSN_SYSTEMERROR] = { "systemerror", CAT_TRANSIENT },
+	[RSN_SYSTEMFULL] = { "systemfull", CAT_TRANSIENT },
+	[RSN_MAILERERROR] = { "mailererror", CAT_TRANSIENT },
+	[RSN_MESGTOOBIG] = { "mesgtoobig", CAT_TRANSIENT },
+	[RSN_EXCEEDLIMIT] = { "exceedlimit", CAT_TRANSIENT },
+	[RSN_SYNTAXERROR] = { "syntaxerror", CAT_TRANSIENT },
+	[RSN_ONHOLD] = { "onhold", CAT_TRANSIENT },
+	[RSN_FEEDBACK] = { "feedback", CAT_COMPLAINT },
+	[RSN_VACATION] = { "vacation", CAT_AUTOREPLY },
+	[RSN_DELIVERED] = { "delivered", CAT_DELIVERED },
+	[RSN_UNDEFINED] = { "undefined", CAT_UNKNOWN },
 };
 
 const char *
@@ -81,23 +82,44 @@ category_parse(const char *name, enum category *c_r)
 }
 
 const char *
+reason_name(enum reason_id id)
+{
+	if ((unsigned)id >= RSN_COUNT)
+		return reasons[RSN_UNDEFINED].name;
+	return reasons[id].name;
+}
+
+int
+reason_number(const char *name)
+{
+	int i;
+
+	for (i = 0; i < RSN_COUNT; i++)
+		if (strcmp(reasons[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+enum category
+reason_id_category(enum reason_id id)
+{
+	if ((unsigned)id >= RSN_COUNT)
+		return CAT_UNKNOWN;
+	return reasons[id].category;
+}
+
+const char *
 reason_lookup(const char *name)
 {
-	size_t i;
+	int i = reason_number(name);
 
-	for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-		if (strcmp(reasons[i].name, name) == 0)
-			return reasons[i].name;
-	return NULL;
+	return i < 0 ? NULL : reasons[i].name;
 }
 
 enum category
 reason_category(const char *reason)
 {
-	size_t i;
+	int i = reason_number(reason);
 
-	for (i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-		if (strcmp(reasons[i].name, reason) == 0)
-			return reasons[i].category;
-	return CAT_UNKNOWN;
+	return i < 0 ? CAT_UNKNOWN : reasons[i].category;
 }

@@ -9,6 +9,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <iconv.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,13 +98,53 @@ addr_plausible(const char *s, size_t n)
 	return 1;
 }
 
-/* Is c a character that ends a bare address token? */
+/* Is c a character that ends a bare address token? (An apostrophe
+ * only at the token's edge: see addr_quote_inner.) */
 static int
 addr_delim(unsigned char c)
 {
 	return c <= ' ' || c == '<' || c == '>' || c == '(' || c == ')' ||
 	    c == ',' || c == ';' || c == '"' || c == '\'' || c == '[' ||
 	    c == ']' || c == 127 || c == '{' || c == '}' || c == '`';
+}
+
+/* RFC 5322 atext (and UTF-8, RFC 6531), without the apostrophe. */
+static int
+atext_noquote(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 || (c != '\'' &&
+	    strchr("!#$%&*+-/=?^_`{|}~", c) != NULL && c != '\0');
+}
+
+int
+addr_quote_inner(const char *s, size_t n, size_t i)
+{
+	return s[i] == '\'' && i > 0 && i + 1 < n &&
+	    atext_noquote((unsigned char)s[i - 1]) &&
+	    atext_noquote((unsigned char)s[i + 1]) &&
+	    memchr(s, '@', i) == NULL;
+}
+
+size_t
+addr_spec_value(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i;
+
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
+		s++, n -= 2;
+	if (!addr_plausible(s, n) || memchr(s, '<', n) != NULL)
+		return addr_extract(s, n, out, outsz);
+	if (n + 1 > outsz)
+		return 0;
+	for (i = 0; i < n; i++)
+		out[i] = (char)lc((unsigned char)s[i]);
+	out[n] = '\0';
+	return n;
 }
 
 size_t
@@ -130,7 +173,9 @@ addr_extract(const char *s, size_t n, char *out, size_t outsz)
 	for (at = memchr(s, '@', n); at != NULL;
 	    at = memchr(at + 1, '@', n - (size_t)(at + 1 - s))) {
 		b = at;
-		while (b > s && !addr_delim((unsigned char)b[-1]))
+		while (b > s && (!addr_delim((unsigned char)b[-1]) ||
+		    (b - 1 > s && addr_quote_inner(b - 2,
+		    (size_t)(at - (b - 2)), 1))))
 			b--;
 		e = at + 1;
 		while (e < s + n && !addr_delim((unsigned char)*e))
@@ -405,18 +450,21 @@ date_parse(const char *v)
 static void
 latin1_append(struct buf *b, const char *s, size_t n)
 {
+	char *out = xmalloc(2 * n + 1), *o = out;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x80) {
-			buf_putc(b, c);
+			*o++ = (char)c;
 		} else {
-			buf_putc(b, 0xc0 | (c >> 6));
-			buf_putc(b, 0x80 | (c & 0x3f));
+			*o++ = (char)(0xc0 | (c >> 6));
+			*o++ = (char)(0x80 | (c & 0x3f));
 		}
 	}
+	buf_append(b, out, (size_t)(o - out));
+	free(out);
 }
 
 static int
@@ -551,6 +599,128 @@ literal:
 	return 0;
 }
 
+/*
+ * Converters to UTF-8 are kept between messages: opening one loads
+ * glibc's conversion module each time, which costs more than most
+ * messages. A converter is taken out of the cache while in use (threads
+ * parse at once) and reset before each use, so a conversion never
+ * depends on the one before. The cache holds at most CONV_CACHE.
+ */
+#define CONV_CACHE	8
+
+static struct {
+	char charset[32];
+	iconv_t cd;
+} conv_cache[CONV_CACHE];
+static size_t conv_n;
+static pthread_mutex_t conv_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A converter from charset (libetpan's aliases applied) to UTF-8, or
+ * (iconv_t)-1 for an unknown charset. */
+static iconv_t
+conv_take(const char *charset)
+{
+	static const struct {
+		const char *name, *iconv_name;
+	} alias[] = {
+		{ "gb2312", "GBK" }, { "gb_2312-80", "GBK" },
+		{ "iso-8859-8-i", "ISO-8859-8" },
+		{ "iso_8859-8-i", "ISO-8859-8" },
+		{ "iso8859-8-i", "ISO-8859-8" },
+		{ "iso-8859-8-e", "ISO-8859-8" },
+		{ "iso_8859-8-e", "ISO-8859-8" },
+		{ "iso8859-8-e", "ISO-8859-8" },
+		{ "ks_c_5601-1987", "EUCKR" },
+		{ "iso-2022-jp", "ISO-2022-JP-2" },
+	};
+	iconv_t cd = (iconv_t)-1;
+	size_t k;
+
+	pthread_mutex_lock(&conv_mu);
+	for (k = 0; k < conv_n; k++)
+		if (strcasecmp(conv_cache[k].charset, charset) == 0) {
+			cd = conv_cache[k].cd;
+			conv_cache[k] = conv_cache[--conv_n];
+			break;
+		}
+	pthread_mutex_unlock(&conv_mu);
+	if (cd != (iconv_t)-1) {
+		iconv(cd, NULL, NULL, NULL, NULL);	/* initial state */
+		return cd;
+	}
+	for (k = 0; k < sizeof alias / sizeof alias[0]; k++)
+		if (strcasecmp(charset, alias[k].name) == 0) {
+			charset = alias[k].iconv_name;
+			break;
+		}
+	return iconv_open("UTF-8", charset);
+}
+
+/* Give back a converter taken for charset. */
+static void
+conv_give(const char *charset, iconv_t cd)
+{
+	pthread_mutex_lock(&conv_mu);
+	if (conv_n < CONV_CACHE && strlen(charset) <
+	    sizeof conv_cache[0].charset) {
+		memcpy(conv_cache[conv_n].charset, charset,
+		    strlen(charset) + 1);
+		conv_cache[conv_n++].cd = cd;
+		cd = (iconv_t)-1;
+	}
+	pthread_mutex_unlock(&conv_mu);
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+}
+
+/*
+ * Convert (s, n) with cd into out (outsz bytes), '?' for what cannot be
+ * converted, as libetpan does; returns the length written.
+ */
+static size_t
+conv_run(iconv_t cd, const char *s, size_t n, char *out, size_t outsz)
+{
+	char *in = (char *)s, *o = out;
+	size_t inleft = n, outleft = outsz;
+
+	while (inleft > 0) {
+		if (iconv(cd, &in, &inleft, &o, &outleft) != (size_t)-1)
+			break;
+		if (errno == E2BIG || outleft == 0)
+			break;
+		/* EILSEQ, EINVAL: one '?' for the byte */
+		*o++ = '?';
+		outleft--;
+		in++;
+		inleft--;
+	}
+	iconv(cd, NULL, NULL, &o, &outleft);	/* shift back to initial */
+	return (size_t)(o - out);
+}
+
+/*
+ * (s, n) from charset to UTF-8 in a new string (free() it), as libetpan's
+ * charconv_buffer() would do (its charset aliases, '?' for what cannot be
+ * converted). Returns 0, or -1 for an unknown charset.
+ */
+static int
+to_utf8(const char *charset, const char *s, size_t n, char **out_r,
+    size_t *len_r)
+{
+	iconv_t cd;
+	char *out;
+
+	if ((cd = conv_take(charset)) == (iconv_t)-1)
+		return -1;
+	/* (a code point takes at least one byte in, at most four out) */
+	out = xmalloc(n * 4 + 16);
+	*len_r = conv_run(cd, s, n, out, n * 4 + 15);
+	out[*len_r] = '\0';
+	*out_r = out;
+	conv_give(charset, cd);
+	return 0;
+}
+
 /* Convert (s, n) from charset to UTF-8 and append to text. */
 static void
 text_append(struct report *r, struct buf *text, const char *s, size_t n,
@@ -568,16 +738,13 @@ text_append(struct report *r, struct buf *text, const char *s, size_t n,
 	} else if (charset != NULL && *charset != '\0' &&
 	    strcasecmp(charset, "utf-8") != 0 &&
 	    strcasecmp(charset, "us-ascii") != 0 &&
-	    !utf8_valid(s, n) &&
-	    charconv_buffer("utf-8", charset, s, n, &conv, &clen) ==
-	    MAIL_CHARCONV_NO_ERROR) {
+	    !utf8_valid(s, n) && to_utf8(charset, s, n, &conv, &clen) == 0) {
 		buf_append(text, conv, clen);
-		charconv_buffer_free(conv);
+		free(conv);
 	} else if (charset != NULL && strncasecmp(charset, "iso-2022", 8) == 0
-	    && charconv_buffer("utf-8", charset, s, n, &conv, &clen) ==
-	    MAIL_CHARCONV_NO_ERROR) {
+	    && to_utf8(charset, s, n, &conv, &clen) == 0) {
 		buf_append(text, conv, clen);
-		charconv_buffer_free(conv);
+		free(conv);
 	} else {
 		buf_append(text, s, n);
 	}
@@ -590,12 +757,14 @@ static void
 html_append(struct report *r, struct buf *text, const char *s, size_t n,
     const char *charset)
 {
-	struct buf plain;
-	size_t i;
+	/* (each tag gives at most one byte, each entity fewer bytes) */
+	size_t cap = n < CAP_TEXT_BYTES ? n : CAP_TEXT_BYTES, i, o = 0;
+	char *plain = xmalloc(cap + 1);
 	int intag = 0, inskip = 0;
 
-	buf_init(&plain, CAP_TEXT_BYTES);
-	for (i = 0; i < n && !plain.truncated; i++) {
+#define PUT(ch) do { if (o == CAP_TEXT_BYTES) goto full; \
+	plain[o++] = (ch); } while (0)
+	for (i = 0; i < n; i++) {
 		char c = s[i];
 
 		if (c == '<') {
@@ -611,7 +780,7 @@ html_append(struct report *r, struct buf *text, const char *s, size_t n,
 			    mem_caseprefix(s + i, n - i, "<div") ||
 			    mem_caseprefix(s + i, n - i, "<tr") ||
 			    mem_caseprefix(s + i, n - i, "</td"))
-				buf_putc(&plain, '\n');
+				PUT('\n');
 			intag = 1;
 			continue;
 		}
@@ -637,15 +806,17 @@ html_append(struct report *r, struct buf *text, const char *s, size_t n,
 				if (mem_caseprefix(s + i, n - i, ents[k].ent))
 					break;
 			if (k < sizeof ents / sizeof ents[0]) {
-				buf_puts(&plain, ents[k].rep);
+				PUT(ents[k].rep[0]);
 				i += strlen(ents[k].ent) - 1;
 				continue;
 			}
 		}
-		buf_putc(&plain, c);
+		PUT(c);
 	}
-	text_append(r, text, plain.data ? plain.data : "", plain.len, charset);
-	buf_free(&plain);
+#undef PUT
+full:
+	text_append(r, text, plain, o, charset);
+	free(plain);
 }
 
 /* ---- MIME ------------------------------------------------------------ */
@@ -660,16 +831,137 @@ struct walk {
 	size_t nhtml;
 };
 
+static int hexval(int c);
+
+/* Base64 to bytes, as libetpan decodes it: characters outside the
+ * alphabet (and '=') skipped, a last partial group kept. */
+static char *
+b64_decode(const char *p, size_t n, size_t *len_r)
+{
+	/* the value of each byte, -1 outside the alphabet */
+#define X -1
+	static const signed char val[256] = {
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
+		52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+		X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+		15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
+		X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+		41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+		X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	};
+#undef X
+	char *out = xmalloc(n / 4 * 3 + 4), *o = out;
+	unsigned acc = 0;
+	size_t i;
+	int k = 0;
+
+	for (i = 0; i < n; i++) {
+		int v = val[(unsigned char)p[i]];
+
+		if (v < 0)
+			continue;
+		acc = acc << 6 | (unsigned)v;
+		if (++k == 4) {
+			*o++ = (char)(acc >> 16);
+			*o++ = (char)(acc >> 8);
+			*o++ = (char)acc;
+			acc = 0;
+			k = 0;
+		}
+	}
+	if (k > 0) {
+		acc <<= 6 * (4 - k);
+		*o++ = (char)(acc >> 16);
+		if (k >= 3)
+			*o++ = (char)(acc >> 8);
+	}
+	*len_r = (size_t)(o - out);
+	return out;
+}
+
+/* Quoted-printable to bytes, as libetpan decodes it: "=XX", soft line
+ * breaks removed, line ends made CRLF. */
+static char *
+qp_decode(const char *p, size_t n, size_t *len_r)
+{
+	char *out = xmalloc(2 * n + 1), *o = out;
+	size_t i = 0;
+
+	while (i < n) {
+		char c;
+		size_t j = i;
+
+		/* a run of plain bytes */
+		while (j < n && p[j] != '=' && p[j] != '\n' && p[j] != '\r')
+			j++;
+		memcpy(o, p + i, j - i);
+		o += j - i;
+		if ((i = j) >= n)
+			break;
+		c = p[i];
+		if (c == '\n' || c == '\r') {
+			/* line ends made CRLF */
+			*o++ = '\r';
+			*o++ = '\n';
+			i += c == '\r' && i + 1 < n && p[i + 1] == '\n' ? 2 : 1;
+			continue;
+		}
+		/* at '=' */
+		if (i + 1 >= n) {
+			*o++ = '=';
+			break;
+		}
+		if (p[i + 1] == '\n') {
+			i += 2;
+		} else if (p[i + 1] == '\r') {
+			if (i + 2 >= n)
+				break;
+			i += p[i + 2] == '\n' ? 3 : 2;
+		} else if (i + 2 >= n) {
+			*o++ = p[i + 1];
+			i += 2;
+		} else {
+			int h = hexval((unsigned char)p[i + 1]);
+			int l = hexval((unsigned char)p[i + 2]);
+
+			*o++ = (char)((h < 0 ? 0 : h) << 4 | (l < 0 ? 0 : l));
+			i += 3;
+		}
+	}
+	*len_r = (size_t)(o - out);
+	return out;
+}
+
+/* Decode (p, n) in MIME transfer encoding enc; a new buffer (free() it),
+ * or NULL for an encoding that needs no decoding. */
+static char *
+transfer_decode(int enc, const char *p, size_t n, size_t *len_r)
+{
+	if (enc == MAILMIME_MECHANISM_BASE64)
+		return b64_decode(p, n, len_r);
+	if (enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE)
+		return qp_decode(p, n, len_r);
+	return NULL;
+}
+
 /* Decode the body of a single part; returns a pointer to the decoded
- * bytes (*owned_r set when it must be freed with
- * mailmime_decoded_part_free). */
+ * bytes (*owned_r set when it must be freed with free()). */
 static const char *
 part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
     char **owned_r, size_t max_in)
 {
 	struct mailmime_data *d = m->mm_body;
 	const char *p;
-	size_t n, idx = 0, outlen = 0, inmax;
+	size_t n, outlen = 0, inmax;
 	char *out = NULL;
 	int enc;
 
@@ -690,13 +982,10 @@ part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
 			n = inmax;
 			r->flags |= REPORT_F_CAP_DECODED;
 		}
-		if (mailmime_part_parse(p, n, &idx, enc, &out, &outlen) ==
-		    MAILIMF_NO_ERROR && out != NULL) {
-			*owned_r = out;
-			*len_r = outlen;
-			return out;
-		}
-		return "";
+		out = transfer_decode(enc, p, n, &outlen);
+		*owned_r = out;
+		*len_r = outlen;
+		return out;
 	}
 	if (n > CAP_DECODED_PART_BYTES) {
 		n = CAP_DECODED_PART_BYTES;
@@ -894,6 +1183,12 @@ out:
 	memset(d, 0, sizeof *d);
 }
 
+/* The fields of a delivery-status body that are read. */
+static const char *const dsn_fields[] = {
+	"reporting-mta", "final-recipient", "original-recipient", "action",
+	"status", "diagnostic-code", "remote-mta", NULL,
+};
+
 void
 report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
@@ -907,6 +1202,7 @@ report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 	memset(&d, 0, sizeof d);
 	while (off < len && groups < CAP_RECIPIENTS * 2) {
 		hdr_init(&g);
+		g.only = dsn_fields;
 		if (hdr_parse(p, len, &off, HDR_GROUP, &g) == 0) {
 			hdr_free(&g);
 			if (off >= len)
@@ -930,14 +1226,14 @@ report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 				if (d.has_final)
 					dsn_emit(ctx, &d);
 				a = strip_type(v, NULL, 0);
-				if (addr_extract(a, strlen(a), d.final,
+				if (addr_spec_value(a, strlen(a), d.final,
 				    sizeof d.final))
 					d.has_final = 1;
 			} else if (strcmp(name, "original-recipient") == 0) {
 				if (d.has_original)
 					dsn_emit(ctx, &d);
 				a = strip_type(v, NULL, 0);
-				if (addr_extract(a, strlen(a), d.original,
+				if (addr_spec_value(a, strlen(a), d.original,
 				    sizeof d.original))
 					d.has_original = 1;
 			} else if (strcmp(name, "action") == 0) {
@@ -962,6 +1258,9 @@ report_dsn_parse(struct report_ctx *ctx, const char *p, size_t len)
 static void
 arf_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
+	static const char *const arf_fields[] = {
+		"feedback-type", "original-rcpt-to", NULL,
+	};
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
 	struct hdr_block g;
@@ -971,6 +1270,7 @@ arf_parse(struct report_ctx *ctx, const char *p, size_t len)
 	int k;
 
 	hdr_init(&g);
+	g.only = arf_fields;
 	while (off < len)
 		if (hdr_parse(p, len, &off, HDR_GROUP, &g) == 0 && off >= len)
 			break;
@@ -1002,14 +1302,19 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	static const char *const tags[] = {
 		"return-path", "from", "sender", "to",
 	};
+	/* the fields read below */
+	static const char *const read[] = {
+		"return-path", "from", "sender", "to", "message-id",
+		"x-hmxmroriginalrecipient", "subject", NULL,
+	};
 	struct report *r = ctx->r;
 	struct hdr_block h;
 	const char *v;
 	size_t off = 0, k;
 
 	hdr_init(&h);
-	hdr_parse(p, len, &off, HDR_HEADER, &h);
-	if (h.n == 0) {
+	h.only = read;
+	if (hdr_parse(p, len, &off, HDR_HEADER, &h) == 0) {
 		hdr_free(&h);
 		return;
 	}
@@ -1173,39 +1478,8 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 			original_parse(w->ctx, body, blen);
 		}
 		if (owned != NULL)
-			mailmime_decoded_part_free(owned);
+			free(owned);
 	}
-}
-
-/*
- * Cut points against MIME bombs: libetpan builds a node per part and
- * recurses per level, so the data handed to it stops before the line
- * where the number of Content-Type lines or of boundary-like lines gets
- * past what the walk would visit anyway.
- */
-static size_t
-mime_guard(const char *p, size_t len, size_t body_off, int *capped_r)
-{
-	size_t off = body_off, nct = 0, ndash = 0;
-	const char *nl;
-
-	*capped_r = 0;
-	while (off < len) {
-		nl = memchr(p + off, '\n', len - off);
-		if (len - off >= 2 && p[off] == '-' && p[off + 1] == '-')
-			ndash++;
-		else if (len - off >= 13 && mem_caseprefix(p + off, len - off,
-		    "content-type:"))
-			nct++;
-		if (nct > CAP_MIME_PARTS || ndash > 4 * CAP_MIME_PARTS) {
-			*capped_r = 1;
-			return off;
-		}
-		if (nl == NULL)
-			break;
-		off = (size_t)(nl - p) + 1;
-	}
-	return len;
 }
 
 /* Does the multipart's boundary occur as a delimiter line in the body?
@@ -1233,67 +1507,208 @@ boundary_present(struct mailmime *m, const char *body, size_t blen)
 	return 0;
 }
 
-/*
- * The returned original is read by hdr.c (its header is all that is
- * needed); libetpan would parse its whole header and MIME tree too. In
- * the private copy handed to libetpan, "message/rfc822" in a
- * Content-Type field becomes the same-length ORIGINAL_TYPE, which
- * libetpan keeps as one opaque part.
- */
+/* Bytes of a returned original's body handed to libetpan (and read):
+ * enough for its header, encoded or not. */
+#define ORIGINAL_KEEP	(CAP_HEADER_BYTES / 3 * 4 + 4)
+
+/* The value of parameter name (lowercase) of a Content-Type value, or
+ * "" (out has outsz bytes). */
 static void
-opaque_originals(char *p, size_t len)
+ct_param(const char *ct, const char *name, char *out, size_t outsz)
+{
+	const char *p = ct;
+	size_t nl = strlen(name), i = 0;
+
+	out[0] = '\0';
+	while ((p = mem_casefind(p, strlen(p), name)) != NULL) {
+		if ((p == ct || p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t')
+		    && p[nl] == '=')
+			break;
+		p += nl;
+	}
+	if (p == NULL)
+		return;
+	p += nl + 1;
+	if (*p == '"') {
+		for (p++; p[i] != '\0' && p[i] != '"' && i + 1 < outsz; i++)
+			out[i] = p[i];
+	} else {
+		for (; p[i] != '\0' && p[i] != ';' && p[i] != ' ' &&
+		    p[i] != '\t' && i + 1 < outsz; i++)
+			out[i] = p[i];
+	}
+	out[i] = '\0';
+}
+
+/* Copy one line into b, with the same-length rewrites libetpan needs. */
+struct copy_state {
+	size_t field;		/* where the current field starts in b */
+	int in_ct;		/* the current field is a Content-Type */
+};
+
+static void
+copy_line(struct buf *b, struct copy_state *cs, const char *line,
+    size_t ll)
 {
 	static const char mt[] = "message/rfc822";
-	static const char cd[] = "\ncontent-description:";
-	size_t off = 0, ls;
+	static const char cd[] = "content-description:";
+	size_t at0 = b->len, from, at;
 	const char *q;
 
-	/* libetpan decodes Content-Description through iconv; nothing
-	 * here reads it: make it an unknown field of the same length. */
-	while (off < len && (q = mem_casefind(p + off, len - off, cd)) !=
-	    NULL) {
-		memcpy((char *)q + 1, "X-Content-Descriptn:", sizeof cd - 2);
-		off = (size_t)(q - p) + sizeof cd - 1;
+	buf_append(b, line, ll);
+	if (b->truncated)
+		return;
+	if (ll > 0 && line[0] != ' ' && line[0] != '\t') {
+		cs->field = at0;
+		cs->in_ct = mem_caseprefix(line, ll, "content-type:");
+		/*
+		 * libetpan decodes Content-Description through iconv;
+		 * nothing here reads it: make it an unknown field of the
+		 * same length.
+		 */
+		if (!cs->in_ct && mem_caseprefix(line, ll, cd))
+			memcpy(b->data + at0, "X-Content-Descriptn:",
+			    sizeof cd - 1);
 	}
-	off = 0;
-	while (off < len && (q = mem_casefind(p + off, len - off, mt)) !=
-	    NULL) {
-		size_t at = (size_t)(q - p);
+	if (!cs->in_ct)
+		return;
+	/*
+	 * The returned original is read by hdr.c (its header is all that
+	 * is needed): "message/rfc822" in a Content-Type becomes the
+	 * same-length ORIGINAL_TYPE, which libetpan keeps as one opaque
+	 * part instead of parsing its header and MIME tree.
+	 */
+	from = at0;
+	while (from < b->len && (q = mem_casefind(b->data + from,
+	    b->len - from, mt)) != NULL) {
+		char nx;
 
-		/* The field this occurrence is in (unfolding back). */
-		for (ls = at; ls > 0; ls--)
-			if (p[ls - 1] == '\n' && p[ls] != ' ' && p[ls] != '\t')
-				break;
-		if (at - ls < 256 && mem_caseprefix(p + ls, at - ls,
-		    "content-type:") && (at + sizeof mt - 1 == len ||
-		    !((p[at + sizeof mt - 1] >= 'a' && p[at + sizeof mt - 1] <=
-		    'z') || (p[at + sizeof mt - 1] >= '0' &&
-		    p[at + sizeof mt - 1] <= '9'))))
-			memcpy(p + at, ORIGINAL_TYPE, sizeof mt - 1);
-		off = at + sizeof mt - 1;
+		at = (size_t)(q - b->data);
+		nx = at + sizeof mt - 1 < b->len ? b->data[at + sizeof mt - 1] :
+		    '\0';
+		if (at - cs->field < 256 && !((nx >= 'a' && nx <= 'z') ||
+		    (nx >= '0' && nx <= '9')))
+			memcpy(b->data + at, ORIGINAL_TYPE, sizeof mt - 1);
+		from = at + sizeof mt - 1;
 	}
 }
 
-/* Synthesize a header with only the MIME fields (when the real one hit a
- * cap), followed by the body. */
+/* Is this part header line the Content-Type of a returned original? */
+static int
+original_type_line(const char *line, size_t ll)
+{
+	return mem_caseprefix(line, ll, "content-type:") &&
+	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/rfc822") ||
+	    mem_casefind(line, ll > 200 ? 200 : ll, "text/rfc822-headers") ||
+	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/global") &&
+	    !mem_casefind(line, ll > 200 ? 200 : ll, "message/global-")));
+}
+
+/*
+ * The private copy of the message that libetpan parses: a header made of
+ * the MIME fields only (the top header is already read by hdr.c, and
+ * parsing its Received chain again would cost more than the copy), then
+ * the body, line by line:
+ * - against MIME bombs (libetpan builds a node per part and recurses per
+ *   level), the copy stops before the line where the number of
+ *   Content-Type lines or of boundary-like lines gets past what the walk
+ *   would visit anyway (*capped_r set);
+ * - a returned original in the top multipart keeps only what is read of
+ *   it (its header, ORIGINAL_KEEP bytes when encoded): libetpan would
+ *   scan the rest of it byte by byte for the boundary.
+ * Returns the copy (free() it); *len_r is its length, *hlen_r that of its
+ * header.
+ */
 static char *
 mime_copy(const struct hdr_block *top, const char *body, size_t blen,
-    size_t *len_r)
+    size_t *len_r, size_t *hlen_r, int *capped_r)
 {
 	static const char *const keep[] = {
 		"mime-version", "content-type", "content-transfer-encoding",
 	};
+	enum { BODY, PART_HEADER, ORIG_KEEP, ORIG_SKIP } st = BODY;
+	struct copy_state cs = { 0, 0 };
 	struct buf b;
-	const char *v;
-	size_t k;
+	const char *v, *line, *nl;
+	char bd[128];
+	size_t k, off = 0, ll, bl = 0, nct = 0, ndash = 0, kept = 0;
+	int orig = 0, encoded = 0;
 
+	*capped_r = 0;
+	bd[0] = '\0';
+	if ((v = hdr_get(top, "content-type")) != NULL &&
+	    mem_casefind(v, strlen(v), "multipart/") != NULL) {
+		ct_param(v, "boundary", bd, sizeof bd);
+		bl = strlen(bd);
+	}
 	buf_init(&b, CAP_HEADER_BYTES + blen + 2);
+	buf_reserve(&b, 512 + blen);
 	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
-		if ((v = hdr_get(top, keep[k])) != NULL)
-			buf_printf(&b, "%s: %s\r\n", keep[k], v);
+		if ((v = hdr_get(top, keep[k])) != NULL) {
+			size_t n = strlen(keep[k]) + 2 + strlen(v);
+			char *f = xmalloc(n + 3);
+
+			snprintf(f, n + 3, "%s: %s\r\n", keep[k], v);
+			copy_line(&b, &cs, f, n + 2);
+			free(f);
+		}
 	buf_puts(&b, "\r\n");
-	buf_append(&b, body, blen);
-	opaque_originals(b.data, b.len);
+	*hlen_r = b.len;
+	while (off < blen) {
+		line = body + off;
+		nl = memchr(line, '\n', blen - off);
+		ll = nl ? (size_t)(nl - line) + 1 : blen - off;
+		if (bl > 0 && ll >= bl + 2 && line[0] == '-' &&
+		    line[1] == '-' && memcmp(line + 2, bd, bl) == 0) {
+			/* a delimiter of the top multipart */
+			st = PART_HEADER;
+			orig = encoded = 0;
+		}
+		/* (what is skipped does not reach libetpan) */
+		if (st != ORIG_SKIP) {
+			if (ll >= 2 && line[0] == '-' && line[1] == '-')
+				ndash++;
+			else if (ll >= 13 && (line[0] == 'c' ||
+			    line[0] == 'C') && mem_caseprefix(line, ll,
+			    "content-type:"))
+				nct++;
+			if (nct > CAP_MIME_PARTS ||
+			    ndash > 4 * CAP_MIME_PARTS) {
+				*capped_r = 1;
+				break;
+			}
+		}
+		switch (st) {
+		case BODY:
+			copy_line(&b, &cs, line, ll);
+			break;
+		case PART_HEADER:
+			copy_line(&b, &cs, line, ll);
+			if (original_type_line(line, ll))
+				orig = 1;
+			else if (mem_caseprefix(line, ll,
+			    "content-transfer-encoding:") &&
+			    (mem_casefind(line, ll, "base64") ||
+			    mem_casefind(line, ll, "quoted-printable")))
+				encoded = 1;
+			if (ll <= 2 && (line[0] == '\n' || (line[0] == '\r' &&
+			    ll == 2)))
+				st = orig ? ORIG_KEEP : BODY;
+			kept = 0;
+			break;
+		case ORIG_KEEP:
+			copy_line(&b, &cs, line, ll);
+			kept += ll;
+			/* its header ends at an empty line (unless encoded) */
+			if (kept >= ORIGINAL_KEEP || (!encoded && (ll <= 2 &&
+			    (line[0] == '\n' || (line[0] == '\r' && ll == 2)))))
+				st = ORIG_SKIP;
+			break;
+		case ORIG_SKIP:
+			break;
+		}
+		off += ll;
+	}
 	*len_r = b.len;
 	return buf_steal(&b);
 }
@@ -1306,7 +1721,7 @@ body_as_text(struct report *r, const struct hdr_block *top, struct buf *text,
 	const char *cte = hdr_get(top, "content-transfer-encoding");
 	const char *ct = hdr_get(top, "content-type");
 	char charset[64] = "", *out = NULL;
-	size_t idx = 0, outlen = 0;
+	size_t outlen = 0;
 	int enc = MAILMIME_MECHANISM_8BIT;
 
 	if (cte != NULL && mem_casefind(cte, strlen(cte), "base64"))
@@ -1334,11 +1749,9 @@ body_as_text(struct report *r, const struct hdr_block *top, struct buf *text,
 		blen = CAP_DECODED_PART_BYTES;
 		r->flags |= REPORT_F_CAP_DECODED;
 	}
-	if (enc != MAILMIME_MECHANISM_8BIT &&
-	    mailmime_part_parse(body, blen, &idx, enc, &out, &outlen) ==
-	    MAILIMF_NO_ERROR && out != NULL) {
+	if ((out = transfer_decode(enc, body, blen, &outlen)) != NULL) {
 		text_append(r, text, out, outlen, charset);
-		mailmime_decoded_part_free(out);
+		free(out);
 		return;
 	}
 	text_append(r, text, body, blen, charset);
@@ -1390,6 +1803,10 @@ header_fields(struct report *r, const struct hdr_block *top)
 	    addr_extract(v, strlen(v), a, sizeof a))
 		r->from = report_str(a, strlen(a), CAP_ADDRESS_BYTES);
 	r->date = date_parse(hdr_get(top, "date"));
+	if ((v = hdr_get(top, "x-mailer")) != NULL) {
+		report_set(&r->agent, v, strlen(v), 255);
+		str_lower(r->agent);
+	}
 	for (k = 0; k < sizeof tags / sizeof tags[0]; k++) {
 		size_t i = 0;
 		int f;
@@ -1401,6 +1818,51 @@ header_fields(struct report *r, const struct hdr_block *top)
 
 /* ---- the whole message ----------------------------------------------- */
 
+/*
+ * libetpan converts every Content-Type value from US-ASCII to UTF-8
+ * through iconv (an iconv_open per field: most of the MIME parser's
+ * time). Its conversions go through this hook instead: pure ASCII
+ * between ASCII and UTF-8 is a copy, the rest goes to a kept iconv
+ * converter (conv_take), with libetpan's own '?' for what cannot be
+ * converted; an unknown charset is left to libetpan
+ * (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET). Results do not change.
+ */
+static int
+ascii_charconv(const char *tocode, const char *fromcode, const char *str,
+    size_t length, char *result, size_t *result_len)
+{
+	iconv_t cd;
+	size_t i;
+
+	if (strcasecmp(tocode, "utf-8") != 0 || length > *result_len)
+		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	if (strcasecmp(fromcode, "us-ascii") == 0 ||
+	    strcasecmp(fromcode, "utf-8") == 0) {
+		for (i = 0; i < length; i++)
+			if ((unsigned char)str[i] >= 0x80 || str[i] == '\0')
+				break;
+		if (i == length) {
+			memcpy(result, str, length);
+			*result_len = length;
+			return MAIL_CHARCONV_NO_ERROR;
+		}
+	}
+	/* Anything else through a kept converter (libetpan's own would
+	 * open one each time). */
+	if ((cd = conv_take(fromcode)) == (iconv_t)-1)
+		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	*result_len = conv_run(cd, str, length, result, *result_len);
+	conv_give(fromcode, cd);
+	return MAIL_CHARCONV_NO_ERROR;
+}
+
+void
+report_init(void)
+{
+	if (extended_charconv != ascii_charconv)
+		extended_charconv = ascii_charconv;
+}
+
 struct report *
 report_parse(const char *data, size_t len, int truncated)
 {
@@ -1411,15 +1873,17 @@ report_parse(const char *data, size_t len, int truncated)
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
 	char *copy = NULL;
-	size_t off = 0, mlen, idx = 0, body_shift = 0, blen;
+	size_t off = 0, mlen, idx = 0, body_shift = 0;
 	int capped = 0, parsed = 0;
 
+	report_init();
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
 	ctx.r = r;
 	ctx.top = &top;
 	w.ctx = &ctx;
 	buf_init(&w.text, CAP_TEXT_BYTES);
+	buf_reserve(&w.text, len < 16384 ? len : 16384);
 	buf_init(&w.html, CAP_TEXT_BYTES);
 	if (truncated)
 		r->flags |= REPORT_F_TRUNCATED;
@@ -1444,18 +1908,11 @@ report_parse(const char *data, size_t len, int truncated)
 		body_as_text(r, &top, &w.text, data + off, len - off);
 		goto classify;
 	}
-	mlen = mime_guard(data, len, off, &capped);
+	copy = mime_copy(&top, data + off, len - off, &mlen, &body_shift,
+	    &capped);
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
-	/*
-	 * libetpan reads only a header made of the MIME fields: the top
-	 * header is already read (hdr.c), and parsing its Received chain
-	 * again would cost more than the copy.
-	 */
-	blen = mlen - off;
-	copy = mime_copy(&top, data + off, blen, &mlen);
 	mdata = copy;
-	body_shift = mlen - blen;
 	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
 	    mime != NULL) {
 		struct mailmime *root = mime;
@@ -1491,7 +1948,7 @@ classify:
 			html_append(r, &w.html, hb, hl,
 			    part_charset(w.html_parts[h]));
 			if (owned != NULL)
-				mailmime_decoded_part_free(owned);
+				free(owned);
 		}
 	}
 	if (w.text.len == 0 && w.html.len > 0)
@@ -1552,6 +2009,7 @@ report_free(struct report **pp)
 	free(r->message_id);
 	free(r->subject);
 	free(r->from);
+	free(r->agent);
 	free(r->reporting_mta);
 	free(r->orig_message_id);
 	free(r->text);

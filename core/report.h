@@ -62,6 +62,8 @@ struct report {
 	char *message_id;	/* the bounce's Message-ID, without <> */
 	char *subject;		/* decoded (RFC 2047) to UTF-8 */
 	char *from;		/* addr-spec of From:, lowercased */
+	char *agent;		/* the bounce's X-Mailer (the software that
+				 * wrote it), lowercased, or NULL */
 	time_t date;		/* the bounce's Date:, UTC; 0 if none/invalid */
 	char *reporting_mta;	/* DSN Reporting-MTA value */
 	char *orig_message_id;	/* Message-ID of the returned original */
@@ -81,6 +83,13 @@ struct report {
 	struct report_rcpt *rcpt;
 	size_t nrcpt;
 };
+
+/*
+ * Set up what report_parse() needs once (libetpan's conversion hook,
+ * report.c). report_parse() does it on first use; after this call,
+ * parsing from several threads at once is safe.
+ */
+void report_init(void);
 
 /*
  * Parse the raw message (data, len). `truncated` says the caller fetched

@@ -63,6 +63,23 @@ void report_set(char **dst, const char *s, size_t n, size_t max);
  */
 size_t addr_extract(const char *s, size_t n, char *out, size_t outsz);
 
+/*
+ * The addr-spec of a structured field's value (DSN Final-Recipient and
+ * Original-Recipient, after "rfc822;"): the whole value, trimmed, <>
+ * removed, lowercased, so that every atext character of the local part
+ * (o'neil+x) is kept. A value that is not a plain addr-spec is searched
+ * as addr_extract does. Returns the length written to out, or 0.
+ */
+size_t addr_spec_value(const char *s, size_t n, char *out, size_t outsz);
+
+/*
+ * Is s[i] an apostrophe inside a local part ("o'neil"): between two atext
+ * characters, with no '@' in s[0..i) (s is where the token starts)? In
+ * free text an apostrophe ends an address only at its edge
+ * ('user@example.com').
+ */
+int addr_quote_inner(const char *s, size_t n, size_t i);
+
 /* 1 if (s, n) looks like an addr-spec "local@domain". */
 int addr_plausible(const char *s, size_t n);
 

@@ -1,4 +1,5 @@
 /* strutil.c - small string helpers (see strutil.h). */
+#include <stdint.h>
 #include <string.h>
 
 #include "strutil.h"
@@ -162,8 +163,25 @@ sanitize(const char *s, size_t len, size_t max, int text)
 	size_t i = 0, o = 0, n;
 
 	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
 
+		/* Eight printable ASCII bytes at a time: no byte below
+		 * 0x20, none at 0x7f or above. */
+		while (i + 8 <= len && o + 8 <= max) {
+			uint64_t w;
+
+			memcpy(&w, s + i, 8);
+			if (((w - 0x2020202020202020ULL) |
+			    (w + 0x0101010101010101ULL) | w) &
+			    0x8080808080808080ULL)
+				break;
+			memcpy(out + o, s + i, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		c = (unsigned char)s[i];
 		/* Printable ASCII, the common case, needs no decoding. */
 		if (c >= 0x20 && c < 0x7f) {
 			if (o + 1 > max)

@@ -93,6 +93,29 @@ fold_other(unsigned cp)
 	return NULL;
 }
 
+/* What each ASCII byte becomes: lowercase, 0 for white space and
+ * controls. */
+static const unsigned char ascii[128] = {
+	[' '] = 0,
+#define R(c) [c] = c
+	R('!'), R('"'), R('#'), R('$'), R('%'), R('&'), R('\''), R('('),
+	R(')'), R('*'), R('+'), R(','), R('-'), R('.'), R('/'),
+	R('0'), R('1'), R('2'), R('3'), R('4'), R('5'), R('6'), R('7'),
+	R('8'), R('9'), R(':'), R(';'), R('<'), R('='), R('>'), R('?'),
+	R('@'), R('['), R('\\'), R(']'), R('^'), R('_'), R('`'),
+	R('a'), R('b'), R('c'), R('d'), R('e'), R('f'), R('g'), R('h'),
+	R('i'), R('j'), R('k'), R('l'), R('m'), R('n'), R('o'), R('p'),
+	R('q'), R('r'), R('s'), R('t'), R('u'), R('v'), R('w'), R('x'),
+	R('y'), R('z'), R('{'), R('|'), R('}'), R('~'),
+#undef R
+#define U(c) [c] = c + 32
+	U('A'), U('B'), U('C'), U('D'), U('E'), U('F'), U('G'), U('H'),
+	U('I'), U('J'), U('K'), U('L'), U('M'), U('N'), U('O'), U('P'),
+	U('Q'), U('R'), U('S'), U('T'), U('U'), U('V'), U('W'), U('X'),
+	U('Y'), U('Z'),
+#undef U
+};
+
 size_t
 textnorm(const char *s, size_t n, char *out, size_t outsz)
 {
@@ -105,6 +128,23 @@ textnorm(const char *s, size_t n, char *out, size_t outsz)
 	if (outsz == 0)
 		return 0;
 	while (i < n) {
+		/* ASCII, the common case: a table says what each byte
+		 * becomes (0: white space or a control). */
+		if (u[i] < 0x80) {
+			unsigned char m = ascii[u[i]];
+
+			if (m != 0) {
+				if (o + 1 >= outsz)
+					break;
+				out[o++] = (char)m;
+				space = 0;
+			} else if (!space && o + 1 < outsz) {
+				out[o++] = ' ';
+				space = 1;
+			}
+			i++;
+			continue;
+		}
 		len = utf8_dec(u + i, n - i, &cp);
 		if (len == 0 || cp < 0x20 || cp == 0x7f || cp == ' ') {
 			/* White space, controls, invalid bytes: one space. */

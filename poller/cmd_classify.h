@@ -9,7 +9,9 @@
  * Run the command. argv[0] is "classify". Each PATH is a message file,
  * an mbox (it starts with a "From " line), a directory (each regular file
  * is one message; a Maildir's new/ and cur/ likewise), or "-" for stdin.
- * Prints one line per recipient (JSON Lines with --json) on stdout.
+ * Prints one line per recipient (JSON Lines with --json) on stdout, in
+ * the order of the files whatever the number of threads (--jobs N, 1 to
+ * 64; by default one per CPU, up to 8).
  * Returns a sysexits code: EX_OK; EX_USAGE for bad arguments;
  * EX_NOINPUT when a path could not be read (the others are still
  * processed); EX_IOERR when stdout fails. Bad mail is never an error: it

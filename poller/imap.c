@@ -353,10 +353,11 @@ uid_set(const uint32_t *uids, size_t n)
 /* Pull UID, RFC822.SIZE and the body section out of one FETCH item. */
 static void
 msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
-    const char **body, size_t *blen)
+    const char **body, size_t *blen, int *has_body)
 {
 	clistiter *a;
 
+	*has_body = 0;
 	for (a = clist_begin(ma->att_list); a != NULL; a = clist_next(a)) {
 		struct mailimap_msg_att_item *item = clist_content(a);
 		struct mailimap_msg_att_static *st;
@@ -374,6 +375,7 @@ msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
 		case MAILIMAP_MSG_ATT_BODY_SECTION:
 			*body = st->att_data.att_body_section->sec_body_part;
 			*blen = st->att_data.att_body_section->sec_length;
+			*has_body = 1;
 			break;
 		default:
 			break;
@@ -416,8 +418,8 @@ imap_uidnext(const struct imap *im)
 }
 
 int
-imap_list(struct imap *im, uint32_t from, uint32_t to, uint32_t **uids_r,
-    size_t **sizes_r, size_t *n_r)
+imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
+    uint32_t **uids_r, size_t **sizes_r, size_t *n_r)
 {
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
@@ -434,12 +436,39 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, uint32_t **uids_r,
 		return -1;
 	if (from == 0 || to < from)
 		return 0;
+	if (since > 0) {
+		struct mailimap_search_key *key;
+		uint32_t *sel;
+		size_t nsel;
+		struct tm tm;
+
+		if (gmtime_r(&since, &tm) == NULL) {
+			log_error("imap: date out of range for SENTSINCE");
+			im->error = IMAP_ERR_TEMP;
+			return -1;
+		}
+		key = mailimap_search_key_new_multiple_empty();
+		mailimap_search_key_multiple_add(key,
+		    mailimap_search_key_new_uid(mailimap_set_new_interval(from,
+		    to)));
+		mailimap_search_key_multiple_add(key,
+		    mailimap_search_key_new_sentsince(mailimap_date_new(
+		    tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900)));
+		if (search(im, key, &sel, &nsel) == -1)
+			return -1;
+		if (nsel == 0) {
+			free(sel);
+			return 0;
+		}
+		set = uid_set(sel, nsel);
+		free(sel);
+	} else
+		set = mailimap_set_new_interval(from, to);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_rfc822_size());
-	set = mailimap_set_new_interval(from, to);
 	r = mailimap_uid_fetch(im->m, set, ft, &res);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
@@ -451,8 +480,10 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, uint32_t **uids_r,
 		uint32_t uid = 0;
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
+		int has_body;
 
-		msg_atts(clist_content(it), &uid, &size, &body, &blen);
+		msg_atts(clist_content(it), &uid, &size, &body, &blen,
+		    &has_body);
 		if (uid < from || uid > to)
 			continue;	/* "n:*" and unsolicited FETCHes */
 		uids[k] = uid;
@@ -495,8 +526,9 @@ uid_at(struct imap *im, uint32_t seq, uint32_t *uid_r, uint32_t *seq_r)
 		uint32_t uid = 0;
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
+		int has_body;
 
-		msg_atts(ma, &uid, &size, &body, &blen);
+		msg_atts(ma, &uid, &size, &body, &blen, &has_body);
 		if (uid != 0 && (seq == 0 || ma->att_number == seq)) {
 			*uid_r = uid;
 			*seq_r = ma->att_number;
@@ -548,20 +580,34 @@ collect(clist *res, const uint32_t *uids, size_t n, size_t max_bytes,
 {
 	struct imap_msg *msgs;
 	clistiter *it;
-	size_t k = 0;
+	size_t k = 0, i, j;
 
 	msgs = xcalloc((size_t)clist_count(res) + 1, sizeof *msgs);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		uint32_t uid = 0;
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
+		int has_body;
 
-		msg_atts(clist_content(it), &uid, &size, &body, &blen);
+		msg_atts(clist_content(it), &uid, &size, &body, &blen,
+		    &has_body);
 		if (uid == 0 || bsearch(&uid, uids, n, sizeof *uids,
 		    cmp_uid) == NULL)
 			continue;	/* unsolicited FETCH (flag change) */
-		if (body == NULL)
-			blen = 0;
+		/*
+		 * No body: an unsolicited FETCH (another session changed
+		 * flags), or BODY[] NIL, Dovecot's answer for a message
+		 * another session expunged since our SEARCH. Neither is a
+		 * message: taken for an empty one, it would be recorded
+		 * under the digest of nothing. Skip it; if the message is
+		 * still there, the next run takes it. (An empty message has
+		 * an empty body, not NIL.)
+		 */
+		if (!has_body || body == NULL) {
+			log_debug("imap: uid=%u: FETCH without a body "
+			    "(expunged by another session?): skipped", uid);
+			continue;
+		}
 		if (blen > max_bytes)
 			blen = max_bytes;	/* a server that ignores <0.n> */
 		msgs[k].uid = uid;
@@ -575,8 +621,16 @@ collect(clist *res, const uint32_t *uids, size_t n, size_t max_bytes,
 		k++;
 	}
 	qsort(msgs, k, sizeof *msgs, cmp_msg);
+	/* One entry per message, whatever the server repeated. */
+	for (i = j = 0; i < k; i++) {
+		if (j > 0 && msgs[i].uid == msgs[j - 1].uid) {
+			free(msgs[i].data);
+			continue;
+		}
+		msgs[j++] = msgs[i];
+	}
 	*msgs_r = msgs;
-	*n_r = k;
+	*n_r = j;
 }
 
 /* Append uids (ascending) to cmd as an IMAP set, as libetpan writes it:

@@ -68,9 +68,11 @@ uint32_t imap_uidnext(const struct imap *im);
  * UIDs and RFC822.SIZEs of the messages with from <= UID <= to in the
  * selected folder, ascending (free() both arrays): one UID FETCH, whose
  * answer takes memory in proportion to to - from, not to the folder.
+ * since > 0: only messages whose Date: is on or after since's (UTC) day
+ * (a UID SEARCH SENTSINCE of the window first).
  */
-int imap_list(struct imap *im, uint32_t from, uint32_t to, uint32_t **uids_r,
-    size_t **sizes_r, size_t *n_r);
+int imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
+    uint32_t **uids_r, size_t **sizes_r, size_t *n_r);
 /*
  * The lowest UID at or above from in the selected folder (0 if none): a
  * binary search over message numbers, about log2(messages) tiny FETCHes,

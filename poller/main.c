@@ -13,6 +13,7 @@
 #include "cmd_report.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "run.h"
 #include "store.h"
 #include "strutil.h"
@@ -26,9 +27,11 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: rebond run [-c FILE] [--dry-run] [--stderr]\n"
+	    "       rebond replay [-c FILE] --folder F [--since YYYY-MM-DD] "
+	    "[--rescore] [--dry-run]\n"
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
-	    "       rebond classify [--json] PATH...|-\n"
+	    "       rebond classify [--json] [--jobs N] PATH...|-\n"
 	    "       rebond report [-c FILE] [--wide]\n"
 	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
 	    "       rebond --version\n"
@@ -110,6 +113,35 @@ elapsed(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * The one summary line of a run or a replay: what it did, per category,
+ * and how long it took (info; error when it failed).
+ */
+static void
+summary(const char *what, const char *folder, int rc,
+    const struct run_stats *st, double secs)
+{
+	char rescored[40] = "";
+
+	if (strcmp(what, "replay") == 0)
+		snprintf(rescored, sizeof rescored, " rescored=%lu",
+		    st->rescored);
+	log_msg(rc == EX_OK ? LOG_INFO : LOG_ERR,
+	    "%s: mailbox=%s status=%s exit=%d messages=%lu archived=%lu "
+	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
+	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
+	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu%s "
+	    "errors=%lu duration=%.3fs", what, folder,
+	    rc != EX_OK ? "failed" : st->stopped ? "stopped" : "ok", rc,
+	    st->messages, st->archived, st->review, st->ignored, st->already,
+	    st->recipients, st->category[CAT_HARD], st->category[CAT_QUOTA],
+	    st->category[CAT_BLOCKED], st->category[CAT_SPF],
+	    st->category[CAT_SPAM], st->category[CAT_TRANSIENT],
+	    st->category[CAT_COMPLAINT], st->category[CAT_AUTOREPLY],
+	    st->category[CAT_DELIVERED], st->category[CAT_UNKNOWN], rescored,
+	    st->errors + (rc != EX_OK && st->errors == 0), secs);
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -151,24 +183,117 @@ cmd_run(int argc, char **argv)
 	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_poll(cfg, &opts, &st);
-	if (st.busy)
-		goto out;
-	log_msg(rc == EX_OK ? LOG_INFO : LOG_ERR,
-	    "run: mailbox=%s status=%s exit=%d messages=%lu archived=%lu "
-	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
-	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
-	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu "
-	    "errors=%lu duration=%.3fs", cfg->imap.folder,
-	    rc != EX_OK ? "failed" : st.stopped ? "stopped" : "ok", rc,
-	    st.messages, st.archived,
-	    st.review, st.ignored, st.already, st.recipients,
-	    st.category[CAT_HARD], st.category[CAT_QUOTA],
-	    st.category[CAT_BLOCKED], st.category[CAT_SPF],
-	    st.category[CAT_SPAM], st.category[CAT_TRANSIENT],
-	    st.category[CAT_COMPLAINT], st.category[CAT_AUTOREPLY],
-	    st.category[CAT_DELIVERED], st.category[CAT_UNKNOWN],
-	    st.errors + (rc != EX_OK && st.errors == 0), elapsed(&t0));
-out:
+	if (!st.busy) {
+		double secs = elapsed(&t0);
+
+		summary("run", cfg->imap.folder, rc, &st, secs);
+		if (!opts.dry_run && cfg->metrics.textfile != NULL)
+			metrics_write(cfg->metrics.textfile, cfg->imap.folder,
+			    &st, rc, secs, time(NULL));
+	}
+	conf_free(&cfg);
+	return rc;
+}
+
+/* Two or four digits of a date, leading zero allowed; 0 or -1. */
+static int
+date_part(const char *s, size_t len, unsigned long long min,
+    unsigned long long max, unsigned long long *v_r)
+{
+	char part[5];
+
+	if (len >= sizeof part)
+		return -1;
+	memcpy(part, s, len);
+	part[len] = '\0';
+	if (len > 1 && part[0] == '0')
+		memmove(part, part + 1, len);	/* "01" -> "1" */
+	return parse_uint(part, min, max, v_r);
+}
+
+/* A day "YYYY-MM-DD" (UTC) as the time of its first second; 0 or -1. */
+static int
+parse_day(const char *s, time_t *t_r)
+{
+	unsigned long long y, m, d;
+	struct tm tm;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    date_part(s, 4, 1970, 9999, &y) == -1 ||
+	    date_part(s + 5, 2, 1, 12, &m) == -1 ||
+	    date_part(s + 8, 2, 1, 31, &d) == -1)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = (int)y - 1900;
+	tm.tm_mon = (int)m - 1;
+	tm.tm_mday = (int)d;
+	*t_r = timegm(&tm);
+	/* timegm normalises 2026-02-31: refuse what it had to change. */
+	if (gmtime_r(t_r, &tm) == NULL || tm.tm_mday != (int)d ||
+	    tm.tm_mon != (int)m - 1)
+		return -1;
+	return 0;
+}
+
+static int
+cmd_replay(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "folder", required_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 's' },
+		{ "rescore", no_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts opts = { .replay = 1 };
+	struct run_stats st;
+	struct config *cfg;
+	struct timespec t0;
+	const char *path = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:f:s:rne", lo, NULL)) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			opts.folder = optarg;
+			break;
+		case 's':
+			if (parse_day(optarg, &opts.since) == -1) {
+				fprintf(stderr, "rebond: replay: --since "
+				    "\"%s\": expected a date YYYY-MM-DD\n",
+				    optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'r':
+			opts.rescore = 1;
+			break;
+		case 'n':
+			opts.dry_run = 1;
+			break;
+		case 'e':
+			log_stderr = 1;
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	if (optind != argc || opts.folder == NULL || *opts.folder == '\0') {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((cfg = load_config(config_path(path))) == NULL)
+		return EX_CONFIG;
+	start_logging(cfg);
+	hold_stop_signals();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = run_replay(cfg, &opts, &st);
+	summary("replay", opts.folder, rc, &st, elapsed(&t0));
 	conf_free(&cfg);
 	return rc;
 }
@@ -352,6 +477,7 @@ static const struct command {
 	int (*fn)(int, char **);
 } commands[] = {
 	{ "run", cmd_run },
+	{ "replay", cmd_replay },
 	{ "migrate", cmd_migrate },
 	{ "check-config", cmd_check_config },
 	{ "classify", cmd_classify },

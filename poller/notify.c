@@ -17,6 +17,7 @@
 #include "smtp.h"
 #include "template.h"
 #include "testpoint.h"
+#include "verp.h"
 #include "xalloc.h"
 
 #define LOCK_KEY "rebond outbox"
@@ -31,6 +32,7 @@ struct sender {
 	int relay_down;		/* no more mail in this run */
 	int exit;		/* sysexits code so far */
 	int db_failed;
+	const char *verp_key;	/* sign return paths, or NULL */
 };
 
 static const char *
@@ -135,6 +137,7 @@ send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
 	const struct config *cfg = sd->cfg;
 	struct mailmsg m = { 0 };
 	char *subject = NULL, *body = NULL, *data = NULL, mid[512];
+	char from[VERP_ADDRESS_MAX];
 	enum send_result res = SEND_TEMP;
 	size_t len;
 
@@ -159,10 +162,16 @@ send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
 		snprintf(err, errlen, "relais SMTP indisponible");
 		goto out;
 	}
-	/* Bounces of our own mail come back to the bounce mailbox. */
-	res = smtp_send(sd->smtp, cfg->verp.return_path ?
-	    cfg->verp.return_path : cfg->smtp.from, r->destination, data, len,
-	    err, errlen);
+	/* Bounces of our own mail come back to the bounce mailbox, signed
+	 * with the account and role of the destination when VERP is on. */
+	if (sd->verp_key == NULL || r->account_id <= 0 ||
+	    r->dest_role == ROLE_NONE ||
+	    verp_encode(cfg->verp.return_path, r->account_id, r->dest_role,
+	    sd->verp_key, strlen(sd->verp_key), from, sizeof from) == -1)
+		snprintf(from, sizeof from, "%s", cfg->verp.return_path ?
+		    cfg->verp.return_path : cfg->smtp.from);
+	res = smtp_send(sd->smtp, from, r->destination, data, len, err,
+	    errlen);
 	if (res == SEND_TEMP && !smtp_usable(sd->smtp)) {
 		log_error("smtp: host=%s connection lost: %s",
 		    cfg->smtp.ep.host, err);
@@ -353,10 +362,10 @@ fail:
 
 int
 notify_run(const struct config *cfg, struct store *st, time_t now,
-    struct notify_stats *ns)
+    const char *verp_key, struct notify_stats *ns)
 {
 	struct sender sd = { .cfg = cfg, .st = st, .ns = ns, .now = now,
-		.exit = EX_OK };
+		.exit = EX_OK, .verp_key = verp_key };
 	int got;
 
 	memset(ns, 0, sizeof *ns);
@@ -366,7 +375,8 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 		log_info("notify: another run sends the notifications");
 		return EX_OK;
 	}
-	if (store_expire(st, &ns->validations_expired,
+	if (store_expire(st, cfg->policy.validation_days,
+	    cfg->policy.invitation_days, &ns->validations_expired,
 	    &ns->invitations_expired) == -1) {
 		sd.db_failed = 1;
 		goto out;

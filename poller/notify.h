@@ -39,11 +39,12 @@ struct notify_stats {
 };
 
 /*
- * Expire, then send. Returns a sysexits code: 0, or 75 (database, relay
+ * Expire, then send. verp_key (or NULL) signs the envelope sender of
+ * each email with the account and role of its destination. Returns a sysexits code: 0, or 75 (database, relay
  * or SMS command unreachable: cron retries; the bounces are processed
  * already), 76 (the relay's certificate refused), 77 (its login refused).
  */
 int notify_run(const struct config *cfg, struct store *st, time_t now,
-    struct notify_stats *ns);
+    const char *verp_key, struct notify_stats *ns);
 
 #endif

@@ -24,6 +24,8 @@
 #include "store.h"
 #include "strutil.h"
 #include "testpoint.h"
+#include "version.h"
+#include "verp.h"
 #include "xalloc.h"
 
 /* Bytes fetched per IMAP round trip, whatever the batch size says. Two
@@ -83,6 +85,9 @@ struct item {
 	struct verdict *verdicts;	/* one per recipient, or one */
 	size_t nverdicts;
 	enum outcome outcome;
+	int tag;		/* VERP tag: 1 valid, 0 none, -1 forged */
+	long long tag_id;	/* account named by a valid tag */
+	enum role tag_role;	/* and the role of the address */
 };
 
 /* One UID MOVE for the mover. The last job of a group carries its
@@ -117,6 +122,7 @@ struct ctx {
 	struct run_stats *stats;
 	struct imap *imap;
 	struct store *store;
+	const char *folder;	/* the bounce folder, or the replayed one */
 	uint32_t uidvalidity;
 	time_t now;
 	struct moves moves;
@@ -128,6 +134,7 @@ struct ctx {
 	size_t njobs, capjobs, queued;	/* queued: UIDs in the queue */
 	int busy;		/* jobs[0] sent, not answered */
 	int db_failed;		/* the database failed: no outbox phase */
+	char *verp_key;		/* [verp] secret, when mode is not off */
 };
 
 static json_t *
@@ -207,6 +214,45 @@ analyse(struct item *it)
 		it->outcome = OUTCOME_ARCHIVED;
 }
 
+/*
+ * Look for a signed VERP tag in the addresses the bounce came back to
+ * (DESIGN.md "Identifying the account"). With mode = require, a bounce
+ * that would change an account but carries no valid tag goes to review:
+ * a forged DSN must not flag or unsubscribe anyone.
+ */
+static void
+verp_check(const struct ctx *c, struct item *it)
+{
+	const struct report *r = it->report;
+	size_t i;
+
+	it->tag = 0;
+	if (c->verp_key == NULL)
+		return;
+	for (i = 0; i < r->ntag_addrs; i++) {
+		long long id;
+		enum role role;
+		int v = verp_decode(r->tag_addrs[i], c->cfg->verp.return_path,
+		    c->verp_key, strlen(c->verp_key), &id, &role);
+
+		if (v == 1) {
+			it->tag = 1;
+			it->tag_id = id;
+			it->tag_role = role;
+			return;
+		}
+		if (v == -1)
+			it->tag = -1;
+	}
+	if (it->tag == -1)
+		log_warning("verp: uid=%u message_id=%s tag does not verify "
+		    "(forged, or signed with another secret)", it->msg->uid,
+		    r->message_id ? r->message_id : "-");
+	if (c->cfg->verp.mode == VERP_REQUIRE &&
+	    it->outcome == OUTCOME_ARCHIVED)
+		it->outcome = OUTCOME_REVIEW;
+}
+
 /* Does address a (lowercase) equal the account's field, trimmed and
  * compared case-insensitively? */
 static int
@@ -254,6 +300,36 @@ find_account(struct account *acc, size_t nacc, const char *address,
 	return NULL;
 }
 
+/*
+ * The account and role of recipient rc of item it: the VERP tag when it
+ * is valid (certain), nothing when the configuration requires a tag and
+ * there is none, else the address lookup.
+ */
+static struct account *
+resolve_account(const struct ctx *c, const struct item *it,
+    const struct report_rcpt *rc, struct account *acc, size_t nacc,
+    enum role *role_r)
+{
+	size_t i;
+
+	*role_r = ROLE_NONE;
+	if (it->tag == 1) {
+		for (i = 0; i < nacc; i++)
+			if (acc[i].id == it->tag_id) {
+				*role_r = it->tag_role;
+				if (it->tag_role == ROLE_PRIMARY &&
+				    acc[i].status != NULL &&
+				    strcmp(acc[i].status, "invited") == 0)
+					*role_r = ROLE_INVITATION;
+				return &acc[i];
+			}
+		return NULL;	/* the account is gone */
+	}
+	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE)
+		return NULL;
+	return find_account(acc, nacc, rc->address, role_r);
+}
+
 /* The bounce's own date, unless absent or absurd (then: now). */
 static time_t
 event_time(const struct ctx *c, const struct report *r)
@@ -273,7 +349,7 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 
 	json_object_set_new(e, "occurred_at",
 	    json_integer((json_int_t)event_time(c, r)));
-	json_object_set_new(e, "mailbox", jstr(c->cfg->imap.folder));
+	json_object_set_new(e, "mailbox", jstr(c->folder));
 	json_object_set_new(e, "uidvalidity", json_integer(c->uidvalidity));
 	json_object_set_new(e, "uid", json_integer(it->msg->uid));
 	json_object_set_new(e, "digest", jstr(it->digest));
@@ -293,6 +369,8 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "category", jstr(category_name(v->category)));
 	json_object_set_new(e, "rule", jstr(v->rule));
 	json_object_set_new(e, "matched", jstr(v->matched));
+	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
+	json_object_set_new(e, "verified", json_boolean(it->tag == 1));
 	return e;
 }
 
@@ -303,7 +381,7 @@ message_json(const struct ctx *c, const struct item *it)
 	json_t *m = json_object();
 
 	json_object_set_new(m, "digest", jstr(it->digest));
-	json_object_set_new(m, "mailbox", jstr(c->cfg->imap.folder));
+	json_object_set_new(m, "mailbox", jstr(c->folder));
 	json_object_set_new(m, "uidvalidity", json_integer(c->uidvalidity));
 	json_object_set_new(m, "uid", json_integer(it->msg->uid));
 	json_object_set_new(m, "message_id", jstr(r->message_id));
@@ -340,6 +418,20 @@ batch_addresses(struct item *items, size_t n, size_t *naddr_r)
 	return addrs;
 }
 
+/* Account ids named by valid VERP tags in the batch, for the lookup. */
+static long long *
+batch_tag_ids(struct item *items, size_t n, size_t *nids_r)
+{
+	long long *ids = xcalloc(n + 1, sizeof *ids);
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (items[i].report != NULL && items[i].tag == 1)
+			ids[k++] = items[i].tag_id;
+	*nids_r = k;
+	return ids;
+}
+
 /* Print one decision (dry runs). */
 static void
 print_decision(const struct item *it, size_t i, const struct verdict *v,
@@ -356,6 +448,8 @@ print_decision(const struct item *it, size_t i, const struct verdict *v,
 		printf(" account=%lld role=%s", a->id, policy_role_name(role));
 	else
 		printf(" account=none");
+	if (it->tag != 0)
+		printf(" verp=%s", it->tag == 1 ? "valid" : "forged");
 	if (act != NULL && act->set_state)
 		printf(" set=%s_state:%s", policy_role_name(act->state_role),
 		    policy_state_name(act->state));
@@ -449,8 +543,8 @@ decide(struct ctx *c, struct item *items, size_t n, struct account *acc,
 			struct policy_input in;
 			struct ops_alert *oa = NULL;
 			enum role role;
-			struct account *a = find_account(acc, nacc,
-			    rc->address, &role);
+			struct account *a = resolve_account(c, it, rc, acc,
+			    nacc, &role);
 
 			c->stats->recipients++;
 			c->stats->category[v->category]++;
@@ -581,12 +675,11 @@ find_copies(struct ctx *c, struct item *items, size_t n)
 		return 0;
 	if (mark_copies_in(c, items, n, c->cfg->imap.archive_folder) == -1 ||
 	    mark_copies_in(c, items, n, c->cfg->imap.review_folder) == -1 ||
-	    imap_select(c->imap, c->cfg->imap.folder, 0, &uidvalidity,
-	    &exists) == -1)
+	    imap_select(c->imap, c->folder, 0, &uidvalidity, &exists) == -1)
 		return -1;
 	if (uidvalidity != c->uidvalidity) {
 		log_error("imap: mailbox=%s UIDVALIDITY changed during the run "
-		    "(%u, now %u)", c->cfg->imap.folder, c->uidvalidity,
+		    "(%u, now %u)", c->folder, c->uidvalidity,
 		    uidvalidity);
 		return -1;
 	}
@@ -594,7 +687,7 @@ find_copies(struct ctx *c, struct item *items, size_t n)
 		if (items[i].copied)
 			log_info("run: mailbox=%s uid=%u digest=%.16s already "
 			    "in %s (an interrupted move): expunged here, not "
-			    "copied again", c->cfg->imap.folder,
+			    "copied again", c->folder,
 			    items[i].msg->uid, items[i].digest,
 			    destination(c, &items[i]));
 	return 0;
@@ -688,22 +781,22 @@ mover_open(struct ctx *c)
 	if (!imap_has_move(c->imap) || c->password == NULL)
 		return 0;
 	if (imap_open(&c->cfg->imap.ep, c->password, &c->mover) == -1 ||
-	    imap_select(c->mover, c->cfg->imap.folder, 0, &uidvalidity,
+	    imap_select(c->mover, c->folder, 0, &uidvalidity,
 	    &exists) == -1) {
 		log_info("run: mailbox=%s no second IMAP session: moving on "
-		    "the first", c->cfg->imap.folder);
+		    "the first", c->folder);
 		imap_close(&c->mover);
 		return 0;
 	}
 	if (uidvalidity != c->uidvalidity) {
 		log_error("imap: mailbox=%s UIDVALIDITY changed during the run "
-		    "(%u, now %u)", c->cfg->imap.folder, c->uidvalidity,
+		    "(%u, now %u)", c->folder, c->uidvalidity,
 		    uidvalidity);
 		c->mover_failed = 1;
 		return -1;
 	}
 	log_debug("run: mailbox=%s moves on a second IMAP session",
-	    c->cfg->imap.folder);
+	    c->folder);
 	return 1;
 }
 
@@ -727,7 +820,7 @@ mover_pump(struct ctx *c, size_t keep)
 				if (r == 0)
 					log_error("imap: mailbox=%s cannot "
 					    "move on the second session",
-					    c->cfg->imap.folder);
+					    c->folder);
 				c->mover_failed = 1;
 				return -1;
 			}
@@ -831,6 +924,99 @@ items_free(struct item *items, size_t n)
 	free(items);
 }
 
+/* Dry runs: a message recorded earlier is skipped; say so. */
+static void
+print_skip(const struct item *it)
+{
+	printf("uid=%u digest=%.16s skip=recorded folder=%s\n", it->msg->uid,
+	    it->digest, outcome_name(it->seen));
+}
+
+/* A string member of a JSON object, or "-". */
+static const char *
+jget(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL ? v : "-";
+}
+
+/* Print one changed verdict found by a rescore (dry runs). */
+static void
+print_rescore(json_t *d)
+{
+	printf("rescore digest=%.16s rcpt=%lld recipient=%s old=%s/%s/%s "
+	    "new=%s/%s/%s\n", jget(d, "digest"),
+	    (long long)json_integer_value(json_object_get(d, "rcpt_index")),
+	    jget(d, "recipient"), jget(d, "old_category"),
+	    jget(d, "old_reason"), jget(d, "old_rule"),
+	    jget(d, "new_category"), jget(d, "new_reason"),
+	    jget(d, "new_rule"));
+}
+
+/*
+ * replay --rescore: classify the messages recorded earlier again, with
+ * today's rules, and record each verdict that differs from the recorded
+ * event (rebond.rescores). Accounts are not touched: a rule change does
+ * not make an old bounce new evidence.
+ */
+static int
+rescore(struct ctx *c, struct item *items, size_t n)
+{
+	json_t *rows = json_array(), *diffs = NULL;
+	size_t i, k, nd;
+	long long added = 0;
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		struct item *it = &items[i];
+
+		if (it->seen == OUTCOME_NONE || it->dup)
+			continue;
+		analyse(it);
+		for (k = 0; k < it->nverdicts; k++) {
+			const struct verdict *v = &it->verdicts[k];
+			json_t *r = json_object();
+
+			json_object_set_new(r, "digest", jstr(it->digest));
+			json_object_set_new(r, "rcpt_index",
+			    json_integer((json_int_t)k));
+			json_object_set_new(r, "message_id",
+			    jstr(it->report->message_id));
+			json_object_set_new(r, "recipient",
+			    jstr(it->report->rcpt[k].address));
+			json_object_set_new(r, "reason", jstr(v->reason));
+			json_object_set_new(r, "category",
+			    jstr(category_name(v->category)));
+			json_object_set_new(r, "rule", jstr(v->rule));
+			json_array_append_new(rows, r);
+		}
+		/* No recipient today: compare against no row at all. */
+		if (it->nverdicts == 0) {
+			json_t *r = json_object();
+
+			json_object_set_new(r, "digest", jstr(it->digest));
+			json_array_append_new(rows, r);
+		}
+	}
+	if (json_array_size(rows) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (store_rescore(c->store, rows, rebond_version(), &diffs,
+	    &added) == -1)
+		goto out;
+	nd = json_array_size(diffs);
+	c->stats->rescored += nd;
+	for (i = 0; i < nd && c->opts->dry_run; i++)
+		print_rescore(json_array_get(diffs, i));
+	rc = 0;
+out:
+	json_decref(rows);
+	json_decref(diffs);
+	return rc;
+}
+
 /* A batch between its fetch and its move. */
 struct batch {
 	struct imap_msg *msgs;
@@ -890,8 +1076,9 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
 	struct account *acc = NULL;
 	struct ops_alert *ops = NULL;
-	size_t nacc = 0, naddr, nrem = 0, i, j;
+	size_t nacc = 0, naddr = 0, nids = 0, nrem = 0, i, j;
 	const char **addrs = NULL;
+	long long *ids = NULL;
 	char **remotes = NULL;
 	json_t *ops_index = NULL;
 	struct batch_rows rows = { .events = json_array(),
@@ -910,6 +1097,8 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 		if (items[i].seen != OUTCOME_NONE) {
 			/* Recorded by an earlier run: only moved. */
 			c->stats->already++;
+			if (c->opts->dry_run && !c->opts->rescore)
+				print_skip(&items[i]);
 			report_free(&items[i].report);
 			free(items[i].verdicts);
 			items[i].verdicts = NULL;
@@ -917,7 +1106,10 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 			items[i].dup = 0;
 			continue;
 		}
-		if (!items[i].dup && items[i].outcome == OUTCOME_IGNORED)
+		if (items[i].dup)
+			continue;
+		verp_check(c, &items[i]);
+		if (items[i].outcome == OUTCOME_IGNORED)
 			c->stats->ignored++;
 	}
 	/* A duplicate goes where its twin goes. */
@@ -928,8 +1120,9 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 				break;
 			}
 	addrs = batch_addresses(items, n, &naddr);
-	if (naddr > 0 &&
-	    store_lookup(c->store, addrs, naddr, &acc, &nacc) == -1)
+	ids = batch_tag_ids(items, n, &nids);
+	if ((naddr > 0 || nids > 0) && store_lookup(c->store, addrs, naddr,
+	    ids, nids, &acc, &nacc) == -1)
 		goto rollback;
 	/* The history the policy needs: bulk, never per recipient. */
 	if (nacc > 0 && store_history(c->store, acc, nacc, c->now -
@@ -940,6 +1133,8 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	    &ops) == -1)
 		goto rollback;
 	decide(c, items, n, acc, nacc, ops, ops_index, &rows);
+	if (c->opts->rescore && rescore(c, items, n) == -1)
+		goto rollback;
 	if (c->opts->dry_run) {
 		store_rollback(c->store);
 		rc = 0;
@@ -979,6 +1174,7 @@ out:
 		free(remotes[i]);
 	free(remotes);
 	free(addrs);
+	free(ids);
 	free(seen);
 	free(digests);
 	return rc;
@@ -1001,8 +1197,10 @@ finish_batch(struct ctx *c, struct batch *b, int *db_r)
 	}
 	log_debug("run: batch committed messages=%zu", b->n);
 	testpoint("committed");
+	/* Committed: now, and only now, queue for moving (flush_moves);
+	 * a replay never moves. */
 	*db_r = 0;
-	return queue_moves(c, b->items, b->n);
+	return c->opts->replay ? 0 : queue_moves(c, b->items, b->n);
 }
 
 /*
@@ -1013,7 +1211,7 @@ static void
 notify_phase(struct ctx *c, int *rc)
 {
 	struct notify_stats ns;
-	int nrc = notify_run(c->cfg, c->store, c->now, &ns);
+	int nrc = notify_run(c->cfg, c->store, c->now, c->verp_key, &ns);
 
 	if (ns.sent + ns.failed + ns.deferred > 0 || nrc != EX_OK)
 		log_info("notify: status=%s sent=%lu refused=%lu deferred=%lu "
@@ -1085,12 +1283,14 @@ next_batch(struct ctx *c, struct walk *w, uint32_t *uids, size_t *n_r)
 			free(w->uids);
 			free(w->sizes);
 			w->off = 0;
-			if (imap_list(c->imap, w->next, to, &w->uids, &w->sizes,
-			    &w->n) == -1)
+			if (imap_list(c->imap, w->next, to, c->opts->since,
+			    &w->uids, &w->sizes, &w->n) == -1)
 				return -1;
 			w->next = to < UINT32_MAX ? to + 1 : 0;
-			/* Nothing there: go straight to the next message. */
+			/* Nothing there: go straight to the next message
+			 * (unless a date filtered the window). */
 			if (w->n == 0 && w->next != 0 && w->next <= w->last &&
+			    c->opts->since <= 0 &&
 			    imap_next_uid(c->imap, w->next, &w->next) == -1)
 				return -1;
 			continue;
@@ -1120,30 +1320,36 @@ poll_folder(struct ctx *c)
 	size_t n = 0, maxb = c->cfg->imap.max_message_bytes;
 	int rc = EX_TEMPFAIL, db = 0;
 
-	if (imap_select(c->imap, c->cfg->imap.folder, 0, &c->uidvalidity,
+	/* A replay only reads: EXAMINE. */
+	if (imap_select(c->imap, c->folder, c->opts->replay, &c->uidvalidity,
 	    &exists) == -1)
 		return imap_exit(c->imap);
 	c->stats->messages = 0;
 	/* An empty folder: done (the check below reads the history). */
 	if (exists == 0)
 		return EX_OK;
-	if (store_last_uidvalidity(c->store, c->cfg->imap.folder, &last) ==
-	    -1) {
-		c->db_failed = 1;
-		return EX_TEMPFAIL;
+	if (!c->opts->replay) {
+		if (store_last_uidvalidity(c->store, c->folder, &last) == -1) {
+			c->db_failed = 1;
+			return EX_TEMPFAIL;
+		}
+		if (last != 0 && last != c->uidvalidity)
+			log_warning("run: mailbox=%s UIDVALIDITY changed (%u, "
+			    "was %llu): the server renumbered its messages; "
+			    "they are recognised by digest, nothing is applied "
+			    "twice", c->folder, c->uidvalidity, last);
 	}
-	if (last != 0 && last != c->uidvalidity)
-		log_warning("run: mailbox=%s UIDVALIDITY changed (%u, was %llu):"
-		    " the server renumbered its messages; they are recognised "
-		    "by digest, nothing is applied twice", c->cfg->imap.folder,
-		    c->uidvalidity, last);
 	/* What arrives during the run is for the next one. */
 	w.next = 1;
 	w.last = imap_uidnext(c->imap) > 1 ? imap_uidnext(c->imap) - 1 :
 	    UINT32_MAX;
 	uids = xcalloc(c->cfg->imap.batch + 1, sizeof *uids);
-	if (next_batch(c, &w, uids, &n) == -1 ||
-	    imap_fetch_send(c->imap, uids, n, maxb) == -1) {
+	if (next_batch(c, &w, uids, &n) == -1) {
+		rc = imap_exit(c->imap);
+		goto out;
+	}
+	testpoint("sized");
+	if (imap_fetch_send(c->imap, uids, n, maxb) == -1) {
 		rc = imap_exit(c->imap);
 		goto out;
 	}
@@ -1166,11 +1372,17 @@ poll_folder(struct ctx *c)
 		c->stats->messages += next.n;
 		/* Ask for the batch after, unless asked to stop. */
 		n = 0;
-		if (!stop_pending(c->stats) &&
-		    (next_batch(c, &w, uids, &n) == -1 ||
-		    imap_fetch_send(c->imap, uids, n, maxb) == -1)) {
-			rc = imap_exit(c->imap);
-			goto out;
+		if (!stop_pending(c->stats)) {
+			if (next_batch(c, &w, uids, &n) == -1) {
+				rc = imap_exit(c->imap);
+				goto out;
+			}
+			if (n > 0)
+				testpoint("sized");
+			if (imap_fetch_send(c->imap, uids, n, maxb) == -1) {
+				rc = imap_exit(c->imap);
+				goto out;
+			}
 		}
 		prepare_batch(&next);
 		if (finish_batch(c, &cur, &db) == -1 ||
@@ -1191,7 +1403,7 @@ poll_folder(struct ctx *c)
 	if (c->stats->stopped)
 		log_info("run: mailbox=%s stopped on request after a complete "
 		    "batch (last uid=%u); the rest is for the next run",
-		    c->cfg->imap.folder, lastuid);
+		    c->folder, lastuid);
 	rc = EX_OK;
 	goto flush;
 failed:
@@ -1220,19 +1432,24 @@ out:
 	return rc;
 }
 
-int
-run_poll(const struct config *cfg, const struct run_opts *opts,
-    struct run_stats *stats)
+/*
+ * Open the store and the IMAP session, then work through c->folder: the
+ * cron job (with the mailbox's lock, folders created, moves) or a replay
+ * (no lock: the digest locks keep it from colliding with a run; read
+ * only, nothing moved).
+ */
+static int
+session(struct ctx *c)
 {
-	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats };
+	const struct config *cfg = c->cfg;
 	char key[1024], *password = NULL;
 	int version, got, rc;
 
-	memset(stats, 0, sizeof *stats);
-	c.now = time(NULL);
-	if (store_open(cfg->database.conninfo, &c.store) == -1)
+	memset(c->stats, 0, sizeof *c->stats);
+	c->now = time(NULL);
+	if (store_open(cfg->database.conninfo, &c->store) == -1)
 		return EX_TEMPFAIL;
-	if (store_schema_version(c.store, &version) == -1) {
+	if (store_schema_version(c->store, &version) == -1) {
 		rc = EX_TEMPFAIL;
 		goto out;
 	}
@@ -1242,18 +1459,26 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 		rc = EX_CONFIG;
 		goto out;
 	}
-	snprintf(key, sizeof key, "rebond run %s@%s/%s", cfg->imap.ep.user,
-	    cfg->imap.ep.host, cfg->imap.folder);
-	if (store_try_lock(c.store, key, &got) == -1) {
-		rc = EX_TEMPFAIL;
-		goto out;
+	if (!c->opts->replay) {
+		snprintf(key, sizeof key, "rebond run %s@%s/%s",
+		    cfg->imap.ep.user, cfg->imap.ep.host, cfg->imap.folder);
+		if (store_try_lock(c->store, key, &got) == -1) {
+			rc = EX_TEMPFAIL;
+			goto out;
+		}
+		if (!got) {
+			/* The only line of such a run: no summary, no
+			 * metrics. */
+			log_info("run: mailbox=%s status=busy: another run "
+			    "holds the lock; nothing to do", cfg->imap.folder);
+			c->stats->busy = 1;
+			rc = EX_OK;
+			goto out;
+		}
 	}
-	if (!got) {
-		/* The only line of such a run: no summary, no metrics. */
-		log_info("run: mailbox=%s status=busy: another run holds the "
-		    "lock; nothing to do", cfg->imap.folder);
-		stats->busy = 1;
-		rc = EX_OK;
+	if (cfg->verp.mode != VERP_OFF && (c->verp_key =
+	    conf_read_secret(cfg->verp.secret_file, stderr)) == NULL) {
+		rc = EX_CONFIG;
 		goto out;
 	}
 	if ((password = conf_read_secret(cfg->imap.ep.password_file,
@@ -1261,41 +1486,70 @@ run_poll(const struct config *cfg, const struct run_opts *opts,
 		rc = EX_CONFIG;
 		goto out;
 	}
-	rc = imap_open(&cfg->imap.ep, password, &c.imap);
-	c.password = password;	/* for the mover; zeroed at the end */
+	rc = imap_open(&cfg->imap.ep, password, &c->imap);
+	c->password = password;	/* for the mover; zeroed after the folder */
 	if (rc == -1) {
-		rc = imap_exit(c.imap);
+		rc = imap_exit(c->imap);
 		goto notify;
 	}
-	if (!opts->dry_run &&
-	    (imap_ensure_folder(c.imap, cfg->imap.archive_folder) == -1 ||
-	    imap_ensure_folder(c.imap, cfg->imap.review_folder) == -1)) {
-		rc = imap_exit(c.imap);
+	if (!c->opts->dry_run && !c->opts->replay &&
+	    (imap_ensure_folder(c->imap, cfg->imap.archive_folder) == -1 ||
+	    imap_ensure_folder(c->imap, cfg->imap.review_folder) == -1)) {
+		rc = imap_exit(c->imap);
 		goto notify;
 	}
-	rc = poll_folder(&c);
+	rc = poll_folder(c);
 notify:
 	/* What the batches queued goes out whatever happened on IMAP; not
 	 * after a database failure (already logged: one error line), nor
-	 * when asked to stop. */
-	imap_close(&c.mover);
-	imap_close(&c.imap);
+	 * when asked to stop. A replay sends nothing: what it queued goes
+	 * out with the next run. */
+	imap_close(&c->mover);
+	imap_close(&c->imap);
 	memset(password, 0, strlen(password));
-	c.password = NULL;
-	if (!opts->dry_run && !c.db_failed && !stop_pending(stats))
-		notify_phase(&c, &rc);
+	c->password = NULL;
+	if (!c->opts->dry_run && !c->opts->replay && !c->db_failed &&
+	    !stop_pending(c->stats))
+		notify_phase(c, &rc);
 out:
-	free(c.moves.arch);
-	free(c.moves.rev);
-	free(c.moves.gone);
-	while (c.njobs > 0)
-		free(c.jobs[--c.njobs].uids);
-	free(c.jobs);
+	free(c->moves.arch);
+	free(c->moves.rev);
+	free(c->moves.gone);
+	while (c->njobs > 0)
+		free(c->jobs[--c->njobs].uids);
+	free(c->jobs);
 	if (password != NULL)
 		memset(password, 0, strlen(password));
 	free(password);
-	imap_close(&c.mover);
-	imap_close(&c.imap);
-	store_close(&c.store);
+	if (c->verp_key != NULL) {
+		memset(c->verp_key, 0, strlen(c->verp_key));
+		free(c->verp_key);
+		c->verp_key = NULL;
+	}
+	imap_close(&c->mover);
+	imap_close(&c->imap);
+	store_close(&c->store);
 	return rc;
+}
+
+int
+run_poll(const struct config *cfg, const struct run_opts *opts,
+    struct run_stats *stats)
+{
+	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats,
+		.folder = cfg->imap.folder };
+
+	return session(&c);
+}
+
+int
+run_replay(const struct config *cfg, const struct run_opts *opts,
+    struct run_stats *stats)
+{
+	struct ctx c = { .cfg = cfg, .opts = opts, .stats = stats,
+		.folder = opts->folder };
+
+	if (!opts->replay || opts->folder == NULL)
+		abort();	/* main() sets both */
+	return session(&c);
 }

@@ -9,11 +9,17 @@
 #ifndef REBOND_RUN_H
 #define REBOND_RUN_H
 
+#include <time.h>
+
 #include "conf.h"
 #include "reason.h"
 
 struct run_opts {
 	int dry_run;		/* decide and print, write and move nothing */
+	int replay;		/* rebond replay: read folder, move nothing */
+	const char *folder;	/* replay: the folder (EXAMINE) */
+	time_t since;		/* replay: bounces dated since (0: all) */
+	int rescore;		/* replay: classify recorded messages again */
 };
 
 struct run_stats {
@@ -25,6 +31,7 @@ struct run_stats {
 	unsigned long recipients;
 	unsigned long category[CAT_COUNT];
 	unsigned long errors;
+	unsigned long rescored;		/* replay: verdicts that changed */
 	int stopped;			/* SIGTERM/SIGINT: stopped early */
 	int busy;			/* another run holds the mailbox */
 };
@@ -35,6 +42,18 @@ struct run_stats {
  * verification failure, 77 for a refused login, 78 for configuration.
  */
 int run_poll(const struct config *cfg, const struct run_opts *opts,
+    struct run_stats *stats);
+
+/*
+ * rebond replay: the same pipeline over opts->folder, opened read-only
+ * (EXAMINE); nothing is moved. Messages already recorded (digest) are
+ * skipped, or with opts->rescore classified again and every changed
+ * verdict recorded in rebond.rescores (accounts untouched). New events
+ * are marked replayed; their time is the bounce's own date, so the
+ * policy does not take an old bounce for fresh evidence. Exit codes as
+ * run_poll (there is no lock: digests are locked per batch instead).
+ */
+int run_replay(const struct config *cfg, const struct run_opts *opts,
     struct run_stats *stats);
 
 /* Ask a running run_poll to stop after the current batch (signals). */

@@ -17,6 +17,9 @@
 #include "strutil.h"
 #include "xalloc.h"
 
+/* First key of the per-digest transaction locks ("rebd"). */
+#define STORE_DIGEST_LOCK_CLASS "1919246948"
+
 struct store {
 	PGconn *conn;
 	/* Between store_pipeline_start and _finish: statements are sent,
@@ -440,6 +443,22 @@ store_seen(struct store *st, char (*digests)[65], size_t n,
 	js = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	params[0] = js;
+	/*
+	 * Whoever processes a digest holds its lock until COMMIT, so a run
+	 * and a replay (or two mailboxes) that meet the same message take
+	 * turns: the second one's lookup below, a new statement, then sees
+	 * the first one's rows and skips it. Locks are taken in key order:
+	 * no deadlock between batches that share digests. The two-int form
+	 * keeps them apart from the runs' (bigint) mailbox locks.
+	 */
+	if (exec(st, "lock of the batch's digests",
+	    "SELECT pg_advisory_xact_lock(" STORE_DIGEST_LOCK_CLASS
+	    ", k) FROM (SELECT DISTINCT hashtext(d) AS k FROM "
+	    "jsonb_array_elements_text($1::jsonb) AS d ORDER BY 1) AS s",
+	    1, params, NULL) == -1) {
+		free(js);
+		return -1;
+	}
 	if (exec(st, "lookup of processed messages",
 	    "SELECT digest, outcome FROM rebond.messages WHERE digest = ANY("
 	    "ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
@@ -484,13 +503,14 @@ epoch_or_zero(const PGresult *res, int row, int col)
 
 int
 store_lookup(struct store *st, const char *const *addrs, size_t n,
-    struct account **accounts_r, size_t *n_r)
+    const long long *ids, size_t nids, struct account **accounts_r,
+    size_t *n_r)
 {
-	json_t *arr = json_array();
-	const char *params[1];
+	json_t *arr = json_array(), *iarr = json_array();
+	const char *params[2];
 	struct account *a;
 	PGresult *res;
-	char *js;
+	char *js, *jids;
 	size_t i;
 	int row, rows;
 
@@ -498,12 +518,18 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	*n_r = 0;
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(addrs[i]));
+	for (i = 0; i < nids; i++)
+		json_array_append_new(iarr, json_integer(ids[i]));
 	js = json_dumps(arr, JSON_COMPACT);
+	jids = json_dumps(iarr, JSON_COMPACT);
 	json_decref(arr);
+	json_decref(iarr);
 	params[0] = js;
+	params[1] = jids;
 	if (exec(st, "account lookup",
 	    "WITH w AS (SELECT ARRAY(SELECT jsonb_array_elements_text("
-	    "$1::jsonb)) AS a) "
+	    "$1::jsonb)) AS a, ARRAY(SELECT jsonb_array_elements_text("
+	    "$2::jsonb)::bigint) AS ids) "
 	    "SELECT id, primary_email, secondary_email, pending_email, phone,"
 	    " status, primary_state, secondary_state,"
 	    " extract(epoch FROM primary_state_since)::bigint,"
@@ -512,12 +538,15 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	    "FROM public.accounts, w "
 	    "WHERE lower(btrim(primary_email)) = ANY(w.a)"
 	    " OR lower(btrim(secondary_email)) = ANY(w.a)"
-	    " OR lower(btrim(pending_email)) = ANY(w.a) "
+	    " OR lower(btrim(pending_email)) = ANY(w.a)"
+	    " OR id = ANY(w.ids) "
 	    "ORDER BY id FOR UPDATE OF accounts",
-	    1, params, &res) == -1) {
+	    2, params, &res) == -1) {
 		free(js);
+		free(jids);
 		return -1;
 	}
+	free(jids);
 	free(js);
 	rows = PQntuples(res);
 	a = xcalloc((size_t)rows + 1, sizeof *a);
@@ -947,15 +976,21 @@ store_unlock(struct store *st, const char *key)
 }
 
 int
-store_expire(struct store *st, int *validations_r, int *invitations_r)
+store_expire(struct store *st, unsigned validation_days,
+    unsigned invitation_days, int *validations_r, int *invitations_r)
 {
+	char vbuf[16], ibuf[16];
+	const char *params[2] = { vbuf, ibuf };
 	PGresult *res;
 	unsigned long long v = 0, i = 0;
 
 	*validations_r = *invitations_r = 0;
+	snprintf(vbuf, sizeof vbuf, "%u", validation_days);
+	snprintf(ibuf, sizeof ibuf, "%u", invitation_days);
 	if (exec(st, "expiry of deadlines",
-	    "SELECT validations, invitations FROM rebond.expire_deadlines()",
-	    0, NULL, &res) == -1)
+	    "SELECT validations, invitations FROM "
+	    "rebond.expire_deadlines($1::integer, $2::integer)",
+	    2, params, &res) == -1)
 		return -1;
 	if (PQntuples(res) == 1) {
 		if (parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)
@@ -994,7 +1029,17 @@ store_outbox_next(struct store *st, const char *channels, long long after,
 	    " '-'), 'diagnostic', coalesce(a.last_diagnostic, '-'))"
 	    " FROM rebond.ops_alerts a WHERE a.remote = o.params->>'remote'),"
 	    " '{}') ELSE '{}' END)::text,"
-	    " extract(epoch FROM o.created_at)::bigint "
+	    " extract(epoch FROM o.created_at)::bigint,"
+	    /* The role of the destination in its account, for VERP. */
+	    " (SELECT CASE"
+	    " WHEN lower(btrim(ac.primary_email)) = lower(btrim(o.destination))"
+	    " THEN CASE WHEN ac.status = 'invited' THEN 'invitation'"
+	    " ELSE 'primary' END"
+	    " WHEN lower(btrim(ac.secondary_email)) ="
+	    " lower(btrim(o.destination)) THEN 'secondary'"
+	    " WHEN lower(btrim(ac.pending_email)) = lower(btrim(o.destination))"
+	    " THEN 'pending' END"
+	    " FROM public.accounts ac WHERE ac.id = o.account_id) "
 	    "FROM rebond.outbox o "
 	    "WHERE o.sent_at IS NULL AND o.failed_at IS NULL"
 	    " AND o.cancelled_at IS NULL"
@@ -1024,6 +1069,10 @@ store_outbox_next(struct store *st, const char *channels, long long after,
 			r->params = json_object();
 		}
 		r->created = epoch_or_zero(res, row, 6);
+		r->dest_role = ROLE_NONE;
+		if (!PQgetisnull(res, row, 7))
+			policy_role_parse(PQgetvalue(res, row, 7),
+			    &r->dest_role);
 	}
 	PQclear(res);
 	*rows_r = rows;
@@ -1226,5 +1275,68 @@ store_last_uidvalidity(struct store *st, const char *mailbox,
 	    UINT32_MAX, uidvalidity_r) == -1)
 		*uidvalidity_r = 0;
 	PQclear(res);
+	return 0;
+}
+
+int
+store_rescore(struct store *st, json_t *rows, const char *version,
+    json_t **diffs_r, long long *added_r)
+{
+	const char *params[2] = { NULL, version };
+	unsigned long long added;
+	json_error_t jerr;
+	PGresult *res;
+	char *js;
+
+	*diffs_r = NULL;
+	*added_r = 0;
+	if ((js = json_dumps(rows, JSON_COMPACT)) == NULL) {
+		log_error("database: rescore: cannot encode the batch");
+		return -1;
+	}
+	params[0] = js;
+	if (exec(st, "rescore",
+	    "WITH n AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS n("
+	    " digest text, rcpt_index integer, message_id text,"
+	    " recipient text, reason text, category text, rule text)),"
+	    " o AS (SELECT e.digest, e.rcpt_index, e.message_id, e.recipient,"
+	    " e.reason, e.category, e.rule FROM rebond.events e"
+	    " WHERE e.digest IN (SELECT digest FROM n)),"
+	    " d AS (SELECT coalesce(n.digest, o.digest) AS digest,"
+	    " coalesce(n.rcpt_index, o.rcpt_index) AS rcpt_index,"
+	    " coalesce(n.message_id, o.message_id) AS message_id,"
+	    " coalesce(n.recipient, o.recipient) AS recipient,"
+	    " o.reason AS old_reason, o.category AS old_category,"
+	    " o.rule AS old_rule, n.reason AS new_reason,"
+	    " n.category AS new_category, n.rule AS new_rule"
+	    " FROM (SELECT * FROM n WHERE rcpt_index IS NOT NULL) AS n"
+	    " FULL JOIN o ON n.digest = o.digest"
+	    " AND n.rcpt_index = o.rcpt_index"
+	    " WHERE (o.reason, o.category, o.rule) IS DISTINCT FROM"
+	    " (n.reason, n.category, n.rule)),"
+	    " ins AS (INSERT INTO rebond.rescores (version, digest,"
+	    " rcpt_index, message_id, recipient, old_reason, old_category,"
+	    " old_rule, new_reason, new_category, new_rule)"
+	    " SELECT $2, digest, rcpt_index, message_id, recipient,"
+	    " old_reason, old_category, old_rule, new_reason, new_category,"
+	    " new_rule FROM d ON CONFLICT DO NOTHING RETURNING 1) "
+	    "SELECT coalesce((SELECT json_agg(d ORDER BY digest, rcpt_index)"
+	    " FROM d), '[]'), (SELECT count(*) FROM ins)",
+	    2, params, &res) == -1) {
+		free(js);
+		return -1;
+	}
+	free(js);
+	*diffs_r = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	if (*diffs_r == NULL || !json_is_array(*diffs_r) ||
+	    parse_uint(PQgetvalue(res, 0, 1), 0, ~0ULL >> 1, &added) == -1) {
+		log_error("database: rescore: unexpected result");
+		json_decref(*diffs_r);
+		*diffs_r = NULL;
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	*added_r = (long long)added;
 	return 0;
 }

@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 5
 
 /* messages.outcome */
 enum outcome {
@@ -61,16 +61,20 @@ int store_pipeline_finish(struct store *st);
 void store_rollback(struct store *st);
 /*
  * For each of n hex digests, the outcome recorded for it, or
- * OUTCOME_NONE when that message was never processed.
+ * OUTCOME_NONE when that message was never processed. Inside a
+ * transaction: first locks the digests until it ends, so that two
+ * processes meeting the same message never both apply it.
  */
 int store_seen(struct store *st, char (*digests)[65], size_t n,
     enum outcome *outcomes_r);
 /*
  * Every account whose primary, secondary or pending address (trimmed,
- * case-insensitive) is one of the n addresses, locked FOR UPDATE until the
- * transaction ends. *accounts_r is an array (store_accounts_free).
+ * case-insensitive) is one of the n addresses, or whose id is one of the
+ * nids ids (named by VERP tags), locked FOR UPDATE until the transaction
+ * ends. *accounts_r is an array (store_accounts_free).
  */
 int store_lookup(struct store *st, const char *const *addrs, size_t n,
+    const long long *ids, size_t nids,
     struct account **accounts_r, size_t *n_r);
 void store_accounts_free(struct account *a, size_t n);
 /*
@@ -126,10 +130,12 @@ int store_write_batch(struct store *st, const struct batch_rows *rows);
 int store_unlock(struct store *st, const char *key);
 
 /*
- * rebond.expire_deadlines(): address changes and invitations past their
+ * rebond.expire_deadlines(): a pending change or an invitation without a
+ * deadline gets now + validation_days / invitation_days; those past their
  * deadline become problems for the admins. Autocommit.
  */
-int store_expire(struct store *st, int *validations_r, int *invitations_r);
+int store_expire(struct store *st, unsigned validation_days,
+    unsigned invitation_days, int *validations_r, int *invitations_r);
 
 /* One notification to send (rebond.outbox). */
 struct outbox_row {
@@ -140,6 +146,8 @@ struct outbox_row {
 	char *template;
 	json_t *params;		/* an object; for ops, with the counts */
 	time_t created;
+	enum role dest_role;	/* destination's role in the account, or
+				 * ROLE_NONE */
 };
 
 /*
@@ -191,6 +199,17 @@ int store_digest_queue(struct store *st, const char *admin_to, json_t *params,
  */
 int store_last_uidvalidity(struct store *st, const char *mailbox,
     unsigned long long *uidvalidity_r);
+/*
+ * replay --rescore: rows (array of {digest, rcpt_index, message_id,
+ * recipient, reason, category, rule}; an object with a digest only for a
+ * message in which today's rules find no recipient) are today's verdicts
+ * for messages recorded earlier. Every one that differs from the
+ * recorded event, and every recorded event with no verdict today, is
+ * inserted into rebond.rescores (once). *diffs_r gets them all, as an
+ * array of objects (json_decref); *added_r how many were new.
+ */
+int store_rescore(struct store *st, json_t *rows, const char *version,
+    json_t **diffs_r, long long *added_r);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
 

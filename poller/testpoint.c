@@ -13,6 +13,7 @@
 
 /* Every point rebond passes through, in the order of a batch. */
 static const char *const names[] = {
+	"sized",		/* a batch's sizes known, bodies not fetched */
 	"fetched",		/* a batch fetched, nothing written yet */
 	"before-commit",	/* the batch written, COMMIT not sent */
 	"committed",		/* COMMIT done, nothing moved yet */
@@ -54,6 +55,8 @@ load(void)
 			sig = SIGTERM;
 		else if (strcmp(s, "INT") == 0)
 			sig = SIGINT;
+		else if (strcmp(s, "STOP") == 0)
+			sig = SIGSTOP;
 		else
 			goto bad;
 	}
@@ -67,8 +70,8 @@ load(void)
 	memcpy(target, buf, strlen(buf) + 1);
 	return;
 bad:
-	log_error("testpoint: bad %s value (want NAME:N[:KILL|TERM|INT])",
-	    TESTPOINT_ENV);
+	log_error("testpoint: bad %s value (want "
+	    "NAME:N[:KILL|TERM|INT|STOP])", TESTPOINT_ENV);
 	abort();
 }
 
@@ -82,6 +85,7 @@ testpoint(const char *name)
 	if (++seen != want)
 		return;
 	log_warning("testpoint: name=%s hit=%llu signal=%s", name, seen,
-	    sig == SIGKILL ? "KILL" : sig == SIGTERM ? "TERM" : "INT");
+	    sig == SIGKILL ? "KILL" : sig == SIGTERM ? "TERM" :
+	    sig == SIGINT ? "INT" : "STOP");
 	raise(sig);
 }

@@ -10,7 +10,8 @@
  *
  * Then the Nth passage through NAME logs one warning line
  * ("testpoint: name=NAME hit=N signal=KILL") and raises SIGNAL: KILL
- * (the default), TERM or INT. Names are listed in testpoint.c; a
+ * (the default), TERM, INT, or STOP (the test then changes the world
+ * and sends SIGCONT). Names are listed in testpoint.c; a
  * malformed value or an unknown name aborts at the first testpoint, so a
  * typo cannot make a crash test pass by never crashing.
  */

@@ -6,7 +6,8 @@
 # The corpus is the first of $REBOND_CORPUS, $REBOND_SRCDIR/../shared/
 # corpus/sisimai and /work/shared/corpus/sisimai that exists; without one
 # the test is skipped (exit 77). It fails below REBOND_MIN_REASON (97) or
-# REBOND_MIN_CATEGORY (99) percent.
+# REBOND_MIN_CATEGORY (99) percent, or when classifying on several threads
+# changes the output.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${REBOND_BIN:-$here/../rebond}
@@ -28,12 +29,20 @@ if [ ! -x "$bin" ]; then
 fi
 out=$(mktemp /tmp/rebond-corpus.XXXXXX) || exit 99
 trap 'rm -f "$out"' EXIT
-"$bin" classify --json "$corpus/mail" >"$out"
+"$bin" classify --json --jobs 1 "$corpus/mail" >"$out"
 rc=$?
 if [ $rc -ne 0 ]; then
 	echo "FAIL: rebond classify exited $rc" >&2
 	exit 1
 fi
+# Several threads: the same lines, in the same order.
+"$bin" classify --json --jobs 3 "$corpus/mail" >"$out.3"
+if ! cmp -s "$out" "$out.3"; then
+	echo "FAIL: rebond classify --jobs 3 differs from --jobs 1" >&2
+	rm -f "$out.3"
+	exit 1
+fi
+rm -f "$out.3"
 /usr/bin/python3 "$here/score_corpus.py" --labels "$corpus/labels.tsv" \
     --categories "$corpus/../categories.tsv" \
     --min-reason "${REBOND_MIN_REASON:-97}" \

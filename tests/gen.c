@@ -408,5 +408,18 @@ gen_same_as_reference(const char *db, const char *ref)
 	    "|| coalesce(role, '-') || ' ' || occurred_at FROM rebond.events",
 	    "events");
 	gen_same_as(db, ref, "SELECT id || ' ' || primary_state || ' ' || "
-	    "secondary_state FROM accounts", "account states");
+	    "secondary_state || ' ' || coalesce(login_alert, '-') FROM "
+	    "accounts", "account states");
+	/* Warnings to users and operators (not the admin digest: one per
+	 * run), admin problems, operator alert counts. */
+	gen_same_as(db, ref, "SELECT coalesce(account_id::text, '-') || ' ' "
+	    "|| channel || ' ' || destination || ' ' || template || ' ' || "
+	    "coalesce(ref, '-') FROM rebond.outbox WHERE channel IN "
+	    "('email', 'sms', 'ops')", "warnings (rebond.outbox)");
+	gen_same_as(db, ref, "SELECT account_id || ' ' || role || ' ' || "
+	    "category || ' ' || coalesce(ref, '-') || ' ' || "
+	    "(resolved_at IS NULL) FROM rebond.problems", "admin problems");
+	gen_same_as(db, ref, "SELECT remote || ' ' || count FROM "
+	    "rebond.ops_alerts", "operator alerts");
 }
+

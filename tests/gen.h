@@ -71,7 +71,11 @@ char *gen_config(const char *name, const char *user, const char *db,
  */
 void gen_same_as(const char *db, const char *ref, const char *what,
     const char *label);
-/* gen_same_as for messages, events and account states. */
+/*
+ * gen_same_as for messages, events, account states and login alerts,
+ * the warnings in rebond.outbox (not the admin digest: one per run),
+ * the admin problems and the operator alerts.
+ */
 void gen_same_as_reference(const char *db, const char *ref);
 /* Messages now in Archive + Review of user. */
 int gen_moved(const char *user);

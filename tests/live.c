@@ -211,6 +211,21 @@ live_mailbox(const char *user)
 }
 
 void
+live_folder(const char *user, const char *folder)
+{
+	char p[1024], q[1100];
+	const char *sub[] = { "cur", "new", "tmp" };
+	size_t i;
+
+	folder_dir(user, folder, p, sizeof p);
+	mkdir_given(p);
+	for (i = 0; i < 3; i++) {
+		snprintf(q, sizeof q, "%s/%s", p, sub[i]);
+		mkdir_given(q);
+	}
+}
+
+void
 live_deliver(const char *user, const char *folder, const char *data,
     size_t len)
 {

@@ -40,6 +40,8 @@ int live_dovecot(const char *name, const char *caps);
 
 /* A new, empty IMAP mailbox for user (INBOX only). */
 void live_mailbox(const char *user);
+/* Create folder (Maildir++) in user's mailbox. */
+void live_folder(const char *user, const char *folder);
 /* Deliver (data, len) into folder ("INBOX" or a folder name). */
 void live_deliver(const char *user, const char *folder, const char *data,
     size_t len);

@@ -320,3 +320,71 @@ Test(faults, unreachable_postgresql_exits_75, .timeout = 60)
 	free(cfg);
 	free(db);
 }
+
+/* The value of the sample line starting with key in the textfile. */
+static double
+prom(const char *path, const char *key)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	double v = -1;
+	size_t kl = strlen(key);
+
+	cr_assert_not_null(f, "%s", path);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
+			v = atof(line + kl + 1);
+	fclose(f);
+	cr_assert_geq(v, 0, "no sample %s in %s", key, path);
+	return v;
+}
+
+/* The textfile after a good run and a failed one: counters add up, the
+ * failure is counted, the last success stays. */
+Test(faults, metrics_textfile_counts_runs_errors_and_last_success,
+    .timeout = 60)
+{
+	char *db = gen_setup("f_prom", 40), extra[600], prompath[300],
+	    args[700];
+	double ok_at;
+	int st;
+
+	snprintf(prompath, sizeof prompath, "%s/f_prom.prom", live_dir());
+	snprintf(extra, sizeof extra, "[metrics]\ntextfile = %s\n", prompath);
+	snprintf(args, sizeof args, "run -c %s", live_config("f_prom",
+	    "f_prom", db, extra));
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_eq(prom(prompath, "rebond_messages_total{mailbox=\"INBOX\"}"),
+	    40);
+	cr_assert_eq(prom(prompath, "rebond_messages_moved_total{mailbox="
+	    "\"INBOX\",folder=\"archive\"}") + prom(prompath,
+	    "rebond_messages_moved_total{mailbox=\"INBOX\",folder="
+	    "\"review\"}"), 40);
+	cr_assert_gt(prom(prompath, "rebond_bounces_total{mailbox=\"INBOX\","
+	    "category=\"hard\"}"), 0);
+	ok_at = prom(prompath, "rebond_last_success_timestamp_seconds{"
+	    "mailbox=\"INBOX\"}");
+	cr_assert_gt(ok_at, 0);
+
+	/* The same mailbox, its server gone. */
+	snprintf(extra, sizeof extra, "[imap]\nport = %d\n[metrics]\n"
+	    "textfile = %s\n", closed_port(), prompath);
+	snprintf(args, sizeof args, "run -c %s", live_config("f_prom",
+	    "f_prom", db, extra));
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 75, "%s", live_err());
+	cr_assert_eq(prom(prompath, "rebond_runs_total{mailbox=\"INBOX\","
+	    "status=\"ok\"}"), 1);
+	cr_assert_eq(prom(prompath, "rebond_runs_total{mailbox=\"INBOX\","
+	    "status=\"failed\"}"), 1);
+	cr_assert_eq(prom(prompath, "rebond_errors_total{mailbox=\"INBOX\"}"),
+	    1);
+	cr_assert_eq(prom(prompath, "rebond_last_run_exit_code{mailbox="
+	    "\"INBOX\"}"), 75);
+	cr_assert_eq(prom(prompath, "rebond_last_success_timestamp_seconds{"
+	    "mailbox=\"INBOX\"}"), ok_at);
+	cr_assert_eq(prom(prompath, "rebond_messages_total{mailbox=\"INBOX\"}"),
+	    40);
+	free(db);
+}

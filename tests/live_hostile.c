@@ -168,9 +168,9 @@ Test(hostile, sql_metacharacters_are_only_data, .timeout = 60)
 	char *m, args[600], *s;
 
 	live_sql(db, "INSERT INTO accounts (id, primary_email) VALUES "
-	    "(1, 'o.neil+x@example.com')");
+	    "(1, 'o''neil+x@example.com')");
 	live_mailbox("hostile_sql");
-	m = live_dsn("o.neil+x@example.com", "5.1.1", diag, 1);
+	m = live_dsn("o'neil+x@example.com", "5.1.1", diag, 1);
 	live_deliver("hostile_sql", "INBOX", m, strlen(m));
 	free(m);
 	snprintf(args, sizeof args, "run -c %s",
@@ -183,7 +183,7 @@ Test(hostile, sql_metacharacters_are_only_data, .timeout = 60)
 	free(s);
 	s = live_sql_str(db, "SELECT recipient || ' ' || role || ' ' || "
 	    "category FROM rebond.events");
-	cr_assert_str_eq(s, "o.neil+x@example.com primary hard");
+	cr_assert_str_eq(s, "o'neil+x@example.com primary hard");
 	free(s);
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
 	    "primary_state = 'hard'"), 1);

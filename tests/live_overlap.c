@@ -86,43 +86,55 @@ Test(overlap, four_runs_at_once_one_works_totals_of_one_run, .timeout = 180)
 	free(ref);
 }
 
-/*
- * Wait until Dovecot has no session left for user, and a little more: the
- * session of a killed run can still be answering a command it had in
- * flight (rebond asks for the next batch early), then write its indexes
- * as it closes, after forget_uids.
- */
-static void
-wait_sessions_gone(const char *user)
+/* UIDVALIDITY of user's INBOX, asked of Dovecot (doveadm). */
+static long long
+uidvalidity(const char *user)
 {
-	struct timespec d = { 0, 50000000L };
-	char cmd[1200];
-	int i;
+	char cmd[1200], line[200];
+	long long v = -1;
+	FILE *p;
 
-	snprintf(cmd, sizeof cmd, "doveadm -c %s who 2>/dev/null | "
-	    "grep -q '^%s '", live_env("REBOND_TEST_DOVECOT_CONF"), user);
-	for (i = 0; i < 100 && system(cmd) == 0; i++)
-		nanosleep(&d, NULL);
-	nanosleep(&d, NULL);
+	snprintf(cmd, sizeof cmd, "doveadm -c %s mailbox status -u %s "
+	    "uidvalidity INBOX 2>&1", live_env("REBOND_TEST_DOVECOT_CONF"),
+	    user);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof line, p) != NULL)
+		if (strstr(line, "uidvalidity=") != NULL)
+			v = atoll(strstr(line, "uidvalidity=") + 12);
+	pclose(p);
+	cr_assert_gt(v, 0, "%s", cmd);
+	return v;
 }
 
 /*
  * Remove Dovecot's record of UIDs for user's INBOX (the uidlist, the
  * indexes and the mailbox list index, which also remembers UIDVALIDITY;
  * not the UIDVALIDITY counter): the next session sees the same files
- * under new UIDs and a new UIDVALIDITY.
+ * under new UIDs and a new UIDVALIDITY. The session of a killed run may
+ * still be closing and write its indexes back: try until the UIDVALIDITY
+ * really changed.
  */
 static void
-forget_uids(const char *user)
+forget_uids(const char *user, long long old)
 {
 	char cmd[1200];
+	int i;
 
 	snprintf(cmd, sizeof cmd, "cd %s/%s/Maildir && rm -f dovecot-uidlist "
 	    "dovecot.index dovecot.index.log dovecot.index.log.2 "
 	    "dovecot.index.cache dovecot.list.index dovecot.list.index.log "
 	    "dovecot.list.index.log.2", live_env("REBOND_TEST_MAILHOME"),
 	    user);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	for (i = 0; i < 20; i++) {
+		struct timespec d = { 0, 200000000L };
+
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+		if (uidvalidity(user) != old)
+			return;
+		nanosleep(&d, NULL);
+	}
+	cr_assert_fail("UIDVALIDITY of %s stays %lld", user, old);
 }
 
 Test(overlap, uidvalidity_change_after_a_crash_applies_nothing_twice,
@@ -147,8 +159,8 @@ Test(overlap, uidvalidity_change_after_a_crash_applies_nothing_twice,
 	cr_assert_eq(live_sql_int(db, "SELECT count(DISTINCT uidvalidity) "
 	    "FROM rebond.messages"), 1);
 
-	wait_sessions_gone("uidv");
-	forget_uids("uidv");
+	forget_uids("uidv", live_sql_int(db, "SELECT min(uidvalidity) FROM "
+	    "rebond.messages"));
 	st = live_rebond_env(NULL, args);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
 	cr_assert_not_null(strstr(live_err(), "UIDVALIDITY changed"), "%s",

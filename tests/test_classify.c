@@ -6,11 +6,14 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
 #include "reason.h"
 #include "report.h"
+#include "rulescan.h"
 #include "textnorm.h"
 
 struct ccase {
@@ -250,4 +253,263 @@ Test(classify, textnorm_folds)
 	cr_expect_str_eq(out, "abc");
 	textnorm("abcdef", 6, out, 4);
 	cr_expect_str_eq(out, "abc");
+}
+
+/*
+ * Whole messages (parsed, then classified): the provider families, known
+ * by the host that answered or wrote the bounce, and the transcript
+ * structures. Each case is a DSN when status is set (one recipient,
+ * rcpt), else a plain-text notice whose body is `notice`.
+ */
+struct mcase {
+	char name[48];
+	char from[64];		/* the bounce's From: address */
+	char agent[32];		/* X-Mailer, or "" */
+	char reporting[64];	/* Reporting-MTA, or "" */
+	char remote[64];	/* Remote-MTA, or "" */
+	char rcpt[64];
+	char status[12];
+	char diag[200];		/* Diagnostic-Code (DSN) */
+	char notice[400];	/* the text/plain notice */
+	char reason[20];
+};
+
+static char *
+build_message(const struct mcase *c)
+{
+	static char m[4096];
+	int n;
+
+	n = snprintf(m, sizeof m,
+	    "From: %s\nTo: bounces@platform.example.com\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "Date: Tue, 24 Nov 2026 09:14:03 +0100\n%s%s%s",
+	    c->from, c->agent[0] ? "X-Mailer: " : "", c->agent,
+	    c->agent[0] ? "\n" : "");
+	if (c->status[0] == '\0') {
+		snprintf(m + n, sizeof m - (size_t)n, "\n%s\n", c->notice);
+		return m;
+	}
+	n += snprintf(m + n, sizeof m - (size_t)n,
+	    "MIME-Version: 1.0\nContent-Type: multipart/report; "
+	    "report-type=delivery-status; boundary=\"BB\"\n\n"
+	    "--BB\nContent-Type: text/plain\n\n%s\n\n"
+	    "--BB\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; %s\n\n"
+	    "Final-Recipient: rfc822; %s\nAction: failed\nStatus: %s\n",
+	    c->notice, c->reporting[0] ? c->reporting : "mx.example.net",
+	    c->rcpt, c->status);
+	if (c->remote[0])
+		n += snprintf(m + n, sizeof m - (size_t)n,
+		    "Remote-MTA: dns; %s\n", c->remote);
+	snprintf(m + n, sizeof m - (size_t)n,
+	    "Diagnostic-Code: smtp; %s\n\n--BB--\n", c->diag);
+	return m;
+}
+
+static void
+run_message(const struct mcase *c)
+{
+	const char *m = build_message(c);
+	struct report *r = report_parse(m, strlen(m), 0);
+	struct verdict v;
+
+	if (r->nrcpt == 0)
+		classify_message(r, &v);
+	else
+		classify_rcpt(r, 0, &v);
+	cr_expect_str_eq(v.reason, c->reason, "%s: reason %s (rule %s, "
+	    "matched '%s'), want %s", c->name, v.reason, v.rule, v.matched,
+	    c->reason);
+	report_free(&r);
+}
+
+#define MCASES(suite, name, ...) \
+	ParameterizedTestParameters(suite, name) \
+	{ \
+		static struct mcase cases[] = { __VA_ARGS__ }; \
+		return cr_make_param_array(struct mcase, cases, \
+		    sizeof cases / sizeof cases[0]); \
+	} \
+	ParameterizedTest(struct mcase *c, suite, name) \
+	{ \
+		run_message(c); \
+	}
+
+#define MD "MAILER-DAEMON@mx.example.net"
+
+MCASES(classify, providers,
+    /* Spectrum's AUP codes, for a Spectrum recipient only. */
+    { "spectrum 1310", MD, "", "", "", "u@charter.net", "5.1.0",
+      "550 5.1.0 <b@example.com> sender rejected. AUP#In-1310", "",
+      "toomanyconn" },
+    { "spectrum 1000", MD, "", "", "", "u@charter.net", "5.7.1",
+      "554 5.7.1 Connection refused. AUP#O-1000", "", "blocked" },
+    { "spectrum 1530", MD, "", "", "mx.charter.net", "u@example.com",
+      "5.3.4", "552 5.3.4 Message rejected. AUP#I-1530", "",
+      "mesgtoobig" },
+    { "aup elsewhere", MD, "", "", "", "u@example.com", "5.7.1",
+      "550 5.7.1 Refused. AUP#In-1310", "", "securityerror" },
+    { "spectrum same words", MD, "", "", "", "u@charter.net", "5.7.1",
+      "550 5.7.1 Refused. AUP#In-1310", "", "toomanyconn" },
+    /* Yahoo's MX: TSS04 is its refusal of the sender. */
+    { "yahoo tss04", MD, "", "", "mta7.am0.yahoodns.net",
+      "u@yahoo.example.net", "4.7.0", "421 4.7.0 [TSS04] Messages from "
+      "192.0.2.1 temporarily deferred due to unexpected volume or user "
+      "complaints", "", "rejected" },
+    { "tss04 elsewhere", MD, "", "", "mx.example.org", "u@example.org",
+      "4.7.0", "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily "
+      "deferred due to unexpected volume or user complaints", "",
+      "badreputation" },
+    /* NTT docomo: the same words at RCPT and at DATA. */
+    { "docomo data", MD, "", "", "mfsmax.docomo.ne.jp", "u@example.jp",
+      "5.0.0", "550 Unknown user u@example.jp", "<u@example.jp>: host "
+      "mfsmax.docomo.ne.jp[192.0.2.7] said: 550 Unknown user "
+      "u@example.jp (in reply to end of DATA command)", "rejected" },
+    { "docomo rcpt", MD, "", "", "mfsmax.docomo.ne.jp", "u@example.jp",
+      "5.0.0", "550 Unknown user u@example.jp", "<u@example.jp>: host "
+      "mfsmax.docomo.ne.jp[192.0.2.7] said: 550 Unknown user "
+      "u@example.jp (in reply to RCPT TO command)", "userunknown" },
+    { "docomo 5.2.0", MD, "", "", "mfsmax.docomo.ne.jp", "u@example.jp",
+      "5.2.0", "550 Unknown user u@example.jp", "", "filtered" },
+    /* Mimecast: its code page, reply code and words together. */
+    { "mimecast virus", MD, "", "", "eu-smtp-1.mimecast.com",
+      "u@example.co.uk", "5.0.0", "554 email rejected due to security "
+      "policies - MCSpamSignature.x.1", "", "virusdetected" },
+    { "mimecast other code", MD, "", "", "eu-smtp-1.mimecast.com",
+      "u@example.co.uk", "5.0.0", "550 email rejected due to security "
+      "policies", "", "policyviolation" },
+    /* MessageLabs refuses unknown recipients with 542. */
+    { "messagelabs 542", MD, "", "server-4.bemta-2.messagelabs.com", "",
+      "u@example.com", "5.0.0", "542 u@example.com Rejected", "",
+      "userunknown" },
+    /* SES receipt rules: a filter's bounce, whatever it says. */
+    { "ses receipt rule", MD, "", "inbound-smtp.eu-west-1.amazonaws.com",
+      "", "u@example.com", "5.1.1", "550 5.1.1 Mailbox does not exist",
+      "This message could not be delivered.", "filtered" },
+    { "ses elsewhere", MD, "", "smtp.eu-west-1.amazonaws.com", "",
+      "u@example.com", "5.1.1", "550 5.1.1 Mailbox does not exist", "",
+      "userunknown" },
+    /* The notices of Verizon's SMS gateway, IMail, Yahoo and AOL. */
+    { "verizon gateway", "post_master@vtext.com", "", "", "", "", "", "",
+      "Error: Invalid user address\n\nError message below:\n550 - "
+      "Requested action not taken: no such user here\n\nMessage details:"
+      "\n  RCPT TO: 5551234@vtext.com\n", "userunknown" },
+    { "same words elsewhere", "post_master@gw.example.com", "", "", "",
+      "", "", "", "Error: Invalid user address\n\nError message below:\n"
+      "550 - Requested action not taken: no such user here\n\nMessage "
+      "details:\n  RCPT TO: 5551234@gw.example.com\n", "filtered" },
+    { "imail unknown user", "postmaster@example.org", "<SMTP32 v8.22>",
+      "", "", "", "", "", "Unknown user: u@example.org\n", "userunknown" },
+    { "yahoo notice", "MAILER-DAEMON@yahoo.com", "", "", "", "", "", "",
+      "Sorry, we were unable to deliver your message to the following "
+      "address.\n\n<u@example.jp>:\n550: <u@example.jp>: User unknown\n",
+      "userunknown" },
+    { "aol broken mx", "MAILER-DAEMON@aol.com", "", "", "",
+      "u@example.org", "5.4.4", "Name service error for "
+      "name=example.org type=MX: Malformed or unexpected name server "
+      "reply", "", "notaccept" },
+    { "broken mx elsewhere", MD, "", "", "", "u@example.org", "5.4.4",
+      "Name service error for name=example.org type=MX: Malformed or "
+      "unexpected name server reply", "", "networkerror" },
+    /* Gmail's "(state N)": the step that failed. */
+    { "gmail state 18", "mailer-daemon@googlemail.com", "", "", "", "",
+      "", "", "Delivery to the following recipient failed permanently:"
+      "\n\n     u@example.jp\n\nTechnical details of permanent failure:\n"
+      "Google tried to deliver your message, but it was rejected by the "
+      "recipient domain. The error that the other server returned was: "
+      "554 554 5.7.0 Header error (state 18).\n", "filtered" },
+    { "gmail state 6", "mailer-daemon@googlemail.com", "", "", "", "",
+      "", "", "Delivery to the following recipient failed permanently:"
+      "\n\n     u@example.jp\n\nTechnical details of permanent failure:\n"
+      "Google tried to deliver your message, but it was rejected by the "
+      "recipient domain. The error that the other server returned was: "
+      "500 Remote server does not support TLS (state 6).\n",
+      "systemerror" },
+    { "gmail state 14 full", "mailer-daemon@googlemail.com", "", "", "",
+      "", "", "", "Delivery to the following recipient failed permanently:"
+      "\n\n     u@example.jp\n\nTechnical details of permanent failure:\n"
+      "Google tried to deliver your message, but it was rejected by the "
+      "recipient domain. The error that the other server returned was: "
+      "550 550 5.2.2 <u@example.jp>... Mailbox Full (state 14).\n",
+      "mailboxfull" },
+)
+
+MCASES(classify, transcripts,
+    /* A reply to the greeting, no command sent: the connection. */
+    { "greeting refused", MD, "", "", "", "u@example.org", "5.5.0",
+      "554 IP=192.0.2.9 - A problem occurred. (BL)",
+      "   ----- Transcript of session follows -----\n"
+      "... while talking to mx.example.org.:\n"
+      "<<< 554 IP=192.0.2.9 - A problem occurred. (BL)\n"
+      "554 5.0.0 Service unavailable", "blocked" },
+    { "reply after data", MD, "", "", "", "u@example.org", "5.5.0",
+      "554 IP=192.0.2.9 - A problem occurred. (BL)",
+      "   ----- Transcript of session follows -----\n"
+      "... while talking to mx.example.org.:\n>>> DATA\n"
+      "<<< 554 IP=192.0.2.9 - A problem occurred. (BL)\n"
+      "554 5.0.0 Service unavailable", "onhold" },
+    /* A list manager's loop alert names no recipient. */
+    { "list loop", "list-admin@example.org", "", "", "", "", "", "",
+      "Duplicated Message-ID in <list@example.org>.\n\n\n"
+      "Original mail as follows:\n", "systemerror" },
+)
+
+/*
+ * The one-pass scan: rules found wherever they are, with their word
+ * boundaries and gaps; the command named last; the markers-only scan
+ * agrees with the full one.
+ */
+Test(classify, rule_scan)
+{
+	static const struct {
+		const char *text;
+		enum smtp_cmd cmd;
+	} cmds[] = {
+		{ "host x said: 550 no (in reply to rcpt to command)",
+		  CMD_RCPT },
+		{ ">>> rcpt to:<a@b> <<< 250 ok >>> data <<< 554 no",
+		  CMD_DATA },
+		{ "... while talking to mx.example.org.: <<< 554 go away",
+		  CMD_CONN },
+		{ "... while talking to mx.example.org.: >>> mail from:<> "
+		  "<<< 550 no", CMD_MAIL },
+		{ "after end of data: 550 spam", CMD_DATA },
+		{ "nothing at all", CMD_NONE },
+		{ "", CMD_NONE },
+	};
+	struct scan *s = malloc(sizeof *s);
+	char norm[512];
+	size_t k, n;
+
+	cr_assert_not_null(s);
+	for (k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+		n = textnorm(cmds[k].text, strlen(cmds[k].text), norm,
+		    sizeof norm);
+		rulescan(norm, n, s);
+		cr_expect_eq(s->cmd, cmds[k].cmd, "'%s': cmd %d, want %d",
+		    cmds[k].text, s->cmd, cmds[k].cmd);
+		cr_expect_eq(rulescan_cmd(norm, n), cmds[k].cmd,
+		    "'%s': markers only", cmds[k].text);
+	}
+	/* "mailbox * full": a gap of at most CLASSIFY_GAP bytes */
+	n = textnorm("the mailbox of this user is now full", 36, norm,
+	    sizeof norm);
+	rulescan(norm, n, s);
+	cr_expect(s->any);
+	cr_expect_geq(s->first[TIER_STRONG][RSN_MAILBOXFULL], 0);
+	memset(norm, 'x', sizeof norm);
+	memcpy(norm, "mailbox ", 8);
+	memcpy(norm + 300, " full", 5);
+	rulescan(norm, 400, s);
+	cr_expect_lt(s->first[TIER_STRONG][RSN_MAILBOXFULL], 0,
+	    "a gap beyond CLASSIFY_GAP");
+	/* "|quota|" needs word boundaries */
+	n = textnorm("quotation", 9, norm, sizeof norm);
+	rulescan(norm, n, s);
+	cr_expect_lt(s->first[TIER_WEAK][RSN_MAILBOXFULL], 0, "quotation");
+	n = textnorm("over the quota.", 15, norm, sizeof norm);
+	rulescan(norm, n, s);
+	cr_expect_geq(s->first[TIER_WEAK][RSN_MAILBOXFULL], 0, "quota.");
+	free(s);
 }

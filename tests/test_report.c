@@ -10,7 +10,9 @@
 
 #include "buf.h"
 #include "caps.h"
+#include "hdr.h"
 #include "report.h"
+#include "report_int.h"
 #include "strutil.h"
 
 static const char dsn_head[] =
@@ -417,4 +419,192 @@ Test(report, random_bytes_survive, .timeout = 30)
 		assert_clean(r, "random");
 		report_free(&r);
 	}
+}
+
+/*
+ * An apostrophe is atext (RFC 5322): it belongs to a local part. A
+ * structured DSN field keeps the whole addr-spec; in free text a quote
+ * ends an address only at its edge.
+ */
+Test(report, apostrophe_in_local_part)
+{
+	static const struct {
+		const char *name, *in, *want;
+	} cases[] = {
+		{ "bare", "o'neil+x@example.com", "o'neil+x@example.com" },
+		{ "quoted token", "to 'bob@example.com' failed",
+		  "bob@example.com" },
+		{ "quoted o'neil", "to 'o'neil@example.com' failed",
+		  "o'neil@example.com" },
+		{ "angle", "<O'Neil@Example.COM>", "o'neil@example.com" },
+		{ "after another @", "from a@example.org to o'neil@example.com",
+		  "a@example.org" },
+		{ "quote before @", "x y'@example.com", "" },
+		{ "double quote", "\"d'arcy@example.com\"",
+		  "d'arcy@example.com" },
+	};
+	char out[CAP_ADDRESS_BYTES + 1];
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		size_t n = addr_extract(cases[k].in, strlen(cases[k].in), out,
+		    sizeof out);
+
+		cr_expect_str_eq(n ? out : "", cases[k].want,
+		    "%s: got '%s', want '%s'", cases[k].name, n ? out : "",
+		    cases[k].want);
+	}
+	cr_expect_gt(addr_spec_value(" <o'neil+x@example.com> ", 24, out,
+	    sizeof out), 0);
+	cr_expect_str_eq(out, "o'neil+x@example.com", "structured value");
+	cr_expect_gt(addr_spec_value("o'neil@example.com (Pat)", 24, out,
+	    sizeof out), 0);
+	cr_expect_str_eq(out, "o'neil@example.com", "value with comment");
+}
+
+Test(report, apostrophe_in_dsn_and_notice)
+{
+	char *m = make_dsn(
+	    "Content-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n\n"
+	    "Final-Recipient: rfc822; o'neil+x@example.com\n"
+	    "Original-Recipient: rfc822;<O'Neil+x@example.com>\n"
+	    "Action: failed\nStatus: 5.1.1\n");
+	static const char notice[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: failure notice\n\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n"
+	    "I'm afraid I wasn't able to deliver your message to the "
+	    "following addresses.\n\n"
+	    "<d'arcy@example.org>:\n"
+	    "Sorry, no mailbox here by that name. (#5.1.1)\n";
+	static const char inline_notice[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: Undeliverable\n\n"
+	    "Your message could not be delivered to o'hara@example.org "
+	    "because the mailbox does not exist.\n";
+	struct report *r = report_parse(m, strlen(m), 0);
+
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].address, "o'neil+x@example.com");
+	cr_expect_str_eq(r->rcpt[0].original, "o'neil+x@example.com");
+	report_free(&r);
+	free(m);
+	r = report_parse(notice, sizeof notice - 1, 0);
+	cr_assert_eq(r->nrcpt, 1, "qmail notice");
+	cr_expect_str_eq(r->rcpt[0].address, "d'arcy@example.org");
+	report_free(&r);
+	r = report_parse(inline_notice, sizeof inline_notice - 1, 0);
+	cr_assert_eq(r->nrcpt, 1, "inline notice");
+	cr_expect_str_eq(r->rcpt[0].address, "o'hara@example.org");
+	report_free(&r);
+}
+
+/* A header block keeps only the fields asked for, values in one arena
+ * (right after several parses into the same block), and still finds the
+ * end of the block. */
+Test(report, header_fields_filtered)
+{
+	static const char *const only[] = { "to", "subject", NULL };
+	static const char h1[] =
+	    "Received: from a\n by b\n with c\n"
+	    "To: <a@example.com>\n"
+	    "Subject: one\n two\n"
+	    "\n"
+	    "body\n";
+	static const char g[] =
+	    "\n  \nAction: failed\nStatus: 5.1.1\n\n"
+	    "Action: delayed\nX-Junk: 1\nStatus: 4.0.0\n";
+	struct hdr_block b;
+	size_t off = 0, i = 0;
+	int k;
+
+	hdr_init(&b);
+	b.only = only;
+	cr_assert_eq(hdr_parse(h1, sizeof h1 - 1, &off, HDR_HEADER, &b), 3);
+	cr_assert_eq(b.n, 2);
+	cr_assert_str_eq(hdr_get(&b, "to"), "<a@example.com>");
+	cr_assert_str_eq(hdr_get(&b, "subject"), "one two");
+	cr_assert_null(hdr_get(&b, "received"));
+	cr_assert(!b.capped);
+	cr_assert_str_eq(h1 + off, "body\n");
+	hdr_free(&b);
+
+	/* groups parsed one after the other into the same block */
+	hdr_init(&b);
+	off = 0;
+	while (off < sizeof g - 1)
+		if (hdr_parse(g, sizeof g - 1, &off, HDR_GROUP, &b) == 0)
+			break;
+	cr_assert_eq(b.n, 5);
+	k = hdr_next(&b, "status", &i);
+	cr_assert_geq(k, 0);
+	cr_assert_str_eq(b.f[k].value, "5.1.1");
+	k = hdr_next(&b, "status", &i);
+	cr_assert_geq(k, 0);
+	cr_assert_str_eq(b.f[k].value, "4.0.0");
+	cr_assert_str_eq(hdr_get(&b, "x-junk"), "1");
+	hdr_free(&b);
+}
+
+/* Transfer encodings as libetpan decodes them: QP soft breaks and line
+ * ends, bad hex, a truncated base64 group. */
+Test(report, transfer_decoding)
+{
+	char *m = make_dsn(
+	    "Content-Type: message/delivery-status\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n"
+	    "Final-Recipient: rfc822; q@example.net\n"
+	    "Action: failed\n"
+	    "Status: 5.1.1\n"
+	    "Diagnostic-Code: smtp; 550 a=3Db=\n"
+	    "c =5Z d\n");
+	struct report *r = report_parse(m, strlen(m), 0);
+
+	cr_assert_eq(r->nrcpt, 1);
+	/* "=5Z" (not hex): the bad digit counts as 0 */
+	cr_expect_str_eq(r->rcpt[0].diagnostic, "550 a=bc P d");
+	report_free(&r);
+	free(m);
+	/* "Final-Recipient: rfc822; b@example.net\nAction: failed\n
+	 *  Status: 5.2.2\n" in base64, its last group cut short */
+	m = make_dsn(
+	    "Content-Type: message/delivery-status\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "RmluYWwtUmVjaXBpZW50OiByZmM4MjI7IGJAZXhhbXBsZS5uZXQKQWN0aW9uOiBm\n"
+	    "YWlsZWQKU3RhdHVzOiA1LjIuMgo\n");
+	r = report_parse(m, strlen(m), 0);
+	cr_assert_eq(r->nrcpt, 1, "base64");
+	cr_expect_str_eq(r->rcpt[0].address, "b@example.net");
+	cr_expect_str_eq(r->rcpt[0].status, "5.2.2");
+	report_free(&r);
+	free(m);
+}
+
+/* The returned original keeps only its header in the MIME parser's copy:
+ * its Message-ID is read, a huge body is not scanned. */
+Test(report, original_header_read_body_skipped, .timeout = 20)
+{
+	struct buf b;
+	struct report *r;
+	size_t i;
+
+	buf_init(&b, 64 * 1024 * 1024);
+	buf_puts(&b, dsn_head);
+	buf_puts(&b, "--BB\nContent-Type: message/delivery-status\n\n"
+	    "Final-Recipient: rfc822; o@example.org\nAction: failed\n"
+	    "Status: 5.1.1\n\n"
+	    "--BB\nContent-Type: message/rfc822\n\n"
+	    "Message-ID: <orig-1@example.org>\nFrom: a@example.org\n"
+	    "Content-Type: multipart/mixed; boundary=\"IN\"\n\n");
+	for (i = 0; i < 200000; i++)
+		buf_puts(&b, "--IN\nContent-Type: text/plain\n\nx\n");
+	buf_puts(&b, "--BB--\n");
+	r = report_parse(b.data, b.len, 0);
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->orig_message_id, "orig-1@example.org");
+	cr_expect_eq(r->flags & REPORT_F_CAP_PARTS, 0, "the original's "
+	    "parts are not the bounce's");
+	report_free(&r);
+	buf_free(&b);
 }

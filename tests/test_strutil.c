@@ -79,3 +79,50 @@ Test(strutil, casefind)
 	cr_assert(!utf8_valid("\xc0\xaf", 2));	/* overlong */
 	cr_assert(!utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
 }
+
+/* The eight-bytes-at-a-time path of sanitize agrees with the slow one,
+ * wherever the odd byte falls and whatever the ceiling. */
+Test(strutil, sanitize_long_runs)
+{
+	char in[64], want[64];
+	size_t pos, max;
+
+	for (pos = 0; pos < 40; pos++)
+		for (max = 1; max < 40; max += 7) {
+			char *s;
+			size_t k;
+
+			memset(in, 'x', sizeof in);
+			in[pos] = pos % 3 == 0 ? '\n' : pos % 3 == 1 ?
+			    (char)0x7f : (char)0xff;
+			for (k = 0; k < 40 && k < max; k++)
+				want[k] = k == pos ? '?' : 'x';
+			want[k] = '\0';
+			s = str_sanitize(in, 40, max);
+			cr_expect_str_eq(s, want, "pos %zu max %zu", pos, max);
+			free(s);
+		}
+	{
+		char *t = str_sanitize_text("abcdefgh\r\nijklmnop\tq", 20, 100);
+
+		cr_expect_str_eq(t, "abcdefgh\nijklmnop q");
+		free(t);
+	}
+}
+
+Test(strutil, buf_reserve_keeps_the_ceiling)
+{
+	struct buf b;
+
+	buf_init(&b, 10);
+	buf_reserve(&b, 1000);
+	cr_assert_leq(b.cap, 64, "reserved past the ceiling: %zu", b.cap);
+	cr_assert_eq(buf_puts(&b, "0123456789abc"), -1);
+	cr_assert_eq(b.len, 10);
+	buf_free(&b);
+	buf_init(&b, 1 << 20);
+	buf_reserve(&b, 5000);
+	cr_assert_geq(b.cap, 5001);
+	cr_assert_eq(buf_puts(&b, "x"), 0);
+	buf_free(&b);
+}

@@ -1,0 +1,212 @@
+/*
+ * live_verp.c - signed VERP return paths through a real run: a valid tag
+ * names the account for certain; with [verp] mode = require, forged or
+ * untagged DSNs change no account and go to review.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "live.h"
+
+static char secret_path[512];
+
+/* The [verp] section, with a secret file (mode 0600). */
+static const char *
+verp_section(const char *mode)
+{
+	static char extra[1024];
+	FILE *f;
+
+	snprintf(secret_path, sizeof secret_path, "%s/verp.secret",
+	    live_dir());
+	f = fopen(secret_path, "w");
+	cr_assert_not_null(f);
+	fputs("a-long-random-secret-for-tests\n", f);
+	fclose(f);
+	chmod(secret_path, 0600);
+	snprintf(extra, sizeof extra, "[verp]\nmode = %s\nsecret_file = %s\n"
+	    "return_path = bounces@platform.example\n", mode, secret_path);
+	return extra;
+}
+
+/* The tagged return path for (id, role), from `rebond verp`. */
+static char *
+tag_for(const char *cfg, int id, const char *role)
+{
+	char args[700], *s, *nl;
+
+	snprintf(args, sizeof args, "verp -c %s %d %s", cfg, id, role);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	s = strdup(live_out());
+	nl = strchr(s, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	cr_assert(strncmp(s, "bounces+", 8) == 0, "%s", s);
+	return s;
+}
+
+/* A DSN for rcpt that came back to the address `to`. */
+static void
+deliver_to(const char *user, const char *to, const char *rcpt, int seq)
+{
+	char *m = live_dsn(rcpt, "5.1.1", "550 5.1.1 User unknown", seq);
+	char *at = strstr(m, "To: bounces@platform.example\r\n"), *out;
+
+	cr_assert_not_null(at);
+	cr_assert(asprintf(&out, "%.*sTo: %s\r\n%s", (int)(at - m), m, to,
+	    at + strlen("To: bounces@platform.example\r\n")) > 0);
+	live_deliver(user, "INBOX", out, strlen(out));
+	free(out);
+	free(m);
+}
+
+static void
+seed(const char *db)
+{
+	live_sql(db, "INSERT INTO accounts (id, primary_email, "
+	    "secondary_email) VALUES (1, 'alice@example.com', NULL), "
+	    "(2, 'bob@example.org', 'bob@work.example')");
+}
+
+/* prefer: the tag decides, even when the bounced address is another
+ * (a forward), and the event says it was verified. */
+Test(verp, valid_tag_names_the_account, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_prefer");
+	const char *cfg;
+	char args[700], *tag, *s;
+
+	seed(db);
+	live_mailbox("verp_prefer");
+	cfg = live_config("verp_prefer", "verp_prefer", db,
+	    verp_section("prefer"));
+	tag = tag_for(cfg, 2, "secondary");
+	/* The work address forwarded to a dead mailbox elsewhere. */
+	deliver_to("verp_prefer", tag, "bob.forward@elsewhere.example", 1);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	s = live_sql_str(db, "SELECT account_id || ' ' || role || ' ' || "
+	    "verified FROM rebond.events");
+	cr_assert_str_eq(s, "2 secondary true");
+	free(s);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 2 AND secondary_state = 'hard' AND primary_state = 'ok'"), 1);
+	cr_assert_eq(live_count("verp_prefer", "Archive"), 1);
+	free(tag);
+}
+
+/* require: forged DSNs (no tag, a tag with a wrong signature, a tag
+ * signed for another account) change nothing; a valid one does. */
+Test(verp, forged_bounces_change_no_account, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_require");
+	const char *cfg;
+	char args[700], *tag, *forged, *p;
+
+	seed(db);
+	live_mailbox("verp_require");
+	cfg = live_config("verp_require", "verp_require", db,
+	    verp_section("require"));
+	tag = tag_for(cfg, 1, "primary");
+	forged = strdup(tag);
+	p = strchr(forged, '@') - 1;
+	*p = *p == 'a' ? 'b' : 'a';	/* one character of the HMAC */
+	deliver_to("verp_require", "bounces@platform.example",
+	    "alice@example.com", 1);
+	deliver_to("verp_require", forged, "alice@example.com", 2);
+	deliver_to("verp_require", "bounces+2.primary.aaaaaaaaaaaaaaaa@"
+	    "platform.example", "bob@example.org", 3);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "primary_state <> 'ok' OR secondary_state <> 'ok' OR "
+	    "login_alert IS NOT NULL"), 0, "a forged DSN changed an account");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox"),
+	    0, "a forged DSN warned someone");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE NOT verified AND account_id IS NULL"), 3);
+	cr_assert_eq(live_count("verp_require", "Review"), 3);
+	cr_assert_not_null(strstr(live_err(), "tag does not verify"), "%s",
+	    live_err());
+
+	/* The genuine bounce, tagged by the platform, is applied. */
+	deliver_to("verp_require", tag, "alice@example.com", 4);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'hard'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE verified AND account_id = 1"), 1);
+	cr_assert_eq(live_count("verp_require", "Archive"), 1);
+	free(forged);
+	free(tag);
+}
+
+/* The envelope sender (X-MailFrom) of the mail the plain sink got for
+ * rcpt, or NULL (free()). */
+static char *
+sink_mail_from(const char *rcpt)
+{
+	char path[1024], want[300], cmd[1400], line[600];
+	FILE *p;
+	char *from = NULL;
+
+	snprintf(want, sizeof want, "X-RcptTo: %s", rcpt);
+	snprintf(path, sizeof path, "%s/new",
+	    live_env("REBOND_TEST_SMTP_MAILDIR"));
+	snprintf(cmd, sizeof cmd, "grep -l -x -F '%s' %s/* 2>/dev/null | "
+	    "head -1 | xargs -r grep -m1 '^X-MailFrom: '", want, path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (fgets(line, sizeof line, p) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		from = strdup(line + strlen("X-MailFrom: "));
+	}
+	pclose(p);
+	return from;
+}
+
+/* rebond's own warnings leave with a signed return path: when one
+ * bounces in turn, the account and role are certain even under
+ * mode = require. */
+Test(verp, own_warnings_are_signed_and_their_bounces_verify, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_own");
+	char extra[2048], args[700], *tag, *from;
+	const char *cfg;
+
+	live_sql(db, "INSERT INTO accounts (id, primary_email, "
+	    "secondary_email) VALUES (7, 'zoe@example.com', "
+	    "'zoe@work-verp.example')");
+	live_mailbox("verp_own");
+	snprintf(extra, sizeof extra, "%s[smtp]\nhost = 127.0.0.1\n"
+	    "port = %s\ntls = none\nfrom = noreply@platform.example\n"
+	    "templates = %s/etc/templates\n", verp_section("require"),
+	    live_env("REBOND_TEST_SMTP_PORT"), live_env("REBOND_SRCDIR"));
+	cfg = live_config("verp_own", "verp_own", db, extra);
+	tag = tag_for(cfg, 7, "primary");
+	deliver_to("verp_own", tag, "zoe@example.com", 1);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox "
+	    "WHERE destination = 'zoe@work-verp.example' AND sent_at IS NOT "
+	    "NULL"), 1, "%s", live_err());
+	from = sink_mail_from("zoe@work-verp.example");
+	cr_assert_not_null(from, "no warning reached the sink");
+	cr_assert(strncmp(from, "bounces+7.secondary.", 20) == 0, "%s", from);
+
+	/* The warning bounces: its DSN comes back to that address. */
+	deliver_to("verp_own", from, "zoe@work-verp.example", 2);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 7 AND primary_state = 'hard' AND secondary_state = 'hard'"),
+	    1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE verified AND role = 'secondary' AND account_id = 7"), 1);
+	free(from);
+	free(tag);
+}
