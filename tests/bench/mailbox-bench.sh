@@ -28,14 +28,11 @@ for p in "$REBOND_BIN" "$BENCH_BASELINE"; do
 done
 # The servers, as tests/check.sh installs them (only what is missing).
 if ! "$here/../servers.sh" check; then
-	PKGS="dovecot-imapd postgresql-15 python3-aiosmtpd openssl"
-	if [ "$(id -u)" != 0 ]; then
-		echo "SKIP: live servers missing: apt-get install $PKGS (or run tests/check.sh as root)" >&2
+	"$here/../deps.sh" live || true
+	"$here/../servers.sh" check || {
+		echo "SKIP: live servers missing (run tests/check.sh as root first)" >&2
 		exit 77
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends $PKGS >/dev/null ||
-	    exit 1
+	}
 fi
 
 T=$(mktemp -d /tmp/rbbench.XXXXXX)
