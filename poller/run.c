@@ -124,6 +124,7 @@ struct ctx {
 	struct store *store;
 	const char *folder;	/* the bounce folder, or the replayed one */
 	uint32_t uidvalidity;
+	uint32_t exists;	/* messages in the folder at SELECT */
 	time_t now;
 	struct moves moves;
 	const char *password;	/* for the mover, opened when first needed */
@@ -1239,6 +1240,25 @@ imap_exit(const struct imap *im)
 	}
 }
 
+/*
+ * Is it time to move what waits? When move_group messages wait; and,
+ * when the mover is idle (or not open yet), as soon as a tenth of the
+ * folder waits (MOVER_MIN at least): the cost of a MOVE grows with the
+ * folder, so a tenth keeps it to about ten scans of the folder, and the
+ * last group, moved at the end while nothing else runs, stays small.
+ */
+static int
+time_to_move(const struct ctx *c)
+{
+	size_t n = moves_waiting(c), tenth = c->exists / 10;
+
+	if (n >= c->cfg->imap.move_group)
+		return 1;
+	return c->cfg->imap.move_group >= MOVER_MIN && n >= MOVER_MIN &&
+	    n >= tenth && c->njobs == 0 &&
+	    (c->mover != NULL || !c->mover_tried);
+}
+
 /* Exit code for a failed move, on whichever session failed. */
 static int
 moves_exit(const struct ctx *c)
@@ -1324,6 +1344,7 @@ poll_folder(struct ctx *c)
 	if (imap_select(c->imap, c->folder, c->opts->replay, &c->uidvalidity,
 	    &exists) == -1)
 		return imap_exit(c->imap);
+	c->exists = exists;
 	c->stats->messages = 0;
 	/* An empty folder: done (the check below reads the history). */
 	if (exists == 0)
@@ -1392,8 +1413,7 @@ poll_folder(struct ctx *c)
 		cur = next;
 		memset(&next, 0, sizeof next);
 		if ((c->mover != NULL && mover_pump(c, SIZE_MAX) == -1) ||
-		    (moves_waiting(c) >= c->cfg->imap.move_group &&
-		    flush_moves(c, 0) == -1)) {
+		    (time_to_move(c) && flush_moves(c, 0) == -1)) {
 			rc = moves_exit(c);
 			goto out;
 		}
