@@ -98,7 +98,7 @@ static const struct conf_def defs[] = {
 	  OFF(imap.batch), "messages fetched and committed together" },
 	{ "imap", "move_group", CT_UINT, "10000", 1, 1000000, 0, NULL, NULL,
 	  OFF(imap.move_group),
-	  "committed messages moved together, one UID MOVE per folder; "
+	  "committed messages moved together at most, one UID MOVE per folder; "
 	  "large groups are much faster on large folders" },
 	{ "imap", "max_message_bytes", CT_UINT, "1048576",
 	  CAP_MESSAGE_BYTES_MIN, CAP_MESSAGE_BYTES_MAX, 0, NULL, NULL,
