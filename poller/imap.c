@@ -307,17 +307,15 @@ imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
 	    uids_r, n_r);
 }
 
-int
-imap_search_like(struct imap *im, size_t size, const char *message_id,
-    uint32_t **uids_r, size_t *n_r)
+/* The SEARCH key for "maybe message i" (imap_search_like); NULL if its
+ * size cannot match anything. */
+static struct mailimap_search_key *
+like_key(size_t size, const char *message_id)
 {
 	struct mailimap_search_key *key;
 
-	if (size == 0 || size >= UINT32_MAX) {
-		*uids_r = NULL;
-		*n_r = 0;
-		return 0;
-	}
+	if (size == 0 || size >= UINT32_MAX)
+		return NULL;
 	key = mailimap_search_key_new_multiple_empty();
 	mailimap_search_key_multiple_add(key,
 	    mailimap_search_key_new_larger((uint32_t)size - 1));
@@ -327,6 +325,46 @@ imap_search_like(struct imap *im, size_t size, const char *message_id,
 		mailimap_search_key_multiple_add(key,
 		    mailimap_search_key_new_header(xstrdup("Message-ID"),
 		    xstrdup(message_id)));
+	return key;
+}
+
+/* The keys lo..hi-1 ORed as a balanced tree (shallow: servers limit the
+ * nesting); NULL when none. Consumes the keys. */
+static struct mailimap_search_key *
+or_tree(struct mailimap_search_key **keys, size_t lo, size_t hi)
+{
+	struct mailimap_search_key *a, *b;
+	size_t mid;
+
+	if (lo >= hi)
+		return NULL;
+	if (hi - lo == 1)
+		return keys[lo];
+	mid = lo + (hi - lo) / 2;
+	a = or_tree(keys, lo, mid);
+	b = or_tree(keys, mid, hi);
+	if (a == NULL || b == NULL)
+		return a != NULL ? a : b;
+	return mailimap_search_key_new_or(a, b);
+}
+
+int
+imap_search_like(struct imap *im, const size_t *sizes,
+    const char *const *message_ids, size_t n, uint32_t **uids_r, size_t *n_r)
+{
+	struct mailimap_search_key **keys, *key;
+	size_t i, k = 0;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	keys = xcalloc(n + 1, sizeof *keys);
+	for (i = 0; i < n; i++)
+		if ((keys[k] = like_key(sizes[i], message_ids[i])) != NULL)
+			k++;
+	key = or_tree(keys, 0, k);
+	free(keys);
+	if (key == NULL)
+		return 0;
 	return search(im, key, uids_r, n_r);
 }
 

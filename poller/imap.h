@@ -56,12 +56,13 @@ int imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r);
 int imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
     size_t *n_r);
 /*
- * UIDs in the selected folder whose RFC822.SIZE is size and, unless
- * message_id is NULL, whose Message-ID header contains message_id: the
- * candidates for "the same message" (the caller compares digests).
+ * UIDs in the selected folder that may be one of n messages: RFC822.SIZE
+ * sizes[i] and, unless message_ids[i] is NULL, a Message-ID header
+ * containing message_ids[i]. The candidates for "the same message" (the
+ * caller compares digests), all in one UID SEARCH.
  */
-int imap_search_like(struct imap *im, size_t size, const char *message_id,
-    uint32_t **uids_r, size_t *n_r);
+int imap_search_like(struct imap *im, const size_t *sizes,
+    const char *const *message_ids, size_t n, uint32_t **uids_r, size_t *n_r);
 /* UIDNEXT of the folder selected last (0 if the server did not say). */
 uint32_t imap_uidnext(const struct imap *im);
 /*

@@ -612,45 +612,55 @@ raw_message_id(const struct imap_msg *m)
 	return id;
 }
 
-/* Mark the items of folder dest whose bytes are already there (copied). */
+/*
+ * Mark the items of folder dest whose bytes are already there (copied):
+ * one SEARCH for the candidates of every item, one FETCH of them, then
+ * digests.
+ */
 static int
 mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
 {
-	uint32_t uidvalidity, exists;
-	size_t i, k;
+	uint32_t uidvalidity, exists, *cand = NULL;
+	struct imap_msg *got = NULL;
+	size_t *sizes = xcalloc(n + 1, sizeof *sizes), nlike = 0, ncand = 0,
+	    ngot = 0, i, k;
+	char **ids = xcalloc(n + 1, sizeof *ids), d[DIGEST_HEX_LEN + 1];
+	int rc = -1;
 
-	if (imap_select(c->imap, dest, 1, &uidvalidity, &exists) == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct item *it = &items[i];
-		struct imap_msg *got = NULL;
-		uint32_t *cand = NULL;
-		size_t ncand = 0, ngot = 0;
-		char *id, d[DIGEST_HEX_LEN + 1];
-		int r;
-
-		if (it->seen == OUTCOME_NONE || exists == 0 ||
-		    strcmp(destination(c, it), dest) != 0)
-			continue;
-		id = raw_message_id(it->msg);
-		r = imap_search_like(c->imap, it->msg->size, id, &cand,
-		    &ncand);
-		free(id);
-		if (r == -1)
-			return -1;
-		if (ncand > 0 && imap_fetch(c->imap, cand, ncand,
-		    c->cfg->imap.max_message_bytes, &got, &ngot) == -1) {
-			free(cand);
-			return -1;
+	for (i = 0; i < n; i++)
+		if (items[i].seen != OUTCOME_NONE &&
+		    strcmp(destination(c, &items[i]), dest) == 0) {
+			sizes[nlike] = items[i].msg->size;
+			ids[nlike++] = raw_message_id(items[i].msg);
 		}
-		for (k = 0; k < ngot && !it->copied; k++) {
-			digest_sha256_hex(got[k].data, got[k].len, d);
-			it->copied = strcmp(d, it->digest) == 0;
-		}
-		imap_msgs_free(got, ngot);
-		free(cand);
+	if (nlike == 0) {
+		rc = 0;
+		goto out;
 	}
-	return 0;
+	if (imap_select(c->imap, dest, 1, &uidvalidity, &exists) == -1)
+		goto out;
+	if (exists > 0 && (imap_search_like(c->imap, sizes,
+	    (const char *const *)ids, nlike, &cand, &ncand) == -1 ||
+	    (ncand > 0 && imap_fetch(c->imap, cand, ncand,
+	    c->cfg->imap.max_message_bytes, &got, &ngot) == -1)))
+		goto out;
+	for (k = 0; k < ngot; k++) {
+		digest_sha256_hex(got[k].data, got[k].len, d);
+		for (i = 0; i < n; i++)
+			if (items[i].seen != OUTCOME_NONE && !items[i].copied &&
+			    strcmp(d, items[i].digest) == 0 &&
+			    strcmp(destination(c, &items[i]), dest) == 0)
+				items[i].copied = 1;
+	}
+	rc = 0;
+out:
+	imap_msgs_free(got, ngot);
+	free(cand);
+	for (i = 0; i < nlike; i++)
+		free(ids[i]);
+	free(ids);
+	free(sizes);
+	return rc;
 }
 
 /*
