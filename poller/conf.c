@@ -19,6 +19,7 @@
 
 #include "caps.h"
 #include "conf.h"
+#include "mailmsg.h"
 #include "strutil.h"
 #include "xalloc.h"
 
@@ -95,6 +96,10 @@ static const struct conf_def defs[] = {
 	  "unrecognised or unparseable mail goes here, for a human" },
 	{ "imap", "batch", CT_UINT, "200", 1, 5000, 0, NULL, NULL,
 	  OFF(imap.batch), "messages fetched and committed together" },
+	{ "imap", "move_group", CT_UINT, "10000", 1, 1000000, 0, NULL, NULL,
+	  OFF(imap.move_group),
+	  "committed messages moved together at most, one UID MOVE per folder; "
+	  "large groups are much faster on large folders" },
 	{ "imap", "max_message_bytes", CT_UINT, "1048576",
 	  CAP_MESSAGE_BYTES_MIN, CAP_MESSAGE_BYTES_MAX, 0, NULL, NULL,
 	  OFF(imap.max_message_bytes),
@@ -117,9 +122,10 @@ static const struct conf_def defs[] = {
 	  "address soft" },
 	{ "policy", "validation_days", CT_UINT, "14", 1, 365, 0, NULL, NULL,
 	  OFF(policy.validation_days),
-	  "days a new primary address has to be validated" },
+	  "days to validate a pending primary set without a deadline" },
 	{ "policy", "invitation_days", CT_UINT, "90", 1, 3650, 0, NULL, NULL,
-	  OFF(policy.invitation_days), "days an invitation stays valid" },
+	  OFF(policy.invitation_days),
+	  "days an invitation set without a deadline stays valid" },
 	{ "policy", "clear_secondary_on_hard", CT_BOOL, "no", 0, 0, 0, NULL,
 	  NULL, OFF(policy.clear_secondary_on_hard),
 	  "empty a secondary address automatically when it bounces hard" },
@@ -311,23 +317,6 @@ parse_bool(const char *s, int *v_r)
 	return -1;
 }
 
-/* A plain addr-spec: local@domain, printable ASCII, no space or angle. */
-static int
-valid_addr(const char *s)
-{
-	const char *at = strchr(s, '@'), *p;
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
-		return 0;
-	if (strlen(s) > CAP_ADDRESS_BYTES)
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
-		    strchr("<>()[],;:\"\\", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 static int
 valid_fingerprint(const char *s)
 {
@@ -388,7 +377,7 @@ set_value(struct config *c, const struct conf_def *d, const char *v,
 		}
 		break;
 	case CT_ADDR:
-		if (*v != '\0' && !valid_addr(v)) {
+		if (*v != '\0' && !mailmsg_valid_address(v)) {
 			fprintf(err, "%s: [%s] %s = \"%s\": expected an email "
 			    "address (local@domain)\n", c->path, d->section,
 			    d->key, v);

@@ -49,6 +49,7 @@ struct config {
 		char *archive_folder;
 		char *review_folder;
 		unsigned batch;
+		unsigned move_group;
 		unsigned max_message_bytes;
 	} imap;
 	struct {

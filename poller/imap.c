@@ -1,6 +1,7 @@
 /* imap.c - the bounce mailbox over IMAP with libetpan (see imap.h). */
 #include "config.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,25 @@
 
 #include <libetpan/libetpan.h>
 
+#include "buf.h"
 #include "imap.h"
 #include "log.h"
 #include "strutil.h"
 #include "testpoint.h"
 #include "tls.h"
 #include "xalloc.h"
+
+/* A command sent and not yet handed over: imap_fetch_send's UID FETCH
+ * or imap_move_send's UID MOVE. */
+struct inflight {
+	int active;
+	int move;		/* UID MOVE, else UID FETCH */
+	uint32_t *uids;		/* what was asked, ascending */
+	size_t n, max_bytes;
+	int read, rc;		/* answer already read (by settle), result */
+	struct imap_msg *msgs;
+	size_t nmsgs;
+};
 
 struct imap {
 	mailimap *m;
@@ -23,7 +37,10 @@ struct imap {
 	int has_uidplus;
 	unsigned timeout;	/* seconds, for the log */
 	enum imap_error error;
+	struct inflight fetch;
 };
+
+static int settle(struct imap *im);
 
 enum imap_error
 imap_error(const struct imap *im)
@@ -159,6 +176,11 @@ imap_close(struct imap **pp)
 
 	if (im == NULL)
 		return;
+	/* An answer still on the wire: LOGOUT would read it as its own. */
+	if (im->fetch.active && !im->fetch.read)
+		im->broken = 1;
+	free(im->fetch.uids);
+	imap_msgs_free(im->fetch.msgs, im->fetch.nmsgs);
 	if (im->m != NULL) {
 		if (im->broken && im->m->imap_stream != NULL) {
 			mailstream_close(im->m->imap_stream);
@@ -178,6 +200,8 @@ imap_ensure_folder(struct imap *im, const char *folder)
 	clist *l = NULL;
 	int r, n;
 
+	if (settle(im) == -1)
+		return -1;
 	r = mailimap_list(im->m, "", folder, &l);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, "LIST", r, IMAP_ERR_TEMP);
@@ -208,6 +232,8 @@ imap_select(struct imap *im, const char *folder, int readonly,
 {
 	int r;
 
+	if (settle(im) == -1)
+		return -1;
 	r = readonly ? mailimap_examine(im->m, folder) :
 	    mailimap_select(im->m, folder);
 	if (r != MAILIMAP_NO_ERROR)
@@ -239,6 +265,10 @@ search(struct imap *im, struct mailimap_search_key *key, uint32_t **uids_r,
 
 	*uids_r = NULL;
 	*n_r = 0;
+	if (settle(im) == -1) {
+		mailimap_search_key_free(key);
+		return -1;
+	}
 	r = mailimap_uid_search(im->m, NULL, key, &res);
 	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR)
@@ -277,17 +307,15 @@ imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
 	    uids_r, n_r);
 }
 
-int
-imap_search_like(struct imap *im, size_t size, const char *message_id,
-    uint32_t **uids_r, size_t *n_r)
+/* The SEARCH key for "maybe message i" (imap_search_like); NULL if its
+ * size cannot match anything. */
+static struct mailimap_search_key *
+like_key(size_t size, const char *message_id)
 {
 	struct mailimap_search_key *key;
 
-	if (size == 0 || size >= UINT32_MAX) {
-		*uids_r = NULL;
-		*n_r = 0;
-		return 0;
-	}
+	if (size == 0 || size >= UINT32_MAX)
+		return NULL;
 	key = mailimap_search_key_new_multiple_empty();
 	mailimap_search_key_multiple_add(key,
 	    mailimap_search_key_new_larger((uint32_t)size - 1));
@@ -297,6 +325,46 @@ imap_search_like(struct imap *im, size_t size, const char *message_id,
 		mailimap_search_key_multiple_add(key,
 		    mailimap_search_key_new_header(xstrdup("Message-ID"),
 		    xstrdup(message_id)));
+	return key;
+}
+
+/* The keys lo..hi-1 ORed as a balanced tree (shallow: servers limit the
+ * nesting); NULL when none. Consumes the keys. */
+static struct mailimap_search_key *
+or_tree(struct mailimap_search_key **keys, size_t lo, size_t hi)
+{
+	struct mailimap_search_key *a, *b;
+	size_t mid;
+
+	if (lo >= hi)
+		return NULL;
+	if (hi - lo == 1)
+		return keys[lo];
+	mid = lo + (hi - lo) / 2;
+	a = or_tree(keys, lo, mid);
+	b = or_tree(keys, mid, hi);
+	if (a == NULL || b == NULL)
+		return a != NULL ? a : b;
+	return mailimap_search_key_new_or(a, b);
+}
+
+int
+imap_search_like(struct imap *im, const size_t *sizes,
+    const char *const *message_ids, size_t n, uint32_t **uids_r, size_t *n_r)
+{
+	struct mailimap_search_key **keys, *key;
+	size_t i, k = 0;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	keys = xcalloc(n + 1, sizeof *keys);
+	for (i = 0; i < n; i++)
+		if ((keys[k] = like_key(sizes[i], message_ids[i])) != NULL)
+			k++;
+	key = or_tree(keys, 0, k);
+	free(keys);
+	if (key == NULL)
+		return 0;
 	return search(im, key, uids_r, n_r);
 }
 
@@ -353,6 +421,26 @@ msg_atts(struct mailimap_msg_att *ma, uint32_t *uid, size_t *size,
 	}
 }
 
+/* Sort parallel arrays of UIDs and sizes by UID (insertion sort: the
+ * input is sorted already, or nearly). */
+static void
+sort_listing(uint32_t *uids, size_t *sizes, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint32_t u = uids[i];
+		size_t z = sizes[i];
+
+		for (j = i; j > 0 && uids[j - 1] > u; j--) {
+			uids[j] = uids[j - 1];
+			sizes[j] = sizes[j - 1];
+		}
+		uids[j] = u;
+		sizes[j] = z;
+	}
+}
+
 static int
 cmp_msg(const void *a, const void *b)
 {
@@ -360,79 +448,178 @@ cmp_msg(const void *a, const void *b)
 	    &((const struct imap_msg *)b)->uid);
 }
 
+uint32_t
+imap_uidnext(const struct imap *im)
+{
+	return im->m->imap_selection_info != NULL ?
+	    im->m->imap_selection_info->sel_uidnext : 0;
+}
+
 int
-imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
-    size_t *sizes_r)
+imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
+    uint32_t **uids_r, size_t **sizes_r, size_t *n_r)
 {
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
 	clist *res = NULL;
 	clistiter *it;
-	size_t i;
+	uint32_t *uids;
+	size_t *sizes, k = 0;
 	int r;
 
-	for (i = 0; i < n; i++)
-		sizes_r[i] = 0;
-	if (n == 0)
+	*uids_r = NULL;
+	*sizes_r = NULL;
+	*n_r = 0;
+	if (settle(im) == -1)
+		return -1;
+	if (from == 0 || to < from)
 		return 0;
+	if (since > 0) {
+		struct mailimap_search_key *key;
+		uint32_t *sel;
+		size_t nsel;
+		struct tm tm;
+
+		if (gmtime_r(&since, &tm) == NULL) {
+			log_error("imap: date out of range for SENTSINCE");
+			im->error = IMAP_ERR_TEMP;
+			return -1;
+		}
+		key = mailimap_search_key_new_multiple_empty();
+		mailimap_search_key_multiple_add(key,
+		    mailimap_search_key_new_uid(mailimap_set_new_interval(from,
+		    to)));
+		mailimap_search_key_multiple_add(key,
+		    mailimap_search_key_new_sentsince(mailimap_date_new(
+		    tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900)));
+		if (search(im, key, &sel, &nsel) == -1)
+			return -1;
+		if (nsel == 0) {
+			free(sel);
+			return 0;
+		}
+		set = uid_set(sel, nsel);
+		free(sel);
+	} else
+		set = mailimap_set_new_interval(from, to);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_rfc822_size());
-	set = uid_set(uids, n);
 	r = mailimap_uid_fetch(im->m, set, ft, &res);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, "UID FETCH RFC822.SIZE", r, IMAP_ERR_TEMP);
+	uids = xcalloc((size_t)clist_count(res) + 1, sizeof *uids);
+	sizes = xcalloc((size_t)clist_count(res) + 1, sizeof *sizes);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		uint32_t uid = 0;
 		size_t size = 0, blen = 0;
 		const char *body = NULL;
-		const uint32_t *p;
 		int has_body;
 
 		msg_atts(clist_content(it), &uid, &size, &body, &blen,
 		    &has_body);
-		p = bsearch(&uid, uids, n, sizeof *uids, cmp_uid);
-		if (p != NULL)
-			sizes_r[p - uids] = size;
+		if (uid < from || uid > to)
+			continue;	/* "n:*" and unsolicited FETCHes */
+		uids[k] = uid;
+		sizes[k++] = size;
+	}
+	mailimap_fetch_list_free(res);
+	/* Servers answer in sequence order, which is UID order; but a
+	 * server is hostile until proven otherwise. */
+	sort_listing(uids, sizes, k);
+	*uids_r = uids;
+	*sizes_r = sizes;
+	*n_r = k;
+	return 0;
+}
+
+/* The UID of message number seq (0: the last one, "*"), and its number;
+ * *uid_r = 0 if there is no such message. */
+static int
+uid_at(struct imap *im, uint32_t seq, uint32_t *uid_r, uint32_t *seq_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	clistiter *it;
+	int r;
+
+	*uid_r = 0;
+	*seq_r = 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	set = mailimap_set_new_single(seq);
+	r = mailimap_fetch(im->m, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "FETCH UID", r, IMAP_ERR_TEMP);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att *ma = clist_content(it);
+		uint32_t uid = 0;
+		size_t size = 0, blen = 0;
+		const char *body = NULL;
+		int has_body;
+
+		msg_atts(ma, &uid, &size, &body, &blen, &has_body);
+		if (uid != 0 && (seq == 0 || ma->att_number == seq)) {
+			*uid_r = uid;
+			*seq_r = ma->att_number;
+		}
 	}
 	mailimap_fetch_list_free(res);
 	return 0;
 }
 
 int
-imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
+imap_next_uid(struct imap *im, uint32_t from, uint32_t *uid_r)
+{
+	uint32_t lo = 1, hi, uid, seq, hiuid;
+
+	*uid_r = 0;
+	if (settle(im) == -1)
+		return -1;
+	if (uid_at(im, 0, &hiuid, &hi) == -1)
+		return -1;
+	if (hiuid < from)
+		return 0;
+	/* Message numbers grow with UIDs: the first at or above from is
+	 * in lo..hi, and hi's UID is hiuid. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (uid_at(im, mid, &uid, &seq) == -1)
+			return -1;
+		if (uid == 0) {
+			/* Renumbered under us (another client expunged):
+			 * no jump; the caller walks on from `from`. */
+			*uid_r = from;
+			return 0;
+		}
+		if (uid >= from) {
+			hi = mid;
+			hiuid = uid;
+		} else
+			lo = mid + 1;
+	}
+	*uid_r = hiuid;
+	return 0;
+}
+
+/* Copy the bodies of a FETCH answer into an array of imap_msg. */
+static void
+collect(clist *res, const uint32_t *uids, size_t n, size_t max_bytes,
     struct imap_msg **msgs_r, size_t *n_r)
 {
-	struct mailimap_fetch_type *ft;
-	struct mailimap_set *set;
 	struct imap_msg *msgs;
-	clist *res = NULL;
 	clistiter *it;
 	size_t k = 0, i, j;
-	int r;
 
-	*msgs_r = NULL;
-	*n_r = 0;
-	if (n == 0)
-		return 0;
-	ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_rfc822_size());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_body_peek_section_partial(
-	    mailimap_section_new(NULL), 0, (uint32_t)max_bytes));
-	set = uid_set(uids, n);
-	r = mailimap_uid_fetch(im->m, set, ft, &res);
-	mailimap_set_free(set);
-	mailimap_fetch_type_free(ft);
-	if (r != MAILIMAP_NO_ERROR)
-		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
 	msgs = xcalloc((size_t)clist_count(res) + 1, sizeof *msgs);
 	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
 		uint32_t uid = 0;
@@ -455,9 +642,8 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 		 * an empty body, not NIL.)
 		 */
 		if (!has_body || body == NULL) {
-			log_debug("imap: host=%s uid=%u: FETCH without a body "
-			    "(expunged by another session?): skipped",
-			    im->host, uid);
+			log_debug("imap: uid=%u: FETCH without a body "
+			    "(expunged by another session?): skipped", uid);
 			continue;
 		}
 		if (blen > max_bytes)
@@ -472,7 +658,6 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 		msgs[k].truncated = size > blen;
 		k++;
 	}
-	mailimap_fetch_list_free(res);
 	qsort(msgs, k, sizeof *msgs, cmp_msg);
 	/* One entry per message, whatever the server repeated. */
 	for (i = j = 0; i < k; i++) {
@@ -484,6 +669,266 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 	}
 	*msgs_r = msgs;
 	*n_r = j;
+}
+
+/* Append uids (ascending) to cmd as an IMAP set, as libetpan writes it:
+ * runs of consecutive UIDs as intervals. */
+static void
+put_set(struct buf *cmd, const uint32_t *uids, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		for (j = i; j + 1 < n && uids[j + 1] == uids[j] + 1; j++)
+			continue;
+		if (j == i)
+			buf_printf(cmd, "%s%u", i ? "," : "", uids[i]);
+		else
+			buf_printf(cmd, "%s%u:%u", i ? "," : "", uids[i],
+			    uids[j]);
+		i = j + 1;
+	}
+}
+
+/* Send a tagged command (cmd ends with CRLF) without waiting for its
+ * answer; it becomes the command in flight. */
+static int
+send_inflight(struct imap *im, const char *what, struct buf *cmd, int move,
+    const uint32_t *uids, size_t n, size_t max_bytes)
+{
+	struct inflight *f = &im->fetch;
+	int r;
+
+	if (f->active) {
+		log_error("imap: a command is already in flight");
+		abort();
+	}
+	r = mailimap_send_current_tag(im->m);
+	if (r == MAILIMAP_NO_ERROR &&
+	    (mailstream_write(im->m->imap_stream, cmd->data, cmd->len) !=
+	    (ssize_t)cmd->len || mailstream_flush(im->m->imap_stream) == -1))
+		r = MAILIMAP_ERROR_STREAM;
+	buf_free(cmd);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, what, r, IMAP_ERR_TEMP);
+	f->active = 1;
+	f->move = move;
+	f->read = 0;
+	f->uids = xreallocarray(NULL, n, sizeof *f->uids);
+	memcpy(f->uids, uids, n * sizeof *uids);
+	f->n = n;
+	f->max_bytes = max_bytes;
+	return 0;
+}
+
+int
+imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
+    size_t max_bytes)
+{
+	struct buf cmd;
+
+	if (settle(im) == -1)
+		return -1;
+	if (im->fetch.active) {
+		log_error("imap: a command is already in flight");
+		abort();
+	}
+	if (n == 0)
+		return 0;	/* nothing to ask; recv gives nothing */
+	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
+		return fail(im, "UID FETCH", MAILIMAP_ERROR_BAD_STATE,
+		    IMAP_ERR_TEMP);
+	buf_init(&cmd, 64 + n * 22);
+	buf_puts(&cmd, "UID FETCH ");
+	put_set(&cmd, uids, n);
+	buf_printf(&cmd, " (UID RFC822.SIZE BODY.PEEK[]<0.%zu>)\r\n",
+	    max_bytes);
+	return send_inflight(im, "UID FETCH", &cmd, 0, uids, n, max_bytes);
+}
+
+int
+imap_move_send(struct imap *im, const uint32_t *uids, size_t n,
+    const char *folder)
+{
+	struct buf cmd;
+	const char *p;
+
+	if (settle(im) == -1)
+		return -1;
+	if (!im->has_move || im->fetch.active)
+		return 0;
+	/* A quoted string; anything else (8-bit names need modified
+	 * UTF-7) goes the synchronous way, through libetpan. */
+	for (p = folder; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	if (n == 0)
+		return 1;
+	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
+		return fail(im, "UID MOVE", MAILIMAP_ERROR_BAD_STATE,
+		    IMAP_ERR_TEMP);
+	buf_init(&cmd, 64 + n * 22 + 2 * strlen(folder));
+	buf_puts(&cmd, "UID MOVE ");
+	put_set(&cmd, uids, n);
+	buf_puts(&cmd, " \"");
+	for (p = folder; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(&cmd, '\\');
+		buf_putc(&cmd, *p);
+	}
+	buf_puts(&cmd, "\"\r\n");
+	if (send_inflight(im, "UID MOVE", &cmd, 1, uids, n, 0) == -1)
+		return -1;
+	return 1;
+}
+
+/* Read the answer of the command in flight (what libetpan's
+ * mailimap_uid_fetch and mailimap_uid_move do after sending). */
+static int
+read_inflight(struct imap *im)
+{
+	struct inflight *f = &im->fetch;
+	const char *what = f->move ? "UID MOVE" : "UID FETCH";
+	struct mailimap_response *resp = NULL;
+	clist *res;
+	int r, state;
+
+	f->read = 1;
+	f->rc = -1;
+	if (mailimap_read_line(im->m) == NULL)
+		return fail(im, what, MAILIMAP_ERROR_STREAM, IMAP_ERR_TEMP);
+	r = mailimap_parse_response(im->m, &resp);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, what, r, IMAP_ERR_TEMP);
+	res = im->m->imap_response_info->rsp_fetch_list;
+	im->m->imap_response_info->rsp_fetch_list = NULL;
+	state = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->
+	    rsp_type;
+	mailimap_response_free(resp);
+	if (f->move) {
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		if (state != MAILIMAP_RESP_COND_STATE_OK)
+			return fail(im, what, MAILIMAP_ERROR_UID_MOVE,
+			    IMAP_ERR_TEMP);
+		f->rc = 0;
+		return 0;
+	}
+	/* Like libetpan: a NO with some messages (others expunged
+	 * meanwhile) still delivers those. */
+	if (state != MAILIMAP_RESP_COND_STATE_OK &&
+	    (res == NULL || clist_count(res) == 0)) {
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		return fail(im, what, MAILIMAP_ERROR_UID_FETCH, IMAP_ERR_TEMP);
+	}
+	if (res != NULL) {
+		collect(res, f->uids, f->n, f->max_bytes, &f->msgs,
+		    &f->nmsgs);
+		mailimap_fetch_list_free(res);
+	}
+	f->rc = 0;
+	return 0;
+}
+
+/* Before any other command: read the answer of the command in flight
+ * and keep it for imap_fetch_recv or imap_wait. */
+static int
+settle(struct imap *im)
+{
+	if (!im->fetch.active || im->fetch.read)
+		return 0;
+	return read_inflight(im);
+}
+
+int
+imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r)
+{
+	struct inflight *f = &im->fetch;
+	int rc;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (!f->active)
+		return 0;
+	if (f->move) {
+		log_error("imap: a move in flight, not a fetch");
+		abort();
+	}
+	if (!f->read)
+		read_inflight(im);
+	rc = f->rc;
+	if (rc == 0) {
+		*msgs_r = f->msgs;
+		*n_r = f->nmsgs;
+	} else
+		imap_msgs_free(f->msgs, f->nmsgs);
+	free(f->uids);
+	memset(f, 0, sizeof *f);
+	return rc;
+}
+
+int
+imap_wait(struct imap *im, int block)
+{
+	struct inflight *f = &im->fetch;
+	int rc;
+
+	if (!f->active)
+		return 1;
+	if (!f->move) {
+		log_error("imap: a fetch in flight, not a move");
+		abort();
+	}
+	if (!f->read) {
+		struct pollfd pfd;
+
+		pfd.fd = mailstream_low_get_fd(mailstream_get_low(
+		    im->m->imap_stream));
+		pfd.events = POLLIN;
+		/* Not yet answered: the socket is silent (TLS keeps nothing
+		 * back here: the previous answer was read whole). */
+		if (!block && poll(&pfd, 1, 0) == 0)
+			return 0;
+		read_inflight(im);
+	}
+	rc = f->rc;
+	free(f->uids);
+	memset(f, 0, sizeof *f);
+	return rc == 0 ? 1 : -1;
+}
+
+int
+imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
+    struct imap_msg **msgs_r, size_t *n_r)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	int r;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	if (settle(im) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_rfc822_size());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section_partial(
+	    mailimap_section_new(NULL), 0, (uint32_t)max_bytes));
+	set = uid_set(uids, n);
+	r = mailimap_uid_fetch(im->m, set, ft, &res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, "UID FETCH", r, IMAP_ERR_TEMP);
+	collect(res, uids, n, max_bytes, msgs_r, n_r);
+	mailimap_fetch_list_free(res);
 	return 0;
 }
 
@@ -505,6 +950,8 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 	struct mailimap_set *set;
 	int r;
 
+	if (settle(im) == -1)
+		return -1;
 	if (n == 0)
 		return 0;
 	set = uid_set(uids, n);
@@ -541,6 +988,8 @@ imap_expunge(struct imap *im, const uint32_t *uids, size_t n)
 	struct mailimap_store_att_flags *sf;
 	int r;
 
+	if (settle(im) == -1)
+		return -1;
 	if (n == 0)
 		return 0;
 	if (!im->has_uidplus) {
@@ -568,3 +1017,9 @@ imap_expunge(struct imap *im, const uint32_t *uids, size_t n)
 	return 0;
 }
 
+
+int
+imap_has_move(const struct imap *im)
+{
+	return im->has_move;
+}

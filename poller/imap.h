@@ -56,23 +56,65 @@ int imap_search_all(struct imap *im, uint32_t **uids_r, size_t *n_r);
 int imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
     size_t *n_r);
 /*
- * UIDs in the selected folder whose RFC822.SIZE is size and, unless
- * message_id is NULL, whose Message-ID header contains message_id: the
- * candidates for "the same message" (the caller compares digests).
+ * UIDs in the selected folder that may be one of n messages: RFC822.SIZE
+ * sizes[i] and, unless message_ids[i] is NULL, a Message-ID header
+ * containing message_ids[i]. The candidates for "the same message" (the
+ * caller compares digests), all in one UID SEARCH.
  */
-int imap_search_like(struct imap *im, size_t size, const char *message_id,
-    uint32_t **uids_r, size_t *n_r);
-/* RFC822.SIZE of each uid, in the order of uids (0 if gone). */
-int imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n,
-    size_t *sizes_r);
+int imap_search_like(struct imap *im, const size_t *sizes,
+    const char *const *message_ids, size_t n, uint32_t **uids_r, size_t *n_r);
+/* UIDNEXT of the folder selected last (0 if the server did not say). */
+uint32_t imap_uidnext(const struct imap *im);
 /*
- * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids.
+ * UIDs and RFC822.SIZEs of the messages with from <= UID <= to in the
+ * selected folder, ascending (free() both arrays): one UID FETCH, whose
+ * answer takes memory in proportion to to - from, not to the folder.
+ * since > 0: only messages whose Date: is on or after since's (UTC) day
+ * (a UID SEARCH SENTSINCE of the window first).
+ */
+int imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
+    uint32_t **uids_r, size_t **sizes_r, size_t *n_r);
+/*
+ * The lowest UID at or above from in the selected folder (0 if none): a
+ * binary search over message numbers, about log2(messages) tiny FETCHes,
+ * to jump over a gap in the UIDs.
+ */
+int imap_next_uid(struct imap *im, uint32_t from, uint32_t *uid_r);
+/*
+ * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids (ascending).
  * *msgs_r gets one entry per message the server returned (a message
  * expunged meanwhile is missing), in uid order. Free with imap_msgs_free.
  */
 int imap_fetch(struct imap *im, const uint32_t *uids, size_t n,
     size_t max_bytes, struct imap_msg **msgs_r, size_t *n_r);
+/*
+ * imap_fetch in two halves, so that the server reads and sends the next
+ * batch while the caller works on the last one: send the UID FETCH now,
+ * take its answer with imap_fetch_recv later. One fetch in flight at a
+ * time; any other command first reads its answer and keeps it for
+ * imap_fetch_recv. recv without a send gives nothing.
+ */
+int imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
+    size_t max_bytes);
+int imap_fetch_recv(struct imap *im, struct imap_msg **msgs_r, size_t *n_r);
 void imap_msgs_free(struct imap_msg *msgs, size_t n);
+/* 1 if the server moves atomically (MOVE), 0 if imap_move copies. */
+int imap_has_move(const struct imap *im);
+/*
+ * UID MOVE of uids to folder, sent now and answered later (imap_wait):
+ * on a second session, the server moves while the first one fetches.
+ * Returns 1 if sent, 0 if this way is not possible (no MOVE, a command
+ * in flight, a folder name that is not printable ASCII: use
+ * imap_move), -1 on failure.
+ */
+int imap_move_send(struct imap *im, const uint32_t *uids, size_t n,
+    const char *folder);
+/*
+ * The answer to imap_move_send: with block, wait for it; else only look
+ * whether it came. Returns 1 when no move is in flight any more (done),
+ * 0 when it still is, -1 if it failed.
+ */
+int imap_wait(struct imap *im, int block);
 /*
  * Move uids to folder: UID MOVE, or UID COPY + STORE \Deleted + UID
  * EXPUNGE when the server lacks MOVE but has UIDPLUS. Without either the

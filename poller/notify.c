@@ -258,7 +258,29 @@ send_row(struct sender *sd, const struct outbox_row *r)
 static void
 send_channels(struct sender *sd, const char *channels)
 {
+	char can[64], list[64], *ch, *save = NULL;
 	long long after = 0;
+	size_t len = 0;
+
+	/*
+	 * Only the channels that can send: rows of the others wait, and
+	 * reading them all on every run (an unconfigured relay or SMS
+	 * command lets them pile up) would make even an empty run slow.
+	 */
+	snprintf(list, sizeof list, "%s", channels);
+	can[0] = '\0';
+	for (ch = strtok_r(list, ",", &save); ch != NULL &&
+	    len + strlen(ch) + 2 < sizeof can;
+	    ch = strtok_r(NULL, ",", &save)) {
+		if (strcmp(ch, "sms") == 0 ? sd->cfg->sms.command == NULL :
+		    sd->cfg->smtp.ep.host == NULL)
+			continue;
+		len += (size_t)snprintf(can + len, sizeof can - len, "%s%s",
+		    len > 0 ? "," : "", ch);
+	}
+	if (len == 0)
+		return;
+	channels = can;
 
 	for (;;) {
 		struct outbox_row *rows = NULL;
@@ -375,7 +397,8 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 		log_info("notify: another run sends the notifications");
 		return EX_OK;
 	}
-	if (store_expire(st, &ns->validations_expired,
+	if (store_expire(st, cfg->policy.validation_days,
+	    cfg->policy.invitation_days, &ns->validations_expired,
 	    &ns->invitations_expired) == -1) {
 		sd.db_failed = 1;
 		goto out;

@@ -22,6 +22,12 @@
 
 struct store {
 	PGconn *conn;
+	/* Between store_pipeline_start and _finish: statements are sent,
+	 * not run; what each one was, for the log. */
+	int pipelined;
+	int pipe_failed;	/* a failure already logged: stay quiet */
+	const char **sent;
+	size_t nsent, cap;
 };
 
 /* Log a libpq failure on one line (libpq messages end with "\n"). */
@@ -39,14 +45,44 @@ db_fail(struct store *st, const char *what, const PGresult *res)
 	return -1;
 }
 
+/* Send sql without waiting (pipeline mode): store_pipeline_finish reads
+ * its answer. */
+static int
+send_only(struct store *st, const char *what, const char *sql, int nparams,
+    const char *const *params)
+{
+	if (PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
+	    0) != 1) {
+		st->pipe_failed = 1;
+		return db_fail(st, what, NULL);
+	}
+	if (st->nsent == st->cap) {
+		st->cap = st->cap ? 2 * st->cap : 16;
+		st->sent = xreallocarray(st->sent, st->cap, sizeof *st->sent);
+	}
+	st->sent[st->nsent++] = what;
+	return 0;
+}
+
 /* Run sql with text parameters; keep the result in *res_r if asked. */
 static int
 exec(struct store *st, const char *what, const char *sql, int nparams,
     const char *const *params, PGresult **res_r)
 {
-	PGresult *res = PQexecParams(st->conn, sql, nparams, NULL, params,
-	    NULL, NULL, 0);
-	ExecStatusType s = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType s;
+
+	if (st->pipelined) {
+		if (res_r != NULL) {
+			/* Rows cannot wait: a caller's mistake. */
+			log_error("database: %s cannot be pipelined", what);
+			abort();
+		}
+		return send_only(st, what, sql, nparams, params);
+	}
+	res = PQexecParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
+	    0);
+	s = PQresultStatus(res);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		db_fail(st, what, res);
@@ -106,6 +142,7 @@ store_close(struct store **pp)
 {
 	if (*pp == NULL)
 		return;
+	free((*pp)->sent);
 	PQfinish((*pp)->conn);
 	free(*pp);
 	*pp = NULL;
@@ -303,7 +340,81 @@ store_begin(struct store *st)
 int
 store_commit(struct store *st)
 {
-	return exec(st, "COMMIT", "COMMIT", 0, NULL, NULL);
+	if (exec(st, "COMMIT", "COMMIT", 0, NULL, NULL) == -1)
+		return -1;
+	/* Pipelined: end the pipeline and push it to the server now, so
+	 * that it works while the caller does. */
+	if (st->pipelined &&
+	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0)) {
+		st->pipe_failed = 1;
+		return db_fail(st, "COMMIT", NULL);
+	}
+	return 0;
+}
+
+int
+store_pipeline_start(struct store *st)
+{
+	if (PQenterPipelineMode(st->conn) != 1)
+		return db_fail(st, "pipeline mode", NULL);
+	st->pipelined = 1;
+	st->pipe_failed = 0;
+	st->nsent = 0;
+	return 0;
+}
+
+int
+store_pipeline_finish(struct store *st)
+{
+	PGresult *res;
+	size_t i;
+	int rc = st->pipe_failed ? -1 : 0;
+
+	if (!st->pipelined)
+		return 0;
+	st->pipelined = 0;
+	/* Without store_commit, the pipeline still needs its end. */
+	if (st->nsent > 0 && strcmp(st->sent[st->nsent - 1], "COMMIT") != 0 &&
+	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0) &&
+	    rc == 0)
+		rc = db_fail(st, "pipeline", NULL);
+	for (i = 0; i < st->nsent && rc == 0 &&
+	    PQstatus(st->conn) == CONNECTION_OK; i++) {
+		ExecStatusType s;
+
+		res = PQgetResult(st->conn);
+		s = PQresultStatus(res);
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+			/* The first failure says why; the rest were skipped. */
+			if (s != PGRES_PIPELINE_ABORTED)
+				db_fail(st, st->sent[i], res);
+			rc = -1;
+		}
+		PQclear(res);
+		/* Each statement's results end with a NULL. */
+		while ((res = PQgetResult(st->conn)) != NULL)
+			PQclear(res);
+	}
+	/* Up to the end of the pipeline, then out of pipeline mode. */
+	for (i = 0; i < 2 * st->nsent + 4; i++) {
+		res = PQgetResult(st->conn);
+		if (res == NULL) {
+			if (PQstatus(st->conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	st->nsent = 0;
+	if (PQexitPipelineMode(st->conn) != 1 && rc == 0)
+		rc = db_fail(st, "pipeline mode", NULL);
+	if (rc == 0 && PQstatus(st->conn) != CONNECTION_OK)
+		rc = db_fail(st, "COMMIT", NULL);
+	return rc;
 }
 
 void
@@ -769,7 +880,12 @@ store_write_batch(struct store *st, const struct batch_rows *b)
 	    " secondary_state text, secondary_state_since double precision,"
 	    " login_alert text, login_alert_address text,"
 	    " clear_secondary boolean, clear_pending boolean) "
-	    "WHERE a.id = u.id", b->accounts) == -1)
+	    "WHERE a.id = u.id"
+	    /* The ids again, as an array: so the planner probes the primary
+	     * key instead of scanning every account for each batch (it
+	     * cannot see how few rows jsonb_to_recordset gives). */
+	    " AND a.id = ANY(ARRAY(SELECT (e->>'id')::bigint"
+	    " FROM jsonb_array_elements($1::jsonb) AS e))", b->accounts) == -1)
 		return -1;
 	if (exec_json(st, "update of bounced address changes",
 	    "UPDATE rebond.email_changes AS c SET status = 'bounced',"
@@ -860,15 +976,21 @@ store_unlock(struct store *st, const char *key)
 }
 
 int
-store_expire(struct store *st, int *validations_r, int *invitations_r)
+store_expire(struct store *st, unsigned validation_days,
+    unsigned invitation_days, int *validations_r, int *invitations_r)
 {
+	char vbuf[16], ibuf[16];
+	const char *params[2] = { vbuf, ibuf };
 	PGresult *res;
 	unsigned long long v = 0, i = 0;
 
 	*validations_r = *invitations_r = 0;
+	snprintf(vbuf, sizeof vbuf, "%u", validation_days);
+	snprintf(ibuf, sizeof ibuf, "%u", invitation_days);
 	if (exec(st, "expiry of deadlines",
-	    "SELECT validations, invitations FROM rebond.expire_deadlines()",
-	    0, NULL, &res) == -1)
+	    "SELECT validations, invitations FROM "
+	    "rebond.expire_deadlines($1::integer, $2::integer)",
+	    2, params, &res) == -1)
 		return -1;
 	if (PQntuples(res) == 1) {
 		if (parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)

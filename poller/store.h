@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* messages.outcome */
 enum outcome {
@@ -46,6 +46,17 @@ int store_migrate(struct store *st, const char *sqldir, int *applied_r);
 int store_try_lock(struct store *st, const char *key, int *got_r);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
+/*
+ * Send instead of run: between store_pipeline_start and
+ * store_pipeline_finish, store_write_batch and store_commit only send
+ * their statements (libpq pipeline mode), so that the server writes and
+ * commits a batch while the caller works on the next one. Statements
+ * that return rows are refused (abort). store_pipeline_finish waits for
+ * every answer: 0 when all succeeded, COMMIT included; -1 (logged) when
+ * one failed, and then the transaction is to be rolled back.
+ */
+int store_pipeline_start(struct store *st);
+int store_pipeline_finish(struct store *st);
 /* Roll back; never fails loudly (used on error paths). */
 void store_rollback(struct store *st);
 /*
@@ -119,10 +130,12 @@ int store_write_batch(struct store *st, const struct batch_rows *rows);
 int store_unlock(struct store *st, const char *key);
 
 /*
- * rebond.expire_deadlines(): address changes and invitations past their
+ * rebond.expire_deadlines(): a pending change or an invitation without a
+ * deadline gets now + validation_days / invitation_days; those past their
  * deadline become problems for the admins. Autocommit.
  */
-int store_expire(struct store *st, int *validations_r, int *invitations_r);
+int store_expire(struct store *st, unsigned validation_days,
+    unsigned invitation_days, int *validations_r, int *invitations_r);
 
 /* One notification to send (rebond.outbox). */
 struct outbox_row {

@@ -10,26 +10,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 # Debian packages: build tools, libraries, and the live servers.
-PKGS="build-essential clang libclang-rt-dev autoconf automake libtool pkg-config
-libetpan-dev libgnutls28-dev libpq-dev libiniparser-dev libjansson-dev
-libcriterion-dev dovecot-imapd postgresql-15 python3-aiosmtpd openssl
-libsisimai-perl"
-missing=
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-	    missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "check.sh: installing:$missing"
-	if [ "$(id -u)" != 0 ]; then
-		echo "check.sh: not root: install them first (apt-get install$missing)" >&2
-		exit 1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# policy-rc.d (containers) or not: never start the system services.
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+tests/deps.sh all
 
 # Out-of-tree builds: build/ for the suite, build-fuzz/ for the fuzzer.
 ./autogen.sh >/dev/null 2>&1 || { ./autogen.sh; exit 1; }

@@ -13,21 +13,7 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-PKGS="build-essential autoconf automake libtool pkg-config
-libetpan-dev libgnutls28-dev libpq-dev libiniparser-dev libjansson-dev
-libcriterion-dev dovecot-imapd postgresql-15 python3-aiosmtpd openssl"
-missing=
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-	    missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	echo "demo.sh: installing:$missing"
-	[ "$(id -u)" = 0 ] || { echo "demo.sh: run as root to install:$missing" >&2; exit 1; }
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+tests/deps.sh live
 
 echo "== build"
 # Out of tree, in build/ (shared with tests/check.sh).

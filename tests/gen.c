@@ -360,13 +360,15 @@ gen_config(const char *name, const char *user, const char *db, int port,
 {
 	char extra[300];
 
+	/* Moves after every batch (move_group = batch), not grouped: the
+	 * crash tests want a commit-move window in every batch. */
 	if (port > 0)
 		snprintf(extra, sizeof extra, "[imap]\ntls = starttls\n"
-		    "port = %d\nbatch = %d\n[log]\nlevel = debug\n", port,
-		    batch);
+		    "port = %d\nbatch = %d\nmove_group = %d\n[log]\n"
+		    "level = debug\n", port, batch, batch);
 	else
-		snprintf(extra, sizeof extra, "[imap]\nbatch = %d\n[log]\n"
-		    "level = debug\n", batch);
+		snprintf(extra, sizeof extra, "[imap]\nbatch = %d\n"
+		    "move_group = %d\n[log]\nlevel = debug\n", batch, batch);
 	return strdup(live_config(name, user, db, extra));
 }
 

@@ -58,9 +58,9 @@ void gen_census(const char *user, const char *db, struct census *c);
 int gen_check_moved_were_committed(const struct census *c,
     const char *when);
 /*
- * A rebond.ini (see live_config) for user and db with batch; port > 0
- * means STARTTLS on that port (an extra Dovecot), else the harness's
- * Dovecot. Log level debug: the batch lines say where a run was.
+ * A rebond.ini (see live_config) for user and db with batch, moving
+ * after every batch (move_group = batch); port > 0 means STARTTLS on
+ * that port (an extra Dovecot), else the harness's Dovecot. Log level debug: the batch lines say where a run was.
  * Returns a new string.
  */
 char *gen_config(const char *name, const char *user, const char *db,

@@ -474,3 +474,110 @@ Test(crash, interrupted_copy_leaves_a_single_copy, .timeout = 120)
 		free(db);
 	}
 }
+
+/*
+ * With the default move_group, moves wait for many batches (issue 7): a
+ * run killed after its third COMMIT has moved nothing; the next run
+ * recognises the 60 committed messages by digest, applies nothing twice,
+ * and moves everything; every SIGTERM-stopped run moves what it
+ * committed before it exits.
+ */
+Test(crash, grouped_moves_wait_and_apply_once, .timeout = 120)
+{
+	char *db = gen_setup("group", 100), *ref = gen_setup("group_ref", 100);
+	char *cfg = strdup(live_config("group", "group", db,
+	    "[imap]\nbatch = 20\n[log]\nlevel = debug\n"));
+	char *cfg_ref = strdup(live_config("group_ref", "group_ref", ref,
+	    "[imap]\nbatch = 20\n"));
+	struct census *c = calloc(1, sizeof *c);
+	char args[700];
+	int st, i;
+
+	snprintf(args, sizeof args, "run -c %s", cfg_ref);
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=committed:3", args);
+	cr_assert(WIFSIGNALED(st), "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    60);
+	cr_assert_eq(live_count("group", "INBOX"), 100, "moved before the "
+	    "group was complete");
+
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=fetched:2:TERM", args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "already=40 "), "%s",
+	    live_err());
+	cr_assert_eq(live_count("group", "INBOX"), 60, "%s", live_err());
+
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "messages=60 "), "%s",
+	    live_err());
+	cr_assert_not_null(strstr(live_err(), "already=20 "), "%s",
+	    live_err());
+	gen_census("group", db, c);
+	gen_check_moved_were_committed(c, "at the end");
+	for (i = 0; i < 100; i++)
+		cr_assert_eq(c->where[i][GEN_ARCHIVE] + c->where[i][GEN_REVIEW],
+		    1, "message %d", i);
+	cr_assert_eq(c->ncommitted, 100);
+	gen_same_as_reference(db, ref);
+	free(c);
+	free(cfg);
+	free(cfg_ref);
+	free(db);
+	free(ref);
+}
+
+/*
+ * Large groups move on a second IMAP session while the first one fetches
+ * (issue 7). Killed as the first group is seen moved (others committed,
+ * waiting), then run again: every message in one folder, recorded once,
+ * the same as a run never killed.
+ */
+Test(crash, moves_on_a_second_session_apply_once, .timeout = 300)
+{
+	char *db = gen_setup("mover", GEN_NMSG), *ref = gen_setup("mover_ref",
+	    GEN_NMSG);
+	char *cfg = strdup(live_config("mover", "mover", db, "[imap]\n"
+	    "batch = 100\nmove_group = 1000\n[log]\nlevel = debug\n"));
+	char *cfg_ref = strdup(live_config("mover_ref", "mover_ref", ref,
+	    "[imap]\nbatch = 100\nmove_group = 1000\n[log]\nlevel = debug\n"));
+	struct census *c = calloc(1, sizeof *c);
+	char args[700];
+	int st, i;
+
+	snprintf(args, sizeof args, "run -c %s", cfg_ref);
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "moves on a second IMAP "
+	    "session"), "%s", live_err());
+	cr_assert_eq(live_count("mover_ref", "INBOX"), 0);
+
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	st = live_rebond_env("REBOND_TEST_KILLPOINT=moved:1", args);
+	cr_assert(WIFSIGNALED(st), "%s", live_err());
+	gen_census("mover", db, c);
+	gen_check_moved_were_committed(c, "after the kill");
+	cr_assert_eq(gen_moved("mover"), 1000, "the first group");
+	cr_assert_geq(c->ncommitted, 1000);
+
+	st = live_rebond_env(NULL, args);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	gen_census("mover", db, c);
+	gen_check_moved_were_committed(c, "at the end");
+	for (i = 0; i < GEN_NMSG; i++)
+		cr_assert_eq(c->where[i][GEN_INBOX] + c->where[i][GEN_ARCHIVE] +
+		    c->where[i][GEN_REVIEW], 1, "message %d", i);
+	cr_assert_eq(c->ncommitted, GEN_NMSG);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    GEN_NMSG);
+	gen_same_as_reference(db, ref);
+	free(c);
+	free(cfg);
+	free(cfg_ref);
+	free(db);
+	free(ref);
+}

@@ -716,6 +716,38 @@ Test(policy, reinvite_and_its_expiry, .timeout = 60)
 	    "WHERE id = 1", "none");
 }
 
+/* A pending change or an invitation the platform wrote itself, without
+ * a deadline, gets one from [policy] validation_days / invitation_days. */
+Test(policy, deadlines_from_the_configuration, .timeout = 60)
+{
+	const char *db = setup("dl", "(1, 'kim@dl.example', NULL, NULL), "
+	    "(2, 'lou@dl.example', NULL, NULL)");
+	struct cfgopt o = { .policy = "validation_days = 3\n"
+	    "invitation_days = 30" };
+	const char *cfg = config("dl", db, &o);
+
+	live_sql(db, "UPDATE accounts SET pending_email = 'kim@dl-new.example' "
+	    "WHERE id = 1");
+	live_sql(db, "UPDATE accounts SET status = 'invited' WHERE id = 2");
+	run_ok(cfg);
+	sql_is(db, "SELECT pending_deadline BETWEEN now() + interval '2 days 23 "
+	    "hours' AND now() + interval '3 days' FROM accounts WHERE id = 1",
+	    "t");
+	sql_is(db, "SELECT invitation_expires_at BETWEEN now() + interval '29 "
+	    "days 23 hours' AND now() + interval '30 days' FROM accounts "
+	    "WHERE id = 2", "t");
+	/* Past the deadline: expired, for the admins. */
+	live_sql(db, "UPDATE accounts SET pending_deadline = now() - interval "
+	    "'1 hour', invitation_expires_at = now() - interval '1 hour'");
+	run_ok(cfg);
+	sql_is(db, "SELECT coalesce(pending_email, '-') || ',' || status FROM "
+	    "accounts ORDER BY id LIMIT 1", "-,active");
+	sql_is(db, "SELECT status FROM accounts WHERE id = 2",
+	    "invitation_expired");
+	queue_is(db, 2, "invitation", "invitation_expired|non prévenu : délai "
+	    "dépassé");
+}
+
 /* A second run, the same bounce again, another bounce of the same kind
  * within renotify_days: never a second warning or digest line. */
 Test(policy, no_duplicate_warnings, .timeout = 60)
@@ -890,6 +922,7 @@ Test(policy, roles_are_least_privilege, .timeout = 60)
 		"VALUES ('email', 'a@b.example', 'hard')",
 		"DELETE FROM rebond.problems",
 		"SELECT rebond.expire_deadlines()",
+		"SELECT rebond.expire_deadlines(14, 90)",
 	};
 	size_t i;
 

@@ -82,6 +82,7 @@ Test(conf, minimal_file_gets_defaults)
 	cr_assert_str_eq(c->imap.folder, "INBOX");
 	cr_assert_str_eq(c->imap.archive_folder, "Archive");
 	cr_assert_eq(c->imap.batch, 200);
+	cr_assert_eq(c->imap.move_group, 10000);
 	cr_assert_eq(c->imap.max_message_bytes, 1048576);
 	cr_assert_eq(c->policy.validation_days, 14);
 	cr_assert_eq(c->policy.invitation_days, 90);
@@ -104,6 +105,8 @@ static const struct bad_case bad_cases[] = {
 	{ "", "[imaps]\nhost = x\n", "[imaps]: unknown section" },
 	{ "batch = 0", "", "batch = \"0\": expected a whole number from 1" },
 	{ "batch = 010", "", "batch = \"010\"" },
+	{ "move_group = 0", "", "move_group = \"0\": expected a whole number "
+	  "from 1" },
 	{ "timeout = 12abc", "", "timeout = \"12abc\"" },
 	{ "port = 70000", "", "port = \"70000\"" },
 	{ "tls = maybe", "", "tls = \"maybe\": expected one of implicit" },
