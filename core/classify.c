@@ -166,10 +166,14 @@ status_rule(const char *st)
 {
 	size_t i;
 
-	if (st == NULL || *st == '\0')
+	/* (no code is shorter than "x.y.z") */
+	if (st == NULL || strlen(st) < 5)
 		return NULL;
+	/* (the class and the subject first: "5" and "1" of "5.1.1") */
 	for (i = 0; i < classify_nstatus_rules; i++)
-		if (strcmp(classify_status_rules[i].code, st) == 0)
+		if (classify_status_rules[i].code[0] == st[0] &&
+		    classify_status_rules[i].code[2] == st[2] &&
+		    strcmp(classify_status_rules[i].code, st) == 0)
 			return &classify_status_rules[i];
 	return NULL;
 }
