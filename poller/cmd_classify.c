@@ -304,7 +304,15 @@ one_message(struct worker *w, const char *file, const char *data, size_t len,
 
 	if (w->json) {
 		json_decref(w->file);
-		w->file = json_string(file);
+		/* A name that is not UTF-8: its bad bytes shown as '?' (a
+		 * JSON string cannot hold them). */
+		if ((w->file = json_string(file)) == NULL) {
+			char *s = str_sanitize(file, strlen(file),
+			    strlen(file));
+
+			w->file = json_string(s);
+			free(s);
+		}
 	}
 	if (r->nrcpt > 1)
 		v = xreallocarray(NULL, r->nrcpt, sizeof *v);

@@ -51,6 +51,15 @@ if ! cmp -s "$out" "$out.3"; then
 	exit 1
 fi
 rm -f "$out.3"
+# A file whose name is not UTF-8: its line names it, '?' for the bad byte.
+mkdir "$out.d" && cp "$(ls "$corpus"/mail/* | head -n 1)" "$out.d/a$(printf '\377').eml"
+"$bin" classify --json "$out.d" >"$out.3"
+if ! grep -q '"file":"[^"]*/a?\.eml"' "$out.3"; then
+	echo "FAIL: a file name that is not UTF-8 is not in its line" >&2
+	rm -rf "$out.3" "$out.d"
+	exit 1
+fi
+rm -rf "$out.3" "$out.d"
 /usr/bin/python3 "$here/score_corpus.py" --labels "$corpus/labels.tsv" \
     --categories "$corpus/../categories.tsv" \
     --min-reason "${REBOND_MIN_REASON:-97}" \
