@@ -35,6 +35,7 @@ struct cfgopt {
 	const char *user;	/* [smtp] user, password_file */
 	const char *password_file;
 	const char *timeout;	/* NULL: 10 */
+	const char *pin;	/* [smtp] tls_fingerprint */
 	int no_sms;
 };
 
@@ -119,6 +120,7 @@ config(const char *name, const char *db, const struct cfgopt *o)
 	    "ca_file = %s\n"
 	    "%s%s\n"
 	    "%s%s\n"
+	    "%s%s\n"
 	    "timeout = %s\n"
 	    "from = noreply@platform.example\n"
 	    "from_name = Plateforme\n"
@@ -138,6 +140,8 @@ config(const char *name, const char *db, const struct cfgopt *o)
 	    o && o->user ? "user = " : "", o && o->user ? o->user : "",
 	    o && o->password_file ? "password_file = " : "",
 	    o && o->password_file ? o->password_file : "",
+	    o && o->pin ? "tls_fingerprint = sha256:" : "",
+	    o && o->pin ? o->pin : "",
 	    o && o->timeout ? o->timeout : "10", name, name,
 	    live_env("REBOND_SRCDIR"), o && o->no_sms ? ";" : "",
 	    live_env("REBOND_SRCDIR"), live_dir(), name);
@@ -814,7 +818,28 @@ Test(policy, relay_down_does_not_block_bounces, .timeout = 60)
 	cr_assert_eq(sink("admins-down@platform.example", NULL), 1);
 }
 
-/* STARTTLS with the certificate checked before anything is sent. */
+/* The SHA-256 pin of the test certificate, as openssl computes it. */
+static void
+server_pin(char *out, size_t len)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof cmd, "openssl x509 -in %s/cert.pem -outform DER "
+	    "| sha256sum | cut -c1-64", live_dir());
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(out, (int)len, p));
+	pclose(p);
+	n = strcspn(out, "\n");
+	out[n] = '\0';
+	cr_assert_eq(n, 64, "pin: %s", out);
+}
+
+/* STARTTLS with the certificate checked before anything is sent: a CA
+ * that did not sign it, a host name it does not carry and a pin it does
+ * not match are each refused; nothing goes out in clear. */
 Test(policy, starttls_relay_verified, .timeout = 60)
 {
 	const char *db = setup("tls", "(1, 'zoe@tls.example', "
@@ -823,9 +848,13 @@ Test(policy, starttls_relay_verified, .timeout = 60)
 	    live_env("REBOND_TEST_SMTPTLS_PORT"), .tls = "starttls",
 	    .host = "localhost", .ca = live_env("REBOND_TEST_OTHER_CA") };
 	struct cfgopt no_starttls = { .tls = "starttls", .host = "localhost" };
-	struct cfgopt good = { .smtp_port =
+	struct cfgopt wrong_host = { .smtp_port =
 	    live_env("REBOND_TEST_SMTPTLS_PORT"), .tls = "starttls",
-	    .host = "localhost" };
+	    .host = "127.0.0.1" };
+	char pin[80], first;
+	struct cfgopt pinned = { .smtp_port =
+	    live_env("REBOND_TEST_SMTPTLS_PORT"), .tls = "starttls",
+	    .host = "localhost", .pin = pin };
 	int rc;
 
 	bounce("tls", "zoe@tls.example", HARD, time(NULL) - 60);
@@ -840,10 +869,25 @@ Test(policy, starttls_relay_verified, .timeout = 60)
 	cr_assert_not_null(strstr(live_err(), "does not offer STARTTLS"), "%s",
 	    live_err());
 	cr_assert_eq(sink("zoe@tls-work.example", NULL), 0);
-	run_ok(config("tls", db, &good));
+	/* The certificate names "localhost" only. */
+	rc = run(config("tls", db, &wrong_host));
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "does not match"), "%s",
+	    live_err());
+	/* A pin one digit off: refused, though the chain verifies. */
+	server_pin(pin, sizeof pin);
+	first = pin[0];
+	pin[0] = first == '0' ? '1' : '0';
+	rc = run(config("tls", db, &pinned));
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "does not match the pinned one"),
+	    "%s", live_err());
+	cr_assert_eq(sink("zoe@tls-work.example", NULL), 0);
+	pin[0] = first;
+	run_ok(config("tls", db, &pinned));
 	cr_assert_eq(sink("zoe@tls-work.example", NULL), 1);
 	sql_is(db, "SELECT attempts || ',' || (sent_at IS NOT NULL) FROM "
-	    "rebond.outbox WHERE channel = 'email'", "3,true");
+	    "rebond.outbox WHERE channel = 'email'", "5,true");
 }
 
 Test(policy, report_prints_the_admin_queue, .timeout = 60)
