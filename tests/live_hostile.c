@@ -148,6 +148,40 @@ Test(hostile, every_shape_gets_a_verdict_with_bounded_memory, .timeout = 120)
 	/* Recipients are capped (CAP_RECIPIENTS), not 10,000 rows. */
 	cr_assert(live_sql_int(db, "SELECT max(c) FROM (SELECT count(*) AS c "
 	    "FROM rebond.events GROUP BY digest) x") <= 512);
+	{
+		char *all = live_sql_str(db, "SELECT string_agg(m.uid || ':' || "
+		    "m.outcome || ',' || m.report_type || ',rcpts=' || "
+		    "m.recipients || ',flags=' || m.flags || ',' || "
+		    "coalesce((SELECT string_agg(e.recipient || '=' || "
+		    "e.category, ' ' ORDER BY e.rcpt_index) FROM (SELECT * FROM "
+		    "rebond.events x WHERE x.digest = m.digest ORDER BY "
+		    "rcpt_index LIMIT 2) e), '-'), ' | ' ORDER BY m.uid) "
+		    "FROM rebond.messages m");
+
+		fprintf(stderr, "SUMMARY: hostile peak RSS %ld KiB (one "
+		    "ordinary bounce: %ld KiB); verdicts: %s\n", rss, base, all);
+		free(all);
+	}
+	/* Each shape's own verdict (UIDs in the order delivered). */
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages m "
+	    "JOIN rebond.events e USING (digest) WHERE m.uid = 1 AND "
+	    "m.flags & 1 = 1 AND e.recipient = 'big@example.com' AND "
+	    "e.category = 'hard'"), 1, "50 MiB: the DSN at its start");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages "
+	    "WHERE uid = 2 AND outcome = 'review' AND flags & 4 = 4"), 1,
+	    "1,000-deep: depth cap, review");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages "
+	    "WHERE uid = 3 AND flags & 16 = 16"), 1, "recipient cap flag");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE recipient = 'utf@example.com' AND category = 'quota'"), 1,
+	    "invalid UTF-8: still read");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages m "
+	    "JOIN rebond.events e USING (digest) WHERE m.uid = 6 AND "
+	    "m.flags & 64 = 64 AND e.recipient = 'nob@example.com'"), 1,
+	    "missing boundary: read as text");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages "
+	    "WHERE uid = 7 AND outcome = 'review'"), 1,
+	    "truncated base64: no status, review");
 	/* Stored text is valid UTF-8 without NULs (PostgreSQL accepted it).
 	 * Memory: fetching the 50 MiB message whole would add over 50 MiB
 	 * to the baseline; a bounded fetch adds a few. */
