@@ -185,14 +185,20 @@ mem_casefind(const char *hay, size_t hlen, const char *needle)
 	return NULL;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
+/*
+ * Length of the valid UTF-8 sequence at s (1..4, at most len bytes) and
+ * its code point in *cp_r, or 0 if it is not one (overlong forms,
+ * surrogates and code points past U+10FFFF are not).
+ */
+size_t
+utf8_decode(const unsigned char *s, size_t len, unsigned *cp_r)
 {
 	unsigned c = s[0], need, cp, i;
 
-	if (c < 0x80)
+	if (c < 0x80) {
+		*cp_r = c;
 		return 1;
+	}
 	if (c >= 0xc2 && c <= 0xdf)
 		need = 1, cp = c & 0x1f;
 	else if (c >= 0xe0 && c <= 0xef)
@@ -211,6 +217,7 @@ utf8_seq(const unsigned char *s, size_t len)
 	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
 	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	*cp_r = cp;
 	return need + 1;
 }
 
@@ -218,6 +225,7 @@ int
 utf8_valid(const char *s, size_t len)
 {
 	size_t i = 0, n;
+	unsigned cp;
 	uint64_t w;
 
 	while (i < len) {
@@ -230,7 +238,7 @@ utf8_valid(const char *s, size_t len)
 		}
 		if (i >= len)
 			break;
-		n = utf8_seq((const unsigned char *)s + i, len - i);
+		n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
 		if (n == 0)
 			return 0;
 		i += n;
@@ -243,6 +251,7 @@ sanitize(const char *s, size_t len, size_t max, int text)
 {
 	char *out = xmalloc((len < max ? len : max) + 1);
 	size_t i = 0, o = 0, n;
+	unsigned cp;
 
 	while (i < len) {
 		unsigned char c;
@@ -280,7 +289,7 @@ sanitize(const char *s, size_t len, size_t max, int text)
 			i++;
 			continue;
 		}
-		n = utf8_seq((const unsigned char *)s + i, len - i);
+		n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
 		if (text && (c == '\n' || c == '\r')) {
 			if (c == '\n') {
 				if (o + 1 > max)

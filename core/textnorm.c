@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "strutil.h"
 #include "textnorm.h"
 
 /*
@@ -40,38 +41,6 @@ static const char *const latin[0x180 - 0xa0] = {
 	/* 170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z",
 	"z", "z", "z", "s",
 };
-
-/* Length of a valid UTF-8 sequence at s and its code point, or 0. */
-static size_t
-utf8_dec(const unsigned char *s, size_t n, unsigned *cp_r)
-{
-	unsigned c = s[0], need, cp, i;
-
-	if (c < 0x80) {
-		*cp_r = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 2, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 3, cp = c & 0x07;
-	else
-		return 0;
-	if (n < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_r = cp;
-	return need + 1;
-}
 
 /* Replacement for code points outside Latin-1/Extended-A, or NULL. */
 static const char *
@@ -192,7 +161,7 @@ textnorm(const char *s, size_t n, char *out, size_t outsz)
 			i++;
 			continue;
 		}
-		len = utf8_dec(u + i, n - i, &cp);
+		len = utf8_decode(u + i, n - i, &cp);
 		if (len == 0 || cp < 0x20 || cp == 0x7f || cp == ' ') {
 			/* White space, controls, invalid bytes: one space. */
 			i += len ? len : 1;
