@@ -30,8 +30,10 @@ const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
 size_t mem_find3(const char *s, size_t len, int a, int b, int c);
 /* Case-insensitive (ASCII) prefix test of (s, len). */
 int mem_caseprefix(const char *s, size_t len, const char *prefix);
-/* 1 if (s, len) is valid UTF-8 (no overlongs, no surrogates). */
+/* Length (1..4) of the valid UTF-8 sequence at s, its code point in
+ * *cp_r; 0 for an invalid or cut sequence. */
 size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp_r);
+/* 1 if (s, len) is valid UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const char *s, size_t len);
 /*
  * Copy (s, len) into a new string fit for a log line or a database text

@@ -143,6 +143,42 @@ Test(strutil, utf8_valid_blocks)
 	}
 }
 
+/* Code points and lengths; overlongs, surrogates, past U+10FFFF, stray
+ * continuation bytes and cut sequences are 0. */
+Test(strutil, utf8_decode_table)
+{
+	static const struct {
+		const char *s;
+		size_t len, want;
+		unsigned cp;
+	} t[] = {
+		{ "A", 1, 1, 0x41 },
+		{ "\xc3\xa9", 2, 2, 0xe9 },			/* é */
+		{ "\xe2\x82\xac", 3, 3, 0x20ac },		/* € */
+		{ "\xf0\x9f\x98\x80", 4, 4, 0x1f600 },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+		{ "\xc0\xaf", 2, 0, 0 },			/* overlong '/' */
+		{ "\xe0\x80\xaf", 3, 0, 0 },		/* overlong */
+		{ "\xf0\x80\x80\xaf", 4, 0, 0 },		/* overlong */
+		{ "\xed\xa0\x80", 3, 0, 0 },		/* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0, 0 },		/* > U+10FFFF */
+		{ "\x80", 1, 0, 0 },				/* continuation */
+		{ "\xe2\x82", 2, 0, 0 },			/* cut */
+		{ "\xe2\x28\xac", 3, 0, 0 },		/* bad second */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		unsigned cp = 0xdead;
+		size_t n = utf8_decode((const unsigned char *)t[i].s, t[i].len,
+		    &cp);
+
+		cr_assert_eq(n, t[i].want, "case %zu: length %zu", i, n);
+		if (n > 0)
+			cr_assert_eq(cp, t[i].cp, "case %zu: U+%04X", i, cp);
+	}
+}
+
 Test(strutil, find3)
 {
 	char s[70];
