@@ -448,6 +448,24 @@ live_rebond(const char *args)
 	return WEXITSTATUS(st);
 }
 
+void
+live_server_pin(char *out, size_t len)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof cmd, "openssl x509 -in %s/cert.pem -outform DER "
+	    "| sha256sum | cut -c1-64", live_dir());
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(out, (int)len, p));
+	pclose(p);
+	n = strcspn(out, "\n");
+	out[n] = '\0';
+	cr_assert_eq(n, 64, "pin: %s", out);
+}
+
 long
 live_maxrss_kb(void)
 {

@@ -73,6 +73,9 @@ const char *live_config(const char *name, const char *user,
  */
 int live_rebond(const char *args);
 const char *live_out(void);
+/* The SHA-256 pin (64 hex digits) of the servers' test certificate, as
+ * openssl computes it, into out (len >= 65). */
+void live_server_pin(char *out, size_t len);
 /* Peak resident set size of the last live_rebond() process, in KiB. */
 long live_maxrss_kb(void);
 const char *live_err(void);

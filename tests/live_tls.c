@@ -85,31 +85,12 @@ Test(tls, plain_text_only_to_loopback, .timeout = 60)
 	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
 }
 
-/* The SHA-256 pin of the server certificate, as openssl computes it. */
-static void
-server_pin(char *out, size_t len)
-{
-	char cmd[512];
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof cmd, "openssl x509 -in %s/cert.pem -outform DER "
-	    "| sha256sum | cut -c1-64", live_dir());
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	cr_assert_not_null(fgets(out, (int)len, p));
-	pclose(p);
-	n = strcspn(out, "\n");
-	out[n] = '\0';
-	cr_assert_eq(n, 64, "pin: %s", out);
-}
-
 Test(tls, pinned_fingerprint_must_match, .timeout = 60)
 {
 	char pin[80], extra[200];
 	int rc;
 
-	server_pin(pin, sizeof pin);
+	live_server_pin(pin, sizeof pin);
 	snprintf(extra, sizeof extra, "[imap]\ntls_fingerprint = sha256:%s\n",
 	    pin);
 	rc = run_with("tls_pin_ok", extra);
