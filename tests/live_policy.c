@@ -1051,9 +1051,24 @@ start_helper(const char *name, const char *cmd)
 	    dir, live_env("REBOND_TEST_MAILUSER"), dir, dir,
 	    geteuid() == 0 ? "runuser -u nobody --" : "", cmd, dir);
 	cr_assert_eq(system(sh), 0, "%s", sh);
-	for (i = 0; i < 100 && access(pid, F_OK) != 0; i++)
+	/* A loaded machine (make -j2 check) can take seconds to start
+	 * Python; the log says why a helper that never came up failed. */
+	for (i = 0; i < 300 && access(pid, F_OK) != 0; i++)
 		usleep(100000);
-	cr_assert_eq(access(pid, F_OK), 0, "%s did not start", name);
+	if (access(pid, F_OK) != 0) {
+		char log[700], buf[2048] = "";
+		FILE *f;
+		size_t n = 0;
+
+		snprintf(log, sizeof log, "%s/log", dir);
+		if ((f = fopen(log, "r")) != NULL) {
+			n = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+		}
+		buf[n] = '\0';
+		cr_assert_fail("%s did not start within 30 s; its log:\n%s",
+		    name, buf);
+	}
 	snprintf(sh, sizeof sh, "cp %s %s", pid, top);
 	cr_assert_eq(system(sh), 0, "%s", sh);
 }
@@ -1175,7 +1190,7 @@ wait_port(const char *port)
 
 	sa.sin_port = htons((uint16_t)atoi(port));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (i = 0; i < 100 && !ok; i++) {
+	for (i = 0; i < 300 && !ok; i++) {
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		cr_assert(fd >= 0);
 		ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;

@@ -39,8 +39,8 @@ class Handler(Mailbox):
 
 c = Controller(Handler(maildir), hostname="127.0.0.1", port=int(port),
                authenticator=authenticator, auth_required=True,
-               auth_require_tls=False)
-c.start()
+               auth_require_tls=False, ready_timeout=30)
+c.start()   # listening (waits for its own trial connection) before the pid
 with open(pidfile + ".tmp", "w") as f:
     f.write("%d\n" % os.getpid())
 os.rename(pidfile + ".tmp", pidfile)
