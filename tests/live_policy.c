@@ -1130,8 +1130,13 @@ Test(policy, smtp_auth, .timeout = 60)
 	int rc;
 
 	snprintf(port, sizeof port, "%d", free_port());
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/smtp_auth_sink.py "
-	    "%s maildir rebond s3cret pid", live_env("REBOND_SRCDIR"), port);
+	/* The sink runs as the mail user, who may not read the source tree
+	 * (a clone in a mode 0700 directory): a copy in the test directory. */
+	snprintf(cmd, sizeof cmd, "install -m 0644 %s/tests/smtp_auth_sink.py "
+	    "%s/smtp_auth_sink.py", live_env("REBOND_SRCDIR"), live_dir());
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/smtp_auth_sink.py "
+	    "%s maildir rebond s3cret pid", live_dir(), port);
 	start_helper("authsink", cmd);
 	snprintf(pw, sizeof pw, "%s/smtp.pw", live_dir());
 	write_secret(pw, "wrong");
