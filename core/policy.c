@@ -261,6 +261,48 @@ may_replace(enum addr_state cur, time_t since, enum addr_state s,
 	return when >= since;
 }
 
+/* The login alert a state calls for. */
+static enum login_alert
+alert_level(enum addr_state s)
+{
+	return s == STATE_HARD ? ALERT_HARD : s == STATE_SPAM ? ALERT_SPAM :
+	    ALERT_NONE;
+}
+
+/* Does the login alert still name an address of the account with a
+ * problem as bad as the alert says? */
+static int
+alert_holds(const struct account *a)
+{
+	if (a->login_alert == ALERT_NONE)
+		return 0;
+	if (same_address(a->login_alert_address, a->primary_email))
+		return alert_level(a->primary_state) >= a->login_alert;
+	if (same_address(a->login_alert_address, a->secondary_email))
+		return alert_level(a->secondary_state) >= a->login_alert;
+	return 0;
+}
+
+/*
+ * Does an earlier warning still reach the user: sent by SMS, or by email
+ * to an address of the account that works and is not the one bouncing
+ * now?
+ */
+static int
+warning_stands(const struct account *a, const struct warned *w,
+    const char *bounced)
+{
+	if (w->channel != CHANNEL_EMAIL)
+		return 1;
+	if (same_address(w->dest, bounced))
+		return 0;
+	if (same_address(w->dest, a->primary_email))
+		return a->primary_state == STATE_OK;
+	if (same_address(w->dest, a->secondary_email))
+		return a->secondary_state == STATE_OK;
+	return 0;
+}
+
 /* The other channel for a bounce of the address of role. */
 static enum channel
 other_channel(const struct policy_config *cfg, const struct account *a,
@@ -353,11 +395,17 @@ decide_address(const struct policy_config *cfg, const struct account *a,
 		}
 		if ((s == STATE_HARD || s == STATE_SPAM) &&
 		    !out->clear_secondary) {
-			enum login_alert al = s == STATE_HARD ? ALERT_HARD :
-			    ALERT_SPAM;
+			enum login_alert al = alert_level(s);
 
-			/* A spam alert never hides a hard one. */
-			if (al >= a->login_alert) {
+			/*
+			 * The worst problem (a spam alert never hides a
+			 * hard one); as bad as the one named: that one
+			 * while it stands, the primary before the
+			 * secondary.
+			 */
+			if (al > a->login_alert || (al == a->login_alert &&
+			    (!alert_holds(a) || (role == ROLE_PRIMARY &&
+			    !same_address(a->login_alert_address, addr))))) {
 				out->set_alert = 1;
 				out->alert = al;
 				out->alert_address = addr;
@@ -376,8 +424,10 @@ decide_address(const struct policy_config *cfg, const struct account *a,
 		return;
 	}
 	if (a->warned[k].at != 0 && now - a->warned[k].at <
-	    (time_t)cfg->renotify_days * DAY_SECONDS) {
-		/* Warned lately for this category: that warning stands. */
+	    (time_t)cfg->renotify_days * DAY_SECONDS &&
+	    warning_stands(a, &a->warned[k], addr)) {
+		/* Warned lately for this category, by a channel that still
+		 * works: that warning stands. */
 		out->problem_warning = a->warned[k];
 		return;
 	}
@@ -530,9 +580,15 @@ policy_apply(struct account *a, struct ops_alert *ops,
 		a->dirty = 1;
 	}
 	if (act->clear_secondary) {
-		/* As the accounts trigger does: a new address starts ok. */
-		if (same_address(a->login_alert_address, a->secondary_email))
-			set_alert(a, ALERT_NONE, NULL);
+		/* As the accounts trigger does: a new address starts ok, and
+		 * an alert about it goes to the primary's problem, if any. */
+		if (same_address(a->login_alert_address, a->secondary_email)) {
+			if (alert_level(a->primary_state) != ALERT_NONE)
+				set_alert(a, alert_level(a->primary_state),
+				    a->primary_email);
+			else
+				set_alert(a, ALERT_NONE, NULL);
+		}
 		free(a->secondary_email);
 		a->secondary_email = NULL;
 		a->secondary_state = STATE_OK;
@@ -558,6 +614,9 @@ policy_apply(struct account *a, struct ops_alert *ops,
 		w->at = now;
 		w->id = 0;
 		snprintf(w->ref, sizeof w->ref, "%s", in->ref ? in->ref : "");
+		w->channel = act->channel;
+		snprintf(w->dest, sizeof w->dest, "%s", act->destination ?
+		    act->destination : "");
 	}
 }
 

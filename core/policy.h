@@ -28,9 +28,16 @@
  *   role invitation  the invitation failed: state; admin queue
  * The other channel: for a primary, the secondary address if set and ok,
  * else an SMS; for a secondary, the primary if ok, else an SMS. At most
- * one warning per account and category per renotify_days; a bounce older
- * than renotify_days warns nobody (old evidence). A bounce older than the
- * address's current state never replaces it.
+ * one warning per account and category per renotify_days, unless the
+ * earlier one went to an address that no longer works (the one bouncing
+ * now, or one with a problem): then the user is warned again, by what
+ * still works. A bounce older than renotify_days warns nobody (old
+ * evidence). A bounce older than the address's current state never
+ * replaces it.
+ * The login alert names one address: the one whose problem is the worst
+ * (hard before spam), the primary when both are as bad; it moves to the
+ * other address when its own is fixed or emptied and the other still has
+ * a problem (as the accounts trigger does in SQL).
  */
 #ifndef REBOND_POLICY_H
 #define REBOND_POLICY_H
@@ -96,6 +103,8 @@ enum notify_why {
 
 /* Bytes of a ref: "<64 hex digest>:<recipient index>" and a prefix. */
 #define POLICY_REF_BYTES 96
+/* Bytes of a warning's destination kept (an address or phone number). */
+#define POLICY_DEST_BYTES 384
 
 /* The latest warning of one category sent (or queued) to an account. */
 struct warned {
@@ -103,6 +112,8 @@ struct warned {
 	long long id;		/* its rebond.outbox id; 0 if queued in
 				 * this batch (then ref names it) */
 	char ref[POLICY_REF_BYTES];
+	enum channel channel;	/* how it went */
+	char dest[POLICY_DEST_BYTES];	/* where: address or phone */
 };
 
 /* Days (UTC, since the epoch) with a transient failure of an address. */

@@ -115,7 +115,8 @@ static const struct conf_def defs[] = {
 	  "at most one warning per account and category in this many days" },
 	{ "policy", "soft_window_days", CT_UINT, "30", 1, 365, 0, NULL, NULL,
 	  OFF(policy.soft_window_days),
-	  "transient failures older than this stop counting" },
+	  "transient failures older than this stop counting; a soft "
+	  "address with none left in it is ok again" },
 	{ "policy", "soft_limit", CT_UINT, "5", 1, 100, 0, NULL, NULL,
 	  OFF(policy.soft_limit),
 	  "days with a transient failure, within the window, that make an "

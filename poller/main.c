@@ -9,6 +9,8 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include <libpq-fe.h>
+
 #include "cmd_classify.h"
 #include "cmd_report.h"
 #include "conf.h"
@@ -298,6 +300,37 @@ cmd_replay(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * A connection string given on the command line must not hold a password:
+ * every local user reads /proc/PID/cmdline. Returns 0, or -1 with the
+ * error printed.
+ */
+static int
+conninfo_no_password(const char *conninfo)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	int rc = 0;
+
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		fprintf(stderr, "rebond migrate: --conninfo: %s",
+		    msg != NULL ? msg : "out of memory\n");
+		PQfreemem(msg);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0') {
+			fprintf(stderr, "rebond migrate: --conninfo holds a "
+			    "password, which the process list shows to every "
+			    "local user: put it in ~/.pgpass, PGPASSFILE or a "
+			    "service file\n");
+			rc = -1;
+		}
+	PQconninfoFree(opts);
+	return rc;
+}
+
 static int
 cmd_migrate(int argc, char **argv)
 {
@@ -338,6 +371,8 @@ cmd_migrate(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (conninfo != NULL && conninfo_no_password(conninfo) == -1)
+		return EX_USAGE;
 	if (conninfo == NULL) {
 		if ((cfg = load_config(config_path(path))) == NULL)
 			return EX_CONFIG;
@@ -492,6 +527,9 @@ main(int argc, char **argv)
 
 	/* libetpan writes to sockets without MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The SMS command's exit status is read with waitpid(): a SIGCHLD
+	 * ignored by whoever started us would throw it away. */
+	signal(SIGCHLD, SIG_DFL);
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

@@ -406,6 +406,14 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 	if (ns->validations_expired > 0 || ns->invitations_expired > 0)
 		log_info("notify: expired validations=%d invitations=%d",
 		    ns->validations_expired, ns->invitations_expired);
+	if (store_decay_soft(st, cfg->policy.soft_window_days,
+	    &ns->soft_decayed) == -1) {
+		sd.db_failed = 1;
+		goto out;
+	}
+	if (ns->soft_decayed > 0)
+		log_info("notify: soft addresses back to ok=%d",
+		    ns->soft_decayed);
 	send_channels(&sd, "email,sms");
 	/* The digest tells who was warned: after the warnings, and only when
 	 * it can leave now. */

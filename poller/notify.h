@@ -36,6 +36,7 @@ struct notify_stats {
 	unsigned long deferred;		/* to try again */
 	int validations_expired;
 	int invitations_expired;
+	int soft_decayed;		/* soft addresses back to ok */
 };
 
 /*

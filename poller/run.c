@@ -1451,8 +1451,11 @@ flush:
 out:
 	if (cur.pending || next.pending) {
 		/* Left on an IMAP failure: the COMMIT's answer, to be sure
-		 * of nothing, is not needed; the next run sees its digest. */
-		store_pipeline_finish(c->store);
+		 * of nothing, is not needed; the next run sees its digest.
+		 * A batch that failed leaves its transaction aborted: end
+		 * it, or the notifications that follow would fail too. */
+		if (store_pipeline_finish(c->store) == -1)
+			store_rollback(c->store);
 	}
 	batch_free(&cur);
 	batch_free(&next);

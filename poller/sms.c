@@ -85,7 +85,11 @@ read_output(int fd, const struct timespec *t0, unsigned timeout, char *out,
 	out[n] = '\0';
 }
 
-/* Wait for pid until the deadline; kill it past it. 1: exited, 0: killed. */
+/*
+ * Wait for pid until the deadline; kill it past it. 1: exited, 0: killed,
+ * -1: its status is lost (errno set; SIGCHLD ignored by whoever started
+ * us reaps children on its own): nobody knows whether it sent the SMS.
+ */
 static int
 wait_child(pid_t pid, const struct timespec *t0, unsigned timeout,
     int *status_r)
@@ -96,7 +100,7 @@ wait_child(pid_t pid, const struct timespec *t0, unsigned timeout,
 		if (r == pid)
 			return 1;
 		if (r == -1 && errno != EINTR)
-			return 1;
+			return -1;
 		if (seconds_since(t0) >= timeout) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, status_r, 0) == -1 &&
@@ -114,7 +118,7 @@ sms_send(const char *command, unsigned timeout, const char *number,
 {
 	char num[32], *copy, *argv[SMS_MAX_ARGS + 1], *tok, *save = NULL,
 	    output[OUTPUT_BYTES + 1], *line;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0, ended;
 	enum send_result rc = SEND_TEMP;
 	size_t argc = 0, tlen = strlen(text), off = 0;
 	struct timespec t0;
@@ -157,8 +161,20 @@ sms_send(const char *command, unsigned timeout, const char *number,
 		goto out;
 	}
 	if (pid == 0) {
-		/* Child: only async-signal-safe calls from here. */
-		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
+		/* Child: only async-signal-safe calls from here. The
+		 * command starts with the signals as a command should:
+		 * none blocked (rebond blocks SIGTERM and SIGINT during a
+		 * batch), SIGPIPE not ignored. */
+		sigset_t none;
+		struct sigaction dfl;
+
+		sigemptyset(&none);
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		if (sigaction(SIGPIPE, &dfl, NULL) == -1 ||
+		    sigprocmask(SIG_SETMASK, &none, NULL) == -1 ||
+		    dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
 		    dup2(out[1], 2) == -1)
 			_exit(EX_OSERR);
 		close_range(3, ~0U, 0);
@@ -184,7 +200,10 @@ sms_send(const char *command, unsigned timeout, const char *number,
 	in[1] = -1;
 	read_output(out[0], &t0, timeout, output, sizeof output);
 	line = str_sanitize(output, strcspn(output, "\n"), 200);
-	if (!wait_child(pid, &t0, timeout, &status))
+	if ((ended = wait_child(pid, &t0, timeout, &status)) == -1)
+		snprintf(err, errlen, "cannot learn how the SMS command "
+		    "ended: %s", strerror(errno));
+	else if (ended == 0)
 		snprintf(err, errlen, "SMS command killed after %u s", timeout);
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		rc = SEND_OK;

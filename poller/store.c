@@ -658,8 +658,8 @@ history_warned(struct store *st, struct account *a, size_t n)
 	params[0] = js;
 	if (exec(st, "lookup of earlier warnings",
 	    "SELECT DISTINCT ON (account_id, category) account_id, category,"
-	    " id, extract(epoch FROM created_at)::bigint "
-	    "FROM rebond.outbox "
+	    " id, extract(epoch FROM created_at)::bigint, channel, "
+	    "destination FROM rebond.outbox "
 	    "WHERE account_id = ANY(ARRAY(SELECT jsonb_array_elements_text("
 	    "$1::jsonb)::bigint)) AND channel IN ('email', 'sms')"
 	    " AND category IS NOT NULL AND cancelled_at IS NULL"
@@ -694,6 +694,10 @@ history_warned(struct store *st, struct account *a, size_t n)
 		w->at = epoch_or_zero(res, row, 3);
 		w->id = (long long)oid;
 		w->ref[0] = '\0';
+		w->channel = strcmp(PQgetvalue(res, row, 4), "sms") == 0 ?
+		    CHANNEL_SMS : CHANNEL_EMAIL;
+		snprintf(w->dest, sizeof w->dest, "%s",
+		    PQgetvalue(res, row, 5));
 	}
 	json_decref(index);
 	PQclear(res);
@@ -1001,6 +1005,28 @@ store_expire(struct store *st, unsigned validation_days,
 	PQclear(res);
 	*validations_r = (int)v;
 	*invitations_r = (int)i;
+	return 0;
+}
+
+int
+store_decay_soft(struct store *st, unsigned window_days, int *decayed_r)
+{
+	char wbuf[16];
+	const char *params[1] = { wbuf };
+	PGresult *res;
+	unsigned long long d = 0;
+
+	*decayed_r = 0;
+	snprintf(wbuf, sizeof wbuf, "%u", window_days);
+	if (exec(st, "decay of soft scores",
+	    "SELECT decayed FROM rebond.decay_soft($1::integer)",
+	    1, params, &res) == -1)
+		return -1;
+	if (PQntuples(res) != 1 ||
+	    parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &d) == -1)
+		d = 0;
+	PQclear(res);
+	*decayed_r = (int)d;
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* messages.outcome */
 enum outcome {
@@ -136,6 +136,13 @@ int store_unlock(struct store *st, const char *key);
  */
 int store_expire(struct store *st, unsigned validation_days,
     unsigned invitation_days, int *validations_r, int *invitations_r);
+
+/*
+ * rebond.decay_soft(): soft addresses without a transient failure for
+ * window_days are ok again (*decayed_r of them). Autocommit.
+ */
+int store_decay_soft(struct store *st, unsigned window_days,
+    int *decayed_r);
 
 /* One notification to send (rebond.outbox). */
 struct outbox_row {

@@ -489,6 +489,62 @@ Test(policy, new_secondary_keeps_the_primary_problem, .timeout = 60)
 	    "role = 'primary' AND category = 'hard'", "1");
 }
 
+/*
+ * Both addresses die. The warning mailed to the secondary reached nobody:
+ * an SMS follows. The login alert stays on the primary when the
+ * secondary is fixed, and goes to the secondary when the primary changes
+ * while the secondary is still dead.
+ */
+Test(policy, both_addresses_dead, .timeout = 60)
+{
+	const char *db = setup("both", "(1, 'kim@both.example', "
+	    "'kim@both-work.example', '+33600000011'), (2, 'lou@both.example', "
+	    "'lou@both-work.example', NULL)");
+	const char *cfg = config("both", db, NULL);
+	char *s, d[16], want[128];
+
+	bounce("both", "kim@both.example", HARD, time(NULL) - 180);
+	bounce("both", "lou@both.example", HARD, time(NULL) - 180);
+	run_ok(cfg);
+	cr_assert_eq(sink("kim@both-work.example", NULL), 1);
+	cr_assert_eq(sink("lou@both-work.example", NULL), 1);
+	bounce("both", "kim@both-work.example", HARD, time(NULL) - 60);
+	bounce("both", "lou@both-work.example", HARD, time(NULL) - 60);
+	run_ok(cfg);
+	today(db, d, sizeof d);
+	s = sms_log("both");
+	cr_assert_eq(strncmp(s, "+33600000011|", 13), 0, "an SMS: %s", s);
+	cr_assert_eq(strchr(s, '\n') - s + 1, (long)strlen(s), "one SMS: %s",
+	    s);
+	free(s);
+	snprintf(want, sizeof want, "hard|prévenu le %s (SMS)", d);
+	queue_is(db, 1, "secondary", want);
+	/* lou has no phone: nobody can be told any more */
+	queue_is(db, 2, "secondary", "hard|non prévenu : aucun autre moyen "
+	    "de le joindre (autre adresse absente ou en erreur, pas de "
+	    "téléphone)");
+	sql_is(db, "SELECT string_agg(primary_state || ',' || secondary_state "
+	    "|| ',' || login_alert || ',' || login_alert_address, ' ' ORDER BY "
+	    "id) FROM accounts", "hard,hard,hard,kim@both.example "
+	    "hard,hard,hard,lou@both.example");
+	/* lou's secondary fixed: the primary's alert stands */
+	live_sql(db, "UPDATE accounts SET secondary_email = "
+	    "'lou@both-new.example' WHERE id = 2");
+	sql_is(db, "SELECT login_alert || ',' || login_alert_address FROM "
+	    "accounts WHERE id = 2", "hard,lou@both.example");
+	/* kim's primary changed: the alert goes to the dead secondary,
+	 * then nothing is left once that is fixed too */
+	live_sql(db, "UPDATE accounts SET primary_email = "
+	    "'kim@both-new.example' WHERE id = 1");
+	sql_is(db, "SELECT primary_state || ',' || login_alert || ',' || "
+	    "login_alert_address FROM accounts WHERE id = 1",
+	    "ok,hard,kim@both-work.example");
+	live_sql(db, "UPDATE accounts SET secondary_email = NULL WHERE id = 1");
+	sql_is(db, "SELECT coalesce(login_alert, 'none') || ',' || "
+	    "coalesce(login_alert_address, 'none') FROM accounts WHERE id = 1",
+	    "none,none");
+}
+
 Test(policy, quota_spf_spam, .timeout = 60)
 {
 	const char *db = setup("qss", "(1, 'hal@qss-q.example', "
@@ -609,6 +665,40 @@ Test(policy, transient_below_and_above_the_limit, .timeout = 60)
 	s = sms_log("tr");
 	cr_assert_str_eq(s, "");
 	free(s);
+}
+
+/* The soft score decays: a soft address with no transient failure for
+ * soft_window_days is ok again, and its problem leaves the queue. */
+Test(policy, soft_score_decays, .timeout = 60)
+{
+	const char *db = setup("decay", "(1, 'sue@decay.example', NULL, "
+	    "NULL), (2, 'tom@decay.example', NULL, NULL)");
+	const char *cfg = config("decay", db, &(struct cfgopt){
+	    .policy = "soft_limit = 2\nsoft_window_days = 10" });
+	time_t now = time(NULL);
+
+	/* Two days of failures each: both soft. */
+	bounce("decay", "sue@decay.example", TRANSIENT, now - 2 * DAY);
+	bounce("decay", "sue@decay.example", TRANSIENT, now - 1 * DAY);
+	bounce("decay", "tom@decay.example", TRANSIENT, now - 2 * DAY);
+	bounce("decay", "tom@decay.example", TRANSIENT, now - 1 * DAY);
+	run_ok(cfg);
+	sql_is(db, "SELECT string_agg(primary_state, ',' ORDER BY id) FROM "
+	    "accounts", "soft,soft");
+	/* Time passes for sue: her failures are now older than the
+	 * window; tom's are not. */
+	live_sql(db, "UPDATE rebond.events SET occurred_at = occurred_at - "
+	    "interval '20 days' WHERE recipient = 'sue@decay.example'");
+	run_ok(cfg);
+	sql_is(db, "SELECT string_agg(primary_state || ':' || "
+	    "coalesce(primary_state_since::text, '-'), ',' ORDER BY id) "
+	    "FROM accounts WHERE id = 1", "ok:-");
+	sql_is(db, "SELECT primary_state FROM accounts WHERE id = 2", "soft");
+	queue_is(db, 1, "primary", "none");
+	sql_is(db, "SELECT resolution FROM rebond.problems WHERE "
+	    "account_id = 1", "soft_decayed");
+	queue_is(db, 2, "primary", "soft|non prévenu : échecs temporaires : "
+	    "pas d'avertissement prévu");
 }
 
 /* The validation mail of a new primary bounced. */

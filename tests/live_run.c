@@ -239,6 +239,29 @@ Test(run, migrate_is_idempotent, .timeout = 60)
 	    "rebond.schema_version") >= 1);
 }
 
+/* A password on the command line is for every local user to read: the
+ * connection string is refused before anything connects. */
+Test(run, migrate_refuses_a_password_on_the_command_line, .timeout = 60)
+{
+	char args[600];
+	int rc;
+
+	snprintf(args, sizeof args, "migrate --conninfo 'host=127.0.0.1 "
+	    "dbname=nothing password=s3cret' --sql-dir %s/sql",
+	    live_env("REBOND_SRCDIR"));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 64, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "holds a password"), "%s",
+	    live_err());
+	cr_assert_null(strstr(live_err(), "s3cret"), "%s", live_err());
+	snprintf(args, sizeof args, "migrate --conninfo 'host=127.0.0.1 "
+	    "bad' --sql-dir %s/sql", live_env("REBOND_SRCDIR"));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 64, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "--conninfo:"), "%s",
+	    live_err());
+}
+
 /* A server without MOVE: UID COPY + STORE \Deleted + UID EXPUNGE. */
 Test(run, fallback_without_move, .timeout = 60)
 {

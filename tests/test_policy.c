@@ -432,7 +432,7 @@ Test(policy_batch, second_hard_of_a_primary_changes_nothing)
 	policy_account_clear(&a);
 }
 
-Test(policy_batch, secondary_after_primary_links_the_first_warning)
+Test(policy_batch, secondary_after_primary_warns_again_by_sms)
 {
 	struct account a;
 	struct policy_actions act;
@@ -440,10 +440,142 @@ Test(policy_batch, secondary_after_primary_links_the_first_warning)
 	account_init(&a);
 	bounce(&a, NULL, "hard", ROLE_PRIMARY, NOW - 60, "d1:0", &act);
 	cr_assert_eq(act.channel, CHANNEL_EMAIL);
+	cr_assert_str_eq(act.destination, SECONDARY);
+	/* The warning went to the address that bounces now: it reached
+	 * nobody, so the user is warned again by what still works. */
 	bounce(&a, NULL, "hard", ROLE_SECONDARY, NOW - 30, "d2:0", &act);
-	cr_assert(act.problem && !act.warn, "one hard warning per period");
+	cr_assert(act.problem && act.warn);
+	cr_assert_eq(act.channel, CHANNEL_SMS);
+	cr_assert_str_eq(act.destination, PHONE);
+	cr_assert_str_eq(act.problem_warning.ref, "d2:0");
+	/* A third hard (the primary again, later evidence): the SMS
+	 * stands. */
+	a.primary_state = STATE_OK;
+	bounce(&a, NULL, "hard", ROLE_PRIMARY, NOW - 10, "d3:0", &act);
+	cr_assert(act.problem && !act.warn);
+	cr_assert_str_eq(act.problem_warning.ref, "d2:0");
+	policy_account_clear(&a);
+}
+
+Test(policy_batch, warning_to_a_working_address_stands)
+{
+	struct account a;
+	struct policy_actions act;
+
+	account_init(&a);
+	bounce(&a, NULL, "quota", ROLE_SECONDARY, NOW - 60, "d1:0", &act);
+	cr_assert_eq(act.channel, CHANNEL_EMAIL);
+	cr_assert_str_eq(act.destination, PRIMARY);
+	/* Another quota bounce of the secondary: the warning on the
+	 * (working) primary stands. */
+	a.secondary_state = STATE_OK;
+	bounce(&a, NULL, "quota", ROLE_SECONDARY, NOW - 30, "d2:0", &act);
+	cr_assert(act.problem && !act.warn, "one quota warning per period");
 	cr_assert_str_eq(act.problem_warning.ref, "d1:0");
-	cr_assert_eq(act.problem_warning.id, 0);
+	policy_account_clear(&a);
+}
+
+Test(policy_batch, warning_loaded_from_the_outbox_to_the_bouncing_address)
+{
+	struct account a;
+	struct policy_actions act;
+	struct policy_input in = { .category = CAT_HARD,
+		.role = ROLE_SECONDARY, .when = NOW - 60, .ref = "d9:0" };
+
+	account_init(&a);
+	/* As the store loads it: sent two days ago to the secondary (as
+	 * the store spells it: other case, blanks). */
+	a.warned[WARN_HARD].at = NOW - 2 * 86400;
+	a.warned[WARN_HARD].id = 41;
+	a.warned[WARN_HARD].channel = CHANNEL_EMAIL;
+	snprintf(a.warned[WARN_HARD].dest, sizeof a.warned[WARN_HARD].dest,
+	    " %s", "S@Example.ORG");
+	a.primary_state = STATE_HARD;
+	policy_decide(&bcfg, &a, NULL, &in, NOW, &act);
+	cr_assert(act.warn);
+	cr_assert_eq(act.channel, CHANNEL_SMS);
+	/* The same by SMS: it stands. */
+	a.warned[WARN_HARD].channel = CHANNEL_SMS;
+	snprintf(a.warned[WARN_HARD].dest, sizeof a.warned[WARN_HARD].dest,
+	    "%s", PHONE);
+	policy_decide(&bcfg, &a, NULL, &in, NOW, &act);
+	cr_assert(!act.warn);
+	cr_assert_eq(act.problem_warning.id, 41);
+	policy_account_clear(&a);
+}
+
+Test(policy_batch, login_alert_stays_on_the_primary)
+{
+	struct account a;
+	struct policy_actions act;
+
+	account_init(&a);
+	bounce(&a, NULL, "hard", ROLE_PRIMARY, NOW - 60, "d1:0", &act);
+	cr_assert_str_eq(a.login_alert_address, PRIMARY);
+	bounce(&a, NULL, "hard", ROLE_SECONDARY, NOW - 30, "d2:0", &act);
+	cr_assert(!act.set_alert, "the primary's alert stands");
+	cr_assert_eq(a.login_alert, ALERT_HARD);
+	cr_assert_str_eq(a.login_alert_address, PRIMARY);
+	policy_account_clear(&a);
+}
+
+Test(policy_batch, login_alert_goes_to_the_worst_then_the_primary)
+{
+	struct account a;
+	struct policy_actions act;
+
+	account_init(&a);
+	bounce(&a, NULL, "spam", ROLE_PRIMARY, NOW - 90, "d1:0", &act);
+	cr_assert_eq(a.login_alert, ALERT_SPAM);
+	cr_assert_str_eq(a.login_alert_address, PRIMARY);
+	/* hard beats spam, wherever it is */
+	bounce(&a, NULL, "hard", ROLE_SECONDARY, NOW - 60, "d2:0", &act);
+	cr_assert_eq(a.login_alert, ALERT_HARD);
+	cr_assert_str_eq(a.login_alert_address, SECONDARY);
+	/* as bad on the primary: the primary */
+	bounce(&a, NULL, "hard", ROLE_PRIMARY, NOW - 30, "d3:0", &act);
+	cr_assert(act.set_alert);
+	cr_assert_str_eq(a.login_alert_address, PRIMARY);
+	policy_account_clear(&a);
+}
+
+Test(policy_batch, an_alert_that_no_longer_holds_moves)
+{
+	struct account a;
+	struct policy_actions act;
+
+	account_init(&a);
+	/* A hard alert on an address the account no longer has. */
+	a.login_alert = ALERT_HARD;
+	a.login_alert_address = xstrdup("old@example.org");
+	bounce(&a, NULL, "hard", ROLE_SECONDARY, NOW - 30, "d1:0", &act);
+	cr_assert(act.set_alert);
+	cr_assert_str_eq(a.login_alert_address, SECONDARY);
+	policy_account_clear(&a);
+}
+
+Test(policy_batch, emptied_secondary_hands_its_alert_to_the_primary)
+{
+	struct policy_config cfg = bcfg;
+	struct policy_input in = { .category = CAT_HARD,
+		.role = ROLE_SECONDARY, .when = NOW - 30, .ref = "d2:0" };
+	struct account a;
+	struct policy_actions act;
+
+	account_init(&a);
+	cfg.clear_secondary_on_hard = 1;
+	/* The secondary had a spam alert; the primary is hard without
+	 * one (set before this rule). */
+	a.primary_state = STATE_HARD;
+	a.secondary_state = STATE_SPAM;
+	a.login_alert = ALERT_SPAM;
+	a.login_alert_address = xstrdup(SECONDARY);
+	policy_decide(&cfg, &a, NULL, &in, NOW, &act);
+	cr_assert(act.clear_secondary);
+	policy_apply(&a, NULL, &act, &in, NOW);
+	cr_assert_null(a.secondary_email);
+	cr_assert_eq(a.login_alert, ALERT_HARD);
+	cr_assert_str_eq(a.login_alert_address, PRIMARY);
 	policy_account_clear(&a);
 }
 

@@ -79,6 +79,48 @@ Test(sms, exit_75_is_temporary_other_is_refusal)
 	    SEND_PERM, "%s", err);
 }
 
+/* The command starts with no signal blocked and SIGPIPE not ignored,
+ * whatever rebond does with them (it blocks SIGTERM and SIGINT during a
+ * batch, and ignores SIGPIPE). */
+Test(sms, command_starts_with_default_signals)
+{
+	char err[256] = "", *blk, *ign;
+	unsigned long long mask;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_signals.sh %s",
+	    SRCDIR, log_path);
+	cr_assert_eq(sms_send(cmd, 10, "0600000001", "x", err, sizeof err),
+	    SEND_OK, "%s", err);
+	blk = strstr(slurp(), "SigBlk:");
+	cr_assert_not_null(blk, "%s", slurp());
+	mask = strtoull(blk + 7, NULL, 16);
+	cr_assert_eq(mask, 0, "blocked: %llx", mask);
+	ign = strstr(slurp(), "SigIgn:");
+	cr_assert_not_null(ign, "%s", slurp());
+	mask = strtoull(ign + 7, NULL, 16);
+	cr_assert_eq(mask & (1ULL << (SIGPIPE - 1)), 0, "ignored: %llx", mask);
+}
+
+/* With SIGCHLD ignored (as a careless supervisor may leave it), the exit
+ * status is lost: not knowing is a temporary failure, never "sent". */
+Test(sms, lost_exit_status_is_not_sent)
+{
+	char err[256] = "";
+
+	signal(SIGCHLD, SIG_IGN);
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh --exit 1 %s",
+	    SRCDIR, log_path);
+	cr_assert_eq(sms_send(cmd, 10, "0600000001", "x", err, sizeof err),
+	    SEND_TEMP, "%s", err);
+	cr_assert_not_null(strstr(err, "cannot learn"), "%s", err);
+	signal(SIGCHLD, SIG_DFL);
+}
+
 Test(sms, timeout_kills_and_is_temporary, .timeout = 20)
 {
 	char err[256] = "";
