@@ -128,6 +128,20 @@ imap_open(const struct endpoint *ep, const char *password, struct imap **im_r)
 		return fail(im, "connect", r, IMAP_ERR_TEMP);
 	}
 	if (ep->tls == TLS_STARTTLS) {
+		/* A greeting need not list the capabilities (RFC 3501,
+		 * Exchange's does not): then ask for them. */
+		if (im->m->imap_connection_info == NULL ||
+		    im->m->imap_connection_info->imap_capability == NULL) {
+			struct mailimap_capability_data *caps = NULL;
+
+			r = mailimap_capability(im->m, &caps);
+			if (r != MAILIMAP_NO_ERROR) {
+				im->broken = 1;
+				return fail(im, "CAPABILITY", r,
+				    IMAP_ERR_TEMP);
+			}
+			mailimap_capability_data_free(caps);
+		}
 		if (!mailimap_has_extension(im->m, "STARTTLS")) {
 			/* Never fall back to plain text. */
 			log_error("imap: host=%s does not offer STARTTLS; "

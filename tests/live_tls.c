@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "live.h"
@@ -125,4 +127,68 @@ Test(tls, starttls_is_never_downgraded, .timeout = 60)
 	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
 	cr_assert_not_null(strstr(live_err(), "does not offer STARTTLS"), "%s",
 	    live_err());
+}
+
+/*
+ * A greeting without capabilities (RFC 3501 allows it; Exchange's has
+ * none): rebond asks with CAPABILITY, then sends STARTTLS. The scripted
+ * server logs the commands and refuses STARTTLS: the run stops there
+ * (exit 76), having sent nothing else, the password least of all.
+ */
+Test(tls, starttls_asks_for_capabilities_the_greeting_lacks, .timeout = 60)
+{
+	static const char script[] =
+	    "import os, socket, sys\n"
+	    "s = socket.socket()\n"
+	    "s.bind(('127.0.0.1', 0))\n"
+	    "s.listen(4)\n"
+	    "s.settimeout(30)\n"
+	    "print(os.getpid(), s.getsockname()[1], flush=True)\n"
+	    "c = s.accept()[0]\n"
+	    "c.settimeout(10)\n"
+	    "f = c.makefile('rb')\n"
+	    "log = open(sys.argv[1], 'w')\n"
+	    "c.sendall(b'* OK scripted server ready\\r\\n')\n"
+	    "for line in f:\n"
+	    "    tag, cmd = (line.decode('ascii', 'replace').split() + "
+	    "['', ''])[:2]\n"
+	    "    log.write(cmd.upper() + '\\n')\n"
+	    "    log.flush()\n"
+	    "    if cmd.upper() == 'CAPABILITY':\n"
+	    "        c.sendall(b'* CAPABILITY IMAP4rev1 STARTTLS "
+	    "LOGINDISABLED\\r\\n' + tag.encode() + b' OK done\\r\\n')\n"
+	    "    else:\n"
+	    "        c.sendall(tag.encode() + b' NO not today\\r\\n')\n"
+	    "        break\n";
+	char path[600], logp[600], cmd[1400], extra[200], *got;
+	FILE *f, *p;
+	int port = 0, pid = 0, rc;
+
+	snprintf(path, sizeof path, "%s/nocaps.py", live_dir());
+	snprintf(logp, sizeof logp, "%s/nocaps.log", live_dir());
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(script, f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "exec /usr/bin/python3 %s %s", path, logp);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%d %d", &pid, &port), 2);
+	snprintf(extra, sizeof extra, "[imap]\ntls = starttls\nport = %d\n",
+	    port);
+	rc = run_with("tls_nocaps", extra);
+	kill(pid, SIGTERM);
+	pclose(p);
+	cr_assert_eq(rc, 76, "exit %d: %s", rc, live_err());
+	cr_assert_null(strstr(live_err(), "does not offer STARTTLS"), "%s",
+	    live_err());
+	cr_assert_not_null(strstr(live_err(), "STARTTLS"), "%s", live_err());
+	f = fopen(logp, "r");
+	cr_assert_not_null(f);
+	got = calloc(1, 256);
+	cr_assert_not_null(got);
+	cr_assert_eq(fread(got, 1, 255, f) > 0, 1);
+	fclose(f);
+	cr_assert_str_eq(got, "CAPABILITY\nSTARTTLS\n");
+	free(got);
 }
