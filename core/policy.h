@@ -104,7 +104,7 @@ enum notify_why {
 /* Bytes of a ref: "<64 hex digest>:<recipient index>" and a prefix. */
 #define POLICY_REF_BYTES 96
 /* Bytes of a warning's destination kept (an address or phone number). */
-#define POLICY_DEST_BYTES 384
+#define POLICY_DEST_BYTES 256
 
 /* The latest warning of one category sent (or queued) to an account. */
 struct warned {
