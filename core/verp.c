@@ -30,17 +30,41 @@ base32(const unsigned char *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
-/* The tag of "<id>.<role>" into tag (2 * VERP_TAG_BYTES bytes is plenty). */
-static void
-make_tag(long long id, const char *role, const void *key, size_t klen,
-    char *tag)
+/*
+ * The tag of "<id>.<role>.<address>" into tag (VERP_TAG_CHARS + 1 bytes),
+ * the address trimmed of blanks and its ASCII letters lowercased (the
+ * way accounts are matched). Returns 0, or -1 when the address is empty
+ * or too long.
+ */
+static int
+make_tag(long long id, const char *role, const char *address,
+    const void *key, size_t klen, char tag[VERP_TAG_CHARS + 1])
 {
 	unsigned char mac[32];
-	char msg[64];
-	int n = snprintf(msg, sizeof msg, "%lld.%s", id, role);
+	char msg[64 + VERP_SIGNED_MAX];
+	size_t al, i;
+	int n;
 
-	digest_hmac_sha256(key, klen, msg, (size_t)n, mac);
+	if (address == NULL)
+		return -1;
+	while (*address == ' ' || *address == '\t')
+		address++;
+	al = strlen(address);
+	while (al > 0 && (address[al - 1] == ' ' || address[al - 1] == '\t'))
+		al--;
+	if (al == 0 || al > VERP_SIGNED_MAX)
+		return -1;
+	n = snprintf(msg, sizeof msg, "%lld.%s.", id, role);
+	if (n < 0 || (size_t)n + al > sizeof msg)
+		return -1;
+	for (i = 0; i < al; i++) {
+		unsigned char c = (unsigned char)address[i];
+
+		msg[(size_t)n + i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	digest_hmac_sha256(key, klen, msg, (size_t)n + al, mac);
 	base32(mac, VERP_TAG_BYTES, tag);
+	return 0;
 }
 
 /* Split return_path at '@'; 0 and lengths, or -1. */
@@ -59,16 +83,17 @@ split(const char *rp, size_t *local_len, const char **domain)
 
 int
 verp_encode(const char *return_path, long long id, enum role role,
-    const void *key, size_t klen, char *out, size_t outlen)
+    const char *address, const void *key, size_t klen, char *out,
+    size_t outlen)
 {
 	const char *rname = policy_role_name(role), *domain;
-	char tag[2 * VERP_TAG_BYTES];
+	char tag[VERP_TAG_CHARS + 1];
 	size_t llen;
 	int n;
 
-	if (rname == NULL || id < 0 || split(return_path, &llen, &domain) == -1)
+	if (rname == NULL || id < 0 || split(return_path, &llen, &domain) == -1 ||
+	    make_tag(id, rname, address, key, klen, tag) == -1)
 		return -1;
-	make_tag(id, rname, key, klen, tag);
 	n = snprintf(out, outlen, "%.*s+%lld.%s.%s@%s", (int)llen, return_path,
 	    id, rname, tag, domain);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
@@ -87,13 +112,12 @@ same(const char *a, const char *b, size_t n)
 }
 
 int
-verp_decode(const char *address, const char *return_path, const void *key,
-    size_t klen, long long *id_r, enum role *role_r)
+verp_parse(const char *address, const char *return_path, struct verp_tag *t)
 {
 	static const enum role roles[] = { ROLE_PRIMARY, ROLE_SECONDARY,
 		ROLE_PENDING, ROLE_INVITATION };
 	const char *domain, *at, *p, *dot1, *dot2;
-	char idbuf[24], rbuf[16], tag[2 * VERP_TAG_BYTES], want[2 * VERP_TAG_BYTES];
+	char idbuf[24], rbuf[16];
 	unsigned long long id;
 	size_t llen, i, tlen;
 
@@ -121,20 +145,30 @@ verp_decode(const char *address, const char *return_path, const void *key,
 	str_lower(rbuf);
 	tlen = (size_t)(at - dot2 - 1);
 	if (parse_uint(idbuf, 0, 0x7fffffffffffffffULL, &id) == -1 ||
-	    tlen >= sizeof tag)
+	    tlen != VERP_TAG_CHARS)
 		return -1;
-	memcpy(tag, dot2 + 1, tlen);
-	tag[tlen] = '\0';
-	str_lower(tag);
 	for (i = 0; i < sizeof roles / sizeof roles[0]; i++) {
 		if (strcmp(rbuf, policy_role_name(roles[i])) != 0)
 			continue;
-		make_tag((long long)id, rbuf, key, klen, want);
-		if (strlen(want) != tlen || !same(want, tag, tlen))
-			return -1;
-		*id_r = (long long)id;
-		*role_r = roles[i];
+		t->id = (long long)id;
+		t->role = roles[i];
+		memcpy(t->mac, dot2 + 1, tlen);
+		t->mac[tlen] = '\0';
+		str_lower(t->mac);
 		return 1;
 	}
 	return -1;
+}
+
+int
+verp_verify(const struct verp_tag *t, const char *address, const void *key,
+    size_t klen)
+{
+	const char *rname = policy_role_name(t->role);
+	char want[VERP_TAG_CHARS + 1];
+
+	if (rname == NULL || make_tag(t->id, rname, address, key, klen,
+	    want) == -1)
+		return 0;
+	return same(want, t->mac, VERP_TAG_CHARS);
 }

@@ -35,7 +35,7 @@ usage(FILE *f)
 	    "       rebond check-config [-c FILE] [--sample]\n"
 	    "       rebond classify [--json] [--jobs N] PATH...|-\n"
 	    "       rebond report [-c FILE] [--wide]\n"
-	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation\n"
+	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation [ADDRESS]\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
 	    CONF_DEFAULT_PATH);
@@ -433,7 +433,69 @@ cmd_check_config(int argc, char **argv)
 	return EX_OK;
 }
 
-/* rebond verp ACCOUNT_ID ROLE: the signed return path for that address. */
+/*
+ * The address account id has now in role, from the database, into out
+ * (outsz bytes). Returns EX_OK, or an exit code (the error printed).
+ */
+static int
+verp_current_address(const struct config *cfg, long long id, enum role role,
+    char *out, size_t outsz)
+{
+	struct store *st = NULL;
+	struct account *acc = NULL;
+	const char *a = NULL;
+	size_t nacc = 0;
+	int version, rc = EX_UNAVAILABLE;
+
+	if (store_open(cfg->database.conninfo, &st) == -1 ||
+	    store_schema_version(st, &version) == -1)
+		goto out;
+	if (version != STORE_SCHEMA_VERSION) {
+		fprintf(stderr, "rebond: verp: database schema version %d, this "
+		    "rebond needs %d: run rebond migrate\n", version,
+		    STORE_SCHEMA_VERSION);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if (store_begin(st) == -1)
+		goto out;
+	if (store_lookup(st, NULL, 0, &id, 1, &acc, &nacc) == -1) {
+		store_rollback(st);
+		goto out;
+	}
+	store_rollback(st);	/* (nothing written: the locks go) */
+	rc = EX_DATAERR;
+	if (nacc == 0) {
+		fprintf(stderr, "rebond: verp: no account %lld\n", id);
+		goto out;
+	}
+	a = role == ROLE_SECONDARY ? acc[0].secondary_email :
+	    role == ROLE_PENDING ? acc[0].pending_email : acc[0].primary_email;
+	if (a != NULL)
+		a += strspn(a, " \t");
+	if (a == NULL || *a == '\0') {
+		fprintf(stderr, "rebond: verp: account %lld has no %s "
+		    "address\n", id, policy_role_name(role));
+		goto out;
+	}
+	if (strlen(a) >= outsz) {
+		fprintf(stderr, "rebond: verp: account %lld: its %s address "
+		    "is too long to sign\n", id, policy_role_name(role));
+		goto out;
+	}
+	strcpy(out, a);
+	rc = EX_OK;
+out:
+	store_accounts_free(acc, nacc);
+	store_close(&st);
+	return rc;
+}
+
+/*
+ * rebond verp ACCOUNT_ID ROLE [ADDRESS]: the signed return path of a mail
+ * to ADDRESS, the account's address in that role; without ADDRESS, the
+ * one the account has now (read from the database).
+ */
 static int
 cmd_verp(int argc, char **argv)
 {
@@ -444,7 +506,7 @@ cmd_verp(int argc, char **argv)
 	};
 	static const enum role roles[] = { ROLE_PRIMARY, ROLE_SECONDARY,
 		ROLE_PENDING, ROLE_INVITATION };
-	char addr[VERP_ADDRESS_MAX], *secret = NULL;
+	char addr[VERP_ADDRESS_MAX], to[VERP_SIGNED_MAX + 1], *secret = NULL;
 	const char *path = NULL;
 	unsigned long long id;
 	struct config *cfg;
@@ -463,7 +525,7 @@ cmd_verp(int argc, char **argv)
 			usage(stderr);
 			return EX_USAGE;
 		}
-	if (argc - optind != 2) {
+	if (argc - optind != 2 && argc - optind != 3) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -480,6 +542,20 @@ cmd_verp(int argc, char **argv)
 		    "secondary, pending or invitation\n", argv[optind + 1]);
 		return EX_USAGE;
 	}
+	if (argc - optind == 3) {
+		const char *a = argv[optind + 2];
+
+		for (i = 0; a[i] != '\0'; i++)
+			if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f)
+				break;
+		if (a[i] != '\0' || strchr(a, '@') == NULL ||
+		    i > VERP_SIGNED_MAX) {
+			fprintf(stderr, "rebond: verp: \"%s\": expected the "
+			    "address the mail goes to (local@domain)\n", a);
+			return EX_USAGE;
+		}
+		strcpy(to, a);
+	}
 	if ((cfg = load_config(config_path(path))) == NULL)
 		return EX_CONFIG;
 	if (cfg->verp.secret_file == NULL || cfg->verp.return_path == NULL) {
@@ -487,9 +563,13 @@ cmd_verp(int argc, char **argv)
 		    "return_path must be set in %s\n", cfg->path);
 		goto out;
 	}
+	if (argc - optind == 2 && (rc = verp_current_address(cfg,
+	    (long long)id, role, to, sizeof to)) != EX_OK)
+		goto out;
+	rc = EX_CONFIG;
 	if ((secret = conf_read_secret(cfg->verp.secret_file, stderr)) == NULL)
 		goto out;
-	if (verp_encode(cfg->verp.return_path, (long long)id, role, secret,
+	if (verp_encode(cfg->verp.return_path, (long long)id, role, to, secret,
 	    strlen(secret), addr, sizeof addr) == -1) {
 		fprintf(stderr, "rebond: verp: cannot tag \"%s\" (a plain "
 		    "local@domain without '+' is needed)\n",

@@ -167,7 +167,8 @@ send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
 	if (sd->verp_key == NULL || r->account_id <= 0 ||
 	    r->dest_role == ROLE_NONE ||
 	    verp_encode(cfg->verp.return_path, r->account_id, r->dest_role,
-	    sd->verp_key, strlen(sd->verp_key), from, sizeof from) == -1)
+	    r->destination, sd->verp_key, strlen(sd->verp_key), from,
+	    sizeof from) == -1)
 		snprintf(from, sizeof from, "%s", cfg->verp.return_path ?
 		    cfg->verp.return_path : cfg->smtp.from);
 	res = smtp_send(sd->smtp, from, r->destination, data, len, err,

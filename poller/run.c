@@ -31,6 +31,11 @@
 /* Bytes fetched per IMAP round trip, whatever the batch size says. Two
  * batches are in memory at a time: one worked on, the next arriving. */
 #define BATCH_BYTES (8u * 1024 * 1024)
+/* Recipients parsed per batch: past them, the rest of the messages make
+ * another batch (see prepare_batch). */
+#define BATCH_RECIPIENTS 2048
+/* VERP tags read per message at most (each names an account to load). */
+#define VERP_CANDIDATES 4
 
 /* The smallest group of moves that opens a second session (mover_open). */
 #define MOVER_MIN 1000
@@ -88,6 +93,10 @@ struct item {
 	int tag;		/* VERP tag: 1 valid, 0 none, -1 forged */
 	long long tag_id;	/* account named by a valid tag */
 	enum role tag_role;	/* and the role of the address */
+	/* tags read from the addresses, verified once the accounts they
+	 * name are loaded (verp_settle) */
+	struct verp_tag cand[VERP_CANDIDATES];
+	size_t ncand;
 };
 
 /* One UID MOVE for the mover. The last job of a group carries its
@@ -216,10 +225,10 @@ analyse(struct item *it)
 }
 
 /*
- * Look for a signed VERP tag in the addresses the bounce came back to
- * (DESIGN.md "Identifying the account"). With mode = require, a bounce
- * that would change an account but carries no valid tag goes to review:
- * a forged DSN must not flag or unsubscribe anyone.
+ * Read the signed VERP tags in the addresses the bounce came back to
+ * (DESIGN.md "Identifying the account"); they are verified by
+ * verp_settle() once the accounts they name are loaded, since the tag
+ * signs the address the mail went to.
  */
 static void
 verp_check(const struct ctx *c, struct item *it)
@@ -228,28 +237,83 @@ verp_check(const struct ctx *c, struct item *it)
 	size_t i;
 
 	it->tag = 0;
+	it->ncand = 0;
 	if (c->verp_key == NULL)
 		return;
-	for (i = 0; i < r->ntag_addrs; i++) {
-		long long id;
-		enum role role;
-		int v = verp_decode(r->tag_addrs[i], c->cfg->verp.return_path,
-		    c->verp_key, strlen(c->verp_key), &id, &role);
+	for (i = 0; i < r->ntag_addrs && it->ncand < VERP_CANDIDATES; i++) {
+		int v = verp_parse(r->tag_addrs[i], c->cfg->verp.return_path,
+		    &it->cand[it->ncand]);
 
-		if (v == 1) {
-			it->tag = 1;
-			it->tag_id = id;
-			it->tag_role = role;
-			return;
-		}
-		if (v == -1)
+		if (v == 1)
+			it->ncand++;
+		else if (v == -1)
 			it->tag = -1;
 	}
-	if (it->tag == -1)
-		log_warning("verp: uid=%u message_id=%s tag does not verify "
-		    "(forged, or signed with another secret)", it->msg->uid,
-		    r->message_id ? r->message_id : "-");
-	if (c->cfg->verp.mode == VERP_REQUIRE &&
+}
+
+/* The address an account has now in role (NULL: none). */
+static const char *
+role_address(const struct account *a, enum role role)
+{
+	switch (role) {
+	case ROLE_PRIMARY:
+	case ROLE_INVITATION:
+		return a->primary_email;
+	case ROLE_SECONDARY:
+		return a->secondary_email;
+	case ROLE_PENDING:
+		return a->pending_email;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Verify the tags read by verp_check() against the accounts of the batch:
+ * the first one signed for its account's current address in its role
+ * decides. With mode = require, a bounce that would change an account
+ * but carries no valid tag goes to review: a forged DSN must not flag or
+ * unsubscribe anyone.
+ */
+static void
+verp_settle(const struct ctx *c, struct item *it, const struct account *acc,
+    size_t nacc)
+{
+	const struct verp_tag *t = NULL;
+	const char *why = "";
+	size_t i, k;
+
+	if (c->verp_key == NULL)
+		return;
+	for (k = 0; k < it->ncand && it->tag != 1; k++) {
+		t = &it->cand[k];
+		for (i = 0; i < nacc && acc[i].id != t->id; i++)
+			;
+		if (i == nacc) {
+			why = "no such account";
+			it->tag = -1;
+		} else if (verp_verify(t, role_address(&acc[i], t->role),
+		    c->verp_key, strlen(c->verp_key))) {
+			it->tag = 1;
+			it->tag_id = t->id;
+			it->tag_role = t->role;
+		} else {
+			why = "not signed for the account's address in that "
+			    "role (it changed since the mail was sent), or "
+			    "forged, or signed with another secret";
+			it->tag = -1;
+		}
+	}
+	if (it->tag == -1 && t != NULL)
+		log_warning("verp: uid=%u message_id=%s tag=%lld.%s does not "
+		    "verify: %s", it->msg->uid, it->report->message_id ?
+		    it->report->message_id : "-", t->id,
+		    policy_role_name(t->role), why);
+	else if (it->tag == -1)
+		log_warning("verp: uid=%u message_id=%s tag does not verify: "
+		    "malformed (forged)", it->msg->uid,
+		    it->report->message_id ? it->report->message_id : "-");
+	if (it->tag != 1 && c->cfg->verp.mode == VERP_REQUIRE &&
 	    it->outcome == OUTCOME_ARCHIVED)
 		it->outcome = OUTCOME_REVIEW;
 }
@@ -419,16 +483,16 @@ batch_addresses(struct item *items, size_t n, size_t *naddr_r)
 	return addrs;
 }
 
-/* Account ids named by valid VERP tags in the batch, for the lookup. */
+/* Account ids named by VERP tags in the batch, for the lookup. */
 static long long *
 batch_tag_ids(struct item *items, size_t n, size_t *nids_r)
 {
-	long long *ids = xcalloc(n + 1, sizeof *ids);
-	size_t i, k = 0;
+	long long *ids = xcalloc(n * VERP_CANDIDATES + 1, sizeof *ids);
+	size_t i, j, k = 0;
 
 	for (i = 0; i < n; i++)
-		if (items[i].report != NULL && items[i].tag == 1)
-			ids[k++] = items[i].tag_id;
+		for (j = 0; items[i].report != NULL && j < items[i].ncand; j++)
+			ids[k++] = items[i].cand[j].id;
 	*nids_r = k;
 	return ids;
 }
@@ -1051,24 +1115,44 @@ batch_free(struct batch *b)
  * batch, parse and classify. Done before the database says which
  * messages an earlier run recorded (their verdicts are then dropped), so
  * that it runs while the server writes the previous batch.
+ *
+ * A batch is bounded by messages and bytes when fetched, but what it
+ * costs in memory and in one transaction grows with its recipients
+ * (CAP_RECIPIENTS per message: 200 hostile messages would make 100,000
+ * rows): once BATCH_RECIPIENTS are parsed, the messages left are not
+ * parsed but handed to *rest, a batch of their own, prepared in turn.
  */
 static void
-prepare_batch(struct batch *b)
+prepare_batch(struct batch *b, struct batch *rest)
 {
-	size_t i, j;
+	size_t i, j, rcpts = 0;
 
+	memset(rest, 0, sizeof *rest);
 	b->items = xcalloc(b->n + 1, sizeof *b->items);
 	for (i = 0; i < b->n; i++) {
 		struct item *it = &b->items[i];
 
+		if (rcpts >= BATCH_RECIPIENTS) {
+			rest->n = b->n - i;
+			rest->msgs = xcalloc(rest->n + 1, sizeof *rest->msgs);
+			memcpy(rest->msgs, b->msgs + i,
+			    rest->n * sizeof *rest->msgs);
+			b->n = i;	/* (the tail is rest's now) */
+			log_debug("run: batch split after %zu messages, "
+			    "%zu recipients; %zu messages follow", i, rcpts,
+			    rest->n);
+			break;
+		}
 		it->msg = &b->msgs[i];
 		it->seen = OUTCOME_NONE;
 		digest_sha256_hex(it->msg->data, it->msg->len, it->digest);
 		for (j = 0; j < i && !it->dup; j++)
 			if (strcmp(b->items[j].digest, it->digest) == 0)
 				it->dup = 1;
-		if (!it->dup)
+		if (!it->dup) {
 			analyse(it);
+			rcpts += it->nverdicts > 0 ? it->nverdicts : 1;
+		}
 	}
 }
 
@@ -1123,6 +1207,15 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 		if (items[i].outcome == OUTCOME_IGNORED)
 			c->stats->ignored++;
 	}
+	addrs = batch_addresses(items, n, &naddr);
+	ids = batch_tag_ids(items, n, &nids);
+	if ((naddr > 0 || nids > 0) && store_lookup(c->store, addrs, naddr,
+	    ids, nids, &acc, &nacc) == -1)
+		goto rollback;
+	/* Tags verified against the addresses the accounts have now. */
+	for (i = 0; i < n; i++)
+		if (items[i].seen == OUTCOME_NONE && !items[i].dup)
+			verp_settle(c, &items[i], acc, nacc);
 	/* A duplicate goes where its twin goes. */
 	for (i = 0; i < n; i++)
 		for (j = 0; j < i && items[i].dup; j++)
@@ -1130,11 +1223,6 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 				items[i].outcome = items[j].outcome;
 				break;
 			}
-	addrs = batch_addresses(items, n, &naddr);
-	ids = batch_tag_ids(items, n, &nids);
-	if ((naddr > 0 || nids > 0) && store_lookup(c->store, addrs, naddr,
-	    ids, nids, &acc, &nacc) == -1)
-		goto rollback;
 	/* The history the policy needs: bulk, never per recipient. */
 	if (nacc > 0 && store_history(c->store, acc, nacc, c->now -
 	    (time_t)c->cfg->policy.soft_window_days * 86400) == -1)
@@ -1344,7 +1432,7 @@ static int
 poll_folder(struct ctx *c)
 {
 	struct walk w = { 0 };
-	struct batch cur = { 0 }, next = { 0 };
+	struct batch cur = { 0 }, next = { 0 }, rest = { 0 };
 	uint32_t *uids, exists = 0, lastuid = 0;
 	unsigned long long last;
 	size_t n = 0, maxb = c->cfg->imap.max_message_bytes;
@@ -1384,38 +1472,61 @@ poll_folder(struct ctx *c)
 		rc = imap_exit(c->imap);
 		goto out;
 	}
-	while (n > 0) {
+	while (n > 0 || rest.n > 0) {
 		int stop = stop_pending(c->stats);
 
-		if (imap_fetch_recv(c->imap, &next.msgs, &next.n) == -1) {
-			rc = imap_exit(c->imap);
-			goto out;
-		}
-		if (stop) {
-			/* Asked for before the stop: not worked on. */
-			batch_free(&next);
-			break;
-		}
-		lastuid = uids[n - 1];
-		log_debug("run: batch uids=%u-%u fetched=%zu", uids[0],
-		    lastuid, next.n);
-		testpoint("fetched");
-		c->stats->messages += next.n;
-		/* Ask for the batch after, unless asked to stop. */
-		n = 0;
-		if (!stop_pending(c->stats)) {
-			if (next_batch(c, &w, uids, &n) == -1) {
+		if (rest.n > 0) {
+			/* What a batch left past its recipients: already
+			 * fetched and counted. */
+			if (stop) {
+				c->stats->messages -= rest.n;
+				lastuid = rest.msgs[0].uid - 1;
+				batch_free(&rest);
+				/* the batch asked for is not worked on */
+				if (n > 0 && imap_fetch_recv(c->imap,
+				    &next.msgs, &next.n) == -1) {
+					rc = imap_exit(c->imap);
+					goto out;
+				}
+				batch_free(&next);
+				break;
+			}
+			next = rest;
+			memset(&rest, 0, sizeof rest);
+			prepare_batch(&next, &rest);
+		} else {
+			if (imap_fetch_recv(c->imap, &next.msgs,
+			    &next.n) == -1) {
 				rc = imap_exit(c->imap);
 				goto out;
 			}
-			if (n > 0)
-				testpoint("sized");
-			if (imap_fetch_send(c->imap, uids, n, maxb) == -1) {
-				rc = imap_exit(c->imap);
-				goto out;
+			if (stop) {
+				/* Asked for before the stop: not worked on. */
+				batch_free(&next);
+				break;
 			}
+			lastuid = uids[n - 1];
+			log_debug("run: batch uids=%u-%u fetched=%zu", uids[0],
+			    lastuid, next.n);
+			testpoint("fetched");
+			c->stats->messages += next.n;
+			/* Ask for the batch after, unless asked to stop. */
+			n = 0;
+			if (!stop_pending(c->stats)) {
+				if (next_batch(c, &w, uids, &n) == -1) {
+					rc = imap_exit(c->imap);
+					goto out;
+				}
+				if (n > 0)
+					testpoint("sized");
+				if (imap_fetch_send(c->imap, uids, n,
+				    maxb) == -1) {
+					rc = imap_exit(c->imap);
+					goto out;
+				}
+			}
+			prepare_batch(&next, &rest);
 		}
-		prepare_batch(&next);
 		if (finish_batch(c, &cur, &db) == -1 ||
 		    write_batch(c, &next, &db) == -1)
 			goto failed;
@@ -1459,6 +1570,7 @@ out:
 	}
 	batch_free(&cur);
 	batch_free(&next);
+	batch_free(&rest);
 	free(uids);
 	free(w.uids);
 	free(w.sizes);

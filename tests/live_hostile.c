@@ -193,6 +193,80 @@ Test(hostile, every_shape_gets_a_verdict_with_bounded_memory, .timeout = 120)
 #endif
 }
 
+/*
+ * Recipients bound a batch too: 100 messages of 512 recipients each (the
+ * cap per message) fit in one fetched batch, and would make 51,200 rows
+ * in one transaction and as many verdicts in memory; the batch is worked
+ * in pieces of BATCH_RECIPIENTS (2,048: four such messages), every
+ * recipient still recorded once.
+ */
+Test(hostile, many_recipients_split_the_batch, .timeout = 180)
+{
+	const char *db = live_db_migrated("hostile_rcpts");
+	const char *small = live_db_migrated("hostile_rcpts_small");
+	char args[600], *m;
+	const char *p;
+	long rss, base;
+	int i, k, pieces = 0, most = 0, rc;
+
+	live_mailbox("hostile_rcpts_small");
+	m = live_dsn("alice@example.com", "5.1.1", "550 5.1.1 unknown", 1);
+	live_deliver("hostile_rcpts_small", "INBOX", m, strlen(m));
+	free(m);
+	snprintf(args, sizeof args, "run -c %s", live_config(
+	    "hostile_rcpts_small", "hostile_rcpts_small", small, NULL));
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	base = live_maxrss_kb();
+
+	live_mailbox("hostile_rcpts");
+	for (i = 0; i < 100; i++) {
+		struct buf b;
+
+		buf_init(&b, 1024 * 1024);
+		buf_puts(&b, dsn_head);
+		for (k = 0; k < 512; k++)
+			buf_printf(&b, "\r\nFinal-Recipient: rfc822; "
+			    "m%d.r%d@example.com\r\nAction: failed\r\n"
+			    "Status: 5.1.1\r\n", i, k);
+		buf_puts(&b, "\r\n--b1--\r\n");
+		deliver_buf("hostile_rcpts", &b);
+	}
+	snprintf(args, sizeof args, "run -c %s", live_config("hostile_rcpts",
+	    "hostile_rcpts", db, "[log]\nlevel = debug\n"));
+	rc = live_rebond(args);
+	rss = live_maxrss_kb();
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events"),
+	    51200);
+	cr_assert_eq(live_sql_int(db, "SELECT count(DISTINCT recipient) FROM "
+	    "rebond.events"), 51200);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
+	    100);
+	cr_assert_eq(live_count("hostile_rcpts", "INBOX"), 0);
+	cr_assert_eq(live_count("hostile_rcpts", "Archive"), 100);
+	/* Committed in pieces of four messages at most. */
+	for (p = live_err(); (p = strstr(p, "batch committed messages="));
+	    p++) {
+		int got = atoi(p + strlen("batch committed messages="));
+
+		pieces++;
+		if (got > most)
+			most = got;
+	}
+	cr_log_info("many recipients: %d transactions, at most %d messages "
+	    "each; peak RSS %ld KiB (one ordinary bounce: %ld KiB)", pieces,
+	    most, rss, base);
+	fprintf(stderr, "SUMMARY: 100 messages x 512 recipients: %d "
+	    "transactions of at most %d messages, peak RSS %ld KiB (one "
+	    "ordinary bounce: %ld KiB)\n", pieces, most, rss, base);
+	cr_assert_eq(most, 4, "%s", live_err());
+	cr_assert_geq(pieces, 25);
+#ifndef __SANITIZE_ADDRESS__
+	cr_assert(rss < base + 32 * 1024, "peak RSS %ld KiB, baseline %ld KiB",
+	    rss, base);
+#endif
+}
+
 /* Quotes, backslashes and SQL in addresses and diagnostics are data. */
 Test(hostile, sql_metacharacters_are_only_data, .timeout = 60)
 {

@@ -34,13 +34,15 @@ verp_section(const char *mode)
 	return extra;
 }
 
-/* The tagged return path for (id, role), from `rebond verp`. */
+/* The tagged return path of a mail to address, the address of account id
+ * in role, from `rebond verp`. */
 static char *
-tag_for(const char *cfg, int id, const char *role)
+tag_for(const char *cfg, int id, const char *role, const char *address)
 {
-	char args[700], *s, *nl;
+	char args[900], *s, *nl;
 
-	snprintf(args, sizeof args, "verp -c %s %d %s", cfg, id, role);
+	snprintf(args, sizeof args, "verp -c %s %d %s %s", cfg, id, role,
+	    address);
 	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
 	s = strdup(live_out());
 	nl = strchr(s, '\n');
@@ -85,7 +87,7 @@ Test(verp, valid_tag_names_the_account, .timeout = 60)
 	live_mailbox("verp_prefer");
 	cfg = live_config("verp_prefer", "verp_prefer", db,
 	    verp_section("prefer"));
-	tag = tag_for(cfg, 2, "secondary");
+	tag = tag_for(cfg, 2, "secondary", "bob@work.example");
 	/* The work address forwarded to a dead mailbox elsewhere. */
 	deliver_to("verp_prefer", tag, "bob.forward@elsewhere.example", 1);
 	snprintf(args, sizeof args, "run -c %s", cfg);
@@ -112,7 +114,7 @@ Test(verp, forged_bounces_change_no_account, .timeout = 60)
 	live_mailbox("verp_require");
 	cfg = live_config("verp_require", "verp_require", db,
 	    verp_section("require"));
-	tag = tag_for(cfg, 1, "primary");
+	tag = tag_for(cfg, 1, "primary", "alice@example.com");
 	forged = strdup(tag);
 	p = strchr(forged, '@') - 1;
 	*p = *p == 'a' ? 'b' : 'a';	/* one character of the HMAC */
@@ -131,7 +133,7 @@ Test(verp, forged_bounces_change_no_account, .timeout = 60)
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
 	    "WHERE NOT verified AND account_id IS NULL"), 3);
 	cr_assert_eq(live_count("verp_require", "Review"), 3);
-	cr_assert_not_null(strstr(live_err(), "tag does not verify"), "%s",
+	cr_assert_not_null(strstr(live_err(), "does not verify"), "%s",
 	    live_err());
 
 	/* The genuine bounce, tagged by the platform, is applied. */
@@ -144,6 +146,70 @@ Test(verp, forged_bounces_change_no_account, .timeout = 60)
 	cr_assert_eq(live_count("verp_require", "Archive"), 1);
 	free(forged);
 	free(tag);
+}
+
+/* The tag signs the address: the late bounce of a mail sent to an address
+ * the account has replaced since carries a genuine tag, and still does
+ * not touch the new address; a mail to the new address does. */
+Test(verp, late_bounce_of_a_replaced_address_changes_nothing, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_late");
+	const char *cfg;
+	char args[700], *old_tag, *new_tag, *s;
+
+	live_sql(db, "INSERT INTO accounts (id, primary_email) VALUES "
+	    "(3, 'carol@old.example')");
+	live_mailbox("verp_late");
+	cfg = live_config("verp_late", "verp_late", db,
+	    verp_section("prefer"));
+	old_tag = tag_for(cfg, 3, "primary", "carol@old.example");
+	/* Carol moves to a new address; a mail sent to the old one before
+	 * comes back days later. */
+	live_sql(db, "UPDATE accounts SET primary_email = "
+	    "'Carol@New.example' WHERE id = 3");
+	deliver_to("verp_late", old_tag, "carol@old.example", 1);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 3 AND primary_state = 'ok' AND login_alert IS NULL"), 1,
+	    "the late bounce of the old address flagged the new one");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox"),
+	    0);
+	s = live_sql_str(db, "SELECT coalesce(account_id::text, 'none') || "
+	    "' ' || verified FROM rebond.events");
+	cr_assert_str_eq(s, "none false");
+	free(s);
+	cr_assert_not_null(strstr(live_err(), "tag=3.primary does not "
+	    "verify"), "%s", live_err());
+
+	/* A mail to the new address (stored in another case) that bounces
+	 * is hers for certain. */
+	new_tag = tag_for(cfg, 3, "primary", "carol@new.example");
+	cr_assert_str_neq(new_tag, old_tag);
+	/* Without an address, `rebond verp` signs the one the account has
+	 * now in that role (from the database). */
+	snprintf(args, sizeof args, "verp -c %s 3 primary", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(strncmp(live_out(), new_tag, strlen(new_tag)), 0,
+	    "%s / %s", live_out(), new_tag);
+	snprintf(args, sizeof args, "verp -c %s 3 secondary", cfg);
+	cr_assert_eq(live_rebond(args), 65);
+	cr_assert_not_null(strstr(live_err(), "account 3 has no secondary "
+	    "address"), "%s", live_err());
+	snprintf(args, sizeof args, "verp -c %s 99 primary", cfg);
+	cr_assert_eq(live_rebond(args), 65);
+	cr_assert_not_null(strstr(live_err(), "no account 99"), "%s",
+	    live_err());
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	deliver_to("verp_late", new_tag, "carol@new.example", 2);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 3 AND primary_state = 'hard'"), 1, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE verified AND account_id = 3 AND role = 'primary'"), 1);
+	cr_assert_eq(live_count("verp_late", "Archive"), 2);
+	free(old_tag);
+	free(new_tag);
 }
 
 /* The envelope sender (X-MailFrom) of the mail the plain sink got for
@@ -188,7 +254,7 @@ Test(verp, own_warnings_are_signed_and_their_bounces_verify, .timeout = 60)
 	    "templates = %s/etc/templates\n", verp_section("require"),
 	    live_env("REBOND_TEST_SMTP_PORT"), live_env("REBOND_SRCDIR"));
 	cfg = live_config("verp_own", "verp_own", db, extra);
-	tag = tag_for(cfg, 7, "primary");
+	tag = tag_for(cfg, 7, "primary", "zoe@example.com");
 	deliver_to("verp_own", tag, "zoe@example.com", 1);
 	snprintf(args, sizeof args, "run -c %s", cfg);
 	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
