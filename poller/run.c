@@ -678,8 +678,10 @@ raw_message_id(const struct imap_msg *m)
 
 /*
  * Mark the items of folder dest whose bytes are already there (copied):
- * one SEARCH for the candidates of every item, one FETCH of them, then
- * digests.
+ * one SEARCH for the candidates of every item, then FETCHes of them, a
+ * batch's bytes (BATCH_BYTES) at a time (a message without Message-ID
+ * is searched by size alone, and a large archive may hold thousands of
+ * that size), then digests, until every item is found.
  */
 static int
 mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
@@ -687,7 +689,8 @@ mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
 	uint32_t uidvalidity, exists, *cand = NULL;
 	struct imap_msg *got = NULL;
 	size_t *sizes = xcalloc(n + 1, sizeof *sizes), nlike = 0, ncand = 0,
-	    ngot = 0, i, k;
+	    ngot = 0, i, k, off, step, left = 0, biggest = 1,
+	    maxb = c->cfg->imap.max_message_bytes;
 	char **ids = xcalloc(n + 1, sizeof *ids), d[DIGEST_HEX_LEN + 1];
 	int rc = -1;
 
@@ -695,7 +698,11 @@ mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
 		if (items[i].seen != OUTCOME_NONE &&
 		    strcmp(destination(c, &items[i]), dest) == 0) {
 			sizes[nlike] = items[i].msg->size;
+			if (sizes[nlike] > biggest)
+				biggest = sizes[nlike];
 			ids[nlike++] = raw_message_id(items[i].msg);
+			if (!items[i].copied)
+				left++;
 		}
 	if (nlike == 0) {
 		rc = 0;
@@ -703,18 +710,32 @@ mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
 	}
 	if (imap_select(c->imap, dest, 1, &uidvalidity, &exists) == -1)
 		goto out;
-	if (exists > 0 && (imap_search_like(c->imap, sizes,
-	    (const char *const *)ids, nlike, &cand, &ncand) == -1 ||
-	    (ncand > 0 && imap_fetch(c->imap, cand, ncand,
-	    c->cfg->imap.max_message_bytes, &got, &ngot) == -1)))
+	if (exists > 0 && imap_search_like(c->imap, sizes,
+	    (const char *const *)ids, nlike, &cand, &ncand) == -1)
 		goto out;
-	for (k = 0; k < ngot; k++) {
-		digest_sha256_hex(got[k].data, got[k].len, d);
-		for (i = 0; i < n; i++)
-			if (items[i].seen != OUTCOME_NONE && !items[i].copied &&
-			    strcmp(d, items[i].digest) == 0 &&
-			    strcmp(destination(c, &items[i]), dest) == 0)
-				items[i].copied = 1;
+	/* Candidates have one of the sizes searched for. */
+	step = BATCH_BYTES / (biggest < maxb ? biggest : maxb);
+	if (step == 0)
+		step = 1;
+	for (off = 0; off < ncand && left > 0; off += step) {
+		if (imap_fetch(c->imap, cand + off, ncand - off < step ?
+		    ncand - off : step, maxb, &got, &ngot) == -1)
+			goto out;
+		for (k = 0; k < ngot; k++) {
+			digest_sha256_hex(got[k].data, got[k].len, d);
+			for (i = 0; i < n; i++)
+				if (items[i].seen != OUTCOME_NONE &&
+				    !items[i].copied &&
+				    strcmp(d, items[i].digest) == 0 &&
+				    strcmp(destination(c, &items[i]),
+				    dest) == 0) {
+					items[i].copied = 1;
+					left--;
+				}
+		}
+		imap_msgs_free(got, ngot);
+		got = NULL;
+		ngot = 0;
 	}
 	rc = 0;
 out:
