@@ -445,7 +445,7 @@ verp_current_address(const struct config *cfg, long long id, enum role role,
 	struct account *acc = NULL;
 	const char *a = NULL;
 	size_t nacc = 0;
-	int version, rc = EX_UNAVAILABLE;
+	int version, rc = EX_TEMPFAIL;
 
 	if (store_open(cfg->database.conninfo, &st) == -1 ||
 	    store_schema_version(st, &version) == -1)
