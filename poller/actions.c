@@ -10,6 +10,7 @@
 
 #include "actions.h"
 #include "strutil.h"
+#include "template.h"
 #include "xalloc.h"
 
 struct actions {
@@ -80,19 +81,6 @@ actions_remote(const struct report_rcpt *rc, char *buf, size_t len)
 	str_lower(buf);
 }
 
-/* "JJ/MM/AAAA" (UTC) of t. */
-static void
-fr_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%02d/%02d/%04d", tm.tm_mday, tm.tm_mon + 1,
-		    tm.tm_year + 1900);
-}
-
 /* The words a template uses for the role of an address. */
 static const char *
 role_words(enum role r)
@@ -108,7 +96,7 @@ add_warning(struct actions *ax, const struct account *a,
 	json_t *o = json_object(), *params = json_object();
 	char date[48];
 
-	fr_date(in->when, date, sizeof date);
+	template_date(in->when, date, sizeof date);
 	json_object_set_new(params, "address", jstr(act->warn_address));
 	json_object_set_new(params, "role", jstr(role_words(act->warn_role)));
 	json_object_set_new(params, "date", jstr(date));

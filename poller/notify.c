@@ -41,19 +41,6 @@ templates_dir(const struct config *cfg)
 	return cfg->smtp.templates ? cfg->smtp.templates : CONF_TEMPLATES_DIR;
 }
 
-/* "JJ/MM/AAAA" (UTC) of t. */
-static void
-fr_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%02d/%02d/%04d", tm.tm_mday % 100,
-		    (tm.tm_mon + 1) % 100, (tm.tm_year + 1900) % 10000);
-}
-
 /* The row's values, with the run's own (platform_url, date, ...). */
 static json_t *
 template_vars(const struct sender *sd, const struct outbox_row *r)
@@ -63,7 +50,7 @@ template_vars(const struct sender *sd, const struct outbox_row *r)
 
 	if (v == NULL)
 		v = json_object();
-	fr_date(sd->now, date, sizeof date);
+	template_date(sd->now, date, sizeof date);
 	json_object_set_new(v, "platform_url", json_string(
 	    sd->cfg->smtp.platform_url ? sd->cfg->smtp.platform_url : ""));
 	if (json_object_get(v, "date") == NULL)
@@ -359,7 +346,7 @@ queue_digest(struct sender *sd)
 		    role_words(cell(t, i, 3)), cell(t, i, 2), cell(t, i, 8),
 		    cell(t, i, 5), cell(t, i, 7), cell(t, i, 6));
 	}
-	fr_date(sd->now, date, sizeof date);
+	template_date(sd->now, date, sizeof date);
 	params = json_object();
 	json_object_set_new(params, "count",
 	    json_integer((json_int_t)t->nrows));

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1599,6 +1600,44 @@ out:
 }
 
 /*
+ * Dates in the mails and SMS (template_date) follow the database
+ * session's TimeZone, the zone of its own dates ("prévenu le ...", the
+ * deadlines, the admin queue): one setting for both, the database's
+ * (ALTER DATABASE ... SET timezone = 'Europe/Paris', or the server's).
+ * A zone this system does not know leaves the dates in UTC, with a
+ * warning.
+ */
+static void
+use_timezone(struct store *st)
+{
+	char tz[128], path[256];
+	const char *dir = getenv("TZDIR");
+	size_t i;
+
+	if (store_timezone(st, tz, sizeof tz) == -1)
+		return;
+	for (i = 0; tz[i] != '\0'; i++)
+		if (!((tz[i] >= 'A' && tz[i] <= 'Z') || (tz[i] >= 'a' &&
+		    tz[i] <= 'z') || (tz[i] >= '0' && tz[i] <= '9') ||
+		    strchr("/_+-<>,.:", tz[i]) != NULL))
+			break;
+	/* An IANA name is a file of the zone database; the rest (UTC,
+	 * POSIX rules such as "<+03>-03") glibc reads itself. */
+	snprintf(path, sizeof path, "%s/%s", dir ? dir : "/usr/share/zoneinfo",
+	    tz);
+	if (tz[i] != '\0' || tz[0] == ':' || tz[0] == '/' ||
+	    strstr(tz, "..") != NULL || (strchr(tz, '/') != NULL &&
+	    access(path, R_OK) == -1)) {
+		log_warning("database: TimeZone \"%s\" is unknown here: the "
+		    "dates of mails and SMS are in UTC", tz);
+		snprintf(tz, sizeof tz, "UTC");
+	}
+	if (setenv("TZ", tz, 1) == 0)
+		tzset();
+	log_debug("run: time zone %s", tz);
+}
+
+/*
  * Open the store and the IMAP session, then work through c->folder: the
  * cron job (with the mailbox's lock, folders created, moves) or a replay
  * (no lock: the digest locks keep it from colliding with a run; read
@@ -1625,6 +1664,7 @@ session(struct ctx *c)
 		rc = EX_CONFIG;
 		goto out;
 	}
+	use_timezone(c->store);
 	if (!c->opts->replay) {
 		snprintf(key, sizeof key, "rebond run %s@%s/%s",
 		    cfg->imap.ep.user, cfg->imap.ep.host, cfg->imap.folder);

@@ -149,6 +149,27 @@ store_close(struct store **pp)
 }
 
 int
+store_timezone(struct store *st, char *out, size_t outsz)
+{
+	PGresult *res;
+	const char *v;
+	int rc = -1;
+
+	if (exec(st, "time zone", "SELECT current_setting('TimeZone')", 0,
+	    NULL, &res) == -1)
+		return -1;
+	v = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	if (*v == '\0' || strlen(v) >= outsz)
+		log_error("database: unexpected TimeZone \"%s\"", v);
+	else {
+		strcpy(out, v);
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
 store_schema_version(struct store *st, int *version_r)
 {
 	PGresult *res;

@@ -34,6 +34,11 @@ struct store;
 /* Connect with a libpq conninfo. Returns 0 and *st_r, or -1. */
 int store_open(const char *conninfo, struct store **st_r);
 void store_close(struct store **pp);
+/*
+ * The session's TimeZone (the database's or the role's setting, else the
+ * server's), e.g. "Europe/Paris", into out. Returns 0 or -1 (logged).
+ */
+int store_timezone(struct store *st, char *out, size_t outsz);
 /* Highest applied migration (0 for an empty database). */
 int store_schema_version(struct store *st, int *version_r);
 /*

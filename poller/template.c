@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "strutil.h"
@@ -205,4 +206,16 @@ template_sms(const char *dir, const char *name, const json_t *vars,
 	*text_r = template_render(t, len, vars, TEMPLATE_LINE, err, errlen);
 	free(t);
 	return *text_r ? 0 : -1;
+}
+
+void
+template_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%02d/%02d/%04d", tm.tm_mday % 100,
+		    (tm.tm_mon + 1) % 100, (tm.tm_year + 1900) % 10000);
 }

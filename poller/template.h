@@ -16,6 +16,7 @@
 #define REBOND_TEMPLATE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -43,6 +44,13 @@ char *template_render(const char *text, size_t len, const json_t *vars,
  */
 int template_email(const char *dir, const char *name, const json_t *vars,
     char **subject_r, char **body_r, char *err, size_t errlen);
+
+/*
+ * "JJ/MM/AAAA" of t in the local time zone (the database's, see
+ * run.c use_timezone), into buf (11 bytes at least; "?" when t cannot be
+ * converted).
+ */
+void template_date(time_t t, char *buf, size_t len);
 
 /* Load dir/name.sms and render it as one line into *text_r (0 / -1). */
 int template_sms(const char *dir, const char *name, const json_t *vars,

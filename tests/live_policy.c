@@ -337,6 +337,63 @@ digest(const char *name)
 	return m;
 }
 
+/*
+ * One time zone for every date: the warning's "depuis le", the admin
+ * queue's "prévenu le" and the digest all follow the database's
+ * TimeZone. Two databases, 25 hours apart (UTC+14 and UTC-11): the same
+ * bounce shows on a different day in each, and in each the mail and the
+ * queue agree with the database.
+ */
+Test(policy, dates_follow_the_database_time_zone, .timeout = 90)
+{
+	static const char *const zone[] = { "Pacific/Kiritimati",
+		"Pacific/Pago_Pago" };
+	static const char *const name[] = { "tz_east", "tz_west" };
+	char shown[2][16], sql[300], want[128], *mail, *v;
+	time_t when = time(NULL) - 60;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		char accounts[200], pro[64], addr[64];
+		const char *db, *cfg;
+
+		snprintf(addr, sizeof addr, "tom@%s.example", name[k]);
+		snprintf(pro, sizeof pro, "tom.pro@%s-work.example", name[k]);
+		snprintf(accounts, sizeof accounts, "(1, '%s', '%s', NULL)",
+		    addr, pro);
+		db = setup(name[k], accounts);
+
+		snprintf(sql, sizeof sql, "ALTER DATABASE %s SET timezone = "
+		    "'%s'", name[k], zone[k]);
+		live_sql(db, sql);
+		cfg = config(name[k], db, NULL);
+		bounce(name[k], addr, HARD, when);
+		run_ok(cfg);
+		/* The day of the bounce, as the database shows it. */
+		snprintf(sql, sizeof sql, "SELECT to_char(to_timestamp(%lld), "
+		    "'DD/MM/YYYY')", (long long)when);
+		v = live_sql_str(db, sql);
+		snprintf(shown[k], sizeof shown[k], "%s", v);
+		free(v);
+		cr_assert_eq(sink(pro, &mail), 1, "%s", live_err());
+		snprintf(want, sizeof want, "nous reviennent depuis le %s",
+		    shown[k]);
+		cr_assert_not_null(strstr(mail, want), "%s: want \"%s\" in %s",
+		    zone[k], want, mail);
+		free(mail);
+		v = live_sql_str(db, "SELECT to_char(now(), 'DD/MM/YYYY')");
+		snprintf(want, sizeof want, "hard|prévenu le %s (email)", v);
+		free(v);
+		queue_is(db, 1, "primary", want);
+		mail = digest(name[k]);
+		cr_assert_not_null(strstr(mail, want + strlen("hard|")),
+		    "%s: %s", zone[k], mail);
+		free(mail);
+	}
+	cr_assert_str_neq(shown[0], shown[1], "UTC+14 and UTC-11 on the "
+	    "same day");
+}
+
 Test(policy, primary_hard_warned_by_email, .timeout = 60)
 {
 	const char *db = setup("ph_email", "(1, 'ann@ph-email.example', "
