@@ -1664,7 +1664,6 @@ session(struct ctx *c)
 		rc = EX_CONFIG;
 		goto out;
 	}
-	use_timezone(c->store);
 	if (!c->opts->replay) {
 		snprintf(key, sizeof key, "rebond run %s@%s/%s",
 		    cfg->imap.ep.user, cfg->imap.ep.host, cfg->imap.folder);
@@ -1682,6 +1681,7 @@ session(struct ctx *c)
 			goto out;
 		}
 	}
+	use_timezone(c->store);
 	if (cfg->verp.mode != VERP_OFF && (c->verp_key =
 	    conf_read_secret(cfg->verp.secret_file, stderr)) == NULL) {
 		rc = EX_CONFIG;
