@@ -95,7 +95,8 @@ static const struct conf_def defs[] = {
 	  OFF(imap.review_folder),
 	  "unrecognised or unparseable mail goes here, for a human" },
 	{ "imap", "batch", CT_UINT, "200", 1, 5000, 0, NULL, NULL,
-	  OFF(imap.batch), "messages fetched and committed together" },
+	  OFF(imap.batch), "messages fetched and committed together (committed "
+	  "in parts when they name over 2048 recipients)" },
 	{ "imap", "move_group", CT_UINT, "10000", 1, 1000000, 0, NULL, NULL,
 	  OFF(imap.move_group),
 	  "committed messages moved together at most, one UID MOVE per folder; "
