@@ -771,7 +771,9 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 	    "FROM rebond.events "
 	    "WHERE category = 'transient' AND recipient = ANY(ARRAY("
 	    "SELECT jsonb_array_elements_text($1::jsonb)))"
-	    " AND occurred_at >= to_timestamp($2::bigint)",
+	    " AND occurred_at >= to_timestamp($2::bigint)"
+	    /* (applied to an account: not a forged, unverified one) */
+	    " AND account_id IS NOT NULL",
 	    2, params, &res) == -1)
 		goto out;
 	rows = PQntuples(res);

@@ -758,6 +758,86 @@ Test(policy, soft_score_decays, .timeout = 60)
 	    "pas d'avertissement prévu");
 }
 
+/*
+ * A run of another mailbox holds the account (its batch locks it), records
+ * a fresh transient failure and commits while this run's decay waits for
+ * that account: the decay must see the failure and leave the address
+ * soft (it used to miss it: its snapshot predated the commit).
+ */
+Test(policy, decay_waits_for_a_batch_and_sees_its_failure, .timeout = 60)
+{
+	const char *db = setup("decay_race", "(1, 'amy@race.example', NULL, "
+	    "NULL)");
+	const char *cfg = config("decay_race", db, &(struct cfgopt){
+	    .policy = "soft_limit = 2\nsoft_window_days = 10" });
+	char args[700];
+	PGconn *a;
+	PGresult *r;
+	int pid, st, i, waiting = 0;
+
+	/* Soft, from failures now out of the window: due to decay. */
+	live_sql(db, "UPDATE accounts SET primary_state = 'soft', "
+	    "primary_state_since = now() - interval '20 days' WHERE id = 1");
+	live_sql(db, "INSERT INTO rebond.events (occurred_at, mailbox, "
+	    "uidvalidity, uid, digest, rcpt_index, recipient, account_id, "
+	    "role, reason, category, rule) VALUES (now() - interval "
+	    "'20 days', 'INBOX', 1, 1, 'old', 0, 'amy@race.example', 1, "
+	    "'primary', 'expired', 'transient', 'test')");
+	/* The other mailbox's batch, still open. */
+	a = PQconnectdb(db);
+	cr_assert_eq(PQstatus(a), CONNECTION_OK);
+	r = PQexec(a, "BEGIN; SELECT id FROM accounts WHERE id = 1 FOR "
+	    "UPDATE; INSERT INTO rebond.events (occurred_at, mailbox, "
+	    "uidvalidity, uid, digest, rcpt_index, recipient, account_id, "
+	    "role, reason, category, rule) VALUES (now(), 'Other', 1, 1, "
+	    "'fresh', 0, 'amy@race.example', 1, 'primary', 'expired', "
+	    "'transient', 'test'); UPDATE accounts SET primary_state_since "
+	    "= now() WHERE id = 1");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	pid = live_rebond_start(NULL, args, 0);
+	/* Until the run waits for that account's lock. */
+	for (i = 0; i < 200 && !waiting; i++) {
+		waiting = live_sql_int(db, "SELECT count(*) FROM "
+		    "pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+		    "query LIKE '%decay_soft%'") > 0;
+		if (!waiting)
+			usleep(50000);
+	}
+	cr_assert(waiting, "the run never waited for the account");
+	r = PQexec(a, "COMMIT");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	PQfinish(a);
+	st = live_rebond_wait(pid, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	sql_is(db, "SELECT primary_state FROM accounts WHERE id = 1", "soft");
+}
+
+/* A new invitation clears the primary's alert, not a dead secondary's. */
+Test(policy, reinvite_keeps_the_alert_of_a_dead_secondary, .timeout = 60)
+{
+	const char *db = setup("reinv_alert", "(1, 'ida@reinv.example', "
+	    "'ida@reinv-work.example', NULL), (2, 'joe@reinv.example', "
+	    "NULL, NULL)");
+
+	live_sql(db, "UPDATE accounts SET primary_state = 'hard', "
+	    "secondary_state = 'hard', login_alert = 'hard', "
+	    "login_alert_address = primary_email WHERE id = 1");
+	live_sql(db, "UPDATE accounts SET primary_state = 'hard', "
+	    "login_alert = 'hard', login_alert_address = primary_email "
+	    "WHERE id = 2");
+	live_sql(db, "SELECT rebond.reinvite(1, 'ida@reinv-new.example')");
+	live_sql(db, "SELECT rebond.reinvite(2, 'joe@reinv-new.example')");
+	sql_is(db, "SELECT string_agg(id || ':' || primary_state || ',' || "
+	    "secondary_state || ',' || coalesce(login_alert || '@' || "
+	    "login_alert_address, 'none'), ' ' ORDER BY id) FROM accounts",
+	    "1:ok,hard,hard@ida@reinv-work.example 2:ok,ok,none");
+}
+
 /* The validation mail of a new primary bounced. */
 Test(policy, bounced_validation_mail, .timeout = 60)
 {

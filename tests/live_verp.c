@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "live.h"
 
@@ -210,6 +211,67 @@ Test(verp, late_bounce_of_a_replaced_address_changes_nothing, .timeout = 60)
 	cr_assert_eq(live_count("verp_late", "Archive"), 2);
 	free(old_tag);
 	free(new_tag);
+}
+
+/* A transient DSN for rcpt, dated when, that came back to `to`. */
+static void
+deliver_transient(const char *user, const char *to, const char *rcpt,
+    int seq, time_t when)
+{
+	char *m = live_dsn(rcpt, "4.4.7", "Delivery time expired", seq);
+	char *at = strstr(m, "To: bounces@platform.example\r\n");
+	char *d = strstr(m, "Date: "), *out, date[64];
+	struct tm tm;
+
+	cr_assert_not_null(at);
+	cr_assert_not_null(d);
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	/* (Date comes before To in live_dsn's message) */
+	cr_assert(asprintf(&out, "%.*sDate: %s\r\n%.*sTo: %s\r\n%s",
+	    (int)(d - m), m, date, (int)(at - (strstr(d, "\r\n") + 2)),
+	    strstr(d, "\r\n") + 2, to,
+	    at + strlen("To: bounces@platform.example\r\n")) > 0);
+	live_deliver(user, "INBOX", out, strlen(out));
+	free(out);
+	free(m);
+}
+
+/* require: forged transient failures, backdated to other days, are
+ * recorded without an account and do not count toward the soft limit
+ * of the address they name. */
+Test(verp, forged_failures_do_not_count_toward_soft, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_soft");
+	char extra[1200], args[700], *tag;
+	const char *cfg;
+	time_t now = time(NULL);
+
+	seed(db);
+	live_mailbox("verp_soft");
+	snprintf(extra, sizeof extra, "%s[policy]\nsoft_limit = 2\n",
+	    verp_section("require"));
+	cfg = live_config("verp_soft", "verp_soft", db, extra);
+	deliver_transient("verp_soft", "bounces@platform.example",
+	    "alice@example.com", 1, now - 3 * 86400);
+	deliver_transient("verp_soft", "bounces@platform.example",
+	    "alice@example.com", 2, now - 2 * 86400);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE category = 'transient' AND NOT verified AND account_id "
+	    "IS NULL"), 2);
+	/* One genuine failure today: one day, below the limit. */
+	tag = tag_for(cfg, 1, "primary", "alice@example.com");
+	deliver_transient("verp_soft", tag, "alice@example.com", 3, now - 60);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE category = 'transient' AND verified AND account_id = 1"),
+	    1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'ok'"), 1, "forged failures made "
+	    "alice soft");
+	free(tag);
 }
 
 /* The envelope sender (X-MailFrom) of the mail the plain sink got for
