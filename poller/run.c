@@ -36,7 +36,7 @@
  * another batch (see prepare_batch). */
 #define BATCH_RECIPIENTS 2048
 /* VERP tags read per message at most (each names an account to load). */
-#define VERP_CANDIDATES 4
+#define VERP_CANDIDATES 8
 
 /* The smallest group of moves that opens a second session (mover_open). */
 #define MOVER_MIN 1000
@@ -389,7 +389,7 @@ resolve_account(const struct ctx *c, const struct item *it,
 					*role_r = ROLE_INVITATION;
 				return &acc[i];
 			}
-		return NULL;	/* the account is gone */
+		return NULL;	/* (verp_settle found it: not reached) */
 	}
 	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE)
 		return NULL;
@@ -1133,6 +1133,48 @@ batch_free(struct batch *b)
 }
 
 /*
+ * Split batch b, whose first n messages are prepared, for prepare_batch:
+ * the copies of those n that come later stay in b, prepared as their
+ * duplicates (a duplicate goes where its twin goes, in the same
+ * transaction; in another it would look recorded by an earlier run); the
+ * other messages go to *rest, a batch of their own. The order of the
+ * messages of a batch does not matter.
+ */
+static void
+split_batch(struct batch *b, size_t n, struct batch *rest)
+{
+	size_t k, j, keep = n;
+
+	for (k = n; k < b->n; k++) {
+		char d[DIGEST_HEX_LEN + 1];
+
+		digest_sha256_hex(b->msgs[k].data, b->msgs[k].len, d);
+		for (j = 0; j < n && strcmp(b->items[j].digest, d) != 0; j++)
+			;
+		if (j == n)
+			continue;
+		if (k != keep) {
+			struct imap_msg t = b->msgs[keep];
+
+			b->msgs[keep] = b->msgs[k];
+			b->msgs[k] = t;
+		}
+		b->items[keep].msg = &b->msgs[keep];
+		b->items[keep].seen = OUTCOME_NONE;
+		b->items[keep].dup = 1;
+		memcpy(b->items[keep].digest, d, sizeof d);
+		keep++;
+	}
+	rest->n = b->n - keep;
+	if (rest->n > 0) {
+		rest->msgs = xcalloc(rest->n + 1, sizeof *rest->msgs);
+		memcpy(rest->msgs, b->msgs + keep,
+		    rest->n * sizeof *rest->msgs);
+	}
+	b->n = keep;	/* (the tail is rest's now) */
+}
+
+/*
  * The CPU half of a batch, no database: digests, duplicates within the
  * batch, parse and classify. Done before the database says which
  * messages an earlier run recorded (their verdicts are then dropped), so
@@ -1155,13 +1197,9 @@ prepare_batch(struct batch *b, struct batch *rest)
 		struct item *it = &b->items[i];
 
 		if (rcpts >= BATCH_RECIPIENTS) {
-			rest->n = b->n - i;
-			rest->msgs = xcalloc(rest->n + 1, sizeof *rest->msgs);
-			memcpy(rest->msgs, b->msgs + i,
-			    rest->n * sizeof *rest->msgs);
-			b->n = i;	/* (the tail is rest's now) */
+			split_batch(b, i, rest);
 			log_debug("run: batch split after %zu messages, "
-			    "%zu recipients; %zu messages follow", i, rcpts,
+			    "%zu recipients; %zu messages follow", b->n, rcpts,
 			    rest->n);
 			break;
 		}
@@ -1599,6 +1637,15 @@ out:
 	return rc;
 }
 
+/* Is tz a POSIX TZ rule (a digit before any '/'), not a zone's name? */
+static int
+posix_rule(const char *tz)
+{
+	size_t first = strcspn(tz, "0123456789");
+
+	return tz[first] != '\0' && first < strcspn(tz, "/");
+}
+
 /*
  * Dates in the mails and SMS (template_date) follow the database
  * session's TimeZone, the zone of its own dates ("prévenu le ...", the
@@ -1613,21 +1660,27 @@ use_timezone(struct store *st)
 	char tz[128], path[256];
 	const char *dir = getenv("TZDIR");
 	size_t i;
+	int known;
 
 	if (store_timezone(st, tz, sizeof tz) == -1)
-		return;
+		snprintf(tz, sizeof tz, "UTC");
 	for (i = 0; tz[i] != '\0'; i++)
 		if (!((tz[i] >= 'A' && tz[i] <= 'Z') || (tz[i] >= 'a' &&
 		    tz[i] <= 'z') || (tz[i] >= '0' && tz[i] <= '9') ||
 		    strchr("/_+-<>,.:", tz[i]) != NULL))
 			break;
-	/* An IANA name is a file of the zone database; the rest (UTC,
-	 * POSIX rules such as "<+03>-03") glibc reads itself. */
+	/*
+	 * A name of the zone database ("Europe/Paris", "Japan") must be a
+	 * file of it here; a POSIX rule ("UTC0", "<+03>-03",
+	 * "CET-1CEST,M3.5.0,M10.5.0/3": a digit in its first part) glibc
+	 * reads itself.
+	 */
 	snprintf(path, sizeof path, "%s/%s", dir ? dir : "/usr/share/zoneinfo",
 	    tz);
-	if (tz[i] != '\0' || tz[0] == ':' || tz[0] == '/' ||
-	    strstr(tz, "..") != NULL || (strchr(tz, '/') != NULL &&
-	    access(path, R_OK) == -1)) {
+	known = tz[i] == '\0' && tz[0] != ':' && tz[0] != '/' &&
+	    strstr(tz, "..") == NULL &&
+	    (access(path, R_OK) == 0 || posix_rule(tz));
+	if (!known) {
 		log_warning("database: TimeZone \"%s\" is unknown here: the "
 		    "dates of mails and SMS are in UTC", tz);
 		snprintf(tz, sizeof tz, "UTC");

@@ -340,14 +340,16 @@ digest(const char *name)
 /*
  * One time zone for every date: the warning's "depuis le", the admin
  * queue's "prévenu le" and the digest all follow the database's
- * TimeZone. Two databases, 25 hours apart (UTC+14 and UTC-11): the same
- * bounce shows on a different day in each, and in each the mail and the
- * queue agree with the database.
+ * TimeZone. Two databases, 25 hours apart or more (UTC+14 and UTC-11):
+ * the same bounce shows on a different day in each, and in each the mail
+ * and the queue agree with the database.
  */
 Test(policy, dates_follow_the_database_time_zone, .timeout = 90)
 {
-	static const char *const zone[] = { "Pacific/Kiritimati",
-		"Pacific/Pago_Pago" };
+	/* (UTC+14, a POSIX rule with DST, as PostgreSQL accepts them; and
+	 * a zone's name, UTC-11) */
+	static const char *const zone[] = {
+		"<+14>-14<+15>,M3.5.0,M10.5.0/3", "Pacific/Pago_Pago" };
 	static const char *const name[] = { "tz_east", "tz_west" };
 	char shown[2][16], sql[300], want[128], *mail, *v;
 	time_t when = time(NULL) - 60;
