@@ -53,20 +53,52 @@ tag_for(const char *cfg, int id, const char *role, const char *address)
 	return s;
 }
 
-/* A DSN for rcpt that came back to the address `to`. */
+/* m (freed) with its header line that starts with name replaced by
+ * "name value" (a new string). */
+static char *
+set_header(char *m, const char *name, const char *value)
+{
+	char *at = strstr(m, name), *end, *out;
+
+	cr_assert_not_null(at, "%s", name);
+	end = strstr(at, "\r\n");
+	cr_assert_not_null(end);
+	cr_assert(asprintf(&out, "%.*s%s%s%s", (int)(at - m), m, name, value,
+	    end) > 0);
+	free(m);
+	return out;
+}
+
+/* A DSN for rcpt (status, diag) that came back to the address `to`,
+ * dated when (0: live_dsn's date). */
+static void
+deliver_dsn(const char *user, const char *to, const char *rcpt,
+    const char *status, const char *diag, int seq, time_t when)
+{
+	char *m = set_header(live_dsn(rcpt, status, diag, seq), "\r\nTo: ",
+	    to);
+
+	if (when != 0) {
+		char date[64];
+		struct tm tm;
+
+		gmtime_r(&when, &tm);
+		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000",
+		    &tm);
+		m = set_header(m, "\r\nDate: ", date);
+	}
+	live_deliver(user, "INBOX", m, strlen(m));
+	free(m);
+}
+
+/* A hard DSN for rcpt that came back to the address `to`. */
 static void
 deliver_to(const char *user, const char *to, const char *rcpt, int seq)
 {
-	char *m = live_dsn(rcpt, "5.1.1", "550 5.1.1 User unknown", seq);
-	char *at = strstr(m, "To: bounces@platform.example\r\n"), *out;
-
-	cr_assert_not_null(at);
-	cr_assert(asprintf(&out, "%.*sTo: %s\r\n%s", (int)(at - m), m, to,
-	    at + strlen("To: bounces@platform.example\r\n")) > 0);
-	live_deliver(user, "INBOX", out, strlen(out));
-	free(out);
-	free(m);
+	deliver_dsn(user, to, rcpt, "5.1.1", "550 5.1.1 User unknown", seq, 0);
 }
+
+#define TRANSIENT "4.4.7", "Delivery time expired"
 
 static void
 seed(const char *db)
@@ -213,30 +245,6 @@ Test(verp, late_bounce_of_a_replaced_address_changes_nothing, .timeout = 60)
 	free(new_tag);
 }
 
-/* A transient DSN for rcpt, dated when, that came back to `to`. */
-static void
-deliver_transient(const char *user, const char *to, const char *rcpt,
-    int seq, time_t when)
-{
-	char *m = live_dsn(rcpt, "4.4.7", "Delivery time expired", seq);
-	char *at = strstr(m, "To: bounces@platform.example\r\n");
-	char *d = strstr(m, "Date: "), *out, date[64];
-	struct tm tm;
-
-	cr_assert_not_null(at);
-	cr_assert_not_null(d);
-	gmtime_r(&when, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	/* (Date comes before To in live_dsn's message) */
-	cr_assert(asprintf(&out, "%.*sDate: %s\r\n%.*sTo: %s\r\n%s",
-	    (int)(d - m), m, date, (int)(at - (strstr(d, "\r\n") + 2)),
-	    strstr(d, "\r\n") + 2, to,
-	    at + strlen("To: bounces@platform.example\r\n")) > 0);
-	live_deliver(user, "INBOX", out, strlen(out));
-	free(out);
-	free(m);
-}
-
 /* require: forged transient failures, backdated to other days, are
  * recorded without an account and do not count toward the soft limit
  * of the address they name. */
@@ -252,10 +260,10 @@ Test(verp, forged_failures_do_not_count_toward_soft, .timeout = 60)
 	snprintf(extra, sizeof extra, "%s[policy]\nsoft_limit = 2\n",
 	    verp_section("require"));
 	cfg = live_config("verp_soft", "verp_soft", db, extra);
-	deliver_transient("verp_soft", "bounces@platform.example",
-	    "alice@example.com", 1, now - 3 * 86400);
-	deliver_transient("verp_soft", "bounces@platform.example",
-	    "alice@example.com", 2, now - 2 * 86400);
+	deliver_dsn("verp_soft", "bounces@platform.example",
+	    "alice@example.com", TRANSIENT, 1, now - 3 * 86400);
+	deliver_dsn("verp_soft", "bounces@platform.example",
+	    "alice@example.com", TRANSIENT, 2, now - 2 * 86400);
 	snprintf(args, sizeof args, "run -c %s", cfg);
 	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
@@ -263,7 +271,8 @@ Test(verp, forged_failures_do_not_count_toward_soft, .timeout = 60)
 	    "IS NULL"), 2);
 	/* One genuine failure today: one day, below the limit. */
 	tag = tag_for(cfg, 1, "primary", "alice@example.com");
-	deliver_transient("verp_soft", tag, "alice@example.com", 3, now - 60);
+	deliver_dsn("verp_soft", tag, "alice@example.com", TRANSIENT, 3,
+	    now - 60);
 	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
 	    "WHERE category = 'transient' AND verified AND account_id = 1"),
