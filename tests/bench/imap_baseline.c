@@ -2,12 +2,17 @@
  * imap_baseline.c - the IMAP server's own speed, for tests/bench.
  *
  *   imap_baseline HOST PORT USER PASSWORD_FILE FOLDER BATCH [index]
+ *   imap_baseline HOST PORT USER PASSWORD_FILE FOLDER BATCH move DEST
  *
  * A bare libetpan client (the library rebond uses): implicit TLS, LOGIN,
  * EXAMINE FOLDER, then `UID FETCH lo:hi BODY.PEEK[]` over 1:UIDNEXT-1 in
  * ranges of BATCH UIDs, keeping nothing. Prints one line:
  * "messages=N bytes=B seconds=S". With "index" it only SELECTs the folder
- * (Dovecot indexes new Maildir files then) and logs out.
+ * (Dovecot indexes new Maildir files then) and logs out. With "move DEST"
+ * it SELECTs, fetches the same way, then moves the whole folder to DEST
+ * in one `UID MOVE 1:*` (the cheapest way for the server): what any
+ * client that must read and move every message costs at the least; the
+ * line adds "move_seconds=M".
  *
  * The certificate is not verified: this measures, it does not protect.
  */
@@ -46,14 +51,18 @@ main(int argc, char **argv)
 	mailimap *m;
 	double t0;
 	FILE *f;
+	double tm = 0;
+	const char *dest = NULL;
 	int r, index_only;
 
 	if (argc < 7) {
 		fprintf(stderr, "usage: imap_baseline HOST PORT USER "
-		    "PASSWORD_FILE FOLDER BATCH [index]\n");
+		    "PASSWORD_FILE FOLDER BATCH [index | move DEST]\n");
 		return 64;
 	}
 	index_only = argc > 7 && strcmp(argv[7], "index") == 0;
+	if (argc > 8 && strcmp(argv[7], "move") == 0)
+		dest = argv[8];
 	batch = (uint32_t)strtoul(argv[6], NULL, 10);
 	if (batch == 0)
 		batch = 200;
@@ -85,7 +94,12 @@ main(int argc, char **argv)
 		mailimap_free(m);
 		return 0;
 	}
-	if ((r = mailimap_examine(m, argv[5])) != MAILIMAP_NO_ERROR)
+	if (dest != NULL) {
+		/* (an existing folder is not an error here) */
+		(void)mailimap_create(m, dest);
+		if ((r = mailimap_select(m, argv[5])) != MAILIMAP_NO_ERROR)
+			die("SELECT", r);
+	} else if ((r = mailimap_examine(m, argv[5])) != MAILIMAP_NO_ERROR)
 		die("EXAMINE", r);
 	uidnext = m->imap_selection_info->sel_uidnext;
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
@@ -130,9 +144,21 @@ main(int argc, char **argv)
 		mailimap_fetch_list_free(res);
 	}
 	mailimap_fetch_type_free(ft);
+	if (dest != NULL && uidnext > 1) {
+		struct mailimap_set *set = mailimap_set_new_interval(1, 0);
+
+		tm = now();
+		if ((r = mailimap_uid_move(m, set, dest)) != MAILIMAP_NO_ERROR)
+			die("UID MOVE", r);
+		mailimap_set_free(set);
+		tm = now() - tm;
+	}
 	mailimap_logout(m);
 	mailimap_free(m);
-	printf("messages=%llu bytes=%llu seconds=%.3f\n", msgs, bytes,
+	printf("messages=%llu bytes=%llu seconds=%.3f", msgs, bytes,
 	    now() - t0);
+	if (dest != NULL)
+		printf(" move_seconds=%.3f", tm);
+	printf("\n");
 	return 0;
 }

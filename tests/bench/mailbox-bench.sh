@@ -7,10 +7,19 @@
 # accounts, let Dovecot index the folder once (SELECT), then measure:
 #   1. baseline: a bare libetpan client fetching every message
 #      (UID FETCH lo:hi BODY.PEEK[], same batch size) - the server's speed;
-#   2. rebond run over the same folder, end to end (parse, classify,
-#      policy, PostgreSQL, UID MOVE), its wall time and peak RSS;
-#   3. an empty-mailbox run (connect, lock, nothing to do, exit).
+#   2. floor: the same client on a copy of the folder (hard links), which
+#      fetches the same way and then moves the whole folder in one
+#      UID MOVE - what reading and moving every message costs the IMAP
+#      server at the least, before any parsing or database work;
+#   3. rebond run over the folder, end to end (parse, classify, policy,
+#      PostgreSQL, UID MOVE), its wall time and peak RSS;
+#   4. an empty-mailbox run (connect, lock, nothing to do, exit).
 # and print times, messages/s, the ratio rebond/baseline and the targets.
+# For 1-3 it also prints the CPU seconds each side used: Dovecot's and
+# PostgreSQL's (their processes that ended, as their master process
+# counts them: each IMAP session, each database backend) and the
+# client's. With both servers on this machine, the sum over its cores
+# bounds the wall time from below.
 #
 # Environment: REBOND_BIN, BENCH_BASELINE (the built programs; `make bench`
 # sets them), BENCH_N, BENCH_BATCH (default 200, rebond's default),
@@ -60,8 +69,21 @@ with open(out, "wb") as o, open(err, "wb") as e:
     t0 = time.monotonic()
     rc = subprocess.call(cmd, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
     dt = time.monotonic() - t0
-print("%.3f %d %d" % (dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.3f %d %d %.2f" % (dt, ru.ru_maxrss, rc, ru.ru_utime + ru.ru_stime))
 PYEOF
+}
+
+# CPU seconds used so far by the processes a server's master has reaped
+# (and the master itself): "dovecot postgres". Sessions and backends end
+# with their connection; give the masters a moment to reap them.
+server_cpu() {
+	sleep 0.3
+	for f in "$T/dovecot.pid" "$T/pg.pid"; do
+		awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f ", ($14 + $15 + $16 + $17) / t }' \
+		    "/proc/$(head -1 "$f")/stat"
+	done
+	echo
 }
 
 count() {
@@ -79,7 +101,12 @@ for N in $BENCH_N; do
 	echo "-- N=$N: generating the mailbox and the accounts"
 	t0=$(date +%s.%N)
 	"$PY" "$here/genbounces.py" "$M" "$N" "$T/accounts-$N.tsv" "$N" >"$T/gen-$N.out"
-	[ "$(id -u)" = 0 ] && chown -R "$REBOND_TEST_MAILUSER:$REBOND_TEST_MAILGROUP" "$REBOND_TEST_MAILHOME/$U"
+	# The floor's copy: the same message files (Maildir files are never
+	# changed in place), its own index.
+	mkdir -p "$REBOND_TEST_MAILHOME/floor$N"
+	cp -al "$M" "$REBOND_TEST_MAILHOME/floor$N/Maildir"
+	[ "$(id -u)" = 0 ] && chown -R "$REBOND_TEST_MAILUSER:$REBOND_TEST_MAILGROUP" \
+	    "$REBOND_TEST_MAILHOME/$U" "$REBOND_TEST_MAILHOME/floor$N"
 	$PSQL -d postgres -c "CREATE DATABASE $DB"
 	"$REBOND_BIN" migrate --conninfo "$CI" --sql-dir "$top/sql" --stderr >"$T/migrate-$N.log" 2>&1 ||
 	    { cat "$T/migrate-$N.log" >&2; exit 1; }
@@ -102,19 +129,32 @@ INI
 	# Index once (SELECT), so that Dovecot's indexing is charged to
 	# neither side.
 	"$BENCH_BASELINE" 127.0.0.1 "$REBOND_TEST_DOVECOT_SPORT" "$U" "$T/imap.pw" INBOX "$BENCH_BATCH" index >"$T/index-$N.out"
+	"$BENCH_BASELINE" 127.0.0.1 "$REBOND_TEST_DOVECOT_SPORT" "floor$N" "$T/imap.pw" INBOX "$BENCH_BATCH" index >>"$T/index-$N.out"
 	t1=$(date +%s.%N)
 	echo "   $(cat "$T/gen-$N.out"); ready in $(awk "BEGIN{printf \"%.1f\", $t1 - $t0}") s"
 
+	c0=$(server_cpu)
 	set -- $(measure "$T/base-$N.out" "$T/base-$N.err" "$BENCH_BASELINE" 127.0.0.1 \
 	    "$REBOND_TEST_DOVECOT_SPORT" "$U" "$T/imap.pw" INBOX "$BENCH_BATCH")
-	bt=$1 brss=$2
+	bt=$1 brss=$2 bcpu=$4
 	[ "$3" = 0 ] || { cat "$T/base-$N.err" >&2; exit 1; }
+	c1=$(server_cpu)
 	bmsgs=$(sed -n 's/.*messages=\([0-9]*\).*/\1/p' "$T/base-$N.out")
 	bbytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$T/base-$N.out")
 
+	set -- $(measure "$T/floor-$N.out" "$T/floor-$N.err" "$BENCH_BASELINE" 127.0.0.1 \
+	    "$REBOND_TEST_DOVECOT_SPORT" "floor$N" "$T/imap.pw" INBOX "$BENCH_BATCH" move Archive)
+	ft=$1 fcpu=$4
+	[ "$3" = 0 ] || { cat "$T/floor-$N.err" >&2; exit 1; }
+	c2=$(server_cpu)
+	fmsgs=$(sed -n 's/.*messages=\([0-9]*\).*/\1/p' "$T/floor-$N.out")
+	fmove=$(sed -n 's/.*move_seconds=\([0-9.]*\).*/\1/p' "$T/floor-$N.out")
+	fleft=$(count "$REBOND_TEST_MAILHOME/floor$N/Maildir")
+
 	set -- $(measure "$T/run-$N.out" "$T/run-$N.err" "$REBOND_BIN" run -c "$T/rebond-$N.ini" --stderr)
-	rt=$1 rrss=$2
+	rt=$1 rrss=$2 rcpu=$4
 	[ "$3" = 0 ] || { tail -5 "$T/run-$N.err" >&2; exit 1; }
+	c3=$(server_cpu)
 	rline=$(grep 'run: mailbox=' "$T/run-$N.err" | tail -1)
 
 	# Every message in exactly one place, and recorded once.
@@ -136,17 +176,34 @@ INI
 	emax=$(echo $es | tr ' ' '\n' | sort -n | sed -n 5p)
 
 	"$PY" - "$N" "$bmsgs" "$bbytes" "$bt" "$brss" "$rt" "$rrss" "$emed" "$emax" \
-	    "$left" "$arch" "$rev" "$recorded" "$events" "$flagged" <<'PYEOF'
+	    "$left" "$arch" "$rev" "$recorded" "$events" "$flagged" \
+	    "$ft" "$fmove" "$fmsgs" "$fleft" "$bcpu" "$fcpu" "$rcpu" "$ncores" \
+	    "$c0" "$c1" "$c2" "$c3" <<'PYEOF'
 import sys
 (n, bm, bb, bt, brss, rt, rrss, emed, emax, left, arch, rev, rec, ev,
- fl) = sys.argv[1:]
+ fl, ft, fmove, fm, fleft, bcpu, fcpu, rcpu, ncores) = sys.argv[1:24]
+snaps = [[float(x) for x in a.split()] for a in sys.argv[24:28]]
 n, bm, bb, left, arch, rev = int(n), int(bm), int(bb), int(left), int(arch), int(rev)
 bt, rt, emed, emax = float(bt), float(rt), float(emed), float(emax)
+ft, fmove, fm, fleft, ncores = float(ft), float(fmove or 0), int(fm or 0), int(fleft), int(ncores)
 print("   baseline   UID FETCH BODY.PEEK[]: %6d msgs %7.1f MiB %8.2f s %8.0f msg/s  (RSS %.1f MiB)"
       % (bm, bb / 1048576, bt, bm / bt, int(brss) / 1024))
+print("   floor      same + one UID MOVE : %6d msgs %16s %8.2f s %8.0f msg/s  (the MOVE %.2f s)%s"
+      % (fm, "", ft, fm / ft if ft else 0, fmove,
+         "" if fm == n and fleft == 0 else "  MISMATCH: %d left" % fleft))
 print("   rebond run end to end         : %6d msgs %16s %8.2f s %8.0f msg/s  peak RSS %.1f MiB"
       % (n, "", rt, n / rt, int(rrss) / 1024))
-print("   ratio rebond/baseline         : %.2f   (target <= 2.00)" % (rt / bt))
+print("   ratio rebond/baseline         : %.2f   (target <= 2.00); floor/baseline %.2f; rebond/floor %.2f"
+      % (rt / bt, ft / bt, rt / ft))
+# CPU seconds of each side, per step (the servers' from their masters).
+def d(i, k):
+    return snaps[i + 1][k] - snaps[i][k]
+print("   CPU seconds      %8s %8s %8s %8s  %s" % ("Dovecot", "Postgres", "client", "total",
+      "total / %d cores, vs the step's wall time" % ncores))
+for name, i, cl, wall in (("baseline", 0, bcpu, bt), ("floor", 1, fcpu, ft), ("rebond run", 2, rcpu, rt)):
+    tot = d(i, 0) + d(i, 1) + float(cl)
+    print("   %-16s %8.2f %8.2f %8.2f %8.2f  %.2f s of %.2f s" % (name, d(i, 0), d(i, 1),
+          float(cl), tot, tot / ncores, wall))
 print("   empty-mailbox run             : %.0f ms median of 5, max %.0f ms   (target <= 100 ms)"
       % (emed * 1000, emax * 1000))
 print("   check: left=%d archive=%d review=%d recorded=%s events=%s accounts_flagged=%s -> %s"
@@ -156,7 +213,7 @@ PYEOF
 	echo "   rebond: ${rline#*run: }"
 	summary="$summary $N:$bt:$rt:$rrss:$emed"
 	# Free the disk before the next size.
-	rm -rf "$REBOND_TEST_MAILHOME/$U" "$T/accounts-$N.tsv"
+	rm -rf "$REBOND_TEST_MAILHOME/$U" "$REBOND_TEST_MAILHOME/floor$N" "$T/accounts-$N.tsv"
 	$PSQL -d postgres -c "DROP DATABASE $DB"
 done
 
