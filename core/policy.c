@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "policy.h"
+#include "strutil.h"
 #include "xalloc.h"
 
 #define DAY_SECONDS 86400
@@ -202,32 +203,10 @@ state_warn(enum addr_state s)
 static int
 present(const char *s)
 {
-	if (s == NULL)
-		return 0;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return *s != '\0';
-}
+	size_t n;
 
-/* Same address, ignoring case and surrounding blanks. */
-static int
-same_address(const char *a, const char *b)
-{
-	size_t la, lb;
-
-	if (a == NULL || b == NULL)
-		return 0;
-	while (*a == ' ' || *a == '\t')
-		a++;
-	while (*b == ' ' || *b == '\t')
-		b++;
-	la = strlen(a);
-	lb = strlen(b);
-	while (la > 0 && (a[la - 1] == ' ' || a[la - 1] == '\t'))
-		la--;
-	while (lb > 0 && (b[lb - 1] == ' ' || b[lb - 1] == '\t'))
-		lb--;
-	return la == lb && strncasecmp(a, b, la) == 0;
+	(void)addr_span(s, &n);
+	return n > 0;
 }
 
 /* Bounces of unsubscribed or expired accounts are recorded only. */
@@ -276,9 +255,9 @@ alert_holds(const struct account *a)
 {
 	if (a->login_alert == ALERT_NONE)
 		return 0;
-	if (same_address(a->login_alert_address, a->primary_email))
+	if (addr_same(a->login_alert_address, a->primary_email))
 		return alert_level(a->primary_state) >= a->login_alert;
-	if (same_address(a->login_alert_address, a->secondary_email))
+	if (addr_same(a->login_alert_address, a->secondary_email))
 		return alert_level(a->secondary_state) >= a->login_alert;
 	return 0;
 }
@@ -294,11 +273,11 @@ warning_stands(const struct account *a, const struct warned *w,
 {
 	if (w->channel != CHANNEL_EMAIL)
 		return 1;
-	if (same_address(w->dest, bounced))
+	if (addr_same(w->dest, bounced))
 		return 0;
-	if (same_address(w->dest, a->primary_email))
+	if (addr_same(w->dest, a->primary_email))
 		return a->primary_state == STATE_OK;
-	if (same_address(w->dest, a->secondary_email))
+	if (addr_same(w->dest, a->secondary_email))
 		return a->secondary_state == STATE_OK;
 	return 0;
 }
@@ -315,7 +294,7 @@ other_channel(const struct policy_config *cfg, const struct account *a,
 
 	*dest_r = NULL;
 	if (present(other) && other_state == STATE_OK &&
-	    !same_address(other, bounced)) {
+	    !addr_same(other, bounced)) {
 		*dest_r = other;
 		return CHANNEL_EMAIL;
 	}
@@ -405,7 +384,7 @@ decide_address(const struct policy_config *cfg, const struct account *a,
 			 */
 			if (al > a->login_alert || (al == a->login_alert &&
 			    (!alert_holds(a) || (role == ROLE_PRIMARY &&
-			    !same_address(a->login_alert_address, addr))))) {
+			    !addr_same(a->login_alert_address, addr))))) {
 				out->set_alert = 1;
 				out->alert = al;
 				out->alert_address = addr;
@@ -582,7 +561,7 @@ policy_apply(struct account *a, struct ops_alert *ops,
 	if (act->clear_secondary) {
 		/* As the accounts trigger does: a new address starts ok, and
 		 * an alert about it goes to the primary's problem, if any. */
-		if (same_address(a->login_alert_address, a->secondary_email)) {
+		if (addr_same(a->login_alert_address, a->secondary_email)) {
 			if (alert_level(a->primary_state) != ALERT_NONE)
 				set_alert(a, alert_level(a->primary_state),
 				    a->primary_email);

@@ -73,6 +73,58 @@ lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
+const char *
+addr_span(const char *s, size_t *len_r)
+{
+	size_t n;
+
+	if (s == NULL) {
+		*len_r = 0;
+		return "";
+	}
+	while (is_space(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		n--;
+	*len_r = n;
+	return s;
+}
+
+int
+addr_same(const char *a, const char *b)
+{
+	size_t la, lb, i;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	a = addr_span(a, &la);
+	b = addr_span(b, &lb);
+	if (la == 0 || la != lb)
+		return 0;
+	for (i = 0; i < la; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+char *
+addr_key(const char *s)
+{
+	const char *p;
+	char *k;
+	size_t n, i;
+
+	if (s == NULL)
+		return NULL;
+	p = addr_span(s, &n);
+	k = xmalloc(n + 1);
+	for (i = 0; i < n; i++)
+		k[i] = (char)lower((unsigned char)p[i]);
+	k[n] = '\0';
+	return k;
+}
+
 int
 mem_caseprefix(const char *s, size_t len, const char *prefix)
 {

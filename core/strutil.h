@@ -21,6 +21,22 @@ int parse_uint(const char *s, unsigned long long min, unsigned long long max,
 char *str_lower(char *s);
 /* Remove leading and trailing ASCII white space in place; returns s. */
 char *str_trim(char *s);
+/*
+ * Addresses are compared by their key, the same everywhere (and in SQL:
+ * rebond.addr_key of sql/009_address_key.sql): the ASCII white space
+ * around them trimmed, their ASCII letters lowercased, every other byte
+ * as it is (a non-ASCII capital is not folded: the database's lower()
+ * would fold it by its locale, C by none).
+ *
+ * addr_span: the key's bytes in s before lowercasing (*len_r of them from
+ * the returned pointer); s may be NULL (length 0).
+ * addr_same: do a and b have the same key? (NULL is no address; two
+ * blank addresses are not the same.)
+ * addr_key: the key, allocated; NULL for NULL.
+ */
+const char *addr_span(const char *s, size_t *len_r);
+int addr_same(const char *a, const char *b);
+char *addr_key(const char *s);
 /* Case-insensitive (ASCII) search of needle in (hay, hlen); NULL if absent. */
 const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
 /*

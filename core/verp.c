@@ -32,9 +32,8 @@ base32(const unsigned char *in, size_t n, char *out)
 
 /*
  * The tag of "<id>.<role>.<address>" into tag (VERP_TAG_CHARS + 1 bytes),
- * the address trimmed of blanks and its ASCII letters lowercased (the
- * way accounts are matched). Returns 0, or -1 when the address is empty
- * or too long.
+ * the address as its key (strutil.h: the way accounts are matched).
+ * Returns 0, or -1 when the address is empty or too long.
  */
 static int
 make_tag(long long id, const char *role, const char *address,
@@ -47,11 +46,7 @@ make_tag(long long id, const char *role, const char *address,
 
 	if (address == NULL)
 		return -1;
-	while (*address == ' ' || *address == '\t')
-		address++;
-	al = strlen(address);
-	while (al > 0 && (address[al - 1] == ' ' || address[al - 1] == '\t'))
-		al--;
+	address = addr_span(address, &al);
 	if (al == 0 || al > VERP_SIGNED_MAX)
 		return -1;
 	n = snprintf(msg, sizeof msg, "%lld.%s.", id, role);

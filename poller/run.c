@@ -319,23 +319,6 @@ verp_settle(const struct ctx *c, struct item *it, const struct account *acc,
 		it->outcome = OUTCOME_REVIEW;
 }
 
-/* Does address a (lowercase) equal the account's field, trimmed and
- * compared case-insensitively? */
-static int
-same_address(const char *field, const char *a)
-{
-	size_t fl, al = strlen(a);
-
-	if (field == NULL)
-		return 0;
-	while (*field == ' ' || *field == '\t')
-		field++;
-	fl = strlen(field);
-	while (fl > 0 && (field[fl - 1] == ' ' || field[fl - 1] == '\t'))
-		fl--;
-	return fl == al && strncasecmp(field, a, al) == 0;
-}
-
 /* The account and role of an address: primary (or invitation), then
  * secondary, then pending; the lowest id among equals. */
 static struct account *
@@ -355,7 +338,7 @@ find_account(struct account *acc, size_t nacc, const char *address,
 			    acc[i].primary_email : order[k] == ROLE_SECONDARY ?
 			    acc[i].secondary_email : acc[i].pending_email;
 
-			if (!same_address(f, address))
+			if (!addr_same(f, address))
 				continue;
 			*role_r = order[k];
 			if (order[k] == ROLE_PRIMARY && acc[i].status != NULL &&

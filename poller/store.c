@@ -557,9 +557,9 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	    " extract(epoch FROM secondary_state_since)::bigint,"
 	    " login_alert, login_alert_address "
 	    "FROM public.accounts, w "
-	    "WHERE lower(btrim(primary_email)) = ANY(w.a)"
-	    " OR lower(btrim(secondary_email)) = ANY(w.a)"
-	    " OR lower(btrim(pending_email)) = ANY(w.a)"
+	    "WHERE rebond.addr_key(primary_email) = ANY(w.a)"
+	    " OR rebond.addr_key(secondary_email) = ANY(w.a)"
+	    " OR rebond.addr_key(pending_email) = ANY(w.a)"
 	    " OR id = ANY(w.ids) "
 	    "ORDER BY id FOR UPDATE OF accounts",
 	    2, params, &res) == -1) {
@@ -648,13 +648,6 @@ json_strings(const char *const *v, size_t n)
 	js = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return js;
-}
-
-/* Lowercased, trimmed copy of an address (as the lookup compares). */
-static char *
-norm_address(const char *s)
-{
-	return str_lower(str_trim(xstrdup(s)));
 }
 
 /* The latest warning per account and category. */
@@ -746,12 +739,12 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 
 	for (i = 0; i < n; i++) {
 		if (a[i].primary_email != NULL) {
-			addrs[na] = norm_address(a[i].primary_email);
+			addrs[na] = addr_key(a[i].primary_email);
 			json_object_set_new(index, addrs[na++],
 			    json_integer((json_int_t)(2 * i)));
 		}
 		if (a[i].secondary_email != NULL) {
-			addrs[na] = norm_address(a[i].secondary_email);
+			addrs[na] = addr_key(a[i].secondary_email);
 			if (json_object_get(index, addrs[na]) == NULL)
 				json_object_set_new(index, addrs[na],
 				    json_integer((json_int_t)(2 * i + 1)));
@@ -1081,13 +1074,14 @@ store_outbox_next(struct store *st, const char *channels, long long after,
 	    " extract(epoch FROM o.created_at)::bigint,"
 	    /* The role of the destination in its account, for VERP. */
 	    " (SELECT CASE"
-	    " WHEN lower(btrim(ac.primary_email)) = lower(btrim(o.destination))"
+	    " WHEN rebond.addr_key(ac.primary_email) ="
+	    " rebond.addr_key(o.destination)"
 	    " THEN CASE WHEN ac.status = 'invited' THEN 'invitation'"
 	    " ELSE 'primary' END"
-	    " WHEN lower(btrim(ac.secondary_email)) ="
-	    " lower(btrim(o.destination)) THEN 'secondary'"
-	    " WHEN lower(btrim(ac.pending_email)) = lower(btrim(o.destination))"
-	    " THEN 'pending' END"
+	    " WHEN rebond.addr_key(ac.secondary_email) ="
+	    " rebond.addr_key(o.destination) THEN 'secondary'"
+	    " WHEN rebond.addr_key(ac.pending_email) ="
+	    " rebond.addr_key(o.destination) THEN 'pending' END"
 	    " FROM public.accounts ac WHERE ac.id = o.account_id) "
 	    "FROM rebond.outbox o "
 	    "WHERE o.sent_at IS NULL AND o.failed_at IS NULL"

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -266,4 +267,40 @@ Test(strutil, buf_reserve_keeps_the_ceiling)
 	cr_assert_geq(b.cap, 5001);
 	cr_assert_eq(buf_puts(&b, "x"), 0);
 	buf_free(&b);
+}
+
+/* Address keys: the way sql/009's rebond.addr_key compares (live_policy
+ * addresses_match_by_one_key checks the two agree on a database). */
+Test(strutil, address_keys)
+{
+	static const struct {
+		const char *in, *key;
+	} cases[] = {
+		{ "Ann@Example.ORG", "ann@example.org" },
+		{ " \t\r\n\v\fann@example.org \t\r\n\v\f", "ann@example.org" },
+		{ "ÉLODIE@Exemple.fr", "Élodie@exemple.fr" },	/* É stays */
+		{ "a b@x.example", "a b@x.example" },	/* inner blanks stay */
+		{ " \t ", "" },
+		{ "", "" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *k = addr_key(cases[i].in);
+
+		cr_assert_str_eq(k, cases[i].key, "addr_key(\"%s\")",
+		    cases[i].in);
+		free(k);
+	}
+	cr_assert_null(addr_key(NULL));
+	cr_assert(addr_same(" Ann@Example.org\t", "ann@example.ORG"));
+	cr_assert(addr_same("ann@example.org\r\n", "ANN@EXAMPLE.ORG"));
+	cr_assert_not(addr_same("élodie@exemple.fr", "Élodie@exemple.fr"));
+	cr_assert_not(addr_same("ann@example.org", "ann@example.org."));
+	cr_assert_not(addr_same("ann@example.org", "nn@example.org"));
+	/* No address is the same as no other. */
+	cr_assert_not(addr_same("", ""));
+	cr_assert_not(addr_same(" ", "\t"));
+	cr_assert_not(addr_same(NULL, NULL));
+	cr_assert_not(addr_same(NULL, "ann@example.org"));
 }
