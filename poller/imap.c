@@ -367,19 +367,95 @@ imap_search_like(struct imap *im, const size_t *sizes,
     const char *const *message_ids, size_t n, uint32_t **uids_r, size_t *n_r)
 {
 	struct mailimap_search_key **keys, *key;
-	size_t i, k = 0;
+	uint32_t *all = NULL, *got;
+	size_t i = 0, k, e, est, nall = 0, ngot, j;
 
 	*uids_r = NULL;
 	*n_r = 0;
 	keys = xcalloc(n + 1, sizeof *keys);
-	for (i = 0; i < n; i++)
-		if ((keys[k] = like_key(sizes[i], message_ids[i])) != NULL)
-			k++;
-	key = or_tree(keys, 0, k);
+	while (i < n) {
+		/* As many keys as one command line holds (a key's text:
+		 * OR (LARGER n SMALLER n HEADER Message-ID "..."), the
+		 * value quoted, at worst every byte escaped). */
+		for (k = 0, est = 0; i < n; i++) {
+			e = 64 + (message_ids[i] != NULL ?
+			    2 * strlen(message_ids[i]) : 0);
+			if (k > 0 && est + e > IMAP_SET_BYTES)
+				break;
+			if ((keys[k] = like_key(sizes[i], message_ids[i])) !=
+			    NULL) {
+				k++;
+				est += e;
+			}
+		}
+		if ((key = or_tree(keys, 0, k)) == NULL)
+			continue;
+		if (search(im, key, &got, &ngot) == -1) {
+			free(keys);
+			free(all);
+			return -1;
+		}
+		all = xreallocarray(all, nall + ngot + 1, sizeof *all);
+		memcpy(all + nall, got, ngot * sizeof *got);
+		nall += ngot;
+		free(got);
+	}
 	free(keys);
-	if (key == NULL)
-		return 0;
-	return search(im, key, uids_r, n_r);
+	/* Ascending, each once (a message may match keys of two lines). */
+	if (nall > 0) {
+		qsort(all, nall, sizeof *all, cmp_uid);
+		for (i = 1, j = 1; i < nall; i++)
+			if (all[i] != all[j - 1])
+				all[j++] = all[i];
+		nall = j;
+	}
+	*uids_r = all;
+	*n_r = nall;
+	return 0;
+}
+
+static size_t
+digits(uint32_t v)
+{
+	size_t d = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		d++;
+	}
+	return d;
+}
+
+/* The text of a run: "a" or "a:b". */
+static size_t
+run_len(uint32_t first, uint32_t last)
+{
+	return digits(first) + (last != first ? 1 + digits(last) : 0);
+}
+
+size_t
+imap_setlen_add(struct imap_setlen *sl, uint32_t uid)
+{
+	if (sl->first != 0 && uid == sl->last + 1) {
+		sl->last = uid;
+	} else {
+		if (sl->first != 0)
+			sl->closed += run_len(sl->first, sl->last) + 1;
+		sl->first = sl->last = uid;
+	}
+	return sl->closed + run_len(sl->first, sl->last);
+}
+
+size_t
+imap_set_span(const uint32_t *uids, size_t n)
+{
+	struct imap_setlen sl = { 0, 0, 0 };
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (imap_setlen_add(&sl, uids[k]) > IMAP_SET_BYTES && k > 0)
+			break;
+	return k;
 }
 
 /* A UID set for a sorted array, consecutive runs as intervals. */
@@ -477,8 +553,8 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
 	struct mailimap_set *set;
 	clist *res = NULL;
 	clistiter *it;
-	uint32_t *uids;
-	size_t *sizes, k = 0;
+	uint32_t *uids = NULL, *sel = NULL;
+	size_t *sizes = NULL, k = 0, cap = 0, nsel = 0, off = 0, cnt;
 	int r;
 
 	*uids_r = NULL;
@@ -490,8 +566,6 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
 		return 0;
 	if (since > 0) {
 		struct mailimap_search_key *key;
-		uint32_t *sel;
-		size_t nsel;
 		struct tm tm;
 
 		if (gmtime_r(&since, &tm) == NULL) {
@@ -512,36 +586,57 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
 			free(sel);
 			return 0;
 		}
-		set = uid_set(sel, nsel);
-		free(sel);
-	} else
-		set = mailimap_set_new_interval(from, to);
+	}
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_rfc822_size());
-	r = mailimap_uid_fetch(im->m, set, ft, &res);
-	mailimap_set_free(set);
-	mailimap_fetch_type_free(ft);
-	if (r != MAILIMAP_NO_ERROR)
-		return fail(im, "UID FETCH RFC822.SIZE", r, IMAP_ERR_TEMP);
-	uids = xcalloc((size_t)clist_count(res) + 1, sizeof *uids);
-	sizes = xcalloc((size_t)clist_count(res) + 1, sizeof *sizes);
-	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
-		uint32_t uid = 0;
-		size_t size = 0, blen = 0;
-		const char *body = NULL;
-		int has_body;
+	/* The window in one FETCH; the messages a date selected, in as
+	 * many as their set needs. */
+	do {
+		if (sel != NULL) {
+			cnt = imap_set_span(sel + off, nsel - off);
+			set = uid_set(sel + off, cnt);
+		} else {
+			cnt = 1;
+			nsel = 1;
+			set = mailimap_set_new_interval(from, to);
+		}
+		off += cnt;
+		r = mailimap_uid_fetch(im->m, set, ft, &res);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR) {
+			mailimap_fetch_type_free(ft);
+			free(sel);
+			free(uids);
+			free(sizes);
+			return fail(im, "UID FETCH RFC822.SIZE", r,
+			    IMAP_ERR_TEMP);
+		}
+		if (k + (size_t)clist_count(res) + 1 > cap) {
+			cap = k + (size_t)clist_count(res) + 1;
+			uids = xreallocarray(uids, cap, sizeof *uids);
+			sizes = xreallocarray(sizes, cap, sizeof *sizes);
+		}
+		for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+			uint32_t uid = 0;
+			size_t size = 0, blen = 0;
+			const char *body = NULL;
+			int has_body;
 
-		msg_atts(clist_content(it), &uid, &size, &body, &blen,
-		    &has_body);
-		if (uid < from || uid > to)
-			continue;	/* "n:*" and unsolicited FETCHes */
-		uids[k] = uid;
-		sizes[k++] = size;
-	}
-	mailimap_fetch_list_free(res);
+			msg_atts(clist_content(it), &uid, &size, &body, &blen,
+			    &has_body);
+			if (uid < from || uid > to)
+				continue;  /* "n:*" and unsolicited FETCHes */
+			uids[k] = uid;
+			sizes[k++] = size;
+		}
+		mailimap_fetch_list_free(res);
+		res = NULL;
+	} while (off < nsel);
+	mailimap_fetch_type_free(ft);
+	free(sel);
 	/* Servers answer in sequence order, which is UID order; but a
 	 * server is hostile until proven otherwise. */
 	sort_listing(uids, sizes, k);
@@ -749,6 +844,11 @@ imap_fetch_send(struct imap *im, const uint32_t *uids, size_t n,
 	}
 	if (n == 0)
 		return 0;	/* nothing to ask; recv gives nothing */
+	if (imap_set_span(uids, n) < n) {
+		log_error("imap: UID FETCH of %zu messages would pass a "
+		    "command line", n);
+		abort();
+	}
 	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
 		return fail(im, "UID FETCH", MAILIMAP_ERROR_BAD_STATE,
 		    IMAP_ERR_TEMP);
@@ -778,6 +878,11 @@ imap_move_send(struct imap *im, const uint32_t *uids, size_t n,
 			return 0;
 	if (n == 0)
 		return 1;
+	if (imap_set_span(uids, n) < n) {
+		log_error("imap: UID MOVE of %zu messages would pass a "
+		    "command line", n);
+		abort();
+	}
 	if (im->m->imap_state != MAILIMAP_STATE_SELECTED)
 		return fail(im, "UID MOVE", MAILIMAP_ERROR_BAD_STATE,
 		    IMAP_ERR_TEMP);
@@ -927,6 +1032,11 @@ imap_fetch(struct imap *im, const uint32_t *uids, size_t n, size_t max_bytes,
 		return -1;
 	if (n == 0)
 		return 0;
+	if (imap_set_span(uids, n) < n) {
+		log_error("imap: UID FETCH of %zu messages would pass a "
+		    "command line", n);
+		abort();
+	}
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
@@ -958,16 +1068,15 @@ imap_msgs_free(struct imap_msg *msgs, size_t n)
 	free(msgs);
 }
 
-int
-imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
+static int expunge_set(struct imap *, const uint32_t *, size_t);
+
+/* imap_move of uids that fit in one command. */
+static int
+move_set(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 {
 	struct mailimap_set *set;
 	int r;
 
-	if (settle(im) == -1)
-		return -1;
-	if (n == 0)
-		return 0;
 	set = uid_set(uids, n);
 	if (im->has_move) {
 		r = mailimap_uid_move(im->m, set, folder);
@@ -991,21 +1100,48 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
 	/* A crash from here to the expunge leaves a copy in both folders:
 	 * run.c finds such copies by digest on the next run. */
 	testpoint("copied");
-	return imap_expunge(im, uids, n);
+	return expunge_set(im, uids, n);
+}
+
+int
+imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder)
+{
+	size_t k;
+
+	if (settle(im) == -1)
+		return -1;
+	for (; n > 0; uids += k, n -= k) {
+		k = imap_set_span(uids, n);
+		if (move_set(im, uids, k, folder) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int
 imap_expunge(struct imap *im, const uint32_t *uids, size_t n)
+{
+	size_t k;
+
+	if (settle(im) == -1)
+		return -1;
+	for (; n > 0; uids += k, n -= k) {
+		k = imap_set_span(uids, n);
+		if (expunge_set(im, uids, k) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* imap_expunge of uids that fit in one command. */
+static int
+expunge_set(struct imap *im, const uint32_t *uids, size_t n)
 {
 	struct mailimap_set *set;
 	struct mailimap_flag_list *fl;
 	struct mailimap_store_att_flags *sf;
 	int r;
 
-	if (settle(im) == -1)
-		return -1;
-	if (n == 0)
-		return 0;
 	if (!im->has_uidplus) {
 		log_error("imap: host=%s lacks UIDPLUS: refusing to expunge "
 		    "(it could remove other clients' deleted messages)",

@@ -63,6 +63,28 @@ int imap_search_since(struct imap *im, time_t since, uint32_t **uids_r,
  */
 int imap_search_like(struct imap *im, const size_t *sizes,
     const char *const *message_ids, size_t n, uint32_t **uids_r, size_t *n_r);
+/*
+ * Command lines stay short: RFC 7162 (section 4) asks clients to keep
+ * them to about 8,192 octets, and servers refuse longer ones (Dovecot's
+ * imap_max_line_length, 64 KiB by default; others less). A UID set whose
+ * text would pass IMAP_SET_BYTES, or search keys that would, go in
+ * several commands: imap_move, imap_expunge, imap_list, imap_fetch and
+ * imap_search_like split them themselves; the callers of imap_fetch_send
+ * and imap_move_send keep their sets to imap_set_span.
+ */
+#define IMAP_SET_BYTES 8000
+/* The text length of a UID set being built, one ascending UID at a time
+ * (start zeroed). */
+struct imap_setlen {
+	uint32_t first, last;	/* the open run (0: none yet) */
+	size_t closed;		/* the text of the runs before it */
+};
+/* Add uid (above the last one added); returns the set's text length
+ * with it. */
+size_t imap_setlen_add(struct imap_setlen *sl, uint32_t uid);
+/* How many of the n ascending uids (at least one) fit in one set of at
+ * most IMAP_SET_BYTES of text. */
+size_t imap_set_span(const uint32_t *uids, size_t n);
 /* UIDNEXT of the folder selected last (0 if the server did not say). */
 uint32_t imap_uidnext(const struct imap *im);
 /*
@@ -81,7 +103,8 @@ int imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
  */
 int imap_next_uid(struct imap *im, uint32_t from, uint32_t *uid_r);
 /*
- * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids (ascending).
+ * Fetch BODY.PEEK[]<0.max_bytes> (\Seen untouched) of uids (ascending,
+ * imap_set_span of them: one command).
  * *msgs_r gets one entry per message the server returned (a message
  * expunged meanwhile is missing), in uid order. Free with imap_msgs_free.
  */
@@ -101,7 +124,8 @@ void imap_msgs_free(struct imap_msg *msgs, size_t n);
 /* 1 if the server moves atomically (MOVE), 0 if imap_move copies. */
 int imap_has_move(const struct imap *im);
 /*
- * UID MOVE of uids to folder, sent now and answered later (imap_wait):
+ * UID MOVE of uids (ascending, imap_set_span of them: one command) to
+ * folder, sent now and answered later (imap_wait):
  * on a second session, the server moves while the first one fetches.
  * Returns 1 if sent, 0 if this way is not possible (no MOVE, a command
  * in flight, a folder name that is not printable ASCII: use

@@ -673,7 +673,7 @@ mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
 	uint32_t uidvalidity, exists, *cand = NULL;
 	struct imap_msg *got = NULL;
 	size_t *sizes = xcalloc(n + 1, sizeof *sizes), nlike = 0, ncand = 0,
-	    ngot = 0, i, k, off, step, left = 0, biggest = 1,
+	    ngot = 0, i, k, off, step, cnt, left = 0, biggest = 1,
 	    maxb = c->cfg->imap.max_message_bytes;
 	char **ids = xcalloc(n + 1, sizeof *ids), d[DIGEST_HEX_LEN + 1];
 	int rc = -1;
@@ -701,9 +701,11 @@ mark_copies_in(struct ctx *c, struct item *items, size_t n, const char *dest)
 	step = BATCH_BYTES / (biggest < maxb ? biggest : maxb);
 	if (step == 0)
 		step = 1;
-	for (off = 0; off < ncand && left > 0; off += step) {
-		if (imap_fetch(c->imap, cand + off, ncand - off < step ?
-		    ncand - off : step, maxb, &got, &ngot) == -1)
+	for (off = 0; off < ncand && left > 0; off += cnt) {
+		cnt = imap_set_span(cand + off, ncand - off < step ?
+		    ncand - off : step);
+		if (imap_fetch(c->imap, cand + off, cnt, maxb, &got,
+		    &ngot) == -1)
 			goto out;
 		for (k = 0; k < ngot; k++) {
 			digest_sha256_hex(got[k].data, got[k].len, d);
@@ -928,23 +930,28 @@ mover_pump(struct ctx *c, size_t keep)
 	return 0;
 }
 
-/* Append a job for the mover (a copy of uids). */
+/* Append jobs for the mover (copies of uids), one per command line. */
 static void
 mover_queue(struct ctx *c, const uint32_t *uids, size_t n, int review)
 {
 	struct move_job *j;
+	size_t k;
 
-	if (c->njobs == c->capjobs) {
-		c->capjobs = c->capjobs ? 2 * c->capjobs : 8;
-		c->jobs = xreallocarray(c->jobs, c->capjobs, sizeof *c->jobs);
+	for (; n > 0; uids += k, n -= k) {
+		k = imap_set_span(uids, n);
+		if (c->njobs == c->capjobs) {
+			c->capjobs = c->capjobs ? 2 * c->capjobs : 8;
+			c->jobs = xreallocarray(c->jobs, c->capjobs,
+			    sizeof *c->jobs);
+		}
+		j = &c->jobs[c->njobs++];
+		memset(j, 0, sizeof *j);
+		j->uids = xreallocarray(NULL, k, sizeof *uids);
+		memcpy(j->uids, uids, k * sizeof *uids);
+		j->n = k;
+		j->review = review;
+		c->queued += k;
 	}
-	j = &c->jobs[c->njobs++];
-	memset(j, 0, sizeof *j);
-	j->uids = xreallocarray(NULL, n, sizeof *uids);
-	memcpy(j->uids, uids, n * sizeof *uids);
-	j->n = n;
-	j->review = review;
-	c->queued += n;
 }
 
 /*
@@ -956,7 +963,7 @@ static int
 flush_moves(struct ctx *c, int final)
 {
 	struct moves *m = &c->moves;
-	size_t n = moves_waiting(c);
+	size_t n = moves_waiting(c), before;
 	int r;
 
 	if (c->mover == NULL) {
@@ -974,11 +981,14 @@ flush_moves(struct ctx *c, int final)
 		 * here. */
 		if (imap_expunge(c->imap, m->gone, m->ngone) == -1)
 			return -1;
+		before = c->njobs;
 		if (m->narch > 0)
 			mover_queue(c, m->arch, m->narch, 0);
 		if (m->nrev > 0)
 			mover_queue(c, m->rev, m->nrev, 1);
-		if (c->njobs > 0) {
+		/* The group's counts on its last job (none queued: only
+		 * expunged here, counted now). */
+		if (c->njobs > before) {
 			c->jobs[c->njobs - 1].group = n;
 			c->jobs[c->njobs - 1].archived = m->archived;
 			c->jobs[c->njobs - 1].reviewed = m->review;
@@ -1429,6 +1439,7 @@ static int
 next_batch(struct ctx *c, struct walk *w, uint32_t *uids, size_t *n_r)
 {
 	size_t maxb = c->cfg->imap.max_message_bytes, bytes = 0, k = 0;
+	struct imap_setlen sl = { 0, 0, 0 }, t;
 
 	*n_r = 0;
 	while (k < c->cfg->imap.batch) {
@@ -1459,6 +1470,12 @@ next_batch(struct ctx *c, struct walk *w, uint32_t *uids, size_t *n_r)
 		b = w->sizes[w->off] < maxb ? w->sizes[w->off] : maxb;
 		if (k > 0 && bytes + b > BATCH_BYTES)
 			break;
+		/* (and one command line: a date may leave gaps) */
+		t = sl;
+		if (k > 0 && imap_setlen_add(&t, w->uids[w->off]) >
+		    IMAP_SET_BYTES)
+			break;
+		(void)imap_setlen_add(&sl, w->uids[w->off]);
 		bytes += b;
 		uids[k++] = w->uids[w->off++];
 	}

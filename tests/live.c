@@ -211,6 +211,21 @@ live_mailbox(const char *user)
 }
 
 void
+live_uid_start(const char *user, unsigned long next)
+{
+	char dir[1024], path[1100];
+	FILE *f;
+
+	folder_dir(user, "INBOX", dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/dovecot-uidlist", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fprintf(f, "3 V%ld N%lu\n", (long)time(NULL), next);
+	fclose(f);
+	give(path);
+}
+
+void
 live_folder(const char *user, const char *folder)
 {
 	char p[1024], q[1100];

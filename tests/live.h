@@ -50,6 +50,9 @@ void live_deliver_file(const char *user, const char *folder,
     const char *path);
 /* Messages now in folder (-1 if the folder does not exist). */
 int live_count(const char *user, const char *folder);
+/* Make Dovecot number the next messages of user's INBOX from next (a
+ * dovecot-uidlist header written before the folder is first opened). */
+void live_uid_start(const char *user, unsigned long next);
 
 /*
  * A standard RFC 3464 DSN for rcpt with status and diagnostic, with a

@@ -273,6 +273,82 @@ Test(hostile, many_recipients_split_the_batch, .timeout = 180)
 #endif
 }
 
+/*
+ * Servers limit their command lines (RFC 7162 asks clients for about
+ * 8 KB; Dovecot's imap_max_line_length), and long-lived mailboxes have
+ * large UIDs: out-of-office replies (archive) between mails that are no
+ * bounce (review) are as many separate UIDs of ten digits per folder:
+ * 4,000 messages, the last 3,000 moved in one group, 16 KB of UID set
+ * each. Against a server that takes 9 KB lines
+ * and has no MOVE (the moves wait for the end of the run: one group), the
+ * copies, flags and expunges go in several commands, and the run
+ * finishes (a line too long: the server refused it, exit 75, and every
+ * next run stopped at the same place).
+ */
+Test(hostile, long_uid_sets_fit_the_server_line, .timeout = 180)
+{
+	int port = live_dovecot("shortline", "IMAP4rev1 LITERAL+ IDLE UIDPLUS");
+	const char *db = live_db_migrated("hostile_line");
+	char conf[1024], cmd[1200], extra[300], args[600], *m;
+	const char *p;
+	FILE *f;
+	int i, rc, most = 0;
+
+	/* 9 KB lines (our sets: 8,000 bytes at most, plus the command). */
+	snprintf(conf, sizeof conf, "%s/shortline/dovecot.conf", live_dir());
+	f = fopen(conf, "a");
+	cr_assert_not_null(f);
+	fputs("imap_max_line_length = 9k\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh dovecot-stop %s "
+	    "shortline && %s/tests/servers.sh dovecot-start %s shortline",
+	    live_env("REBOND_SRCDIR"), live_dir(), live_env("REBOND_SRCDIR"),
+	    live_dir());
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+
+	live_mailbox("hostile_line");
+	live_uid_start("hostile_line", 4000000000ul);
+	for (i = 0; i < 4000; i++) {
+		if (i % 2 == 0) {
+			cr_assert(asprintf(&m, "From: someone%d@example.com\r\n"
+			    "To: bounces@platform.example\r\n"
+			    "Subject: Absent\r\n"
+			    "Auto-Submitted: auto-replied\r\n"
+			    "Message-ID: <line-ar-%d@example.com>\r\n\r\n"
+			    "Je suis absent.\r\n", i, i) > 0);
+		} else {
+			cr_assert(asprintf(&m, "From: someone%d@example.com\r\n"
+			    "To: bounces@platform.example\r\n"
+			    "Subject: Question\r\n"
+			    "Message-ID: <line-q-%d@example.com>\r\n\r\n"
+			    "Bonjour, une question.\r\n", i, i) > 0);
+		}
+		live_deliver("hostile_line", "INBOX", m, strlen(m));
+		free(m);
+	}
+	snprintf(extra, sizeof extra, "[imap]\ntls = starttls\nport = %d\n"
+	    "move_group = 5000\n[log]\nlevel = debug\n", port);
+	snprintf(args, sizeof args, "run -c %s", live_config("hostile_line",
+	    "hostile_line", db, extra));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, live_err());
+	cr_assert_eq(live_count("hostile_line", "INBOX"), 0, "%s", live_err());
+	cr_assert_eq(live_count("hostile_line", "Archive"), 2000, "%s",
+	    live_err());
+	cr_assert_eq(live_count("hostile_line", "Review"), 2000, "%s",
+	    live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages "
+	    "WHERE uid >= 4000000000"), 4000);
+	cr_assert_not_null(strstr(live_err(), " messages=4000 archived=2000 "
+	    "review=2000 "), "%s", live_err());
+	/* A group of moves long enough: over 1,800 messages, 900 UIDs of a
+	 * folder and more, 9.9 KB of set at least. */
+	for (p = live_err(); (p = strstr(p, "batch moved messages=")); p++)
+		if (atoi(p + strlen("batch moved messages=")) > most)
+			most = atoi(p + strlen("batch moved messages="));
+	cr_assert_gt(most, 1800, "%s", live_err());
+}
+
 /* Quotes, backslashes and SQL in addresses and diagnostics are data. */
 Test(hostile, sql_metacharacters_are_only_data, .timeout = 60)
 {
