@@ -456,6 +456,38 @@ check_unknown(const struct config *c, dictionary *d, FILE *err)
 	return errors;
 }
 
+int
+conf_check_templates(const struct config *c, FILE *err)
+{
+	static const char *const email[] = { "hard", "quota", "spf", "spam",
+	    "invitation", "validation", "admin_digest", "ops_alert" };
+	static const char *const sms[] = { "hard", "quota", "spf", "spam" };
+	const char *dir = c->smtp.templates ? c->smtp.templates :
+	    CONF_TEMPLATES_DIR;
+	char path[4096];
+	size_t i;
+	int errors = 0;
+
+	for (i = 0; c->smtp.ep.host && i < sizeof email / sizeof email[0];
+	    i++) {
+		snprintf(path, sizeof path, "%s/%s.email", dir, email[i]);
+		if (access(path, R_OK) == -1) {
+			fprintf(err, "%s: [smtp] templates = \"%s\": %s.email: "
+			    "%s\n", c->path, dir, email[i], strerror(errno));
+			errors++;
+		}
+	}
+	for (i = 0; c->sms.command && i < sizeof sms / sizeof sms[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s.sms", dir, sms[i]);
+		if (access(path, R_OK) == -1) {
+			fprintf(err, "%s: [smtp] templates = \"%s\": %s.sms: "
+			    "%s\n", c->path, dir, sms[i], strerror(errno));
+			errors++;
+		}
+	}
+	return errors;
+}
+
 /* Checks that involve several keys, or files named by keys. */
 static int
 check_cross(const struct config *c, FILE *err)

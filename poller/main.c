@@ -428,6 +428,12 @@ cmd_check_config(int argc, char **argv)
 	}
 	if ((cfg = load_config(config_path(path))) == NULL)
 		return EX_CONFIG;
+	if (conf_check_templates(cfg, stderr) > 0) {
+		fprintf(stderr, "rebond: configuration %s has errors\n",
+		    cfg->path);
+		conf_free(&cfg);
+		return EX_CONFIG;
+	}
 	printf("configuration OK: %s\n", cfg->path);
 	conf_free(&cfg);
 	return EX_OK;

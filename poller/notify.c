@@ -116,6 +116,24 @@ message_id(const struct sender *sd, const struct outbox_row *r, char *buf,
 	    (long long)r->created, at ? at + 1 : "localhost");
 }
 
+/*
+ * A text that cannot be made (a template missing, unreadable, or with a
+ * placeholder the row has no value for) is the configuration's fault:
+ * the row waits, to be sent once the template is fixed, and the run
+ * exits 78 (EX_CONFIG), not 0.
+ */
+static enum send_result
+template_failed(struct sender *sd, const struct outbox_row *r,
+    const char *err)
+{
+	log_error("notify: outbox=%lld channel=%s template=%s cannot be "
+	    "written: %s (it waits; fix [smtp] templates)", r->id, r->channel,
+	    r->template, err);
+	if (sd->exit == EX_OK || sd->exit == EX_TEMPFAIL)
+		sd->exit = EX_CONFIG;
+	return SEND_TEMP;
+}
+
 /* Send one mail row. */
 static enum send_result
 send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
@@ -129,10 +147,8 @@ send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
 	size_t len;
 
 	if (template_email(templates_dir(cfg), r->template, vars, &subject,
-	    &body, err, errlen) == -1) {
-		log_error("notify: outbox=%lld %s", r->id, err);
-		return SEND_TEMP;
-	}
+	    &body, err, errlen) == -1)
+		return template_failed(sd, r, err);
 	message_id(sd, r, mid, sizeof mid);
 	m.from = cfg->smtp.from;
 	m.from_name = cfg->smtp.from_name;
@@ -183,10 +199,8 @@ send_sms(struct sender *sd, const struct outbox_row *r, json_t *vars,
 	char *text = NULL;
 
 	if (template_sms(templates_dir(sd->cfg), r->template, vars, &text, err,
-	    errlen) == -1) {
-		log_error("notify: outbox=%lld %s", r->id, err);
-		return SEND_TEMP;
-	}
+	    errlen) == -1)
+		return template_failed(sd, r, err);
 	res = sms_send(sd->cfg->sms.command, sd->cfg->sms.timeout,
 	    r->destination, text, err, errlen);
 	if (res == SEND_TEMP && sd->exit == EX_OK)

@@ -36,6 +36,7 @@ struct cfgopt {
 	const char *password_file;
 	const char *timeout;	/* NULL: 10 */
 	const char *pin;	/* [smtp] tls_fingerprint */
+	const char *templates;	/* NULL: the source tree's */
 	int no_sms;
 };
 
@@ -126,7 +127,7 @@ config(const char *name, const char *db, const struct cfgopt *o)
 	    "from_name = Plateforme\n"
 	    "admin_to = admins-%s@platform.example\n"
 	    "ops_to = ops-%s@platform.example\n"
-	    "templates = %s/etc/templates\n"
+	    "templates = %s%s\n"
 	    "platform_url = https://platform.example\n"
 	    "[sms]\n"
 	    "%scommand = /bin/sh %s/tests/sms_sink.sh %s/%s.sms\n"
@@ -143,7 +144,9 @@ config(const char *name, const char *db, const struct cfgopt *o)
 	    o && o->pin ? "tls_fingerprint = sha256:" : "",
 	    o && o->pin ? o->pin : "",
 	    o && o->timeout ? o->timeout : "10", name, name,
-	    live_env("REBOND_SRCDIR"), o && o->no_sms ? ";" : "",
+	    o && o->templates ? o->templates : live_env("REBOND_SRCDIR"),
+	    o && o->templates ? "" : "/etc/templates",
+	    o && o->no_sms ? ";" : "",
 	    live_env("REBOND_SRCDIR"), live_dir(), name);
 	return live_config(name, name, db, extra);
 }
@@ -455,6 +458,61 @@ Test(policy, primary_hard_warned_by_sms, .timeout = 60)
 	snprintf(want, sizeof want, "hard|prévenu le %s (SMS)", d);
 	queue_is(db, 1, "primary", want);
 	sql_is(db, "SELECT login_alert FROM accounts", "hard");
+}
+
+/*
+ * A template that cannot be found is the configuration's fault, and
+ * loud: check-config names it; a run that needs it exits 78 and says
+ * which row waits; the warning is not lost, it leaves with the first
+ * run after the template is back.
+ */
+Test(policy, missing_template_exits_78_and_the_warning_waits, .timeout = 60)
+{
+	const char *db = setup("tpl_gone", "(1, 'gus@tpl-gone.example', NULL, "
+	    "'+33 6 00 00 00 09')");
+	struct cfgopt o = { 0 };
+	char dir[600], cmd[3000], args[800], *s;
+	const char *cfg;
+	int rc;
+
+	snprintf(dir, sizeof dir, "%s/tpl_gone_templates", live_dir());
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/etc/templates' "
+	    "'%s' && rm '%s/hard.sms'", dir, live_env("REBOND_SRCDIR"), dir,
+	    dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	o.templates = dir;
+	cfg = config("tpl_gone", db, &o);
+	snprintf(args, sizeof args, "check-config -c %s", cfg);
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "check-config exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "hard.sms: No such file"), "%s",
+	    live_err());
+
+	bounce("tpl_gone", "gus@tpl-gone.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 78, "run exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "template=hard cannot be "
+	    "written"), "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "notify: status=failed"), "%s",
+	    live_err());
+	/* The bounce itself is done; the SMS waits. */
+	cr_assert_eq(live_count("tpl_gone", "Archive"), 1);
+	sql_is(db, "SELECT primary_state FROM accounts", "hard");
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel = 'sms' "
+	    "AND sent_at IS NULL AND failed_at IS NULL", "1");
+	s = sms_log("tpl_gone");
+	cr_assert_str_eq(s, "");
+	free(s);
+
+	snprintf(cmd, sizeof cmd, "cp '%s/etc/templates/hard.sms' '%s/'",
+	    live_env("REBOND_SRCDIR"), dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	run_ok(cfg);
+	s = sms_log("tpl_gone");
+	cr_assert_eq(strncmp(s, "+33600000009|", 13), 0, "%s", s);
+	free(s);
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel = 'sms' "
+	    "AND sent_at IS NOT NULL", "1");
 }
 
 Test(policy, primary_hard_with_no_channel, .timeout = 60)
