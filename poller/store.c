@@ -17,8 +17,10 @@
 #include "strutil.h"
 #include "xalloc.h"
 
-/* First key of the per-digest transaction locks ("rebd"). */
+/* First key of the per-digest transaction locks ("rebd"), and of the
+ * per-remote ones ("rebr"). */
 #define STORE_DIGEST_LOCK_CLASS "1919246948"
+#define STORE_REMOTE_LOCK_CLASS "1919246962"
 
 struct store {
 	PGconn *conn;
@@ -826,6 +828,21 @@ store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
 		return -1;
 	}
 	params[0] = js;
+	/*
+	 * One operator alert per remote, even when two mailboxes' runs see
+	 * it blocked at once: each batch locks its remotes (in key order,
+	 * after its digests and accounts, as every batch does) until it
+	 * commits; the other's lookup, a new statement, then sees its
+	 * notified_at.
+	 */
+	if (exec(st, "lock of the batch's remote domains",
+	    "SELECT pg_advisory_xact_lock(" STORE_REMOTE_LOCK_CLASS
+	    ", k) FROM (SELECT DISTINCT hashtext(r) AS k FROM "
+	    "jsonb_array_elements_text($1::jsonb) AS r ORDER BY 1) AS s",
+	    1, params, NULL) == -1) {
+		free(js);
+		return -1;
+	}
 	if (exec(st, "lookup of operator alerts",
 	    "SELECT remote, extract(epoch FROM notified_at)::bigint "
 	    "FROM rebond.ops_alerts WHERE remote = ANY(ARRAY("

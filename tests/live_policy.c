@@ -748,6 +748,60 @@ Test(policy, blocked_one_operator_alert, .timeout = 60)
 	cr_assert_eq(sink("ops-blk@platform.example", NULL), 1);
 }
 
+/*
+ * Two mailboxes' runs see the same remote blocked at once: one operator
+ * alert. A connection plays the other run's batch: it holds the remote's
+ * lock (as a batch does, poller/store.c), has recorded the remote and
+ * queued its alert, uncommitted. The run waits for it, then sees the
+ * alert, and queues none (without the lock it read no row, and alerted
+ * too).
+ */
+Test(policy, blocked_in_two_mailboxes_at_once_one_alert, .timeout = 60)
+{
+	const char *db = setup("blk_race", "(1, 'ray@blk-race.example', NULL, "
+	    "NULL)");
+	const char *cfg = config("blk_race", db, NULL);
+	char args[700];
+	PGconn *a;
+	PGresult *r;
+	int pid, st, i, waiting = 0;
+
+	bounce("blk_race", "ray@blk-race.example", BLOCKED, time(NULL) - 60);
+	a = PQconnectdb(db);
+	cr_assert_eq(PQstatus(a), CONNECTION_OK);
+	r = PQexec(a, "BEGIN; SELECT pg_advisory_xact_lock(1919246962, "
+	    "hashtext('blk-race.example')); INSERT INTO rebond.ops_alerts "
+	    "(remote, first_seen, last_seen, count, notified_at) VALUES "
+	    "('blk-race.example', now(), now(), 1, now()); INSERT INTO "
+	    "rebond.outbox (channel, destination, template, ref, sent_at) "
+	    "VALUES ('ops', 'ops-blk_race@platform.example', 'ops_alert', "
+	    "'ops:other-mailbox:0', now())");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	pid = live_rebond_start(NULL, args, 0);
+	for (i = 0; i < 200 && !waiting; i++) {
+		waiting = live_sql_int(db, "SELECT count(*) FROM "
+		    "pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+		    "datname = current_database()") > 0;
+		if (!waiting)
+			usleep(50000);
+	}
+	cr_assert(waiting, "the run never waited for the other batch");
+	r = PQexec(a, "COMMIT");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	PQfinish(a);
+	st = live_rebond_wait(pid, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
+	sql_is(db, "SELECT count FROM rebond.ops_alerts", "2");
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel = 'ops'",
+	    "1");
+	cr_assert_eq(live_count("blk_race", "Archive"), 1);
+}
+
 /* Transient failures: once a day, within the window, up to the limit. */
 Test(policy, transient_below_and_above_the_limit, .timeout = 60)
 {
