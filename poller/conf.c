@@ -99,12 +99,15 @@ static const struct conf_def defs[] = {
 	  "in parts when they name over 2048 recipients)" },
 	{ "imap", "move_group", CT_UINT, "10000", 1, 1000000, 0, NULL, NULL,
 	  OFF(imap.move_group),
-	  "committed messages moved together at most, one UID MOVE per folder; "
-	  "large groups are much faster on large folders" },
+	  "committed messages moved together at most, by UID MOVE per "
+	  "folder (a command line holds 8,000 bytes of UIDs); large groups "
+	  "are much faster on large folders" },
 	{ "imap", "max_message_bytes", CT_UINT, "1048576",
 	  CAP_MESSAGE_BYTES_MIN, CAP_MESSAGE_BYTES_MAX, 0, NULL, NULL,
 	  OFF(imap.max_message_bytes),
-	  "bytes fetched per message; a DSN's report is near the start" },
+	  "bytes fetched per message; a DSN's report is near the start; "
+	  "messages are known by these bytes: change it with an empty "
+	  "bounce folder (rebond.ini(5))" },
 
 	{ "database", "conninfo", CT_STR, "", 0, 0, F_REQUIRED, NULL, NULL,
 	  OFF(database.conninfo),
