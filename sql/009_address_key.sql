@@ -18,10 +18,29 @@ AS $$ SELECT pg_catalog.translate(pg_catalog.btrim(address,
 -- to accounts)
 
 -- The account lookup's indexes, by key. (Built in this transaction:
--- writes to accounts wait for them, seconds for a million rows.)
-DROP INDEX IF EXISTS public.accounts_primary_email_idx;
-DROP INDEX IF EXISTS public.accounts_secondary_email_idx;
-DROP INDEX IF EXISTS public.accounts_pending_email_idx;
+-- writes to accounts wait for them, seconds for a million rows.) 001's
+-- indexes go only if they are 001's: a platform's own index that had
+-- the name first (CREATE INDEX ON accounts (primary_email) is named so)
+-- stays.
+DO $$
+DECLARE
+	col text;
+BEGIN
+	FOREACH col IN ARRAY ARRAY['primary_email', 'secondary_email',
+	    'pending_email'] LOOP
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+		    WHERE i.indexrelid = pg_catalog.to_regclass(
+			'public.accounts_' || col || '_idx')
+			AND i.indrelid = 'public.accounts'::pg_catalog.regclass
+			AND NOT i.indisunique AND i.indpred IS NULL
+			AND i.indnatts = 1
+			AND pg_catalog.pg_get_expr(i.indexprs, i.indrelid) =
+			    'lower(btrim(' || col || '))') THEN
+			EXECUTE pg_catalog.format('DROP INDEX public.%I',
+			    'accounts_' || col || '_idx');
+		END IF;
+	END LOOP;
+END $$;
 CREATE INDEX accounts_primary_email_key_idx
 	ON public.accounts (rebond.addr_key(primary_email));
 CREATE INDEX accounts_secondary_email_key_idx

@@ -239,6 +239,60 @@ Test(run, migrate_is_idempotent, .timeout = 60)
 	    "rebond.schema_version") >= 1);
 }
 
+/*
+ * A platform that had its accounts table, with its own index under a name
+ * 001 uses (CREATE UNIQUE INDEX ON accounts (primary_email) is named
+ * accounts_primary_email_idx): 001 left it alone, and 009, which drops
+ * 001's lower(btrim()) indexes, keeps it too; rebond's key indexes exist.
+ */
+Test(run, migrate_keeps_the_platforms_own_indexes, .timeout = 60)
+{
+	const char *db = live_db("run_own_idx");
+	char path[700], args[600], *sql, *a, *b;
+	FILE *f;
+	long n;
+
+	/* The platform's table: 001's own CREATE TABLE, run before. */
+	snprintf(path, sizeof path, "%s/sql/001_schema.sql",
+	    live_env("REBOND_SRCDIR"));
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	sql = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(sql, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	a = strstr(sql, "CREATE TABLE IF NOT EXISTS public.accounts (");
+	cr_assert_not_null(a);
+	b = strstr(a, "\n);");
+	cr_assert_not_null(b);
+	b[3] = '\0';
+	live_sql(db, a);
+	free(sql);
+	live_sql(db, "CREATE UNIQUE INDEX ON accounts (primary_email)");
+	live_sql(db, "CREATE INDEX accounts_secondary_email_idx ON accounts "
+	    "(secondary_email)");
+	snprintf(args, sizeof args, "migrate --conninfo '%s' --sql-dir %s/sql",
+	    db, live_env("REBOND_SRCDIR"));
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM pg_indexes WHERE "
+	    "indexname = 'accounts_primary_email_idx' AND indexdef LIKE "
+	    "'CREATE UNIQUE INDEX %(primary_email)'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM pg_indexes WHERE "
+	    "indexname = 'accounts_secondary_email_idx' AND indexdef LIKE "
+	    "'%(secondary_email)'"), 1);
+	/* 001's pending index was 001's: gone; the keys' are there. */
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM pg_indexes WHERE "
+	    "indexname = 'accounts_pending_email_idx'"), 0);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM pg_indexes WHERE "
+	    "indexname LIKE 'accounts_%_email_key_idx' AND indexdef LIKE "
+	    "'%rebond.addr_key%'"), 3);
+	live_sql(db, "INSERT INTO accounts (primary_email) VALUES "
+	    "('dup@own-idx.example')");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts"), 1);
+}
+
 /* A password on the command line is for every local user to read: the
  * connection string is refused before anything connects. */
 Test(run, migrate_refuses_a_password_on_the_command_line, .timeout = 60)
