@@ -216,3 +216,23 @@ BEGIN
 	SELECT count(*) INTO n FROM d;
 	decayed := decayed + n;
 END $$;
+
+-- The two triggers fire on every UPDATE that names an address column,
+-- whatever its value: rebond's own batch update names secondary_email
+-- (to clear a dead one) on every account it flags, and paid for two
+-- trigger calls per account. Called now only when a raw value changed
+-- (a change of key implies one; the functions still compare keys).
+DROP TRIGGER accounts_reset_state ON public.accounts;
+CREATE TRIGGER accounts_reset_state
+	BEFORE UPDATE OF primary_email, secondary_email ON public.accounts
+	FOR EACH ROW WHEN (OLD.primary_email IS DISTINCT FROM
+	    NEW.primary_email OR OLD.secondary_email IS DISTINCT FROM
+	    NEW.secondary_email)
+	EXECUTE FUNCTION rebond.accounts_reset_state();
+DROP TRIGGER accounts_resolve_problems ON public.accounts;
+CREATE TRIGGER accounts_resolve_problems
+	AFTER UPDATE OF primary_email, secondary_email ON public.accounts
+	FOR EACH ROW WHEN (OLD.primary_email IS DISTINCT FROM
+	    NEW.primary_email OR OLD.secondary_email IS DISTINCT FROM
+	    NEW.secondary_email)
+	EXECUTE FUNCTION rebond.accounts_resolve_problems();
