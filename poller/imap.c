@@ -598,12 +598,9 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
 		if (sel != NULL) {
 			cnt = imap_set_span(sel + off, nsel - off);
 			set = uid_set(sel + off, cnt);
-		} else {
-			cnt = 1;
-			nsel = 1;
+			off += cnt;
+		} else
 			set = mailimap_set_new_interval(from, to);
-		}
-		off += cnt;
 		r = mailimap_uid_fetch(im->m, set, ft, &res);
 		mailimap_set_free(set);
 		if (r != MAILIMAP_NO_ERROR) {
@@ -634,7 +631,7 @@ imap_list(struct imap *im, uint32_t from, uint32_t to, time_t since,
 		}
 		mailimap_fetch_list_free(res);
 		res = NULL;
-	} while (off < nsel);
+	} while (off < nsel);	/* (no date: nsel = 0, one FETCH) */
 	mailimap_fetch_type_free(ft);
 	free(sel);
 	/* Servers answer in sequence order, which is UID order; but a

@@ -448,6 +448,25 @@ store_rollback(struct store *st)
 	PQclear(res);
 }
 
+/*
+ * Transaction locks on the strings of keys (a JSON array), in key order
+ * (no deadlock between transactions that share some), under class: the
+ * two-int form keeps them apart from the runs' (bigint) mailbox locks.
+ */
+static int
+lock_keys(struct store *st, const char *what, const char *class,
+    const char *keys)
+{
+	char sql[256];
+	const char *params[1] = { keys };
+
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%s, k) FROM "
+	    "(SELECT DISTINCT hashtext(x) AS k FROM "
+	    "jsonb_array_elements_text($1::jsonb) AS x ORDER BY 1) AS s",
+	    class);
+	return exec(st, what, sql, 1, params, NULL);
+}
+
 int
 store_seen(struct store *st, char (*digests)[65], size_t n,
     enum outcome *outcomes_r)
@@ -470,15 +489,10 @@ store_seen(struct store *st, char (*digests)[65], size_t n,
 	 * Whoever processes a digest holds its lock until COMMIT, so a run
 	 * and a replay (or two mailboxes) that meet the same message take
 	 * turns: the second one's lookup below, a new statement, then sees
-	 * the first one's rows and skips it. Locks are taken in key order:
-	 * no deadlock between batches that share digests. The two-int form
-	 * keeps them apart from the runs' (bigint) mailbox locks.
+	 * the first one's rows and skips it.
 	 */
-	if (exec(st, "lock of the batch's digests",
-	    "SELECT pg_advisory_xact_lock(" STORE_DIGEST_LOCK_CLASS
-	    ", k) FROM (SELECT DISTINCT hashtext(d) AS k FROM "
-	    "jsonb_array_elements_text($1::jsonb) AS d ORDER BY 1) AS s",
-	    1, params, NULL) == -1) {
+	if (lock_keys(st, "lock of the batch's digests",
+	    STORE_DIGEST_LOCK_CLASS, js) == -1) {
 		free(js);
 		return -1;
 	}
@@ -830,16 +844,12 @@ store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
 	params[0] = js;
 	/*
 	 * One operator alert per remote, even when two mailboxes' runs see
-	 * it blocked at once: each batch locks its remotes (in key order,
-	 * after its digests and accounts, as every batch does) until it
-	 * commits; the other's lookup, a new statement, then sees its
-	 * notified_at.
+	 * it blocked at once: each batch locks its remotes (after its
+	 * digests and accounts, as every batch does) until it commits; the
+	 * other's lookup, a new statement, then sees its notified_at.
 	 */
-	if (exec(st, "lock of the batch's remote domains",
-	    "SELECT pg_advisory_xact_lock(" STORE_REMOTE_LOCK_CLASS
-	    ", k) FROM (SELECT DISTINCT hashtext(r) AS k FROM "
-	    "jsonb_array_elements_text($1::jsonb) AS r ORDER BY 1) AS s",
-	    1, params, NULL) == -1) {
+	if (lock_keys(st, "lock of the batch's remote domains",
+	    STORE_REMOTE_LOCK_CLASS, js) == -1) {
 		free(js);
 		return -1;
 	}

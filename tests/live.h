@@ -53,6 +53,9 @@ int live_count(const char *user, const char *folder);
 /* Make Dovecot number the next messages of user's INBOX from next (a
  * dovecot-uidlist header written before the folder is first opened). */
 void live_uid_start(const char *user, unsigned long next);
+/* The whole file at path, NUL-terminated (free()); NULL if it cannot be
+ * opened. */
+char *live_slurp(const char *path);
 
 /*
  * A standard RFC 3464 DSN for rcpt with status and diagnostic, with a

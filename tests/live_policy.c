@@ -191,24 +191,6 @@ qp_decode(char *s)
 	*o = '\0';
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 /*
  * Mails the sinks received for rcpt (both sinks). With body_r, the
  * headers and decoded body of the last one (free()).
@@ -239,7 +221,7 @@ sink(const char *rcpt, char **body_r)
 				continue;
 			snprintf(path, sizeof path, "%s/new/%s",
 			    live_env(dirs[d]), de->d_name);
-			if ((m = slurp(path)) == NULL)
+			if ((m = live_slurp(path)) == NULL)
 				continue;
 			if (strstr(m, want) != NULL) {
 				n++;
@@ -267,7 +249,7 @@ sms_log(const char *name)
 	char path[512], *s;
 
 	snprintf(path, sizeof path, "%s/%s.sms", live_dir(), name);
-	s = slurp(path);
+	s = live_slurp(path);
 	return s ? s : strdup("");
 }
 
@@ -305,6 +287,47 @@ setup(const char *name, const char *accounts)
 		live_sql(db, sql);
 	}
 	return db;
+}
+
+/*
+ * Another transaction (another mailbox's batch) runs hold on db and stays
+ * open; `rebond run -c cfg` starts, and once it waits for a lock (in the
+ * database, and whose query matches like), the other transaction commits.
+ * Returns the run's exit status.
+ */
+static int
+run_behind(const char *db, const char *cfg, const char *hold,
+    const char *like, const char *what)
+{
+	char args[700], sql[300];
+	PGconn *a;
+	PGresult *r;
+	int pid, st, i, waiting = 0;
+
+	a = PQconnectdb(db);
+	cr_assert_eq(PQstatus(a), CONNECTION_OK);
+	r = PQexec(a, hold);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	pid = live_rebond_start(NULL, args, 0);
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity "
+	    "WHERE wait_event_type = 'Lock' AND datname = current_database() "
+	    "AND query LIKE '%s'", like);
+	for (i = 0; i < 200 && !waiting; i++) {
+		waiting = live_sql_int(db, sql) > 0;
+		if (!waiting)
+			usleep(50000);
+	}
+	cr_assert(waiting, "the run never waited for %s", what);
+	r = PQexec(a, "COMMIT");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	PQfinish(a);
+	st = live_rebond_wait(pid, 0);
+	return st;
 }
 
 /* The admin_queue row of an account and role, as "category|notified". */
@@ -761,40 +784,17 @@ Test(policy, blocked_in_two_mailboxes_at_once_one_alert, .timeout = 60)
 	const char *db = setup("blk_race", "(1, 'ray@blk-race.example', NULL, "
 	    "NULL)");
 	const char *cfg = config("blk_race", db, NULL);
-	char args[700];
-	PGconn *a;
-	PGresult *r;
-	int pid, st, i, waiting = 0;
+	int st;
 
 	bounce("blk_race", "ray@blk-race.example", BLOCKED, time(NULL) - 60);
-	a = PQconnectdb(db);
-	cr_assert_eq(PQstatus(a), CONNECTION_OK);
-	r = PQexec(a, "BEGIN; SELECT pg_advisory_xact_lock(1919246962, "
-	    "hashtext('blk-race.example')); INSERT INTO rebond.ops_alerts "
-	    "(remote, first_seen, last_seen, count, notified_at) VALUES "
-	    "('blk-race.example', now(), now(), 1, now()); INSERT INTO "
-	    "rebond.outbox (channel, destination, template, ref, sent_at) "
-	    "VALUES ('ops', 'ops-blk_race@platform.example', 'ops_alert', "
-	    "'ops:other-mailbox:0', now())");
-	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
-	    PQerrorMessage(a));
-	PQclear(r);
-	snprintf(args, sizeof args, "run -c %s", cfg);
-	pid = live_rebond_start(NULL, args, 0);
-	for (i = 0; i < 200 && !waiting; i++) {
-		waiting = live_sql_int(db, "SELECT count(*) FROM "
-		    "pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-		    "datname = current_database()") > 0;
-		if (!waiting)
-			usleep(50000);
-	}
-	cr_assert(waiting, "the run never waited for the other batch");
-	r = PQexec(a, "COMMIT");
-	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
-	    PQerrorMessage(a));
-	PQclear(r);
-	PQfinish(a);
-	st = live_rebond_wait(pid, 0);
+	st = run_behind(db, cfg, "BEGIN; SELECT pg_advisory_xact_lock("
+	    "1919246962, hashtext('blk-race.example')); INSERT INTO "
+	    "rebond.ops_alerts (remote, first_seen, last_seen, count, "
+	    "notified_at) VALUES ('blk-race.example', now(), now(), 1, now()); "
+	    "INSERT INTO rebond.outbox (channel, destination, template, ref, "
+	    "sent_at) VALUES ('ops', 'ops-blk_race@platform.example', "
+	    "'ops_alert', 'ops:other-mailbox:0', now())", "%",
+	    "the other batch");
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
 	sql_is(db, "SELECT count FROM rebond.ops_alerts", "2");
 	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel = 'ops'",
@@ -884,10 +884,7 @@ Test(policy, decay_waits_for_a_batch_and_sees_its_failure, .timeout = 60)
 	    "NULL)");
 	const char *cfg = config("decay_race", db, &(struct cfgopt){
 	    .policy = "soft_limit = 2\nsoft_window_days = 10" });
-	char args[700];
-	PGconn *a;
-	PGresult *r;
-	int pid, st, i, waiting = 0;
+	int st;
 
 	/* Soft, from failures now out of the window: due to decay. */
 	live_sql(db, "UPDATE accounts SET primary_state = 'soft', "
@@ -897,36 +894,15 @@ Test(policy, decay_waits_for_a_batch_and_sees_its_failure, .timeout = 60)
 	    "role, reason, category, rule) VALUES (now() - interval "
 	    "'20 days', 'INBOX', 1, 1, 'old', 0, 'amy@race.example', 1, "
 	    "'primary', 'expired', 'transient', 'test')");
-	/* The other mailbox's batch, still open. */
-	a = PQconnectdb(db);
-	cr_assert_eq(PQstatus(a), CONNECTION_OK);
-	r = PQexec(a, "BEGIN; SELECT id FROM accounts WHERE id = 1 FOR "
-	    "UPDATE; INSERT INTO rebond.events (occurred_at, mailbox, "
+	/* The other mailbox's batch, still open; the run waits for that
+	 * account's lock. */
+	st = run_behind(db, cfg, "BEGIN; SELECT id FROM accounts WHERE id = 1 "
+	    "FOR UPDATE; INSERT INTO rebond.events (occurred_at, mailbox, "
 	    "uidvalidity, uid, digest, rcpt_index, recipient, account_id, "
 	    "role, reason, category, rule) VALUES (now(), 'Other', 1, 1, "
 	    "'fresh', 0, 'amy@race.example', 1, 'primary', 'expired', "
 	    "'transient', 'test'); UPDATE accounts SET primary_state_since "
-	    "= now() WHERE id = 1");
-	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
-	    PQerrorMessage(a));
-	PQclear(r);
-	snprintf(args, sizeof args, "run -c %s", cfg);
-	pid = live_rebond_start(NULL, args, 0);
-	/* Until the run waits for that account's lock. */
-	for (i = 0; i < 200 && !waiting; i++) {
-		waiting = live_sql_int(db, "SELECT count(*) FROM "
-		    "pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-		    "query LIKE '%decay_soft%'") > 0;
-		if (!waiting)
-			usleep(50000);
-	}
-	cr_assert(waiting, "the run never waited for the account");
-	r = PQexec(a, "COMMIT");
-	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
-	    PQerrorMessage(a));
-	PQclear(r);
-	PQfinish(a);
-	st = live_rebond_wait(pid, 0);
+	    "= now() WHERE id = 1", "%decay_soft%", "the account");
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
 	sql_is(db, "SELECT primary_state FROM accounts WHERE id = 1", "soft");
 }
@@ -1500,7 +1476,7 @@ maildir_mails(const char *dir, char **m_r)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		if ((m = slurp(p)) == NULL)
+		if ((m = live_slurp(p)) == NULL)
 			continue;
 		all = realloc(all, len + strlen(m) + 1);
 		cr_assert_not_null(all);

@@ -249,20 +249,12 @@ Test(run, migrate_keeps_the_platforms_own_indexes, .timeout = 60)
 {
 	const char *db = live_db("run_own_idx");
 	char path[700], args[600], *sql, *a, *b;
-	FILE *f;
-	long n;
 
 	/* The platform's table: 001's own CREATE TABLE, run before. */
 	snprintf(path, sizeof path, "%s/sql/001_schema.sql",
 	    live_env("REBOND_SRCDIR"));
-	f = fopen(path, "r");
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	sql = calloc(1, (size_t)n + 1);
-	cr_assert_eq(fread(sql, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
+	sql = live_slurp(path);
+	cr_assert_not_null(sql, "%s", path);
 	a = strstr(sql, "CREATE TABLE IF NOT EXISTS public.accounts (");
 	cr_assert_not_null(a);
 	b = strstr(a, "\n);");
