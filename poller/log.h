@@ -1,6 +1,7 @@
 /*
  * log.h - one key=value line per event, to stderr on a terminal and to
- * syslog otherwise (under cron).
+ * syslog otherwise (under cron: there the error lines are also printed
+ * on stderr, for cron to mail, unless stderr is the systemd journal).
  *
  * Lines never carry message bodies or passwords; control characters in
  * what the caller formats are shown as '?', so mail-derived text cannot
@@ -12,7 +13,8 @@
 #include <syslog.h>
 
 enum log_target {
-	LOG_TARGET_AUTO = 0,	/* stderr if it is a terminal, else syslog */
+	LOG_TARGET_AUTO = 0,	/* stderr if it is a terminal, else syslog
+				   (+ errors on stderr) */
 	LOG_TARGET_STDERR,
 	LOG_TARGET_SYSLOG,
 };

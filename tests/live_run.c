@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "live.h"
 
@@ -306,6 +308,78 @@ Test(run, migrate_refuses_a_password_on_the_command_line, .timeout = 60)
 	cr_assert_eq(rc, 64, "exit %d: %s", rc, live_err());
 	cr_assert_not_null(strstr(live_err(), "--conninfo:"), "%s",
 	    live_err());
+}
+
+/*
+ * rebond as cron starts it: no --stderr, stderr a file (not a terminal).
+ * journal: JOURNAL_STREAM names that file, as systemd names its stream.
+ * Returns the exit status; what rebond printed is in err.
+ */
+static int
+cron_run(const char *cfg, int journal, char *err, size_t len)
+{
+	char cmd[4096], path[512];
+	FILE *f;
+	size_t n;
+	int st;
+
+	snprintf(path, sizeof path, "%s/cron-err.%d", live_dir(),
+	    (int)getpid());
+	if (journal)
+		snprintf(cmd, sizeof cmd, ": >%s && JOURNAL_STREAM=$(stat -c "
+		    "%%d:%%i %s) exec %s run -c %s >>%s 2>>%s </dev/null",
+		    path, path, live_env("REBOND_BIN"), cfg, path, path);
+	else
+		snprintf(cmd, sizeof cmd, ": >%s && unset JOURNAL_STREAM && "
+		    "exec %s run -c %s >>%s 2>>%s </dev/null", path,
+		    live_env("REBOND_BIN"), cfg, path, path);
+	st = system(cmd);
+	cr_assert(st != -1 && WIFEXITED(st), "%s", cmd);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	n = fread(err, 1, len - 1, f);
+	err[n] = '\0';
+	fclose(f);
+	unlink(path);
+	return WEXITSTATUS(st);
+}
+
+/* Quiet when all is well, loud when not: cron mails output only. */
+Test(run, under_cron_errors_are_printed_and_success_is_silent,
+    .timeout = 60)
+{
+	const char *db = live_db_migrated("run_cron");
+	char err[8192];
+	int rc;
+
+	seed_accounts(db);
+	live_mailbox("run_cron");
+	deliver_dsn("run_cron", "alice@example.com", "5.1.1",
+	    "550 5.1.1 user unknown", 1);
+	rc = cron_run(live_config("run_cron", "run_cron", db, NULL), 0, err,
+	    sizeof err);
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_assert_str_empty(err, "a good run printed: %s", err);
+	cr_assert_eq(live_count("run_cron", "Archive"), 1);
+
+	deliver_dsn("run_cron", "alice@example.com", "5.1.1",
+	    "550 5.1.1 user unknown", 2);
+	rc = cron_run(live_config("run_cron_down", "run_cron",
+	    "host=127.0.0.1 port=1 user=postgres dbname=run_cron "
+	    "connect_timeout=2", NULL), 0, err, sizeof err);
+	cr_assert_eq(rc, 75, "exit %d: %s", rc, err);
+	cr_assert_not_null(strstr(err, "rebond: error: database: connect "
+	    "failed"), "%s", err);
+	cr_assert_not_null(strstr(err, "status=failed"), "%s", err);
+	cr_assert_null(strstr(err, "info:"), "%s", err);
+
+	/* Under systemd the journal has the lines already. */
+	rc = cron_run(live_config("run_cron_down", "run_cron",
+	    "host=127.0.0.1 port=1 user=postgres dbname=run_cron "
+	    "connect_timeout=2", NULL), 1, err, sizeof err);
+	cr_assert_eq(rc, 75, "exit %d: %s", rc, err);
+	cr_assert_str_empty(err, "printed to the journal's stream: %s", err);
+	cr_assert_eq(live_count("run_cron", "INBOX"), 1);
 }
 
 /* A server without MOVE: UID COPY + STORE \Deleted + UID EXPUNGE. */
