@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "mailmsg.h"
 #include "strutil.h"
+#include "template.h"
 #include "xalloc.h"
 
 enum conf_type {
@@ -276,7 +277,7 @@ conf_check_private(const char *path, FILE *err)
 char *
 conf_read_secret(const char *path, FILE *err)
 {
-	char line[1024];
+	char line[1024], *secret;
 	FILE *f;
 	size_t n;
 
@@ -296,6 +297,7 @@ conf_read_secret(const char *path, FILE *err)
 	if (line[n] == '\0' && n == sizeof line - 1) {
 		fprintf(err, "%s: first line longer than %zu bytes\n", path,
 		    sizeof line - 2);
+		explicit_bzero(line, sizeof line);
 		return NULL;
 	}
 	line[n] = '\0';
@@ -303,7 +305,9 @@ conf_read_secret(const char *path, FILE *err)
 		fprintf(err, "%s: empty first line\n", path);
 		return NULL;
 	}
-	return xstrdup(line);
+	secret = xstrdup(line);
+	explicit_bzero(line, sizeof line);
+	return secret;
 }
 
 static int
@@ -406,6 +410,12 @@ set_value(struct config *c, const struct conf_def *d, const char *v,
 			    "value\n", c->path, d->section, d->key);
 			return -1;
 		}
+	/* Values end up in mail headers, SMS texts and log lines. */
+	if (!utf8_valid(v, strlen(v))) {
+		fprintf(err, "%s: [%s] %s: value is not UTF-8\n", c->path,
+		    d->section, d->key);
+		return -1;
+	}
 	free(*(char **)field(c, d));
 	*(char **)field(c, d) = *v != '\0' ? xstrdup(v) : NULL;
 	return 0;
@@ -428,7 +438,17 @@ static int
 check_unknown(const struct config *c, dictionary *d, FILE *err)
 {
 	int nsec = iniparser_getnsec(d), i, j, nkeys, errors = 0;
+	ssize_t e;
 
+	/* iniparser files a key above the first [section] as ":key", in
+	 * no section: nothing would read it. */
+	for (e = 0; e < d->size; e++)
+		if (d->key[e] != NULL && d->key[e][0] == ':') {
+			fprintf(err, "%s: %s: key outside any section (a "
+			    "[section] line is missing above it)\n", c->path,
+			    d->key[e] + 1);
+			errors++;
+		}
 	for (i = 0; i < nsec; i++) {
 		const char *sec = iniparser_getsecname(d, i);
 		const char **keys;
@@ -460,33 +480,48 @@ check_unknown(const struct config *c, dictionary *d, FILE *err)
 }
 
 int
-conf_check_templates(const struct config *c, FILE *err)
+conf_check_files(const struct config *c, FILE *err)
 {
+	const char *const secrets[] = { c->imap.ep.password_file,
+	    c->smtp.ep.password_file, c->verp.secret_file };
 	static const char *const email[] = { "hard", "quota", "spf", "spam",
 	    "invitation", "validation", "admin_digest", "ops_alert" };
 	static const char *const sms[] = { "hard", "quota", "spf", "spam" };
 	const char *dir = c->smtp.templates ? c->smtp.templates :
 	    CONF_TEMPLATES_DIR;
-	char path[4096];
+	char why[4200];
 	size_t i;
 	int errors = 0;
 
 	for (i = 0; c->smtp.ep.host && i < sizeof email / sizeof email[0];
 	    i++) {
-		snprintf(path, sizeof path, "%s/%s.email", dir, email[i]);
-		if (access(path, R_OK) == -1) {
-			fprintf(err, "%s: [smtp] templates = \"%s\": %s.email: "
-			    "%s\n", c->path, dir, email[i], strerror(errno));
+		if (template_check(dir, email[i], "email", why,
+		    sizeof why) == -1) {
+			fprintf(err, "%s: [smtp] templates = \"%s\": %s\n",
+			    c->path, dir, why);
 			errors++;
 		}
 	}
 	for (i = 0; c->sms.command && i < sizeof sms / sizeof sms[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s.sms", dir, sms[i]);
-		if (access(path, R_OK) == -1) {
-			fprintf(err, "%s: [smtp] templates = \"%s\": %s.sms: "
-			    "%s\n", c->path, dir, sms[i], strerror(errno));
+		if (template_check(dir, sms[i], "sms", why, sizeof why) == -1) {
+			fprintf(err, "%s: [smtp] templates = \"%s\": %s\n",
+			    c->path, dir, why);
 			errors++;
 		}
+	}
+	/* Readable by whoever runs this (the job's user, when check-config
+	 * runs as it), and not empty. */
+	for (i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+		char *s;
+
+		if (secrets[i] == NULL)
+			continue;
+		if ((s = conf_read_secret(secrets[i], err)) == NULL) {
+			errors++;
+			continue;
+		}
+		explicit_bzero(s, strlen(s));
+		free(s);
 	}
 	return errors;
 }

@@ -112,11 +112,12 @@ char *conf_read_secret(const char *path, FILE *err);
 int conf_check_private(const char *path, FILE *err);
 /*
  * check-config only: every template file the configured channels may
- * need is readable (a run does not refuse to work bounces for want of
- * one: its notifications wait and it exits 78). Returns the number of
- * errors printed to err.
+ * need is readable and well formed (template_check), and every password
+ * or secret file can be read by this user and is not empty (a run does
+ * not refuse to work bounces for want of them: its notifications wait
+ * and it exits 78). Returns the number of errors printed to err.
  */
-int conf_check_templates(const struct config *c, FILE *err);
+int conf_check_files(const struct config *c, FILE *err);
 /* 1 if host is a loopback name or address (localhost, 127/8, ::1). */
 int conf_host_is_loopback(const char *host);
 /* Port to use: ep->port, or the default for its TLS mode and protocol. */

@@ -428,7 +428,7 @@ cmd_check_config(int argc, char **argv)
 	}
 	if ((cfg = load_config(config_path(path))) == NULL)
 		return EX_CONFIG;
-	if (conf_check_templates(cfg, stderr) > 0) {
+	if (conf_check_files(cfg, stderr) > 0) {
 		fprintf(stderr, "rebond: configuration %s has errors\n",
 		    cfg->path);
 		conf_free(&cfg);

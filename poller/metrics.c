@@ -122,9 +122,9 @@ static const struct {
 	{ "rebond_last_run_timestamp_seconds", "gauge",
 	  "When the last run ended." },
 	{ "rebond_last_run_exit_code", "gauge",
-	  "Exit code of the last run (0, 75, 76, 77, 78)." },
+	  "Exit code of the last run (0, 69, 75, 76, 77, 78)." },
 	{ "rebond_last_success_timestamp_seconds", "gauge",
-	  "When the last run that exited 0 ended." },
+	  "When the last run that exited 0 ended (0: none yet)." },
 };
 
 /* Write the help and type lines of metric name. */
@@ -170,11 +170,11 @@ write_all(FILE *f, const struct counters *cs, const char *mbox,
 	head(f, "rebond_last_run_exit_code");
 	fprintf(f, "rebond_last_run_exit_code{mailbox=\"%s\"} %d\n", mbox,
 	    exit_code);
-	if (success > 0) {
-		head(f, "rebond_last_success_timestamp_seconds");
-		fprintf(f, "rebond_last_success_timestamp_seconds{mailbox="
-		    "\"%s\"} %llu\n", mbox, success);
-	}
+	/* 0 until a run succeeds: an alert on its age fires for an
+	 * instance that never worked, too. */
+	head(f, "rebond_last_success_timestamp_seconds");
+	fprintf(f, "rebond_last_success_timestamp_seconds{mailbox="
+	    "\"%s\"} %llu\n", mbox, success);
 }
 
 /* fsync the directory holding path, so that the rename is durable. */

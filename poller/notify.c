@@ -60,6 +60,19 @@ template_vars(const struct sender *sd, const struct outbox_row *r)
 	return v;
 }
 
+/* The relay stopped taking mail during the run: the rest waits, exit 75. */
+static void
+relay_lost(struct sender *sd, const char *why)
+{
+	if (sd->relay_down)
+		return;
+	log_error("smtp: host=%s %s; the other mails wait",
+	    sd->cfg->smtp.ep.host, why);
+	sd->relay_down = 1;
+	if (sd->exit == EX_OK)
+		sd->exit = EX_TEMPFAIL;
+}
+
 /* Connect to the relay once per run; 0, or -1 (then relay_down). */
 static int
 relay(struct sender *sd)
@@ -73,14 +86,19 @@ relay(struct sender *sd)
 		return -1;
 	if (sd->relay_tried) {
 		/* The connection died during this run: leave the rest. */
-		sd->relay_down = 1;
+		relay_lost(sd, "connection lost");
 		return -1;
 	}
 	sd->relay_tried = 1;
 	if (ep->password_file != NULL &&
 	    (password = conf_read_secret(ep->password_file, stderr)) == NULL) {
+		log_error("smtp: password_file=%s cannot be read; every mail "
+		    "waits", ep->password_file);
 		sd->relay_down = 1;
 		sd->exit = EX_CONFIG;
+		if (store_outbox_unreachable(sd->st, "email,admin,ops",
+		    "relais SMTP : mot de passe illisible") == -1)
+			sd->db_failed = 1;
 		return -1;
 	}
 	if (smtp_open(ep, password, &sd->smtp) == -1) {
@@ -127,7 +145,7 @@ template_failed(struct sender *sd, const struct outbox_row *r,
     const char *err)
 {
 	log_error("notify: outbox=%lld channel=%s template=%s cannot be "
-	    "written: %s (it waits; fix [smtp] templates)", r->id, r->channel,
+	    "written: %s (it waits; fix [smtp] templates or from_name)", r->id, r->channel,
 	    r->template, err);
 	if (sd->exit == EX_OK || sd->exit == EX_TEMPFAIL)
 		sd->exit = EX_CONFIG;
@@ -157,8 +175,15 @@ send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
 	m.body = body;
 	m.date = sd->now;
 	m.message_id = mid;
-	if (mailmsg_build(&m, &data, &len, err, errlen) == -1) {
+	/* The destination is the row's; the rest is the configuration's
+	 * and the template's: a mail they cannot make waits for a fix. */
+	if (!mailmsg_valid_address(r->destination)) {
+		snprintf(err, errlen, "refused: invalid recipient address");
 		res = SEND_PERM;
+		goto out;
+	}
+	if (mailmsg_build(&m, &data, &len, err, errlen) == -1) {
+		res = template_failed(sd, r, err);
 		goto out;
 	}
 	if (relay(sd) == -1) {
@@ -176,12 +201,22 @@ send_mail(struct sender *sd, const struct outbox_row *r, json_t *vars,
 		    cfg->verp.return_path : cfg->smtp.from);
 	res = smtp_send(sd->smtp, from, r->destination, data, len, err,
 	    errlen);
-	if (res == SEND_TEMP && !smtp_usable(sd->smtp)) {
-		log_error("smtp: host=%s connection lost: %s",
-		    cfg->smtp.ep.host, err);
+	if (smtp_error(sd->smtp) == SMTP_ERR_SENDER) {
+		/* Not this recipient's fault, nor this mail's: all wait. */
+		log_error("smtp: host=%s refuses the sender <%s>: %s; every "
+		    "mail waits (check [smtp] from, [verp] return_path and the "
+		    "relay's login)", cfg->smtp.ep.host, from, err);
 		sd->relay_down = 1;
-		if (sd->exit == EX_OK)
-			sd->exit = EX_TEMPFAIL;
+		if (sd->exit == EX_OK || sd->exit == EX_TEMPFAIL)
+			sd->exit = EX_CONFIG;
+		if (store_outbox_unreachable(sd->st, "email,admin,ops",
+		    "relais SMTP : expéditeur refusé") == -1)
+			sd->db_failed = 1;
+	} else if (!smtp_usable(sd->smtp)) {
+		char why[600];
+
+		snprintf(why, sizeof why, "connection lost (%s)", err);
+		relay_lost(sd, why);
 	}
 out:
 	free(subject);

@@ -251,13 +251,25 @@ reset(struct smtp *s)
 		s->broken = 1;
 }
 
-/* The outcome of a refused command: 5xx is for good. */
+/*
+ * The outcome of a refused command: a 5xx to RCPT, DATA or the message is
+ * for good, for that recipient. A 5xx to MAIL FROM, or 530/535 (a login
+ * needed or refused) to any command, refuses us, not the recipient: the
+ * mail waits, and so will every other (SMTP_ERR_SENDER).
+ */
 static enum send_result
 refused(struct smtp *s, const char *what, int r, char *err, size_t errlen)
 {
 	int code = s->m->response_code;
+	int mail_from = strcmp(what, "MAIL FROM") == 0;
 
 	describe(s, what, r, err, errlen);
+	if (!s->broken && (code == 530 || code == 535 ||
+	    (mail_from && code >= 500 && code < 600))) {
+		s->error = SMTP_ERR_SENDER;
+		reset(s);
+		return SEND_TEMP;
+	}
 	if (s->broken)
 		return SEND_TEMP;
 	reset(s);

@@ -21,6 +21,8 @@ enum smtp_error {
 	SMTP_ERR_TEMP,		/* unreachable, timeout, 4xx: exit 75 */
 	SMTP_ERR_TLS,		/* certificate or host name refused: 76 */
 	SMTP_ERR_AUTH,		/* login refused: 77 */
+	SMTP_ERR_SENDER,	/* the relay refuses our sender (5xx to MAIL
+				   FROM) or wants a login (530/535): 78 */
 };
 
 struct smtp;
@@ -37,10 +39,11 @@ enum smtp_error smtp_error(const struct smtp *s);
 /* 1 while the connection can carry another message. */
 int smtp_usable(const struct smtp *s);
 /*
- * Send (data, len) (CRLF lines; dot-stuffed here) from mail_from to rcpt.
- * SEND_PERM for a 5xx refusal or an unusable address, SEND_TEMP for the
- * rest (then the connection may be unusable: smtp_usable()); the reason
- * is in err.
+ * Send (data, len) (CRLF lines; libetpan dot-stuffs them) from mail_from
+ * to rcpt. SEND_PERM for a 5xx refusal of the recipient or the message,
+ * or an unusable address; SEND_TEMP for the rest (then the connection may
+ * be unusable: smtp_usable(); or the relay refuses the sender itself:
+ * smtp_error() is SMTP_ERR_SENDER); the reason is in err.
  */
 enum send_result smtp_send(struct smtp *s, const char *mail_from,
     const char *rcpt, const char *data, size_t len, char *err,

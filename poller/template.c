@@ -133,6 +133,24 @@ load(const char *dir, const char *name, const char *ext, size_t *len_r,
 		return NULL;
 	}
 	fclose(f);
+	/* The operator's text goes out as it is: UTF-8, and no control
+	 * character but tabs and line ends. */
+	if (!utf8_valid(b.data, b.len)) {
+		snprintf(err, errlen, "template %s: not UTF-8", path);
+		buf_free(&b);
+		return NULL;
+	}
+	for (i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.data[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+		    c == 0x7f) {
+			snprintf(err, errlen, "template %s: control character "
+			    "0x%02x at byte %zu", path, c, i);
+			buf_free(&b);
+			return NULL;
+		}
+	}
 	*len_r = b.len;
 	return buf_steal(&b);
 }
@@ -173,6 +191,12 @@ template_email(const char *dir, const char *name, const json_t *vars,
 	while (*b == ' ')
 		b++;
 	slen = (size_t)(nl - b);
+	if (memchr(b, '\t', slen) != NULL) {
+		snprintf(err, errlen, "template %s.email: a tab in the "
+		    "Subject line", name);
+		free(t);
+		return -1;
+	}
 	subject = template_render(b, slen, vars, TEMPLATE_LINE, err, errlen);
 	if (subject != NULL)
 		body = template_render(nl + 2, len - (size_t)(nl + 2 - t), vars,
@@ -218,4 +242,54 @@ template_date(time_t t, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%02d/%02d/%04d", tm.tm_mday % 100,
 		    (tm.tm_mon + 1) % 100, (tm.tm_year + 1900) % 10000);
+}
+
+/* {{name}} -> "x" for every placeholder of dir/name.ext, or NULL. */
+static json_t *
+placeholders(const char *dir, const char *name, const char *ext)
+{
+	char err[8], key[NAME_MAX_BYTES + 1];
+	const char *p, *end, *close;
+	json_t *vars;
+	size_t len;
+	char *t;
+
+	if ((t = load(dir, name, ext, &len, err, sizeof err)) == NULL)
+		return NULL;
+	vars = json_object();
+	end = t + len;
+	for (p = t; (p = memmem(p, (size_t)(end - p), "{{", 2)) != NULL;
+	    p = close + 2) {
+		p += 2;
+		if ((close = memmem(p, (size_t)(end - p), "}}", 2)) == NULL)
+			break;
+		if ((size_t)(close - p) < sizeof key) {
+			memcpy(key, p, (size_t)(close - p));
+			key[close - p] = '\0';
+			json_object_set_new(vars, key, json_string("x"));
+		}
+	}
+	free(t);
+	return vars;
+}
+
+int
+template_check(const char *dir, const char *name, const char *ext,
+    char *err, size_t errlen)
+{
+	json_t *vars = NULL;
+	char *a = NULL, *b = NULL;
+	int rc;
+
+	/* Every placeholder of the file gets a value: only the file itself
+	 * is judged. */
+	if ((vars = placeholders(dir, name, ext)) == NULL)
+		vars = json_object();
+	rc = strcmp(ext, "sms") == 0 ?
+	    template_sms(dir, name, vars, &a, err, errlen) :
+	    template_email(dir, name, vars, &a, &b, err, errlen);
+	free(a);
+	free(b);
+	json_decref(vars);
+	return rc;
 }

@@ -56,4 +56,12 @@ void template_date(time_t t, char *buf, size_t len);
 int template_sms(const char *dir, const char *name, const json_t *vars,
     char **text_r, char *err, size_t errlen);
 
+/*
+ * Check dir/name.ext ("email" or "sms") as a notification would use it:
+ * readable, UTF-8, no control character, the email's Subject line, every
+ * placeholder well formed. 0, or -1 with the reason in err.
+ */
+int template_check(const char *dir, const char *name, const char *ext,
+    char *err, size_t errlen);
+
 #endif

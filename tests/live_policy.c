@@ -538,6 +538,56 @@ Test(policy, missing_template_exits_78_and_the_warning_waits, .timeout = 60)
 	    "AND sent_at IS NOT NULL", "1");
 }
 
+/*
+ * A template saved in Latin-1 (or with a tab in its Subject line) is the
+ * operator's file, not the user's fault: check-config names it, the run
+ * exits 78, the warning waits (not "refused" for good), and leaves once
+ * the file is fixed.
+ */
+Test(policy, template_not_utf8_waits_and_check_config_names_it,
+    .timeout = 60)
+{
+	const char *db = setup("tpl_l1", "(1, 'hal@tpl-l1.example', "
+	    "'hal@tpl-l1-work.example', NULL)");
+	struct cfgopt o = { .no_sms = 1 };
+	char dir[600], cmd[6000], args[800], *m;
+	const char *cfg;
+	int rc;
+
+	snprintf(dir, sizeof dir, "%s/tpl_l1_templates", live_dir());
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/etc/templates' "
+	    "'%s' && iconv -f UTF-8 -t ISO-8859-1 '%s/hard.email' "
+	    ">'%s/hard.l1' && mv '%s/hard.l1' '%s/hard.email' && "
+	    "sed -i '1s/^Subject: /Subject: \t/' '%s/quota.email'", dir,
+	    live_env("REBOND_SRCDIR"), dir, dir, dir, dir, dir, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	o.templates = dir;
+	cfg = config("tpl_l1", db, &o);
+	snprintf(args, sizeof args, "check-config -c %s", cfg);
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "check-config exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "hard.email: not UTF-8"), "%s",
+	    live_err());
+	cr_assert_not_null(strstr(live_err(), "quota.email: a tab in the "
+	    "Subject line"), "%s", live_err());
+
+	bounce("tpl_l1", "hal@tpl-l1.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 78, "run exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "template=hard cannot be "
+	    "written"), "%s", live_err());
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE template = "
+	    "'hard' AND sent_at IS NULL AND failed_at IS NULL", "1");
+	cr_assert_eq(sink("hal@tpl-l1-work.example", NULL), 0);
+
+	snprintf(cmd, sizeof cmd, "cp '%s/etc/templates/hard.email' '%s/'",
+	    live_env("REBOND_SRCDIR"), dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	run_ok(cfg);
+	cr_assert_eq(sink("hal@tpl-l1-work.example", &m), 1);
+	free(m);
+}
+
 Test(policy, primary_hard_with_no_channel, .timeout = 60)
 {
 	const char *db = setup("ph_none", "(1, 'cid@ph-none.example', NULL, "
@@ -1537,6 +1587,57 @@ Test(policy, smtp_auth, .timeout = 60)
 	run_ok(cfg);
 	cr_assert_eq(maildir_mails(dir, &m), 2, "warning and digest");
 	cr_assert_not_null(strstr(m, "X-Auth-User: rebond"), "%s", m);
+	free(m);
+}
+
+/*
+ * A relay that refuses our sender (here: the login does not own it) has
+ * not refused the user: every mail waits, none is marked failed, the run
+ * exits 78 and says what to fix; once the relay takes it, all go.
+ */
+Test(policy, relay_refusing_the_sender_keeps_every_mail, .timeout = 60)
+{
+	const char *db = setup("refsnd", "(1, 'ed@refsnd.example', "
+	    "'ed@refsnd-work.example', NULL)");
+	char cmd[1024], port[16], pw[512], dir[600], refuse[600], *m;
+	struct cfgopt o = { .smtp_port = port, .user = "rebond",
+		.password_file = pw };
+	const char *cfg;
+	FILE *f;
+	int rc;
+
+	snprintf(port, sizeof port, "%d", free_port());
+	snprintf(cmd, sizeof cmd, "install -m 0644 %s/tests/smtp_auth_sink.py "
+	    "%s/smtp_auth_sink.py", live_env("REBOND_SRCDIR"), live_dir());
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/smtp_auth_sink.py "
+	    "%s maildir rebond s3cret pid refuse", live_dir(), port);
+	start_helper("refsndsink", cmd);
+	snprintf(refuse, sizeof refuse, "%s/refsndsink/refuse", live_dir());
+	cr_assert_not_null(f = fopen(refuse, "w"));
+	fclose(f);
+	snprintf(pw, sizeof pw, "%s/refsnd.pw", live_dir());
+	write_secret(pw, "s3cret");
+	cfg = config("refsnd", db, &o);
+	bounce("refsnd", "ed@refsnd.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 78, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "refuses the sender"), "%s",
+	    live_err());
+	cr_assert_eq(live_count("refsnd", "Archive"), 1, "bounce processed");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox "
+	    "WHERE failed_at IS NOT NULL"), 0, "a mail marked failed");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox "
+	    "WHERE channel = 'email' AND sent_at IS NULL AND last_error LIKE "
+	    "'MAIL FROM: 553 %'"), 1, "the warning waits, saying why: %s",
+	    live_sql_str(db, "SELECT string_agg(channel || ' ' || template "
+	    "|| ' ' || coalesce(last_error, '-'), '; ') FROM rebond.outbox"));
+	snprintf(dir, sizeof dir, "%s/refsndsink/maildir/new", live_dir());
+	cr_assert_eq(maildir_mails(dir, &m), 0);
+	free(m);
+	cr_assert_eq(unlink(refuse), 0);
+	run_ok(cfg);
+	cr_assert_eq(maildir_mails(dir, &m), 2, "warning and digest");
 	free(m);
 }
 

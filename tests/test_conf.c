@@ -123,6 +123,8 @@ static const struct bad_case bad_cases[] = {
 	{ "", "[smtp]\ntemplates = /nonexistent/tpl\n",
 	  "templates = \"/nonexistent/tpl\": No such file" },
 	{ "archive_folder = INBOX", "", "must differ from folder" },
+	{ "", "[smtp]\nfrom_name = Plateforme \xc9" "ducation\n",
+	  "[smtp] from_name: value is not UTF-8" },
 };
 
 Test(conf, each_bad_value_is_named)
@@ -142,6 +144,26 @@ Test(conf, each_bad_value_is_named)
 		    "case %zu: want \"%s\" in: %s", i, bc->want, errs);
 		free(errs);
 	}
+}
+
+/* A key above the first [section] would be read by nothing. */
+Test(conf, key_outside_any_section_is_an_error)
+{
+	char *errs;
+	struct config *c;
+	FILE *f = fopen(cfg_path, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "textfile = /var/lib/rebond.prom\n[imap]\n"
+	    "host = imap.example.org\nuser = bounces\npassword_file = %s\n"
+	    "[database]\nconninfo = dbname=rebond\n", pw_path);
+	fclose(f);
+	chmod(cfg_path, 0600);
+	c = load(&errs);
+	cr_assert_null(c, "loaded");
+	cr_assert_not_null(strstr(errs, "textfile: key outside any section"),
+	    "%s", errs);
+	free(errs);
 }
 
 Test(conf, every_error_is_reported_not_just_the_first)
@@ -212,6 +234,49 @@ Test(conf, readable_config_or_password_file_is_refused)
 		cr_assert_str_eq(pw, "s3cret");
 		free(pw);
 	}
+}
+
+/* What the README says about ';' and '#' in values. */
+Test(conf, quoted_value_keeps_comment_characters)
+{
+	char *errs;
+	struct config *c;
+
+	write_cfg("", "[smtp]\nfrom_name = \"Plateforme #1; Paris\"\n"
+	    "platform_url = https://x.example/#/home\n", 0600);
+	c = load(&errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(c->smtp.from_name, "Plateforme #1; Paris");
+	cr_assert_str_eq(c->smtp.platform_url, "https://x.example/");
+	conf_free(&c);
+	free(errs);
+}
+
+/* check-config reads every secret file, as the user it runs as. */
+Test(conf, check_files_reads_the_secrets)
+{
+	char *errs;
+	struct config *c;
+	FILE *f;
+
+	write_cfg("", "", 0600);
+	c = load(&errs);
+	cr_assert_not_null(c, "%s", errs);
+	free(errs);
+	f = open_memstream(&errs, &(size_t){ 0 });
+	cr_assert_eq(conf_check_files(c, f), 0);
+	fclose(f);
+	cr_assert_str_empty(errs);
+	free(errs);
+	f = fopen(pw_path, "w");	/* emptied, mode kept */
+	cr_assert_not_null(f);
+	fclose(f);
+	f = open_memstream(&errs, &(size_t){ 0 });
+	cr_assert_eq(conf_check_files(c, f), 1);
+	fclose(f);
+	cr_assert_not_null(strstr(errs, "imap.pw: empty"), "%s", errs);
+	free(errs);
+	conf_free(&c);
 }
 
 Test(conf, errors_never_show_the_password)

@@ -127,6 +127,23 @@ Test(metrics, counters_add_up_and_a_failure_keeps_the_last_success,
 	cr_assert_eq(sb.st_mode & 0777, 0644);
 }
 
+/* An instance that never succeeded still has the gauge an alert reads
+ * (time() - rebond_last_success_timestamp_seconds > 1800). */
+Test(metrics, never_succeeded_reads_as_zero, .init = setup,
+    .fini = teardown)
+{
+	struct run_stats st = { 0 };
+
+	cr_assert_eq(metrics_write(path, "INBOX", &st, EX_TEMPFAIL, 0.2, 500),
+	    0);
+	cr_assert_eq(metrics_write(path, "INBOX", &st, EX_CONFIG, 0.2, 800),
+	    0);
+	cr_assert_eq(sample("rebond_last_success_timestamp_seconds{"
+	    "mailbox=\"INBOX\"}"), 0);
+	cr_assert_eq(sample("rebond_last_run_exit_code{mailbox=\"INBOX\"}"),
+	    78);
+}
+
 Test(metrics, format_is_prometheus_text_with_escaped_labels,
     .init = setup, .fini = teardown)
 {
