@@ -86,9 +86,10 @@ read_output(int fd, const struct timespec *t0, unsigned timeout, char *out,
 }
 
 /*
- * Wait for pid until the deadline; kill it past it. 1: exited, 0: killed,
- * -1: its status is lost (errno set; SIGCHLD ignored by whoever started
- * us reaps children on its own): nobody knows whether it sent the SMS.
+ * Wait for pid, the leader of its own process group, until the deadline;
+ * past it, kill the whole group. 1: exited, 0: killed, -1: its status is
+ * lost (errno set; SIGCHLD ignored by whoever started us reaps children on
+ * its own): nobody knows whether it sent the SMS.
  */
 static int
 wait_child(pid_t pid, const struct timespec *t0, unsigned timeout,
@@ -102,7 +103,14 @@ wait_child(pid_t pid, const struct timespec *t0, unsigned timeout,
 		if (r == -1 && errno != EINTR)
 			return -1;
 		if (seconds_since(t0) >= timeout) {
-			kill(pid, SIGKILL);
+			/* The group, not only pid: a wrapper's child (curl
+			 * under sh -c) left running would send the SMS that
+			 * counts as not sent, and the next run would send it
+			 * again. pid is reaped only after the kill: the
+			 * group's id is still its own. No group (the child's
+			 * setpgid failed): pid alone. */
+			if (kill(-pid, SIGKILL) == -1)
+				kill(pid, SIGKILL);
 			while (waitpid(pid, status_r, 0) == -1 &&
 			    errno == EINTR)
 				continue;
@@ -164,7 +172,8 @@ sms_send(const char *command, unsigned timeout, const char *number,
 		/* Child: only async-signal-safe calls from here. The
 		 * command starts with the signals as a command should:
 		 * none blocked (rebond blocks SIGTERM and SIGINT during a
-		 * batch), SIGPIPE not ignored. */
+		 * batch), SIGPIPE not ignored; in its own process group,
+		 * which the timeout kills with whatever it started. */
 		sigset_t none;
 		struct sigaction dfl;
 
@@ -172,7 +181,8 @@ sms_send(const char *command, unsigned timeout, const char *number,
 		memset(&dfl, 0, sizeof dfl);
 		dfl.sa_handler = SIG_DFL;
 		sigemptyset(&dfl.sa_mask);
-		if (sigaction(SIGPIPE, &dfl, NULL) == -1 ||
+		if (setpgid(0, 0) == -1 ||
+		    sigaction(SIGPIPE, &dfl, NULL) == -1 ||
 		    sigprocmask(SIG_SETMASK, &none, NULL) == -1 ||
 		    dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
 		    dup2(out[1], 2) == -1)
@@ -181,6 +191,9 @@ sms_send(const char *command, unsigned timeout, const char *number,
 		execvp(argv[0], argv);
 		_exit(EX_UNAVAILABLE);
 	}
+	/* Also here: the group exists before any kill, whichever of the
+	 * two runs first (an error means the child did it and exec'd). */
+	(void)setpgid(pid, pid);
 	close(in[0]);
 	close(out[1]);
 	in[0] = out[1] = -1;

@@ -6,8 +6,10 @@
  * the last argument; the text comes on standard input. The command must
  * exit 0 once the SMS is accepted, 75 (EX_TEMPFAIL) for a temporary
  * failure (retried at the next run); any other status is a refusal for
- * good. A command still running after the timeout is killed (SIGKILL)
- * and counts as temporary.
+ * good. The command runs in its own process group: one still running
+ * after the timeout is killed (SIGKILL) with every process of the group
+ * (e.g. curl under a sh -c wrapper, which would send the SMS later), and
+ * counts as temporary.
  */
 #ifndef REBOND_SMS_H
 #define REBOND_SMS_H

@@ -136,6 +136,23 @@ Test(sms, timeout_kills_and_is_temporary, .timeout = 20)
 	cr_assert_not_null(strstr(err, "killed"), "%s", err);
 }
 
+/* A wrapper (sh -c 'curl ...') leaves the sending to a child: the timeout
+ * kills the child too. Were it left running, it would send an SMS that
+ * counts as not sent, and the next run would send it again. */
+Test(sms, timeout_kills_the_commands_children, .timeout = 20)
+{
+	char err[256] = "";
+
+	snprintf(cmd, sizeof cmd, "/bin/sh %s/tests/sms_sink.sh --sleep 2 "
+	    "--child %s", SRCDIR, log_path);
+	cr_assert_eq(sms_send(cmd, 1, "0600000001", "x", err, sizeof err),
+	    SEND_TEMP, "%s", err);
+	cr_assert_not_null(strstr(err, "killed"), "%s", err);
+	/* Past the child's sleep (2 s after the start; 1 s went by). */
+	sleep(2);
+	cr_assert_str_eq(slurp(), "", "the child sent it after the timeout");
+}
+
 Test(sms, missing_command_is_temporary)
 {
 	char err[256] = "";
