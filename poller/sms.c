@@ -20,6 +20,26 @@
 /* Bytes of the command's output kept for last_error. */
 #define OUTPUT_BYTES 300
 
+/*
+ * Whether the number so far (out, n bytes, digits of them digits) is an
+ * international prefix (+ or 00) and a country code (1 to 3 digits): a
+ * "(0)" there is the national trunk prefix ("+33 (0)6 ..."), not dialled
+ * from abroad.
+ */
+static int
+after_country_code(const char *out, size_t n, size_t digits)
+{
+	size_t cc;
+
+	if (n > 0 && out[0] == '+')
+		cc = digits;
+	else if (digits >= 2 && out[0] == '0' && out[1] == '0')
+		cc = digits - 2;
+	else
+		return 0;
+	return cc >= 1 && cc <= 3;
+}
+
 int
 sms_number(const char *in, char *out, size_t len)
 {
@@ -33,6 +53,11 @@ sms_number(const char *in, char *out, size_t len)
 	if (*p == '+')
 		out[n++] = *p++;
 	for (; *p != '\0'; p++) {
+		if (strncmp(p, "(0)", 3) == 0 &&
+		    after_country_code(out, n, digits)) {
+			p += 2;
+			continue;
+		}
 		if (*p >= '0' && *p <= '9') {
 			if (++digits > 20)
 				return -1;

@@ -25,8 +25,13 @@
 
 /*
  * The number as the gateway gets it: an optional leading +, then 6 to 20
- * digits; blanks, dots, dashes and parentheses are dropped. Returns 0
- * and the number in out, or -1 for anything else.
+ * digits; blanks, dots, dashes and parentheses are dropped, the digits in
+ * parentheses kept ("(06) 12 34 56 78": 0612345678), except a "(0)" right
+ * after the country code of an international number (+ or 00, then 1 to
+ * 3 digits): the national trunk prefix, dropped ("+33 (0)6 12 34 56 78":
+ * +33612345678; "0033 (0)6 ...": 00336...). A leading 00 stays as written.
+ * len must be at least 22. Returns 0 and the number in out, or -1 for
+ * anything else.
  */
 int sms_number(const char *in, char *out, size_t len);
 

@@ -181,8 +181,40 @@ Test(sms, bad_numbers_are_refused_before_running)
 	cr_assert_str_eq(slurp(), "", "the command ran");
 	cr_assert_eq(sms_number("(+33) 6.00.00.00.01", out, sizeof out), -1,
 	    "+ after a parenthesis");
-	cr_assert_eq(sms_number("+33 (0)6 00 00 00 01", out, sizeof out), 0);
-	cr_assert_str_eq(out, "+330600000001");
+}
+
+/* What the gateway gets: blanks, dots, dashes and parentheses dropped, a
+ * leading + or 00 kept as written; after the country code, "(0)" is the
+ * national trunk prefix, which an international number does not dial. */
+Test(sms, numbers_are_normalised)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "+33 (0)6 12 34 56 78", "+33612345678" },
+		{ "+33(0)612345678", "+33612345678" },
+		{ "0033 (0)6 12 34 56 78", "0033612345678" },
+		{ "+44 (0)20 7946 0958", "+442079460958" },
+		{ "+358 (0)40 123 4567", "+358401234567" },
+		{ "+33 (0)6 00 00 00 01", "+33600000001" },
+		/* Other brackets: their digits stay. */
+		{ "(06) 12 34 56 78", "0612345678" },
+		{ "(0)6 12 34 56 78", "0612345678" },
+		{ "+1 (555) 123-4567", "+15551234567" },
+		/* As before. */
+		{ "06 12 34 56 78", "0612345678" },
+		{ "06.12.34.56.78", "0612345678" },
+		{ " \t+33 6 00.00-00 01", "+33600000001" },
+		{ "0033 6 12 34 56 78", "0033612345678" },
+	};
+	char out[32];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cr_assert_eq(sms_number(cases[i].in, out, sizeof out), 0,
+		    "'%s' refused", cases[i].in);
+		cr_assert_str_eq(out, cases[i].want, "'%s'", cases[i].in);
+	}
 }
 
 Test(sms, text_too_long_is_refused)
