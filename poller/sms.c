@@ -248,6 +248,8 @@ sms_send(const char *command, unsigned timeout, const char *number,
 	else if (WIFEXITED(status)) {
 		int code = WEXITSTATUS(status);
 
+		/* 69 and 71 as 75: also the child's own exits when it
+		 * cannot start the command (see above). */
 		rc = code == EX_TEMPFAIL || code == EX_UNAVAILABLE ||
 		    code == EX_OSERR ? SEND_TEMP : SEND_PERM;
 		snprintf(err, errlen, "SMS command exited with status %d%s%s",

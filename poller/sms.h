@@ -5,11 +5,13 @@
  * it or in the number is interpreted); the normalised number is added as
  * the last argument; the text comes on standard input. The command must
  * exit 0 once the SMS is accepted, 75 (EX_TEMPFAIL) for a temporary
- * failure (retried at the next run); any other status is a refusal for
- * good. The command runs in its own process group: one still running
- * after the timeout is killed (SIGKILL) with every process of the group
- * (e.g. curl under a sh -c wrapper, which would send the SMS later), and
- * counts as temporary.
+ * failure (retried at the next run); 69 (EX_UNAVAILABLE) and 71
+ * (EX_OSERR), also what a command that cannot be started gives, are
+ * temporary too; any other status is a refusal for good. The command runs
+ * in its own process group: one still running after the timeout is killed
+ * (SIGKILL) with every process of the group (e.g. curl under a sh -c
+ * wrapper, which would send the SMS later), and counts as temporary, as
+ * does a command killed by a signal or whose exit status is lost.
  */
 #ifndef REBOND_SMS_H
 #define REBOND_SMS_H
