@@ -90,13 +90,20 @@ struct worker {
 	struct pool *pl;
 };
 
-/* A file to classify ("-": stdin). */
+/* Why a path is not read, when it exists: said on stderr, exit 66. */
+#define NOT_REGULAR	"not a regular file"
+
+/*
+ * A file to classify ("-": stdin; a FIFO or a character device named on
+ * the command line, type DT_FIFO or DT_CHR: read as a stream like stdin).
+ */
 struct item {
 	char *path;		/* as printed */
 	const char *name;	/* relative to dfd */
 	int dfd;		/* its directory, or AT_FDCWD */
 	unsigned char type;	/* d_type, or DT_UNKNOWN */
-	int err;		/* errno when it could not be read */
+	int err;		/* errno when it could not be read, or -1 */
+	const char *why;	/* said instead of strerror(err) (static) */
 	int taken;		/* a thread reads it (under mu) */
 	int done;		/* read and classified (under mu) */
 	struct buf out;		/* its lines */
@@ -361,7 +368,7 @@ mbox_stream(struct worker *w, const char *file, FILE *f, int started)
 	free(line);
 }
 
-/* stdin: one message, or an mbox. Returns 0 or -1. */
+/* stdin, or a stream named: one message, or an mbox. Returns 0 or -1. */
 static int
 do_stream(struct worker *w, const char *file, FILE *f)
 {
@@ -482,13 +489,43 @@ open_file(struct worker *w, int dfd, const char *name)
 }
 
 /*
+ * A stream named on the command line (a FIFO, <(command), /dev/stdin, a
+ * terminal), or "-" for stdin: read as stdin is. The open waits for a
+ * FIFO's writer, as cat(1) does. Returns 0, or -1 with errno set.
+ */
+static int
+do_named_stream(struct worker *w, const char *path)
+{
+	FILE *f;
+	int fd, rc, e;
+
+	if (strcmp(path, "-") == 0)
+		return do_stream(w, "-", stdin);
+	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+		return -1;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	errno = 0;
+	rc = do_stream(w, path, f);
+	e = errno;
+	fclose(f);
+	errno = e;
+	return rc;
+}
+
+/*
  * One file: a message, or an mbox when it starts with a "From " line (a
- * Maildir file never does, an mbox always does). Not a regular file:
- * skipped. Returns 0, or -1 with errno set.
+ * Maildir file never does, an mbox always does). Returns 0, or -1 with
+ * errno set, or with *why_r set (not a regular file: a FIFO or a device
+ * found in a directory is not opened for reading).
  */
 static int
 do_file(struct worker *w, int dfd, const char *name, const char *path,
-    unsigned char type)
+    unsigned char type, const char **why_r)
 {
 	struct stat st;
 	ssize_t len;
@@ -499,9 +536,22 @@ do_file(struct worker *w, int dfd, const char *name, const char *path,
 		return type == DT_REG || dfd == AT_FDCWD ? -1 : 0;
 	/* d_type saves an fstat() for a plain file; a link or an unknown
 	 * type is looked at through the open file. */
-	if (type != DT_REG && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		return 0;
+	if (type != DT_REG) {
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			close(fd);
+			/* (a directory is no message) */
+			if (S_ISDIR(st.st_mode) && dfd != AT_FDCWD)
+				return 0;
+			*why_r = NOT_REGULAR;
+			return -1;
+		}
 	}
 	if ((len = read_whole(w, fd, &truncated)) < 0) {
 		int e = errno;
@@ -581,7 +631,7 @@ order_add(struct pool *pl, struct item *it)
 }
 
 /* A file found and placed: to be read, and written in its place. */
-static struct item *
+static void
 item_add(struct pool *pl, char *path, const char *name, int dfd,
     unsigned char type)
 {
@@ -589,7 +639,22 @@ item_add(struct pool *pl, char *path, const char *name, int dfd,
 
 	publish(pl, &it, 1);
 	order_add(pl, it);
-	return it;
+}
+
+/*
+ * A path that is not read, placed: its line on stderr says strerror(err),
+ * or why when set (see struct item). Both are set before a thread can
+ * take it.
+ */
+static void
+item_not_read(struct pool *pl, char *path, int err, const char *why)
+{
+	struct item *it = item_new(path, path, AT_FDCWD, DT_UNKNOWN);
+
+	it->err = err;
+	it->why = why;
+	publish(pl, &it, 1);
+	order_add(pl, it);
 }
 
 /* A directory entry: its name and the type readdir() gave. */
@@ -660,11 +725,17 @@ list_dir(struct pool *pl, const char *path, int maildir)
 		e->type = de->d_type;
 		e->it = NULL;
 		/* A file (not a directory, not a Maildir's new/ or cur/):
-		 * read from now on, placed once the names are sorted. */
+		 * read from now on, placed once the names are sorted. A
+		 * FIFO, a socket or a device is not opened: an error. */
 		if (e->type != DT_DIR && !(maildir && e->type != DT_REG &&
 		    (strcmp(e->name, "new") == 0 ||
 		    strcmp(e->name, "cur") == 0))) {
 			e->it = item_new(e->full, e->name, dfd, e->type);
+			if (e->type == DT_FIFO || e->type == DT_CHR ||
+			    e->type == DT_BLK || e->type == DT_SOCK) {
+				e->it->err = -1;
+				e->it->why = NOT_REGULAR;
+			}
 			batch[nb++] = e->it;
 			if (nb == PUBLISH_BATCH) {
 				publish(pl, batch, nb);
@@ -690,8 +761,7 @@ list_dir(struct pool *pl, const char *path, int maildir)
 			if (sub && list_dir(pl, full, 0) < 0) {
 				int e = errno;
 
-				item_add(pl, full, full, AT_FDCWD,
-				    DT_DIR)->err = e;
+				item_not_read(pl, full, e, NULL);
 			} else
 				free(full);
 			continue;
@@ -708,17 +778,20 @@ list_dir(struct pool *pl, const char *path, int maildir)
 static void
 item_run(struct worker *w, struct item *it)
 {
+	const char *why = NULL;
+
 	w->out = &it->out;
 	if (it->err != 0)
 		return;
-	if (strcmp(it->path, "-") == 0 && it->dfd == AT_FDCWD &&
-	    it->type == DT_FIFO) {
-		if (do_stream(w, "-", stdin) < 0)
+	if (it->dfd == AT_FDCWD && (it->type == DT_FIFO ||
+	    it->type == DT_CHR)) {
+		if (do_named_stream(w, it->path) < 0)
 			it->err = errno ? errno : EIO;
 		return;
 	}
-	if (do_file(w, it->dfd, it->name, it->path, it->type) < 0)
-		it->err = errno ? errno : EIO;
+	if (do_file(w, it->dfd, it->name, it->path, it->type, &why) < 0)
+		it->err = why != NULL ? -1 : errno ? errno : EIO;
+	it->why = why;
 }
 
 /*
@@ -803,7 +876,7 @@ write_done(struct pool *pl)
 			fwrite(it->out.data, 1, it->out.len, stdout);
 		if (it->err != 0) {
 			fprintf(stderr, "rebond: %s: %s\n", it->path,
-			    strerror(it->err));
+			    it->why != NULL ? it->why : strerror(it->err));
 			pl->failed = 1;
 		}
 		buf_free(&it->out);
@@ -979,13 +1052,20 @@ cmd_classify(int argc, char **argv)
 		else if (stat(p, &st) < 0) {
 			int e = errno;
 
-			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN)->err = e;
-		} else if (!S_ISDIR(st.st_mode))
+			item_not_read(pl, p, e, NULL);
+		} else if (S_ISFIFO(st.st_mode))
+			item_add(pl, p, p, AT_FDCWD, DT_FIFO);
+		else if (S_ISCHR(st.st_mode))
+			item_add(pl, p, p, AT_FDCWD, DT_CHR);
+		else if (S_ISREG(st.st_mode))
 			item_add(pl, p, p, AT_FDCWD, DT_UNKNOWN);
-		else if (list_dir(pl, p, 1) < 0) {
+		else if (!S_ISDIR(st.st_mode)) {
+			/* a socket, a block device */
+			item_not_read(pl, p, -1, NOT_REGULAR);
+		} else if (list_dir(pl, p, 1) < 0) {
 			int e = errno;
 
-			item_add(pl, p, NULL, AT_FDCWD, DT_DIR)->err = e;
+			item_not_read(pl, p, e, NULL);
 		} else
 			free(p);
 	}

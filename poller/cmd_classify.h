@@ -8,7 +8,10 @@
 /*
  * Run the command. argv[0] is "classify". Each PATH is a message file,
  * an mbox (it starts with a "From " line), a directory (each regular file
- * is one message; a Maildir's new/ and cur/ likewise), or "-" for stdin.
+ * is one message; a Maildir's new/ and cur/ likewise), "-" for stdin, or
+ * a FIFO or character device (<(command), /dev/stdin), read as stdin is.
+ * Any other kind of file (a socket, a block device, a FIFO inside a
+ * directory) is not read: an error line names it.
  * Prints one line per recipient (JSON Lines with --json) on stdout, in
  * the order of the files whatever the number of threads (--jobs N, 1 to
  * 64; by default one per CPU, up to 8).

@@ -1,0 +1,114 @@
+#!/bin/sh
+# classify_inputs.sh - what `rebond classify` makes of each kind of path:
+# every input gives its verdicts, or a line on stderr that names it (exit
+# 66 when it could not be read, the others still classified); nothing is
+# skipped without a word. Uses tests/fixtures only.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${REBOND_BIN:-$here/../rebond}
+fx=${REBOND_SRCDIR:+$REBOND_SRCDIR/tests}
+fx=${fx:-$here}/fixtures
+if [ ! -x "$bin" ]; then
+	echo "FAIL: $bin not built" >&2
+	exit 99
+fi
+t=$(mktemp -d /tmp/rebond-inputs.XXXXXX) || exit 99
+trap 'rm -rf "$t"' EXIT
+to=
+command -v timeout >/dev/null 2>&1 && to="timeout 60"
+failed=0
+
+fail() {
+	echo "FAIL: $case: $*" >&2
+	echo "--- stdout" >&2
+	cat "$t/out" >&2
+	echo "--- stderr" >&2
+	cat "$t/err" >&2
+	failed=1
+}
+
+# run ARGS...: rebond classify --json ARGS, stdout in $t/out, stderr in
+# $t/err, the exit code in $rc.
+run() {
+	$to "$bin" classify --json "$@" >"$t/out" 2>"$t/err"
+	rc=$?
+}
+
+# verdicts FILE NAME: the lines `rebond classify --json` gives FIXTURE,
+# shown as NAME.
+verdicts() {
+	"$bin" classify --json "$fx/$1" |
+	    sed "s|^{\"file\":\"[^\"]*\"|{\"file\":\"$2\"|"
+}
+
+# expect RC [FIXTURE NAME]...: the exit code, and stdout is the fixtures'
+# verdicts under those names, in that order.
+expect() {
+	want_rc=$1
+	shift
+	: >"$t/want"
+	while [ $# -ge 2 ]; do
+		verdicts "$1" "$2" >>"$t/want"
+		shift 2
+	done
+	if [ "$rc" -ne "$want_rc" ]; then
+		fail "exit $rc, not $want_rc"
+	elif ! cmp -s "$t/want" "$t/out"; then
+		fail "not the verdicts of the fixtures"
+	fi
+}
+
+# says TEXT: stderr has a line with TEXT.
+says() {
+	grep -qF -- "$1" "$t/err" || fail "stderr does not say: $1"
+}
+
+# A FIFO named on the command line is read like stdin, in its place
+# among the others (it once gave nothing and exit 0).
+case=fifo_named
+mkfifo "$t/fifo" || exit 99
+cat "$fx/hard-postfix.eml" >"$t/fifo" &
+writer=$!
+run --jobs 2 "$t/fifo" "$fx/quota-exim.eml"
+kill $writer 2>/dev/null
+wait $writer 2>/dev/null
+expect 0 hard-postfix.eml "$t/fifo" quota-exim.eml "$fx/quota-exim.eml"
+
+# /dev/stdin (a pipe here): the same.
+case=dev_stdin_pipe
+if [ -e /dev/stdin ]; then
+	cat "$fx/hard-postfix.eml" | $to "$bin" classify --json /dev/stdin \
+	    >"$t/out" 2>"$t/err"
+	rc=$?
+	expect 0 hard-postfix.eml /dev/stdin
+fi
+
+# A FIFO inside a directory is not opened: an error that names it.
+case=fifo_in_directory
+mkdir "$t/d" && cp "$fx/hard-postfix.eml" "$t/d/a.eml" &&
+    mkfifo "$t/d/f" || exit 99
+run "$t/d"
+expect 66 hard-postfix.eml "$t/d/a.eml"
+says "rebond: $t/d/f: not a regular file"
+rm -rf "$t/d"
+
+# A socket named: an error that says so.
+case=socket_named
+if command -v python3 >/dev/null 2>&1 && python3 -c "import socket
+socket.socket(socket.AF_UNIX).bind('$t/sock')" 2>/dev/null; then
+	run "$t/sock" "$fx/quota-exim.eml"
+	expect 66 quota-exim.eml "$fx/quota-exim.eml"
+	says "rebond: $t/sock: not a regular file"
+	rm -f "$t/sock"
+fi
+
+# A block device named: never read, an error (it was skipped).
+case=block_device_named
+blk=$(find /dev -maxdepth 1 -type b 2>/dev/null | head -n 1)
+if [ -n "$blk" ]; then
+	run "$blk"
+	expect 66
+	says "rebond: $blk: not a regular file"
+fi
+
+exit $failed
