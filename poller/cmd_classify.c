@@ -92,6 +92,8 @@ struct worker {
 
 /* Why a path is not read, when it exists: said on stderr, exit 66. */
 #define NOT_REGULAR	"not a regular file"
+/* ... said on stderr, exit 0: no message is lost. */
+#define LINK_TO_NOTHING	"a link to nothing, not read"
 
 /*
  * A file to classify ("-": stdin; a FIFO or a character device named on
@@ -103,7 +105,8 @@ struct item {
 	int dfd;		/* its directory, or AT_FDCWD */
 	unsigned char type;	/* d_type, or DT_UNKNOWN */
 	int err;		/* errno when it could not be read, or -1 */
-	const char *why;	/* said instead of strerror(err) (static) */
+	const char *why;	/* said instead of strerror(err) (static);
+				 * without err, a notice */
 	int taken;		/* a thread reads it (under mu) */
 	int done;		/* read and classified (under mu) */
 	struct buf out;		/* its lines */
@@ -521,7 +524,8 @@ do_named_stream(struct worker *w, const char *path)
  * One file: a message, or an mbox when it starts with a "From " line (a
  * Maildir file never does, an mbox always does). Returns 0, or -1 with
  * errno set, or with *why_r set (not a regular file: a FIFO or a device
- * found in a directory is not opened for reading).
+ * found in a directory is not opened for reading). A link to nothing in a
+ * directory: 0, and *why_r says so.
  */
 static int
 do_file(struct worker *w, int dfd, const char *name, const char *path,
@@ -531,9 +535,21 @@ do_file(struct worker *w, int dfd, const char *name, const char *path,
 	ssize_t len;
 	int fd, truncated;
 
-	if ((fd = open_file(w, dfd, name)) < 0)
-		/* a link to nothing in a directory is no message */
-		return type == DT_REG || dfd == AT_FDCWD ? -1 : 0;
+	if ((fd = open_file(w, dfd, name)) < 0) {
+		int e = errno;
+
+		/* A link to nothing in a directory is no message (said, not
+		 * an error); any other file that cannot be opened (a loop of
+		 * links, a link to a file we may not read) is an error. */
+		if (e == ENOENT && dfd != AT_FDCWD && type != DT_REG &&
+		    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode)) {
+			*why_r = LINK_TO_NOTHING;
+			return 0;
+		}
+		errno = e;
+		return -1;
+	}
 	/* d_type saves an fstat() for a plain file; a link or an unknown
 	 * type is looked at through the open file. */
 	if (type != DT_REG) {
@@ -781,7 +797,7 @@ item_run(struct worker *w, struct item *it)
 	const char *why = NULL;
 
 	w->out = &it->out;
-	if (it->err != 0)
+	if (it->err != 0 || it->why != NULL)
 		return;
 	if (it->dfd == AT_FDCWD && (it->type == DT_FIFO ||
 	    it->type == DT_CHR)) {
@@ -874,11 +890,11 @@ write_done(struct pool *pl)
 
 		if (it->out.len > 0)
 			fwrite(it->out.data, 1, it->out.len, stdout);
-		if (it->err != 0) {
+		if (it->err != 0 || it->why != NULL)
 			fprintf(stderr, "rebond: %s: %s\n", it->path,
 			    it->why != NULL ? it->why : strerror(it->err));
+		if (it->err != 0)
 			pl->failed = 1;
-		}
 		buf_free(&it->out);
 		free(it->path);
 		free(it);

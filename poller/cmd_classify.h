@@ -11,7 +11,9 @@
  * is one message; a Maildir's new/ and cur/ likewise), "-" for stdin, or
  * a FIFO or character device (<(command), /dev/stdin), read as stdin is.
  * Any other kind of file (a socket, a block device, a FIFO inside a
- * directory) is not read: an error line names it.
+ * directory), or a file of a directory that cannot be opened (a loop of
+ * links, a link to a file we may not read), is not read: an error line
+ * names it. A link to nothing in a directory is named in a notice.
  * Prints one line per recipient (JSON Lines with --json) on stdout, in
  * the order of the files whatever the number of threads (--jobs N, 1 to
  * 64; by default one per CPU, up to 8).

@@ -111,4 +111,31 @@ if [ -n "$blk" ]; then
 	says "rebond: $blk: not a regular file"
 fi
 
+# Inside a directory, a file that cannot be opened is an error that names
+# it: a loop of links, a link through a file, a link to a file we may not
+# read (not as root, who may) (they once vanished, exit 0).
+case=unopenable_in_directory
+mkdir "$t/d" && cp "$fx/hard-postfix.eml" "$t/d/a.eml" &&
+    ln -s loop "$t/d/loop" && ln -s "$fx/hard-postfix.eml/x" "$t/d/notdir" ||
+    exit 99
+if [ "$(id -u)" -ne 0 ]; then
+	cp "$fx/quota-exim.eml" "$t/secret" && chmod 000 "$t/secret" &&
+	    ln -s ../secret "$t/d/secret" || exit 99
+fi
+run "$t/d"
+expect 66 hard-postfix.eml "$t/d/a.eml"
+says "rebond: $t/d/loop: "
+says "rebond: $t/d/notdir: "
+[ "$(id -u)" -eq 0 ] || says "rebond: $t/d/secret: "
+rm -rf "$t/d" "$t/secret"
+
+# A link to nothing is no message: a notice names it, exit 0.
+case=link_to_nothing
+mkdir "$t/d" && cp "$fx/hard-postfix.eml" "$t/d/a.eml" &&
+    ln -s gone "$t/d/b.eml" || exit 99
+run "$t/d"
+expect 0 hard-postfix.eml "$t/d/a.eml"
+says "rebond: $t/d/b.eml: a link to nothing, not read"
+rm -rf "$t/d"
+
 exit $failed
