@@ -691,22 +691,40 @@ entry_cmp(const void *a, const void *b)
 	    ((const struct entry *)b)->name);
 }
 
+/* Is name, in the directory dfd, a directory (or a link to one)? */
+static int
+is_dir_at(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Is name a Maildir's new/ or cur/? */
+static int
+is_maildir_sub(const char *name)
+{
+	return strcmp(name, "new") == 0 || strcmp(name, "cur") == 0;
+}
+
 /*
  * A directory: every regular file is one message (or an mbox), in name
- * order. Its new/ and cur/ subdirectories (a Maildir) are read the same
- * way when maildir is set; nothing else is recursed into. Returns 0 or
- * -1 (errno set).
+ * order; nothing is recursed into. When top is set (a directory named)
+ * and it holds new/ or cur/, it is a Maildir: the files of its cur/ and
+ * new/ only, read the same way (its other files are the server's:
+ * dovecot-uidlist, indexes, subscriptions, maildirfolder; tmp/ holds
+ * messages not yet delivered; its folders are Maildirs of their own).
+ * Returns 0 or -1 (errno set).
  */
 static int
-list_dir(struct pool *pl, const char *path, int maildir)
+list_dir(struct pool *pl, const char *path, int top)
 {
 	DIR *d;
 	struct dirent *de;
 	struct entry *ents = NULL;
 	struct item *batch[PUBLISH_BATCH];
-	struct stat st;
 	size_t n = 0, alloc = 0, i, plen = strlen(path), sep, nlen, nb = 0;
-	int dfd;
+	int dfd, maildir;
 
 	/* (no second '/' after a path that ends in one) */
 	sep = plen > 0 && path[plen - 1] == '/' ? 0 : 1;
@@ -722,10 +740,12 @@ list_dir(struct pool *pl, const char *path, int maildir)
 	}
 	pl->dfds = xreallocarray(pl->dfds, pl->ndfds + 1, sizeof *pl->dfds);
 	pl->dfds[pl->ndfds++] = dfd;
+	maildir = top && (is_dir_at(dfd, "cur") || is_dir_at(dfd, "new"));
 	while ((de = readdir(d)) != NULL) {
 		struct entry *e;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' ||
+		    (maildir && !is_maildir_sub(de->d_name)))
 			continue;
 		if (n == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
@@ -740,12 +760,11 @@ list_dir(struct pool *pl, const char *path, int maildir)
 		e->name = e->full + plen + sep;
 		e->type = de->d_type;
 		e->it = NULL;
-		/* A file (not a directory, not a Maildir's new/ or cur/):
-		 * read from now on, placed once the names are sorted. A
-		 * FIFO, a socket or a device is not opened: an error. */
-		if (e->type != DT_DIR && !(maildir && e->type != DT_REG &&
-		    (strcmp(e->name, "new") == 0 ||
-		    strcmp(e->name, "cur") == 0))) {
+		/* A file (not a directory; a Maildir keeps only its new/
+		 * and cur/): read from now on, placed once the names are
+		 * sorted. A FIFO, a socket or a device is not opened: an
+		 * error. */
+		if (!maildir && e->type != DT_DIR) {
 			e->it = item_new(e->full, e->name, dfd, e->type);
 			if (e->type == DT_FIFO || e->type == DT_CHR ||
 			    e->type == DT_BLK || e->type == DT_SOCK) {
@@ -765,24 +784,17 @@ list_dir(struct pool *pl, const char *path, int maildir)
 		qsort(ents, n, sizeof *ents, entry_cmp);
 	for (i = 0; i < n; i++) {
 		char *full = ents[i].full;
-		int sub = maildir && (strcmp(ents[i].name, "new") == 0 ||
-		    strcmp(ents[i].name, "cur") == 0);
 
-		if (ents[i].it != NULL) {
+		if (ents[i].it != NULL)
 			order_add(pl, ents[i].it);
-			continue;
-		}
-		if (ents[i].type == DT_DIR || (sub && fstatat(dfd,
-		    ents[i].name, &st, 0) == 0 && S_ISDIR(st.st_mode))) {
-			if (sub && list_dir(pl, full, 0) < 0) {
-				int e = errno;
+		else if (maildir && list_dir(pl, full, 0) < 0) {
+			/* (new/ or cur/, and not a directory: an error) */
+			int e = errno;
 
-				item_not_read(pl, full, e, NULL);
-			} else
-				free(full);
-			continue;
-		}
-		item_add(pl, full, ents[i].name, dfd, ents[i].type);
+			item_not_read(pl, full, e, NULL);
+		} else
+			/* a directory: not recursed into */
+			free(full);
 	}
 	free(ents);
 	return 0;

@@ -8,7 +8,8 @@
 /*
  * Run the command. argv[0] is "classify". Each PATH is a message file,
  * an mbox (it starts with a "From " line), a directory (each regular file
- * is one message; a Maildir's new/ and cur/ likewise), "-" for stdin, or
+ * is one message), a Maildir (a directory with new/ or cur/: the files of
+ * its cur/ and new/, nothing else), "-" for stdin, or
  * a FIFO or character device (<(command), /dev/stdin), read as stdin is.
  * Any other kind of file (a socket, a block device, a FIFO inside a
  * directory), or a file of a directory that cannot be opened (a loop of

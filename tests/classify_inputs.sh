@@ -63,6 +63,11 @@ says() {
 	grep -qF -- "$1" "$t/err" || fail "stderr does not say: $1"
 }
 
+# quiet: nothing on stderr.
+quiet() {
+	[ ! -s "$t/err" ] || fail "stderr is not empty"
+}
+
 # A FIFO named on the command line is read like stdin, in its place
 # among the others (it once gave nothing and exit 0).
 case=fifo_named
@@ -137,5 +142,33 @@ run "$t/d"
 expect 0 hard-postfix.eml "$t/d/a.eml"
 says "rebond: $t/d/b.eml: a link to nothing, not read"
 rm -rf "$t/d"
+
+# A Maildir named: the messages of cur/ and new/, and none of Dovecot's
+# own files beside them (each was once an "undefined" verdict); tmp/ and
+# the folders (.Sent) are not read.
+case=maildir_root
+m=$t/Maildir
+mkdir -p "$m/cur" "$m/new" "$m/tmp" "$m/.Sent/cur" || exit 99
+cp "$fx/hard-postfix.eml" "$m/cur/1700000000.M1P1.host,S=1:2,S" &&
+    cp "$fx/quota-exim.eml" "$m/new/1700000001.M2P2.host" &&
+    cp "$fx/spam-orange.eml" "$m/tmp/1700000002.M3P3.host" &&
+    cp "$fx/hard-qmail.eml" "$m/.Sent/cur/1700000003.M4P4.host:2,S" &&
+    printf '3 V1700000000 N3 G0\n1 :1700000000.M1P1.host\n' \
+    >"$m/dovecot-uidlist" && printf '1700000000' >"$m/dovecot-uidvalidity" &&
+    printf 'x' >"$m/dovecot.index" && printf 'x' >"$m/dovecot.index.log" &&
+    printf 'x' >"$m/dovecot.index.cache" &&
+    printf '0 $Forwarded\n' >"$m/dovecot-keywords" &&
+    printf 'Sent\n' >"$m/subscriptions" && : >"$m/maildirfolder" || exit 99
+run --jobs 3 "$m"
+expect 0 hard-postfix.eml "$m/cur/1700000000.M1P1.host,S=1:2,S" \
+    quota-exim.eml "$m/new/1700000001.M2P2.host"
+quiet
+# The same with new/ only.
+case=maildir_root_new_only
+rm -rf "$m/cur"
+run "$m/"
+expect 0 quota-exim.eml "$m/new/1700000001.M2P2.host"
+quiet
+rm -rf "$m"
 
 exit $failed
