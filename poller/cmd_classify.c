@@ -94,6 +94,8 @@ struct worker {
 #define NOT_REGULAR	"not a regular file"
 /* ... said on stderr, exit 0: no message is lost. */
 #define LINK_TO_NOTHING	"a link to nothing, not read"
+#define NOT_RECURSED	"a directory inside a directory, not read " \
+			"(name it to read it)"
 
 /*
  * A file to classify ("-": stdin; a FIFO or a character device named on
@@ -524,8 +526,8 @@ do_named_stream(struct worker *w, const char *path)
  * One file: a message, or an mbox when it starts with a "From " line (a
  * Maildir file never does, an mbox always does). Returns 0, or -1 with
  * errno set, or with *why_r set (not a regular file: a FIFO or a device
- * found in a directory is not opened for reading). A link to nothing in a
- * directory: 0, and *why_r says so.
+ * found in a directory is not opened for reading). A link to nothing or
+ * a directory, in a directory: 0, and *why_r says so.
  */
 static int
 do_file(struct worker *w, int dfd, const char *name, const char *path,
@@ -562,9 +564,11 @@ do_file(struct worker *w, int dfd, const char *name, const char *path,
 		}
 		if (!S_ISREG(st.st_mode)) {
 			close(fd);
-			/* (a directory is no message) */
-			if (S_ISDIR(st.st_mode) && dfd != AT_FDCWD)
+			if (S_ISDIR(st.st_mode) && dfd != AT_FDCWD) {
+				/* (a link to one, or no d_type) */
+				*why_r = NOT_RECURSED;
 				return 0;
+			}
 			*why_r = NOT_REGULAR;
 			return -1;
 		}
@@ -709,11 +713,12 @@ is_maildir_sub(const char *name)
 
 /*
  * A directory: every regular file is one message (or an mbox), in name
- * order; nothing is recursed into. When top is set (a directory named)
- * and it holds new/ or cur/, it is a Maildir: the files of its cur/ and
- * new/ only, read the same way (its other files are the server's:
- * dovecot-uidlist, indexes, subscriptions, maildirfolder; tmp/ holds
- * messages not yet delivered; its folders are Maildirs of their own).
+ * order; nothing is recursed into (a notice names each directory in it,
+ * in its place). When top is set (a directory named) and it holds new/
+ * or cur/, it is a Maildir: the files of its cur/ and new/ only, read the
+ * same way (its other files are the server's: dovecot-uidlist, indexes,
+ * subscriptions, maildirfolder; tmp/ holds messages not yet delivered;
+ * its folders are Maildirs of their own).
  * Returns 0 or -1 (errno set).
  */
 static int
@@ -787,13 +792,15 @@ list_dir(struct pool *pl, const char *path, int top)
 
 		if (ents[i].it != NULL)
 			order_add(pl, ents[i].it);
-		else if (maildir && list_dir(pl, full, 0) < 0) {
-			/* (new/ or cur/, and not a directory: an error) */
+		else if (!maildir)
+			/* a directory: said, not read */
+			item_not_read(pl, full, 0, NOT_RECURSED);
+		else if (list_dir(pl, full, 0) < 0) {
+			/* (new/ or cur/ that cannot be read: an error) */
 			int e = errno;
 
 			item_not_read(pl, full, e, NULL);
 		} else
-			/* a directory: not recursed into */
 			free(full);
 	}
 	free(ents);

@@ -171,4 +171,29 @@ expect 0 quota-exim.eml "$m/new/1700000001.M2P2.host"
 quiet
 rm -rf "$m"
 
+# A directory of directories (not a Maildir) is not recursed into, but
+# each directory in it is named on stderr, in its place; exit 0 (it once
+# said nothing at all). A link to a directory likewise.
+case=subdirectories
+mkdir -p "$t/tree/hard" "$t/tree/soft" || exit 99
+cp "$fx/hard-postfix.eml" "$t/tree/hard/a.eml" &&
+    cp "$fx/quota-exim.eml" "$t/tree/soft/b.eml" &&
+    ln -s hard "$t/tree/hard-link" || exit 99
+run "$t/tree"
+expect 0
+says "rebond: $t/tree/hard: a directory inside a directory, not read (name it to read it)"
+says "rebond: $t/tree/hard-link: a directory inside a directory, not read"
+says "rebond: $t/tree/soft: a directory inside a directory, not read"
+[ "$(wc -l <"$t/err")" -eq 3 ] || fail "not 3 lines on stderr"
+# Beside a file, in the order of the names.
+case=subdirectory_beside_a_file
+cp "$fx/spam-orange.eml" "$t/tree/c.eml" || exit 99
+run --jobs 2 "$t/tree" "$t/tree/soft"
+expect 0 spam-orange.eml "$t/tree/c.eml" quota-exim.eml "$t/tree/soft/b.eml"
+printf '%s\n' "rebond: $t/tree/hard: " "rebond: $t/tree/hard-link: " \
+    "rebond: $t/tree/soft: " >"$t/want"
+cut -d' ' -f1-2 "$t/err" | sed 's/$/ /' | cmp -s "$t/want" - ||
+    fail "the notices are not in the order of the names"
+rm -rf "$t/tree"
+
 exit $failed
