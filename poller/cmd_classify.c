@@ -1036,8 +1036,9 @@ cmd_classify(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
-		else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
-			if (parse_uint(argv[++i], 1, JOBS_MAX, &jobs) < 0) {
+		else if (strcmp(argv[i], "--jobs") == 0) {
+			if (++i == argc ||
+			    parse_uint(argv[i], 1, JOBS_MAX, &jobs) < 0) {
 				fprintf(stderr, "rebond classify: --jobs "
 				    "takes a number from 1 to %d\n", JOBS_MAX);
 				return EX_USAGE;

@@ -196,4 +196,13 @@ cut -d' ' -f1-2 "$t/err" | sed 's/$/ /' | cmp -s "$t/want" - ||
     fail "the notices are not in the order of the names"
 rm -rf "$t/tree"
 
+# --jobs without its number says what it takes (it was "unknown option").
+case=jobs_without_number
+run --jobs
+expect 64
+says "rebond classify: --jobs takes a number from 1 to 64"
+run --jobs --json
+expect 64
+says "rebond classify: --jobs takes a number from 1 to 64"
+
 exit $failed
