@@ -173,7 +173,8 @@ static const struct conf_def defs[] = {
 	  "<sysconfdir>/rebond/templates" },
 	{ "smtp", "platform_url", CT_STR, "", 0, 0, 0, NULL, NULL,
 	  OFF(smtp.platform_url),
-	  "the platform's address, {{platform_url}} in templates (links)" },
+	  "the platform's address, {{platform_url}} in templates (links); "
+	  "required with host" },
 
 	{ "sms", "command", CT_STR, "", 0, 0, 0, NULL, NULL, OFF(sms.command),
 	  "SMS gateway command (argv split on spaces); the number is added "
@@ -549,6 +550,13 @@ check_cross(const struct config *c, FILE *err)
 	if (c->smtp.ep.host && c->smtp.from == NULL) {
 		fprintf(err, "%s: [smtp] from: required when [smtp] host is "
 		    "set\n", c->path);
+		errors++;
+	}
+	/* The templates' links (a validation link without it is dead, and
+	 * its token is gone once the mail is sent). */
+	if (c->smtp.ep.host && c->smtp.platform_url == NULL) {
+		fprintf(err, "%s: [smtp] platform_url: required when [smtp] "
+		    "host is set (the links of the mails)\n", c->path);
 		errors++;
 	}
 	if ((c->smtp.ep.user == NULL) != (c->smtp.ep.password_file == NULL)) {

@@ -118,6 +118,8 @@ static const struct bad_case bad_cases[] = {
 	{ "", "[policy]\nclear_secondary_on_hard = perhaps\n",
 	  "clear_secondary_on_hard = \"perhaps\": expected yes or no" },
 	{ "", "[smtp]\nhost = smtp.example.org\n", "[smtp] from: required" },
+	{ "", "[smtp]\nhost = smtp.example.org\nfrom = a@b.example\n",
+	  "[smtp] platform_url: required when [smtp] host is set" },
 	{ "", "[smtp]\nfrom = not an address\n", "expected an email address" },
 	{ "", "[verp]\nmode = require\n", "[verp] mode = require needs" },
 	{ "", "[smtp]\ntemplates = /nonexistent/tpl\n",
