@@ -425,7 +425,7 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 {
 	struct sender sd = { .cfg = cfg, .st = st, .ns = ns, .now = now,
 		.exit = EX_OK, .verp_key = verp_key };
-	int got;
+	int got, upkeep_failed = 0;
 
 	memset(ns, 0, sizeof *ns);
 	if (store_try_lock(st, LOCK_KEY, &got) == -1)
@@ -434,19 +434,31 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 		log_info("notify: another run sends the notifications");
 		return EX_OK;
 	}
+	/*
+	 * A statement that fails with the connection still up (a platform
+	 * constraint refusing what expiry writes, say) must not keep every
+	 * warning and digest from leaving: it is logged, the run exits 75,
+	 * and the notifications go.
+	 */
 	if (store_expire(st, cfg->policy.validation_days,
 	    cfg->policy.invitation_days, &ns->validations_expired,
 	    &ns->invitations_expired) == -1) {
-		sd.db_failed = 1;
-		goto out;
+		if (!store_connected(st)) {
+			sd.db_failed = 1;
+			goto out;
+		}
+		upkeep_failed = 1;
 	}
 	if (ns->validations_expired > 0 || ns->invitations_expired > 0)
 		log_info("notify: expired validations=%d invitations=%d",
 		    ns->validations_expired, ns->invitations_expired);
 	if (store_decay_soft(st, cfg->policy.soft_window_days,
 	    &ns->soft_decayed) == -1) {
-		sd.db_failed = 1;
-		goto out;
+		if (!store_connected(st)) {
+			sd.db_failed = 1;
+			goto out;
+		}
+		upkeep_failed = 1;
 	}
 	if (ns->soft_decayed > 0)
 		log_info("notify: soft addresses back to ok=%d",
@@ -465,5 +477,11 @@ out:
 	store_unlock(st, LOCK_KEY);
 	if (sd.db_failed)
 		return EX_TEMPFAIL;
+	if (upkeep_failed) {
+		log_error("notify: deadlines or soft scores not updated (the "
+		    "database error above); the notifications went");
+		if (sd.exit == EX_OK)
+			return EX_TEMPFAIL;
+	}
 	return sd.exit;
 }

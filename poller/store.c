@@ -109,6 +109,12 @@ notice(void *arg, const char *message)
 	free(s);
 }
 
+int
+store_connected(const struct store *st)
+{
+	return PQstatus(st->conn) == CONNECTION_OK;
+}
+
 PGconn *
 store_conn(struct store *st)
 {

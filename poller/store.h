@@ -224,5 +224,7 @@ int store_rescore(struct store *st, json_t *rows, const char *version,
     json_t **diffs_r, long long *added_r);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
+/* 1 while the connection is up (a statement may have failed on it). */
+int store_connected(const struct store *st);
 
 #endif

@@ -1112,6 +1112,37 @@ Test(policy, change_confirm_and_expire_a_primary, .timeout = 60)
 	    live_err());
 }
 
+/*
+ * The platform's own CHECK on accounts.status refuses what expiry writes:
+ * that error is loud (exit 75, the constraint named) but the warnings of
+ * the run still leave.
+ */
+Test(policy, failed_expiry_does_not_stop_the_notifications, .timeout = 60)
+{
+	const char *db = setup("upk", "(1, 'abe@upk.example', NULL, "
+	    "'+33 6 00 00 00 11'), (2, 'bea@upk.example', NULL, NULL)");
+	const char *cfg = config("upk", db, NULL);
+	char *s;
+	int rc;
+
+	live_sql(db, "SELECT rebond.reinvite(2, 'bea@upk-new.example', "
+	    "'1 second')");
+	live_sql(db, "ALTER TABLE accounts ADD CONSTRAINT upk_status CHECK "
+	    "(status IN ('active', 'invited', 'unsubscribed'))");
+	sleep(2);
+	bounce("upk", "abe@upk.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 75, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "upk_status"), "%s", live_err());
+	cr_assert_not_null(strstr(live_err(), "the notifications went"), "%s",
+	    live_err());
+	s = sms_log("upk");
+	cr_assert_eq(strncmp(s, "+33600000011|", 13), 0, "no SMS: %s", s);
+	free(s);
+	cr_assert_eq(sink("bea@upk-new.example", NULL), 1, "invitation");
+	sql_is(db, "SELECT status FROM accounts WHERE id = 2", "invited");
+}
+
 Test(policy, reinvite_and_its_expiry, .timeout = 60)
 {
 	const char *db = setup("inv", "(1, 'val@inv.example', NULL, NULL), "
