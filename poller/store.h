@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 /* messages.outcome */
 enum outcome {

@@ -352,6 +352,94 @@ queue_is(const char *db, int account, const char *role, const char *want)
 	free(v);
 }
 
+/* sql fails with sqlstate, and its message (hint included) holds msg. */
+static void
+sql_fails(const char *db, const char *sql, const char *sqlstate,
+    const char *msg)
+{
+	PGconn *c = PQconnectdb(db);
+	PGresult *r;
+	const char *st, *m;
+
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	m = st ? PQresultErrorMessage(r) : "(succeeded)";
+	cr_assert_str_eq(st ? st : "ok", sqlstate, "%s: %s", sql, m);
+	cr_assert_not_null(strstr(m, msg), "%s: %s", sql, m);
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* A result's SQLSTATE, "ok" for rows. */
+static const char *
+sqlstate(const PGresult *r)
+{
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		return "ok";
+	return st ? st : "?";
+}
+
+/*
+ * Who waits for whom: hold runs in a transaction left open; call starts
+ * on another connection; once call waits for a lock, probe (unless NULL:
+ * a FOR UPDATE NOWAIT of a row call must not hold yet) runs on a third.
+ * Then hold commits and call ends. The SQLSTATEs of probe and call ("ok"
+ * when they succeeded) go to probe_r and call_r.
+ */
+static void
+behind(const char *db, const char *hold, const char *call, const char *probe,
+    char probe_r[8], char call_r[8])
+{
+	PGconn *a, *b, *c;
+	PGresult *r;
+	char sql[200];
+	int i, waiting = 0;
+
+	a = PQconnectdb(db);
+	b = PQconnectdb(db);
+	cr_assert(PQstatus(a) == CONNECTION_OK && PQstatus(b) ==
+	    CONNECTION_OK);
+	PQclear(PQexec(a, "BEGIN"));
+	r = PQexec(a, hold);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", hold,
+	    PQerrorMessage(a));
+	PQclear(r);
+	cr_assert_eq(PQsendQuery(b, call), 1, "%s", PQerrorMessage(b));
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity "
+	    "WHERE pid = %d AND wait_event_type = 'Lock'", PQbackendPID(b));
+	for (i = 0; i < 200 && !waiting; i++) {
+		waiting = live_sql_int(db, sql) > 0;
+		if (!waiting)
+			usleep(50000);
+	}
+	cr_assert(waiting, "%s never waited for %s", call, hold);
+	snprintf(probe_r, 8, "-");
+	if (probe != NULL) {
+		c = PQconnectdb(db);
+		cr_assert_eq(PQstatus(c), CONNECTION_OK);
+		PQclear(PQexec(c, "BEGIN"));
+		r = PQexec(c, probe);
+		snprintf(probe_r, 8, "%s", sqlstate(r));
+		PQclear(r);
+		PQfinish(c);	/* (rolls back) */
+	}
+	r = PQexec(a, "COMMIT");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(a));
+	PQclear(r);
+	PQfinish(a);
+	snprintf(call_r, 8, "ok");
+	while ((r = PQgetResult(b)) != NULL) {
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			snprintf(call_r, 8, "%s", sqlstate(r));
+		PQclear(r);
+	}
+	PQfinish(b);
+}
+
 /* The digest mailed to this test's admins. */
 static char *
 digest(const char *name)
@@ -1385,6 +1473,301 @@ Test(policy, unsubscribe_keeps_the_row_and_cancels_warnings, .timeout = 60)
 	run_ok(config("uns", db, NULL));
 	sql_is(db, "SELECT count(*) FROM rebond.problems WHERE resolved_at IS "
 	    "NULL", "0");
+}
+
+/*
+ * A run replaces an open problem in place (same id): the admin who read
+ * "quota" must not dismiss the "hard" that replaced it. The category
+ * read goes with the dismissal (40001 if it changed); without it, hard,
+ * spam and complaint are refused (the rest as before). A dismissal
+ * clears the address's flag, and the login alert follows what is left:
+ * the secondary's spam, or none.
+ */
+Test(policy, dismiss_names_the_category_the_admin_read, .timeout = 60)
+{
+	const char *db = setup("dis", "(1, 'di@dis.example', "
+	    "'di@dis-work.example', NULL), (2, 'ed@dis.example', NULL, NULL), "
+	    "(3, 'fa@dis.example', NULL, NULL)");
+	const char *cfg = config("dis", db, NULL);
+	long long p1, p2, p3;
+	char sql[200];
+
+	bounce("dis", "di@dis.example", QUOTA, time(NULL) - 120);
+	bounce("dis", "ed@dis.example", HARD, time(NULL) - 120);
+	bounce("dis", "fa@dis.example", QUOTA, time(NULL) - 120);
+	run_ok(cfg);
+	/* The admin reads the queue: account 1, quota. */
+	p1 = live_sql_int(db, "SELECT problem_id FROM rebond.admin_queue "
+	    "WHERE account_id = 1 AND category = 'quota'");
+	p2 = live_sql_int(db, "SELECT problem_id FROM rebond.admin_queue "
+	    "WHERE account_id = 2");
+	p3 = live_sql_int(db, "SELECT problem_id FROM rebond.admin_queue "
+	    "WHERE account_id = 3");
+	/* Meanwhile a run: the primary is dead, same problem. */
+	bounce("dis", "di@dis.example", HARD, time(NULL) - 60);
+	run_ok(cfg);
+	cr_assert_eq(live_sql_int(db, "SELECT problem_id FROM "
+	    "rebond.admin_queue WHERE account_id = 1 AND category = 'hard'"),
+	    p1);
+	live_sql(db, "UPDATE accounts SET secondary_state = 'spam' "
+	    "WHERE id = 1");
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld, "
+	    "'quota')", p1);
+	sql_fails(db, sql, "40001", "changed since it was read");
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld)", p1);
+	sql_fails(db, sql, "22023", "name the category you read");
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld)", p2);
+	sql_fails(db, sql, "22023", "name the category you read");
+	sql_is(db, "SELECT string_agg(id || ':' || primary_state || ',' || "
+	    "coalesce(login_alert || '@' || login_alert_address, 'none'), ' ' "
+	    "ORDER BY id) FROM accounts", "1:hard,hard@di@dis.example "
+	    "2:hard,hard@ed@dis.example 3:quota,none");
+	sql_is(db, "SELECT count(*) FROM rebond.admin_queue", "3");
+	/* What the admin saw, named: dismissed; the alert follows. */
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld, "
+	    "'hard')", p1);
+	live_sql(db, sql);
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld, "
+	    "'hard')", p2);
+	live_sql(db, sql);
+	/* A quota problem, the old way. */
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld)", p3);
+	live_sql(db, sql);
+	sql_is(db, "SELECT string_agg(id || ':' || primary_state || ',' || "
+	    "coalesce(login_alert || '@' || login_alert_address, 'none'), ' ' "
+	    "ORDER BY id) FROM accounts", "1:ok,spam@di@dis-work.example "
+	    "2:ok,none 3:ok,none");
+	sql_is(db, "SELECT count(*) FROM rebond.admin_queue", "0");
+	sql_fails(db, sql, "P0002", "no open problem");
+}
+
+/*
+ * A new primary (change_primary_email) or a new invitation (reinvite) at
+ * another account's primary or pending address, the same by key: both
+ * would log in with it. Refused, naming the other account; nothing
+ * written. An account's own pending address may be asked again.
+ */
+Test(policy, admin_functions_refuse_another_accounts_address, .timeout = 60)
+{
+	const char *db = setup("taken", "(1, 'gil@taken.example', NULL, NULL), "
+	    "(2, 'Hal@Taken.example', NULL, NULL), "
+	    "(3, 'ivy@taken.example', NULL, NULL)");
+	char st[8], cst[8];
+
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(3, "
+	    "'ivy@taken-new.example')"));
+	sql_fails(db, "SELECT rebond.change_primary_email(1, "
+	    "' hal@taken.EXAMPLE')", "23505", "primary address of account 2");
+	sql_fails(db, "SELECT rebond.change_primary_email(1, "
+	    "'IVY@taken-new.example')", "23505",
+	    "pending address of account 3");
+	sql_fails(db, "SELECT rebond.reinvite(1, 'hal@taken.example')",
+	    "23505", "primary address of account 2");
+	sql_fails(db, "SELECT rebond.reinvite(1, 'ivy@taken-new.example ')",
+	    "23505", "pending address of account 3");
+	sql_is(db, "SELECT primary_email || ',' || status || ',' || "
+	    "coalesce(pending_email, '-') FROM accounts WHERE id = 1",
+	    "gil@taken.example,active,-");
+	sql_is(db, "SELECT count(*) || ',' || count(DISTINCT account_id) FROM "
+	    "rebond.outbox", "1,1");
+	sql_is(db, "SELECT count(*) FROM rebond.email_changes", "1");
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(3, "
+	    "'ivy@taken-new.example')"));
+	live_sql(db, "SELECT rebond.reinvite(2, 'hal@taken.example')");
+	/* Two admins give one address at once: the second waits for the
+	 * first, then sees it. */
+	behind(db, "SELECT rebond.change_primary_email(1, "
+	    "'jay@taken-new.example')", "SELECT rebond.reinvite(2, "
+	    "'JAY@taken-new.example')", NULL, st, cst);
+	cr_assert_str_eq(cst, "23505");
+	sql_is(db, "SELECT primary_email FROM accounts WHERE id = 2",
+	    "hal@taken.example");
+}
+
+/*
+ * A new primary is for an active account only: an invited account (or
+ * one whose invitation expired) got stuck with a change nobody could
+ * confirm, an unsubscribed one is not to be mailed. Refused, with a hint
+ * to invite instead.
+ */
+Test(policy, change_primary_email_needs_an_active_account, .timeout = 60)
+{
+	const char *db = setup("inact", "(1, 'jo@inact.example', NULL, NULL), "
+	    "(2, 'kai@inact.example', NULL, NULL), "
+	    "(3, 'lea@inact.example', NULL, NULL)");
+	char sql[200], hint[64];
+	int i;
+
+	live_sql(db, "SELECT rebond.reinvite(1, 'jo@inact-inv.example')");
+	live_sql(db, "UPDATE accounts SET status = 'invitation_expired' "
+	    "WHERE id = 2");
+	live_sql(db, "SELECT rebond.unsubscribe(3)");
+	for (i = 1; i <= 3; i++) {
+		snprintf(sql, sizeof sql, "SELECT rebond.change_primary_email("
+		    "%d, 'x%d@inact-new.example')", i, i);
+		snprintf(hint, sizeof hint, "rebond.reinvite(%d, ", i);
+		sql_fails(db, sql, "22023", "not active");
+		sql_fails(db, sql, "22023", hint);
+	}
+	sql_is(db, "SELECT count(*) FROM rebond.email_changes", "0");
+	sql_is(db, "SELECT count(*) FROM accounts WHERE pending_email IS NOT "
+	    "NULL", "0");
+}
+
+/*
+ * A change, or an invitation, that replaces an earlier one cancels the
+ * earlier one's mail if it is not sent yet (its token dropped): only the
+ * last address gets a mail.
+ */
+Test(policy, replaced_validation_and_invitation_mails_are_cancelled,
+    .timeout = 60)
+{
+	const char *db = setup("repl", "(1, 'max@repl.example', NULL, NULL), "
+	    "(2, 'ned@repl.example', NULL, NULL), "
+	    "(3, 'oz@repl.example', NULL, NULL)");
+	const char *cfg = config("repl", db, NULL);
+
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(1, "
+	    "'max@repl-one.example')"));
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(1, "
+	    "'max@repl-two.example')"));
+	live_sql(db, "SELECT rebond.reinvite(2, 'ned@repl-one.example')");
+	live_sql(db, "SELECT rebond.reinvite(2, 'ned@repl-two.example')");
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(3, "
+	    "'oz@repl-one.example')"));
+	live_sql(db, "SELECT rebond.reinvite(3, 'oz@repl-two.example')");
+	sql_is(db, "SELECT string_agg(destination || ':' || template || ':' || "
+	    "CASE WHEN cancelled_at IS NULL THEN 'unsent' ELSE 'cancelled' "
+	    "END || (CASE WHEN params ? 'token' THEN '+token' ELSE '' END), "
+	    "' ' ORDER BY id) FROM rebond.outbox",
+	    "max@repl-one.example:validation:cancelled "
+	    "max@repl-two.example:validation:unsent+token "
+	    "ned@repl-one.example:invitation:cancelled "
+	    "ned@repl-two.example:invitation:unsent "
+	    "oz@repl-one.example:validation:cancelled "
+	    "oz@repl-two.example:invitation:unsent");
+	run_ok(cfg);
+	cr_assert_eq(sink("max@repl-one.example", NULL), 0);
+	cr_assert_eq(sink("max@repl-two.example", NULL), 1);
+	cr_assert_eq(sink("ned@repl-one.example", NULL), 0);
+	cr_assert_eq(sink("ned@repl-two.example", NULL), 1);
+	cr_assert_eq(sink("oz@repl-one.example", NULL), 0);
+	cr_assert_eq(sink("oz@repl-two.example", NULL), 1);
+}
+
+/*
+ * The platform deletes an account (its role has no right on rebond's
+ * schema): the account's open problems leave the admin queue, its unsent
+ * warning and validation mail are cancelled, its pending change too.
+ * Another account's problem stays.
+ */
+Test(policy, deleted_account_leaves_the_queue, .timeout = 60)
+{
+	const char *db = setup("del", "(1, 'pia@del.example', "
+	    "'pia@del-work.example', NULL), (2, 'quy@del.example', NULL, "
+	    "NULL)");
+
+	bounce("del", "pia@del.example", HARD, time(NULL) - 60);
+	bounce("del", "quy@del.example", HARD, time(NULL) - 60);
+	/* Processed with the relay down: the warning waits. */
+	cr_assert_eq(run(config("del", db, &(struct cfgopt){
+	    .smtp_port = "9" })), 75);
+	free(live_sql_str(db, "SELECT rebond.change_primary_email(1, "
+	    "'pia@del-new.example')"));
+	sql_is(db, "SELECT count(*) FROM rebond.admin_queue", "2");
+	live_sql(db, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+	    "rolname = 'del_platform') THEN CREATE ROLE del_platform; END IF; "
+	    "END $$");
+	live_sql(db, "GRANT SELECT, DELETE ON accounts TO del_platform");
+	live_sql(db, "SET ROLE del_platform; DELETE FROM accounts WHERE "
+	    "id = 1; RESET ROLE");
+	queue_is(db, 1, "primary", "none");
+	sql_is(db, "SELECT count(*) FROM rebond.admin_queue WHERE "
+	    "account_id = 2", "1");
+	sql_is(db, "SELECT string_agg(DISTINCT resolution, ',') FROM "
+	    "rebond.problems WHERE account_id = 1", "account_deleted");
+	sql_is(db, "SELECT count(*) || ',' || count(cancelled_at) FROM "
+	    "rebond.outbox WHERE account_id = 1", "2,2");
+	sql_is(db, "SELECT status FROM rebond.email_changes", "cancelled");
+	run_ok(config("del", db, NULL));
+	cr_assert_eq(sink("pia@del-work.example", NULL), 0);
+	cr_assert_eq(sink("pia@del-new.example", NULL), 0);
+}
+
+/*
+ * confirm_primary_email locks the account, then the change, as a run's
+ * batch (which marks a change bounced) and the admin functions do: while
+ * another transaction holds the account, a confirmation waits without
+ * holding the change (009 held it: a batch holding the account and
+ * waiting for the change deadlocked with it).
+ */
+Test(policy, confirm_locks_the_account_before_the_change, .timeout = 60)
+{
+	const char *db = setup("conflock", "(1, 'rae@conflock.example', "
+	    "NULL, NULL)");
+	char *token, call[200], st[8], cst[8];
+
+	token = live_sql_str(db, "SELECT rebond.change_primary_email(1, "
+	    "'rae@conflock-new.example')");
+	snprintf(call, sizeof call, "SELECT rebond.confirm_primary_email('%s')",
+	    token);
+	free(token);
+	behind(db, "SELECT 1 FROM accounts WHERE id = 1 FOR UPDATE", call,
+	    "SELECT 1 FROM rebond.email_changes WHERE account_id = 1 FOR "
+	    "UPDATE NOWAIT", st, cst);
+	cr_assert_str_eq(st, "ok", "the waiting confirmation held the change");
+	cr_assert_str_eq(cst, "ok");
+	sql_is(db, "SELECT primary_email || ',' || coalesce(pending_email, '-')"
+	    " FROM accounts", "rae@conflock-new.example,-");
+	sql_is(db, "SELECT status FROM rebond.email_changes", "confirmed");
+}
+
+/*
+ * The deadlines lock accounts in id order, as a run's account lookup
+ * does, not in the order of a scan: with account 1 held, expiring waits
+ * for it without holding account 2, found first (stored first, earlier
+ * deadline). Changes (002), invitations (002), deadlines from the
+ * configuration (005).
+ */
+Test(policy, deadlines_lock_accounts_in_id_order, .timeout = 60)
+{
+	const char *db = live_db_migrated("dlorder");
+	char st[8], cst[8];
+
+	live_sql(db, "INSERT INTO accounts (id, primary_email, pending_email, "
+	    "pending_deadline) VALUES (2, 'sol@dlorder.example', "
+	    "'sol@dlorder-new.example', now() - interval '2 days')");
+	live_sql(db, "INSERT INTO accounts (id, primary_email, pending_email, "
+	    "pending_deadline) VALUES (1, 'tia@dlorder.example', "
+	    "'tia@dlorder-new.example', now() - interval '1 day')");
+	behind(db, "SELECT 1 FROM accounts WHERE id = 1 FOR UPDATE",
+	    "SELECT rebond.expire_deadlines()", "SELECT 1 FROM accounts "
+	    "WHERE id = 2 FOR UPDATE NOWAIT", st, cst);
+	cr_assert_str_eq(st, "ok", "changes: account 2 locked first");
+	cr_assert_str_eq(cst, "ok");
+	live_sql(db, "INSERT INTO accounts (id, primary_email, status, "
+	    "invitation_expires_at) VALUES (4, 'uli@dlorder.example', "
+	    "'invited', now() - interval '2 days'), (3, 'vic@dlorder.example',"
+	    " 'invited', now() - interval '1 day')");
+	behind(db, "SELECT 1 FROM accounts WHERE id = 3 FOR UPDATE",
+	    "SELECT rebond.expire_deadlines()", "SELECT 1 FROM accounts "
+	    "WHERE id = 4 FOR UPDATE NOWAIT", st, cst);
+	cr_assert_str_eq(st, "ok", "invitations: account 4 locked first");
+	cr_assert_str_eq(cst, "ok");
+	sql_is(db, "SELECT string_agg(id || ':' || status || ',' || "
+	    "coalesce(pending_email, '-'), ' ' ORDER BY id) FROM accounts "
+	    "WHERE id <= 4", "1:active,- 2:active,- 3:invitation_expired,- "
+	    "4:invitation_expired,-");
+	live_sql(db, "INSERT INTO accounts (id, primary_email, pending_email) "
+	    "VALUES (6, 'wyn@dlorder.example', 'wyn@dlorder-new.example'), "
+	    "(5, 'xia@dlorder.example', 'xia@dlorder-new.example')");
+	behind(db, "SELECT 1 FROM accounts WHERE id = 5 FOR UPDATE",
+	    "SELECT rebond.expire_deadlines(14, 90)", "SELECT 1 FROM "
+	    "accounts WHERE id = 6 FOR UPDATE NOWAIT", st, cst);
+	cr_assert_str_eq(st, "ok", "deadlines: account 6 locked first");
+	cr_assert_str_eq(cst, "ok");
+	sql_is(db, "SELECT count(*) FROM accounts WHERE pending_deadline > "
+	    "now() + interval '13 days'", "2");
 }
 
 /* The job's role can run rebond, and nothing more; the admins' role can

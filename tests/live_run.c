@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,6 +287,63 @@ Test(run, migrate_keeps_the_platforms_own_indexes, .timeout = 60)
 	live_sql(db, "INSERT INTO accounts (primary_email) VALUES "
 	    "('dup@own-idx.example')");
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts"), 1);
+}
+
+/*
+ * An account the platform deleted before sql/010 left its open problems
+ * in the admin queue and its unsent mails waiting: 010 resolves and
+ * cancels them once (the rows of no account, the admins', stay).
+ */
+Test(run, migrate_forgets_accounts_deleted_before, .timeout = 60)
+{
+	static const char *const names[] = { "001_schema", "002_policy",
+	    "003_roles", "004_replay", "005_deadlines", "006_alerts_soft",
+	    "007_soft_index", "008_locks", "009_address_key" };
+	const char *db = live_db("run_mig_del");
+	char dir[600], from[700], to[700], args[1400];
+	size_t i;
+
+	/* The migrations up to 009, as a database has them before 010. */
+	snprintf(dir, sizeof dir, "%s/sql-009", live_dir());
+	cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST, "%s", dir);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(from, sizeof from, "%s/sql/%s.sql",
+		    live_env("REBOND_SRCDIR"), names[i]);
+		snprintf(to, sizeof to, "%s/%s.sql", dir, names[i]);
+		cr_assert(symlink(from, to) == 0 || errno == EEXIST, "%s", to);
+	}
+	snprintf(args, sizeof args, "migrate --conninfo '%s' --sql-dir %s", db,
+	    dir);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT max(version) FROM "
+	    "rebond.schema_version"), 9);
+	live_sql(db, "INSERT INTO accounts (id, primary_email) VALUES "
+	    "(1, 'gone@mig-del.example'), (2, 'kept@mig-del.example')");
+	live_sql(db, "INSERT INTO rebond.problems (account_id, role, category, "
+	    "address, since) VALUES (1, 'primary', 'hard', "
+	    "'gone@mig-del.example', now()), (2, 'primary', 'hard', "
+	    "'kept@mig-del.example', now())");
+	live_sql(db, "INSERT INTO rebond.outbox (account_id, channel, "
+	    "destination, template) VALUES (1, 'sms', '+33600000001', 'hard'), "
+	    "(2, 'sms', '+33600000002', 'hard'), "
+	    "(NULL, 'admin', 'admins@mig-del.example', 'admin_digest')");
+	live_sql(db, "INSERT INTO rebond.email_changes (account_id, new_email, "
+	    "token_sha256, deadline) VALUES (1, 'gone@mig-del-new.example', "
+	    "'x', now() + interval '1 day')");
+	live_sql(db, "DELETE FROM accounts WHERE id = 1");
+	live_migrate(db);
+	cr_assert_eq(live_sql_int(db, "SELECT max(version) FROM "
+	    "rebond.schema_version"), 10);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.admin_queue "
+	    "WHERE account_id = 1"), 0);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.admin_queue "
+	    "WHERE account_id = 2"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox "
+	    "WHERE cancelled_at IS NOT NULL"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.outbox "
+	    "WHERE cancelled_at IS NOT NULL AND account_id = 1"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM "
+	    "rebond.email_changes WHERE status = 'cancelled'"), 1);
 }
 
 /* A password on the command line is for every local user to read: the
