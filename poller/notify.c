@@ -21,6 +21,9 @@
 #include "xalloc.h"
 
 #define LOCK_KEY "rebond outbox"
+/* Days rebond.sent_mail keeps a sent mail (a bounce comes back within
+ * days; 5 at most for a delayed one). */
+#define SENT_MAIL_DAYS 30
 
 struct sender {
 	const struct config *cfg;
@@ -425,6 +428,7 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 {
 	struct sender sd = { .cfg = cfg, .st = st, .ns = ns, .now = now,
 		.exit = EX_OK, .verp_key = verp_key };
+	long long purged;
 	int got, upkeep_failed = 0;
 
 	memset(ns, 0, sizeof *ns);
@@ -463,6 +467,13 @@ notify_run(const struct config *cfg, struct store *st, time_t now,
 	if (ns->soft_decayed > 0)
 		log_info("notify: soft addresses back to ok=%d",
 		    ns->soft_decayed);
+	if (store_purge_sent(st, SENT_MAIL_DAYS, &purged) == -1) {
+		if (!store_connected(st)) {
+			sd.db_failed = 1;
+			goto out;
+		}
+		upkeep_failed = 1;
+	}
 	send_channels(&sd, "email,sms");
 	/* The digest tells who was warned: after the warnings, and only when
 	 * it can leave now. */
@@ -478,8 +489,9 @@ out:
 	if (sd.db_failed)
 		return EX_TEMPFAIL;
 	if (upkeep_failed) {
-		log_error("notify: deadlines or soft scores not updated (the "
-		    "database error above); the notifications went");
+		log_error("notify: deadlines, soft scores or sent mail not "
+		    "updated (the database error above); the notifications "
+		    "went");
 		if (sd.exit == EX_OK)
 			return EX_TEMPFAIL;
 	}

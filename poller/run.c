@@ -98,6 +98,11 @@ struct item {
 	 * name are loaded (verp_settle) */
 	struct verp_tag cand[VERP_CANDIDATES];
 	size_t ncand;
+	/* [verp] mode = require: the recipients rebond.sent_mail records
+	 * for the returned original's Message-ID (pointers into the batch's
+	 * lookup, valid while write_batch runs) */
+	const char **sent;
+	size_t nsent;
 };
 
 /* One UID MOVE for the mover. The last job of a group carries its
@@ -270,6 +275,70 @@ role_address(const struct account *a, enum role role)
 }
 
 /*
+ * Did the platform record sending the returned original to address
+ * (rebond.sent_mail)? NULL address: to any recipient of the bounce.
+ */
+static int
+sent_to(const struct item *it, const char *address)
+{
+	size_t i, k;
+
+	for (i = 0; i < it->nsent; i++) {
+		if (address != NULL) {
+			if (addr_same(it->sent[i], address))
+				return 1;
+			continue;
+		}
+		for (k = 0; k < it->report->nrcpt; k++)
+			if (it->report->rcpt[k].address != NULL &&
+			    addr_same(it->sent[i], it->report->rcpt[k].address))
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * mode = require: the recipients the platform recorded for each bounce's
+ * returned original (by its Message-ID), one statement for the batch;
+ * *sent_r holds them until the caller frees it (store_sent_free).
+ */
+static int
+batch_sent(const struct ctx *c, struct item *items, size_t n,
+    struct sent_mail **sent_r, size_t *nsent_r)
+{
+	const char **mids = xcalloc(n + 1, sizeof *mids);
+	size_t i, j, nm = 0;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (items[i].seen == OUTCOME_NONE && !items[i].dup &&
+		    items[i].report != NULL &&
+		    items[i].report->orig_message_id != NULL &&
+		    items[i].report->orig_message_id[0] != '\0')
+			mids[nm++] = items[i].report->orig_message_id;
+	rc = store_sent_lookup(c->store, mids, nm, sent_r, nsent_r);
+	free(mids);
+	if (rc == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *mid = items[i].report ?
+		    items[i].report->orig_message_id : NULL;
+
+		if (mid == NULL || items[i].seen != OUTCOME_NONE ||
+		    items[i].dup)
+			continue;
+		for (j = 0; j < *nsent_r; j++)
+			if (strcmp((*sent_r)[j].message_id, mid) == 0) {
+				items[i].sent = xreallocarray(items[i].sent,
+				    items[i].nsent + 1, sizeof *items[i].sent);
+				items[i].sent[items[i].nsent++] =
+				    (*sent_r)[j].recipient;
+			}
+	}
+	return 0;
+}
+
+/*
  * Verify the tags read by verp_check() against the accounts of the batch:
  * the first one signed for its account's current address in its role
  * decides. With mode = require, a bounce that would change an account
@@ -315,7 +384,7 @@ verp_settle(const struct ctx *c, struct item *it, const struct account *acc,
 		    "malformed (forged)", it->msg->uid,
 		    it->report->message_id ? it->report->message_id : "-");
 	if (it->tag != 1 && c->cfg->verp.mode == VERP_REQUIRE &&
-	    it->outcome == OUTCOME_ARCHIVED)
+	    it->outcome == OUTCOME_ARCHIVED && !sent_to(it, NULL))
 		it->outcome = OUTCOME_REVIEW;
 }
 
@@ -374,7 +443,10 @@ resolve_account(const struct ctx *c, const struct item *it,
 			}
 		return NULL;	/* (verp_settle found it: not reached) */
 	}
-	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE)
+	/* require: the address only when the platform recorded sending
+	 * the returned original to it. */
+	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE &&
+	    (rc->address == NULL || !sent_to(it, rc->address)))
 		return NULL;
 	return find_account(acc, nacc, rc->address, role_r);
 }
@@ -419,7 +491,8 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "rule", jstr(v->rule));
 	json_object_set_new(e, "matched", jstr(v->matched));
 	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
-	json_object_set_new(e, "verified", json_boolean(it->tag == 1));
+	json_object_set_new(e, "verified", json_boolean(it->tag == 1 ||
+	    (rc != NULL && rc->address != NULL && sent_to(it, rc->address))));
 	return e;
 }
 
@@ -1224,7 +1297,8 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	enum outcome *seen = xcalloc(n + 1, sizeof *seen);
 	struct account *acc = NULL;
 	struct ops_alert *ops = NULL;
-	size_t nacc = 0, naddr = 0, nids = 0, nrem = 0, i, j;
+	struct sent_mail *sent = NULL;
+	size_t nacc = 0, naddr = 0, nids = 0, nrem = 0, nsent = 0, i, j;
 	const char **addrs = NULL;
 	long long *ids = NULL;
 	char **remotes = NULL;
@@ -1264,6 +1338,9 @@ write_batch(struct ctx *c, struct batch *b, int *db_r)
 	ids = batch_tag_ids(items, n, &nids);
 	if ((naddr > 0 || nids > 0) && store_lookup(c->store, addrs, naddr,
 	    ids, nids, &acc, &nacc) == -1)
+		goto rollback;
+	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE &&
+	    batch_sent(c, items, n, &sent, &nsent) == -1)
 		goto rollback;
 	/* Tags verified against the addresses the accounts have now. */
 	for (i = 0; i < n; i++)
@@ -1321,6 +1398,12 @@ out:
 	json_decref(rows.ops);
 	store_accounts_free(acc, nacc);
 	store_ops_free(ops, nrem);
+	for (i = 0; i < n; i++) {
+		free(items[i].sent);
+		items[i].sent = NULL;
+		items[i].nsent = 0;
+	}
+	store_sent_free(sent, nsent);
 	json_decref(ops_index);
 	for (i = 0; i < nrem; i++)
 		free(remotes[i]);

@@ -877,6 +877,80 @@ store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
 	return 0;
 }
 
+int
+store_sent_lookup(struct store *st, const char *const *mids, size_t n,
+    struct sent_mail **sent_r, size_t *nsent_r)
+{
+	struct sent_mail *sent = NULL;
+	const char *params[1];
+	PGresult *res;
+	char *js;
+	int row, rows;
+
+	*sent_r = NULL;
+	*nsent_r = 0;
+	if (n == 0)
+		return 0;
+	if ((js = json_strings(mids, n)) == NULL) {
+		log_error("database: cannot encode the Message-IDs");
+		return -1;
+	}
+	params[0] = js;
+	if (exec(st, "lookup of sent mail",
+	    "SELECT message_id, recipient FROM rebond.sent_mail "
+	    "WHERE message_id = ANY(ARRAY("
+	    "SELECT jsonb_array_elements_text($1::jsonb)))",
+	    1, params, &res) == -1) {
+		free(js);
+		return -1;
+	}
+	free(js);
+	rows = PQntuples(res);
+	sent = xcalloc((size_t)rows + 1, sizeof *sent);
+	for (row = 0; row < rows; row++) {
+		sent[row].message_id = xstrdup(PQgetvalue(res, row, 0));
+		sent[row].recipient = xstrdup(PQgetvalue(res, row, 1));
+	}
+	PQclear(res);
+	*sent_r = sent;
+	*nsent_r = (size_t)rows;
+	return 0;
+}
+
+void
+store_sent_free(struct sent_mail *sent, size_t n)
+{
+	size_t i;
+
+	for (i = 0; sent != NULL && i < n; i++) {
+		free(sent[i].message_id);
+		free(sent[i].recipient);
+	}
+	free(sent);
+}
+
+int
+store_purge_sent(struct store *st, unsigned keep_days, long long *purged_r)
+{
+	char kbuf[16];
+	const char *params[1] = { kbuf };
+	PGresult *res;
+	unsigned long long d = 0;
+
+	*purged_r = 0;
+	snprintf(kbuf, sizeof kbuf, "%u", keep_days);
+	if (exec(st, "purge of sent mail",
+	    "SELECT rebond.purge_sent_mail($1::integer)", 1, params,
+	    &res) == -1)
+		return -1;
+	if (PQntuples(res) != 1 ||
+	    parse_uint(PQgetvalue(res, 0, 0), 0, 1ull << 62, &d) == -1)
+		d = 0;
+	PQclear(res);
+	*purged_r = (long long)d;
+	return 0;
+}
+
 void
 store_ops_free(struct ops_alert *ops, size_t n)
 {

@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 /* messages.outcome */
 enum outcome {
@@ -91,6 +91,21 @@ void store_accounts_free(struct account *a, size_t n);
  */
 int store_history(struct store *st, struct account *a, size_t n,
     time_t soft_start);
+/* A mail the platform sent (rebond.sent_mail, 011). */
+struct sent_mail {
+	char *message_id;
+	char *recipient;
+};
+/*
+ * The recorded recipients of n Message-IDs: *sent_r is a new array of
+ * *nsent_r rows, in no order. Free it with store_sent_free().
+ */
+int store_sent_lookup(struct store *st, const char *const *mids, size_t n,
+    struct sent_mail **sent_r, size_t *nsent_r);
+void store_sent_free(struct sent_mail *sent, size_t n);
+/* Drop rows of rebond.sent_mail older than keep_days. */
+int store_purge_sent(struct store *st, unsigned keep_days,
+    long long *purged_r);
 /*
  * The operator alert state of n remote domains: *ops_r is a new array of
  * n entries, in the order of remotes (notified 0 when never alerted).

@@ -181,6 +181,59 @@ Test(verp, forged_bounces_change_no_account, .timeout = 60)
 	free(tag);
 }
 
+/*
+ * require, without a tag: a bounce whose returned original carries a
+ * Message-ID the platform recorded sending to that recipient
+ * (rebond.sent_mail) is applied; the same Message-ID recorded for
+ * another recipient, or one not recorded, goes to review. The platform's
+ * role may record, not read; each run drops rows past 30 days.
+ */
+Test(verp, recorded_message_id_verifies_without_a_tag, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_mid");
+	const char *cfg;
+	char args[700];
+
+	seed(db);
+	live_mailbox("verp_mid");
+	cfg = live_config("verp_mid", "verp_mid", db, verp_section("require"));
+	/* live_dsn's original is <orig-SEQ@platform.example>. */
+	live_sql(db, "SET ROLE rebond_sender; "
+	    "INSERT INTO rebond.sent_mail (message_id, recipient) VALUES "
+	    "('orig-11@platform.example', ' Alice@Example.com'), "
+	    "('orig-12@platform.example', 'carol@example.net'); RESET ROLE");
+	live_sql(db, "INSERT INTO rebond.sent_mail (message_id, recipient, "
+	    "sent_at) VALUES ('old@platform.example', 'x@example.com', "
+	    "now() - interval '31 days')");
+	deliver_to("verp_mid", "bounces@platform.example",
+	    "alice@example.com", 11);
+	deliver_to("verp_mid", "bounces@platform.example",
+	    "bob@example.org", 12);
+	deliver_to("verp_mid", "bounces@platform.example",
+	    "bob@example.org", 13);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'hard'"), 1, "recorded: applied");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 2 AND primary_state = 'ok' AND secondary_state = 'ok'"), 1,
+	    "not recorded for bob: applied all the same");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE verified AND account_id = 1"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE NOT verified AND account_id IS NULL"), 2);
+	cr_assert_eq(live_count("verp_mid", "Archive"), 1);
+	cr_assert_eq(live_count("verp_mid", "Review"), 2);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.sent_mail "
+	    "WHERE message_id = 'old@platform.example'"), 0, "not purged");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.sent_mail"),
+	    2);
+	cr_assert_eq(live_sql_int(db, "SELECT (has_table_privilege("
+	    "'rebond_sender', 'rebond.sent_mail', 'SELECT') OR "
+	    "has_table_privilege('rebond_sender', 'rebond.sent_mail', "
+	    "'DELETE'))::int"), 0, "the platform's role reads or deletes");
+}
+
 /* The tag signs the address: the late bounce of a mail sent to an address
  * the account has replaced since carries a genuine tag, and still does
  * not touch the new address; a mail to the new address does. */
