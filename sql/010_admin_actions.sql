@@ -87,6 +87,25 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rebond.address_holder(text, bigint) FROM PUBLIC;
 
+-- What a new address change or invitation replaces: the pending change,
+-- cancelled, and its unsent validation or invitation mail, cancelled
+-- with its token dropped (before, both mails went, the first with a
+-- dead token). For change_primary_email and reinvite.
+CREATE FUNCTION rebond.cancel_replaced(account bigint) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE rebond.email_changes c SET status = 'cancelled',
+	    closed_at = now()
+	WHERE c.account_id = account AND c.status = 'pending';
+	UPDATE rebond.outbox o SET cancelled_at = now(),
+	    params = o.params - 'token'
+	WHERE o.account_id = account
+	    AND o.template IN ('validation', 'invitation')
+	    AND o.channel IN ('email', 'sms') AND o.sent_at IS NULL
+	    AND o.failed_at IS NULL AND o.cancelled_at IS NULL;
+$$;
+REVOKE ALL ON FUNCTION rebond.cancel_replaced(bigint) FROM PUBLIC;
+
 -- change_primary_email, again (002's):
 -- * only for an active account: an invited one (or one whose invitation
 --   expired) logs in with no address yet, and an unsubscribed one is not
@@ -137,15 +156,7 @@ BEGIN
 	END IF;
 	token := replace(gen_random_uuid()::text, '-', '') ||
 	    replace(gen_random_uuid()::text, '-', '');
-	UPDATE rebond.email_changes c SET status = 'cancelled',
-	    closed_at = now()
-	WHERE c.account_id = acc.id AND c.status = 'pending';
-	UPDATE rebond.outbox o SET cancelled_at = now(),
-	    params = o.params - 'token'
-	WHERE o.account_id = acc.id
-	    AND o.template IN ('validation', 'invitation')
-	    AND o.channel IN ('email', 'sms') AND o.sent_at IS NULL
-	    AND o.failed_at IS NULL AND o.cancelled_at IS NULL;
+	PERFORM rebond.cancel_replaced(acc.id);
 	UPDATE rebond.problems p SET resolved_at = now(),
 	    resolution = 'new_change'
 	WHERE p.account_id = acc.id AND p.role = 'pending'
@@ -208,15 +219,7 @@ BEGIN
 	    pending_email = NULL, pending_deadline = NULL,
 	    invitation_expires_at = expires
 	WHERE a.id = reinvite.account_id;
-	UPDATE rebond.email_changes c SET status = 'cancelled',
-	    closed_at = now()
-	WHERE c.account_id = reinvite.account_id AND c.status = 'pending';
-	UPDATE rebond.outbox o SET cancelled_at = now(),
-	    params = o.params - 'token'
-	WHERE o.account_id = reinvite.account_id
-	    AND o.template IN ('validation', 'invitation')
-	    AND o.channel IN ('email', 'sms') AND o.sent_at IS NULL
-	    AND o.failed_at IS NULL AND o.cancelled_at IS NULL;
+	PERFORM rebond.cancel_replaced(reinvite.account_id);
 	UPDATE rebond.problems p SET resolved_at = now(),
 	    resolution = 'reinvited'
 	WHERE p.account_id = reinvite.account_id AND p.resolved_at IS NULL
