@@ -301,6 +301,10 @@ smtp_send(struct smtp *s, const char *mail_from, const char *rcpt,
 		return refused(s, "RCPT TO", r, err, errlen);
 	if ((r = mailsmtp_data(s->m)) != MAILSMTP_NO_ERROR)
 		return refused(s, "DATA", r, err, errlen);
+	/* libetpan ends the data with CRLF "." CRLF itself: the message's
+	 * own last line end would add an empty line. */
+	if (len >= 2 && data[len - 2] == '\r' && data[len - 1] == '\n')
+		len -= 2;
 	if ((r = mailsmtp_data_message(s->m, data, len)) != MAILSMTP_NO_ERROR)
 		return refused(s, "end of DATA", r, err, errlen);
 	return SEND_OK;

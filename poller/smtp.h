@@ -39,8 +39,8 @@ enum smtp_error smtp_error(const struct smtp *s);
 /* 1 while the connection can carry another message. */
 int smtp_usable(const struct smtp *s);
 /*
- * Send (data, len) (CRLF lines; libetpan dot-stuffs them) from mail_from
- * to rcpt. SEND_PERM for a 5xx refusal of the recipient or the message,
+ * Send (data, len) (CRLF lines; libetpan dot-stuffs them and ends the
+ * data) from mail_from to rcpt. SEND_PERM for a 5xx refusal of the recipient or the message,
  * or an unusable address; SEND_TEMP for the rest (then the connection may
  * be unusable: smtp_usable(); or the relay refuses the sender itself:
  * smtp_error() is SMTP_ERR_SENDER); the reason is in err.

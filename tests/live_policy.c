@@ -531,6 +531,11 @@ Test(policy, primary_hard_warned_by_email, .timeout = 60)
 	cr_assert_not_null(strstr(mail,
 	    "Auto-Submitted: auto-generated"));
 	cr_assert_not_null(strstr(mail, "X-MailFrom: noreply@platform.example"));
+	/* The text ends with its last line: no empty line added before the
+	 * final dot (libetpan writes CRLF . CRLF after the data). */
+	cr_assert(strlen(mail) > 2 && mail[strlen(mail) - 1] == '\n' &&
+	    mail[strlen(mail) - 2] != '\n', "ends with an empty line: "
+	    "...%s", mail + (strlen(mail) > 40 ? strlen(mail) - 40 : 0));
 	free(mail);
 	s = sms_log("ph_email");
 	cr_assert_str_eq(s, "");
