@@ -27,8 +27,10 @@ cmd_report(int argc, char **argv)
 		{ "stderr", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const headers[] = { "compte", "adresse", "rôle",
-		"catégorie", "problème", "action", "prévenu", "depuis" };
+	/* n°: the problem_id that rebond.dismiss_problem takes. */
+	static const char *const headers[] = { "n°", "compte", "adresse",
+		"rôle", "catégorie", "problème", "action", "prévenu",
+		"depuis" };
 	struct store_table *t = NULL;
 	struct config *cfg = NULL;
 	struct store *st = NULL;

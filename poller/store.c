@@ -1343,7 +1343,8 @@ store_admin_queue(struct store *st, struct store_table **t_r)
 
 	*t_r = NULL;
 	if (exec(st, "lookup of the admin queue",
-	    "SELECT account_id::text, address, role, category, what, action,"
+	    "SELECT problem_id::text, account_id::text, address, role,"
+	    " category, what, action,"
 	    " notified, to_char(since, 'DD/MM/YYYY') "
 	    "FROM rebond.admin_queue ORDER BY since, problem_id",
 	    0, NULL, &res) == -1)

@@ -204,8 +204,8 @@ const char *store_table_cell(const struct store_table *t, size_t row,
     size_t col);
 void store_table_free(struct store_table **pp);
 /*
- * The admin queue: account_id, address, role, category, what, action,
- * notified, since (JJ/MM/AAAA), oldest first.
+ * The admin queue: problem_id, account_id, address, role, category, what,
+ * action, notified, since (JJ/MM/AAAA), oldest first.
  */
 int store_admin_queue(struct store *st, struct store_table **t_r);
 /*

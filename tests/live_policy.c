@@ -1453,6 +1453,11 @@ Test(policy, report_prints_the_admin_queue, .timeout = 60)
 	cr_assert_not_null(strstr(out, "non prévenu : aucun autre"), "%s",
 	    out);
 	cr_assert_not_null(strstr(out, "2 problème(s) ouvert(s)"), "%s", out);
+	/* Each row starts with the problem's number, for dismiss_problem. */
+	snprintf(want, sizeof want, "\n%lld ", live_sql_int(db, "SELECT "
+	    "problem_id FROM rebond.admin_queue WHERE category = 'quota'"));
+	cr_assert_not_null(strstr(out, want), "no row starts with %s: %s",
+	    want + 1, out);
 }
 
 Test(policy, unsubscribe_keeps_the_row_and_cancels_warnings, .timeout = 60)
