@@ -58,6 +58,15 @@ template_vars(const struct sender *sd, const struct outbox_row *r)
 	    sd->cfg->smtp.platform_url ? sd->cfg->smtp.platform_url : ""));
 	if (json_object_get(v, "date") == NULL)
 		json_object_set_new(v, "date", json_string(date));
+	/* A deadline given as an instant (sql/010) is written as a date in
+	 * the run's zone, the database's: not the admin session's. */
+	if (json_is_integer(json_object_get(v, "deadline_at"))) {
+		char dl[16];
+
+		template_date((time_t)json_integer_value(json_object_get(v,
+		    "deadline_at")), dl, sizeof dl);
+		json_object_set_new(v, "deadline", json_string(dl));
+	}
 	json_object_set_new(v, "renotify_days",
 	    json_integer(sd->cfg->policy.renotify_days));
 	return v;

@@ -115,6 +115,9 @@ REVOKE ALL ON FUNCTION rebond.cancel_replaced(bigint) FROM PUBLIC;
 -- * the unsent validation or invitation mail of what it replaces is
 --   cancelled (and its token dropped), as unsubscribe cancels warnings:
 --   before, both mails went, the first with a dead token.
+-- * the mail's deadline is also given as an instant (deadline_at), which
+--   the run writes as a date in the database's time zone: to_char here
+--   used the admin session's zone (a day off from Tokyo). reinvite too.
 CREATE OR REPLACE FUNCTION rebond.change_primary_email(account_id bigint,
     new_email text, valid_for interval DEFAULT '14 days') RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -172,7 +175,8 @@ BEGIN
 	    params)
 	VALUES (acc.id, 'email', addr, 'validation',
 	    jsonb_build_object('token', token, 'address', addr,
-	    'deadline', to_char(deadline, 'DD/MM/YYYY')));
+	    'deadline', to_char(deadline, 'DD/MM/YYYY'),
+	    'deadline_at', floor(extract(epoch FROM deadline))::bigint));
 	RETURN token;
 END $$;
 
@@ -228,7 +232,8 @@ BEGIN
 	    params)
 	VALUES (reinvite.account_id, 'email', addr, 'invitation',
 	    jsonb_build_object('address', addr,
-	    'deadline', to_char(expires, 'DD/MM/YYYY')));
+	    'deadline', to_char(expires, 'DD/MM/YYYY'),
+	    'deadline_at', floor(extract(epoch FROM expires))::bigint));
 END $$;
 
 -- Dismiss what the admin saw. A run replaces an open problem in place

@@ -1236,6 +1236,35 @@ Test(policy, failed_expiry_does_not_stop_the_notifications, .timeout = 60)
 	sql_is(db, "SELECT status FROM accounts WHERE id = 2", "invited");
 }
 
+/*
+ * An admin whose session runs in another time zone (Tokyo for Paris)
+ * changes an address: the validation mail gives the deadline's date in
+ * the database's zone, as every other date rebond writes. The zone is
+ * picked so that its date differs from the database's right now.
+ */
+Test(policy, deadline_date_in_the_databases_zone, .timeout = 60)
+{
+	const char *db = setup("dlz", "(1, 'kay@dlz.example', NULL, NULL)");
+	const char *cfg = config("dlz", db, NULL);
+	char sql[300], want[64], *d, *m;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	snprintf(sql, sizeof sql, "SET TimeZone = '%s'; SELECT "
+	    "rebond.change_primary_email(1, 'kay@dlz-new.example')",
+	    tm.tm_hour >= 10 ? "Etc/GMT-14" : "Etc/GMT+12");
+	free(live_sql_str(db, sql));
+	d = live_sql_str(db, "SELECT to_char(pending_deadline, 'DD/MM/YYYY') "
+	    "FROM accounts WHERE id = 1");
+	run_ok(cfg);
+	cr_assert_eq(sink("kay@dlz-new.example", &m), 1);
+	snprintf(want, sizeof want, "avant le %s", d);
+	cr_assert_not_null(strstr(m, want), "want \"%s\" in: %s", want, m);
+	free(m);
+	free(d);
+}
+
 Test(policy, reinvite_and_its_expiry, .timeout = 60)
 {
 	const char *db = setup("inv", "(1, 'val@inv.example', NULL, NULL), "
