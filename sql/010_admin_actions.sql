@@ -525,3 +525,24 @@ WHERE o.account_id IS NOT NULL AND o.channel IN ('email', 'sms')
     AND o.sent_at IS NULL AND o.failed_at IS NULL AND o.cancelled_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM public.accounts a
 	WHERE a.id = o.account_id);
+
+-- The admin queue names the account too: its login (primary address),
+-- phone and status, and the address change waiting for validation with
+-- its deadline: a row about a secondary or a pending address showed the
+-- account's number only. New columns go last (CREATE OR REPLACE VIEW).
+CREATE OR REPLACE VIEW rebond.admin_queue AS
+SELECT q.account_id, q.address, q.role, q.category, q.what, q.action,
+	q.notified, q.since, q.problem_id, a.primary_email AS login,
+	a.phone, a.status, a.pending_email, a.pending_deadline
+FROM rebond.problem_details q
+LEFT JOIN public.accounts a ON a.id = q.account_id
+WHERE q.resolved_at IS NULL;
+
+-- Every recorded bounce of an account, newest first (as its comment in
+-- 002 said; it had no ORDER BY).
+CREATE OR REPLACE VIEW rebond.account_history AS
+SELECT account_id, occurred_at, recipient, role, category, reason, status,
+	reply_code, diagnostic, rule, mailbox, uid
+FROM rebond.events
+WHERE account_id IS NOT NULL
+ORDER BY occurred_at DESC, id DESC;

@@ -1178,6 +1178,11 @@ Test(policy, change_confirm_and_expire_a_primary, .timeout = 60)
 	sql_is(db, "SELECT pending_email || ',' || (pending_deadline > now() + "
 	    "interval '13 days') FROM accounts WHERE id = 1",
 	    "tom@chg-new.example,true");
+	/* The queue's row says who it is and what is under way. */
+	sql_is(db, "SELECT login || ',' || phone || ',' || status || ',' || "
+	    "pending_email || ',' || (pending_deadline > now()) FROM "
+	    "rebond.admin_queue WHERE account_id = 1",
+	    "tom@chg.example,+33600000009,active,tom@chg-new.example,true");
 	sql_is(db, "SELECT rebond.confirm_primary_email('not-a-token')::text",
 	    "false");
 	snprintf(sql, sizeof sql, "SELECT rebond.confirm_primary_email('%s')"
