@@ -157,8 +157,8 @@ template_failed(struct sender *sd, const struct outbox_row *r,
     const char *err)
 {
 	log_error("notify: outbox=%lld channel=%s template=%s cannot be "
-	    "written: %s (it waits; fix [smtp] templates or from_name)", r->id, r->channel,
-	    r->template, err);
+	    "written: %s (it waits; fix [smtp] templates or from_name)",
+	    r->id, r->channel, r->template, err);
 	if (sd->exit == EX_OK || sd->exit == EX_TEMPFAIL)
 		sd->exit = EX_CONFIG;
 	return SEND_TEMP;
