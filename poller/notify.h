@@ -40,10 +40,13 @@ struct notify_stats {
 };
 
 /*
- * Expire, then send. verp_key (or NULL) signs the envelope sender of
- * each email with the account and role of its destination. Returns a sysexits code: 0, or 75 (database, relay
- * or SMS command unreachable: cron retries; the bounces are processed
- * already), 76 (the relay's certificate refused), 77 (its login refused).
+ * Expire deadlines, decay soft scores, purge old sent mail, then send.
+ * verp_key (or NULL) signs the envelope sender of each email with the
+ * account and role of its destination. Returns a sysexits code: 0, or 75
+ * (database, relay or SMS command unreachable, or an upkeep statement
+ * failed: cron retries; the bounces are processed already), 76 (the
+ * relay's certificate refused), 77 (its login refused), 78 (a template
+ * cannot be written, or the relay refuses the sender).
  */
 int notify_run(const struct config *cfg, struct store *st, time_t now,
     const char *verp_key, struct notify_stats *ns);

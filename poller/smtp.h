@@ -40,10 +40,11 @@ enum smtp_error smtp_error(const struct smtp *s);
 int smtp_usable(const struct smtp *s);
 /*
  * Send (data, len) (CRLF lines; libetpan dot-stuffs them and ends the
- * data) from mail_from to rcpt. SEND_PERM for a 5xx refusal of the recipient or the message,
- * or an unusable address; SEND_TEMP for the rest (then the connection may
- * be unusable: smtp_usable(); or the relay refuses the sender itself:
- * smtp_error() is SMTP_ERR_SENDER); the reason is in err.
+ * data) from mail_from to rcpt. SEND_PERM for a 5xx refusal of the
+ * recipient or the message, or an unusable address; SEND_TEMP for the
+ * rest (then the connection may be unusable: smtp_usable(); or the relay
+ * refuses the sender itself: smtp_error() is SMTP_ERR_SENDER); the reason
+ * is in err.
  */
 enum send_result smtp_send(struct smtp *s, const char *mail_from,
     const char *rcpt, const char *data, size_t len, char *err,
