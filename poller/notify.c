@@ -248,6 +248,14 @@ send_sms(struct sender *sd, const struct outbox_row *r, json_t *vars,
 	if (template_sms(templates_dir(sd->cfg), r->template, vars, &text, err,
 	    errlen) == -1)
 		return template_failed(sd, r, err);
+	/* Too long is the template's length with its values (a long
+	 * platform_url): shortened, the SMS leaves; refused, it never would. */
+	if (strlen(text) > SMS_MAX_BYTES) {
+		snprintf(err, errlen, "the SMS text is %zu bytes, over %d: "
+		    "shorten the template", strlen(text), SMS_MAX_BYTES);
+		free(text);
+		return template_failed(sd, r, err);
+	}
 	res = sms_send(sd->cfg->sms.command, sd->cfg->sms.timeout,
 	    r->destination, text, err, errlen);
 	if (res == SEND_TEMP && sd->exit == EX_OK)

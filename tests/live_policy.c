@@ -681,6 +681,37 @@ Test(policy, template_not_utf8_waits_and_check_config_names_it,
 	free(m);
 }
 
+/* An SMS text over the limit (the template with its values) waits for a
+ * shorter template (exit 78); it is not refused for good. */
+Test(policy, sms_too_long_waits_for_a_shorter_template, .timeout = 60)
+{
+	const char *db = setup("sms_long", "(1, 'ivy@sms-long.example', "
+	    "NULL, '+33600000012')");
+	struct cfgopt o = { 0 };
+	char dir[600], cmd[5000], *s;
+	const char *cfg;
+	int rc;
+
+	snprintf(dir, sizeof dir, "%s/sms_long_templates", live_dir());
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s/etc/templates' "
+	    "'%s' && { cat '%s/hard.sms'; printf '%%0450d' 0; } "
+	    ">'%s/hard.long' && mv '%s/hard.long' '%s/hard.sms'", dir,
+	    live_env("REBOND_SRCDIR"), dir, dir, dir, dir, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	o.templates = dir;
+	cfg = config("sms_long", db, &o);
+	bounce("sms_long", "ivy@sms-long.example", HARD, time(NULL) - 60);
+	rc = run(cfg);
+	cr_assert_eq(rc, 78, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "shorten the template"), "%s",
+	    live_err());
+	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel = 'sms' "
+	    "AND sent_at IS NULL AND failed_at IS NULL", "1");
+	s = sms_log("sms_long");
+	cr_assert_str_eq(s, "");
+	free(s);
+}
+
 Test(policy, primary_hard_with_no_channel, .timeout = 60)
 {
 	const char *db = setup("ph_none", "(1, 'cid@ph-none.example', NULL, "
