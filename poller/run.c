@@ -275,6 +275,25 @@ role_address(const struct account *a, enum role role)
 }
 
 /*
+ * Does the valid tag of it speak for recipient rc (a of the tag's
+ * account)? A tag signs one address: a bounce naming one recipient is
+ * that mail's (even when the address differs: a forward); in a bounce
+ * naming several, only the recipient with the signed address is. Else
+ * anyone could staple his own tag to a bounce for others.
+ */
+static int
+tag_applies(const struct item *it, const struct report_rcpt *rc,
+    const struct account *a)
+{
+	if (it->tag != 1 || a == NULL || a->id != it->tag_id)
+		return 0;
+	if (it->report->nrcpt <= 1)
+		return 1;
+	return rc != NULL && rc->address != NULL &&
+	    addr_same(rc->address, role_address(a, it->tag_role));
+}
+
+/*
  * Did the platform record sending the returned original to address
  * (rebond.sent_mail)? NULL address: to any recipient of the bounce.
  */
@@ -339,6 +358,34 @@ batch_sent(const struct ctx *c, struct item *items, size_t n,
 }
 
 /*
+ * mode = require: is every recipient of the bounce vouched for, by the
+ * tag or by a recorded sent mail? One that is not changes no account,
+ * and its bounce must reach a human (the review folder), even when the
+ * others are applied.
+ */
+static int
+all_verified(const struct item *it, const struct account *acc, size_t nacc)
+{
+	const struct account *ta = NULL;
+	size_t i, k;
+
+	for (i = 0; it->tag == 1 && i < nacc; i++)
+		if (acc[i].id == it->tag_id)
+			ta = &acc[i];
+	if (it->report->nrcpt == 0)
+		return it->tag == 1;
+	for (k = 0; k < it->report->nrcpt; k++) {
+		const struct report_rcpt *rc = &it->report->rcpt[k];
+
+		if (rc->address == NULL)
+			continue;
+		if (!tag_applies(it, rc, ta) && !sent_to(it, rc->address))
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Verify the tags read by verp_check() against the accounts of the batch:
  * the first one signed for its account's current address in its role
  * decides. With mode = require, a bounce that would change an account
@@ -383,13 +430,23 @@ verp_settle(const struct ctx *c, struct item *it, const struct account *acc,
 		log_warning("verp: uid=%u message_id=%s tag does not verify: "
 		    "malformed (forged)", it->msg->uid,
 		    it->report->message_id ? it->report->message_id : "-");
-	if (it->tag != 1 && c->cfg->verp.mode == VERP_REQUIRE &&
-	    it->outcome == OUTCOME_ARCHIVED && !sent_to(it, NULL))
+	if (c->cfg->verp.mode == VERP_REQUIRE &&
+	    it->outcome == OUTCOME_ARCHIVED && !all_verified(it, acc, nacc))
 		it->outcome = OUTCOME_REVIEW;
 }
 
+/* An account that no longer mails anyone (unsubscribed, its invitation
+ * expired): its row stays, with its address, for the history. */
+static int
+account_retired(const struct account *a)
+{
+	return a->status != NULL && (strcmp(a->status, "unsubscribed") == 0 ||
+	    strcmp(a->status, "invitation_expired") == 0);
+}
+
 /* The account and role of an address: primary (or invitation), then
- * secondary, then pending; the lowest id among equals. */
+ * secondary, then pending; among equals, a live account before a retired
+ * one (which keeps its dead address), then the lowest id. */
 static struct account *
 find_account(struct account *acc, size_t nacc, const char *address,
     enum role *role_r)
@@ -397,24 +454,30 @@ find_account(struct account *acc, size_t nacc, const char *address,
 	static const enum role order[] = { ROLE_PRIMARY, ROLE_SECONDARY,
 		ROLE_PENDING };
 	size_t k, i;
+	int pass;
 
 	*role_r = ROLE_NONE;
 	if (address == NULL)
 		return NULL;
 	for (k = 0; k < sizeof order / sizeof order[0]; k++)
-		for (i = 0; i < nacc; i++) {
-			const char *f = order[k] == ROLE_PRIMARY ?
-			    acc[i].primary_email : order[k] == ROLE_SECONDARY ?
-			    acc[i].secondary_email : acc[i].pending_email;
+		for (pass = 0; pass < 2; pass++)
+			for (i = 0; i < nacc; i++) {
+				const char *f = order[k] == ROLE_PRIMARY ?
+				    acc[i].primary_email :
+				    order[k] == ROLE_SECONDARY ?
+				    acc[i].secondary_email :
+				    acc[i].pending_email;
 
-			if (!addr_same(f, address))
-				continue;
-			*role_r = order[k];
-			if (order[k] == ROLE_PRIMARY && acc[i].status != NULL &&
-			    strcmp(acc[i].status, "invited") == 0)
-				*role_r = ROLE_INVITATION;
-			return &acc[i];
-		}
+				if (account_retired(&acc[i]) != pass ||
+				    !addr_same(f, address))
+					continue;
+				*role_r = order[k];
+				if (order[k] == ROLE_PRIMARY &&
+				    acc[i].status != NULL &&
+				    strcmp(acc[i].status, "invited") == 0)
+					*role_r = ROLE_INVITATION;
+				return &acc[i];
+			}
 	return NULL;
 }
 
@@ -431,18 +494,15 @@ resolve_account(const struct ctx *c, const struct item *it,
 	size_t i;
 
 	*role_r = ROLE_NONE;
-	if (it->tag == 1) {
-		for (i = 0; i < nacc; i++)
-			if (acc[i].id == it->tag_id) {
-				*role_r = it->tag_role;
-				if (it->tag_role == ROLE_PRIMARY &&
-				    acc[i].status != NULL &&
-				    strcmp(acc[i].status, "invited") == 0)
-					*role_r = ROLE_INVITATION;
-				return &acc[i];
-			}
-		return NULL;	/* (verp_settle found it: not reached) */
-	}
+	for (i = 0; it->tag == 1 && i < nacc; i++)
+		if (acc[i].id == it->tag_id && tag_applies(it, rc, &acc[i])) {
+			*role_r = it->tag_role;
+			if (it->tag_role == ROLE_PRIMARY &&
+			    acc[i].status != NULL &&
+			    strcmp(acc[i].status, "invited") == 0)
+				*role_r = ROLE_INVITATION;
+			return &acc[i];
+		}
 	/* require: the address only when the platform recorded sending
 	 * the returned original to it. */
 	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE &&
@@ -491,7 +551,7 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "rule", jstr(v->rule));
 	json_object_set_new(e, "matched", jstr(v->matched));
 	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
-	json_object_set_new(e, "verified", json_boolean(it->tag == 1 ||
+	json_object_set_new(e, "verified", json_boolean(tag_applies(it, rc, a) ||
 	    (rc != NULL && rc->address != NULL && sent_to(it, rc->address))));
 	return e;
 }

@@ -747,13 +747,25 @@ add_day(struct soft_days *d, long day)
 	d->day[d->n++] = day;
 }
 
-/* Days with a transient failure of each address, since start. */
+/* "account_id/address key": what a transient failure counts toward. */
+static void
+soft_key(char *buf, size_t len, long long id, const char *key)
+{
+	snprintf(buf, len, "%lld/%s", id, key);
+}
+
+/*
+ * Days with a transient failure of each address, since start: only the
+ * failures recorded for that account (a bounce applied to another
+ * account, e.g. by that account's own valid tag, says nothing of this
+ * one's address).
+ */
 static int
 history_soft(struct store *st, struct account *a, size_t n, time_t start)
 {
 	char **addrs = xcalloc(2 * n + 1, sizeof *addrs), *js = NULL,
-	    sbuf[32];
-	json_t *index = json_object();	/* address -> 2 * account + role */
+	    sbuf[32], key[600];
+	json_t *index = json_object();	/* id/address -> 2 * account + role */
 	const char *params[2];
 	PGresult *res;
 	size_t i, na = 0;
@@ -762,15 +774,16 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 	for (i = 0; i < n; i++) {
 		if (a[i].primary_email != NULL) {
 			addrs[na] = addr_key(a[i].primary_email);
-			json_object_set_new(index, addrs[na++],
+			soft_key(key, sizeof key, a[i].id, addrs[na++]);
+			json_object_set_new(index, key,
 			    json_integer((json_int_t)(2 * i)));
 		}
 		if (a[i].secondary_email != NULL) {
 			addrs[na] = addr_key(a[i].secondary_email);
-			if (json_object_get(index, addrs[na]) == NULL)
-				json_object_set_new(index, addrs[na],
+			soft_key(key, sizeof key, a[i].id, addrs[na++]);
+			if (json_object_get(index, key) == NULL)
+				json_object_set_new(index, key,
 				    json_integer((json_int_t)(2 * i + 1)));
-			na++;
 		}
 	}
 	if ((js = json_strings((const char *const *)addrs, na)) == NULL) {
@@ -781,7 +794,7 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 	params[0] = js;
 	params[1] = sbuf;
 	if (exec(st, "lookup of transient failures",
-	    "SELECT DISTINCT recipient,"
+	    "SELECT DISTINCT account_id::text || '/' || recipient,"
 	    " floor(extract(epoch FROM occurred_at) / 86400)::bigint "
 	    "FROM rebond.events "
 	    "WHERE category = 'transient' AND recipient = ANY(ARRAY("

@@ -1,12 +1,14 @@
--- 011_sent_mail.sql - the platform's sent mail, for [verp] mode = require.
+-- 011_sent_mail.sql - the platform's sent mail, for [verp] mode = require;
+-- and soft scores count only the failures recorded for their account.
 --
 -- DESIGN.md "Identifying the account": with mode = require, a bounce
 -- changes an account only when it is certain to answer a mail the
 -- platform sent: a signed VERP tag in the address it came back to, or a
 -- matching sent Message-ID. The platform records here the Message-ID of
--- each mail it sends (without its angle brackets), once per recipient,
--- as a member of rebond_sender; a bounce whose returned original
--- carries that Message-ID, for that recipient, is as certain as a tag.
+-- each mail it sends to one recipient (without its angle brackets), as
+-- a member of rebond_sender, before it sends it; a bounce whose returned
+-- original carries that Message-ID, for that recipient, is as certain as
+-- a tag.
 -- Message-IDs must be unguessable (a random part): a forger who knows
 -- one could flag its recipient.
 --
@@ -14,11 +16,12 @@
 -- bounce comes back within days (5 at most for a delayed one).
 
 CREATE TABLE rebond.sent_mail (
-	message_id	text NOT NULL
+	-- One recipient per Message-ID: the Message-ID of a mail to several
+	-- recipients is read by each of them, and cannot vouch for one.
+	message_id	text PRIMARY KEY
 			CHECK (message_id <> '' AND message_id !~ '^<|>$'),
 	recipient	text NOT NULL,
-	sent_at		timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (message_id, recipient)
+	sent_at		timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX sent_mail_sent_at_idx ON rebond.sent_mail (sent_at);
 
@@ -55,3 +58,71 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION rebond.purge_sent_mail(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rebond.purge_sent_mail(integer) TO rebond_job;
+
+-- decay_soft, again (009's): an address stays soft only for transient
+-- failures recorded for its own account. A bounce applied to another
+-- account (say by that account's own valid VERP tag, in a DSN naming
+-- this address) said nothing of this one, and kept it from decaying.
+CREATE OR REPLACE FUNCTION rebond.decay_soft(soft_window_days integer,
+    OUT decayed integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ids bigint[];
+	n integer;
+BEGIN
+	IF soft_window_days IS NULL OR soft_window_days < 1 THEN
+		RAISE EXCEPTION 'decay_soft: days must be positive';
+	END IF;
+	SELECT array_agg(s.id) INTO ids FROM (
+		SELECT a.id FROM public.accounts a
+		WHERE a.primary_state = 'soft' OR a.secondary_state = 'soft'
+		ORDER BY a.id FOR UPDATE) s;
+	decayed := 0;
+	IF ids IS NULL THEN
+		RETURN;
+	END IF;
+	WITH d AS (
+		UPDATE public.accounts a
+		SET primary_state = 'ok', primary_state_since = NULL
+		WHERE a.id = ANY(ids) AND a.primary_state = 'soft' AND
+		    NOT EXISTS (
+		    SELECT 1 FROM rebond.events e
+		    WHERE e.category = 'transient'
+			AND e.recipient = rebond.addr_key(a.primary_email)
+			AND e.account_id = a.id
+			AND e.occurred_at >= now() -
+			    make_interval(days => soft_window_days))
+		RETURNING a.id
+	), r AS (
+		UPDATE rebond.problems p
+		SET resolved_at = now(), resolution = 'soft_decayed'
+		FROM d
+		WHERE p.account_id = d.id AND p.resolved_at IS NULL
+		    AND p.category = 'soft'
+		    AND p.role IN ('primary', 'invitation')
+	)
+	SELECT count(*) INTO n FROM d;
+	decayed := decayed + n;
+	WITH d AS (
+		UPDATE public.accounts a
+		SET secondary_state = 'ok', secondary_state_since = NULL
+		WHERE a.id = ANY(ids) AND a.secondary_state = 'soft' AND
+		    NOT EXISTS (
+		    SELECT 1 FROM rebond.events e
+		    WHERE e.category = 'transient'
+			AND e.recipient = rebond.addr_key(a.secondary_email)
+			AND e.account_id = a.id
+			AND e.occurred_at >= now() -
+			    make_interval(days => soft_window_days))
+		RETURNING a.id
+	), r AS (
+		UPDATE rebond.problems p
+		SET resolved_at = now(), resolution = 'soft_decayed'
+		FROM d
+		WHERE p.account_id = d.id AND p.resolved_at IS NULL
+		    AND p.category = 'soft' AND p.role = 'secondary'
+	)
+	SELECT count(*) INTO n FROM d;
+	decayed := decayed + n;
+END $$;

@@ -401,3 +401,208 @@ Test(verp, own_warnings_are_signed_and_their_bounces_verify, .timeout = 60)
 	free(from);
 	free(tag);
 }
+
+/* A DSN that came back to `to`, for n recipients (hard), with the
+ * returned original's header block orig (CRLF lines). */
+static char *
+multi_dsn(const char *to, const char *const *rcpts, size_t n,
+    const char *status, const char *diag, const char *orig, int seq)
+{
+	char *s = NULL, *blocks = strdup(""), *t;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cr_assert(asprintf(&t, "%sFinal-Recipient: rfc822; %s\r\n"
+		    "Action: %s\r\nStatus: %s\r\nDiagnostic-Code: smtp; %s\r\n\r\n",
+		    blocks, rcpts[i], status[0] == '4' ? "delayed" : "failed",
+		    status, diag) > 0);
+		free(blocks);
+		blocks = t;
+	}
+	cr_assert(asprintf(&s,
+	    "Return-Path: <>\r\n"
+	    "Date: Thu, 26 Nov 2026 07:%02d:00 +0000\r\n"
+	    "From: Mail Delivery System <MAILER-DAEMON@mx.platform.example>\r\n"
+	    "To: %s\r\n"
+	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Message-ID: <multi-%d@mx.platform.example>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"B-%d\"\r\n"
+	    "\r\n"
+	    "--B-%d\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n"
+	    "\r\n"
+	    "Delivery failed.\r\n"
+	    "\r\n"
+	    "--B-%d\r\n"
+	    "Content-Type: message/delivery-status\r\n"
+	    "\r\n"
+	    "Reporting-MTA: dns; mx.platform.example\r\n"
+	    "\r\n"
+	    "%s"
+	    "--B-%d\r\n"
+	    "Content-Type: text/rfc822-headers\r\n"
+	    "\r\n"
+	    "%s"
+	    "\r\n"
+	    "--B-%d--\r\n", seq % 60, to, seq, seq, seq, seq, blocks, seq, orig,
+	    seq) > 0);
+	free(blocks);
+	return s;
+}
+
+static void
+deliver_m(const char *user, char *m)
+{
+	live_deliver(user, "INBOX", m, strlen(m));
+	free(m);
+}
+
+/*
+ * require, one bounce for two recipients, the Message-ID recorded for
+ * alice only: alice's failure is applied; bob's changes nothing and,
+ * unverified, sends the bounce to a human (review), not to the archive.
+ */
+Test(verp, partly_verified_bounce_goes_to_review, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_part");
+	const char *cfg, *r[] = { "alice@example.com", "bob@example.org" };
+	char args[700];
+
+	seed(db);
+	live_mailbox("verp_part");
+	cfg = live_config("verp_part", "verp_part", db,
+	    verp_section("require"));
+	live_sql(db, "INSERT INTO rebond.sent_mail (message_id, recipient) "
+	    "VALUES ('m-21@platform.example', 'alice@example.com')");
+	deliver_m("verp_part", multi_dsn("bounces@platform.example", r, 2,
+	    "5.1.1", "550 5.1.1 User unknown",
+	    "From: noreply@platform.example\r\nTo: alice@example.com, "
+	    "bob@example.org\r\nMessage-ID: <m-21@platform.example>\r\n",
+	    21));
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'hard'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 2 AND primary_state = 'ok'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE recipient = 'bob@example.org' AND account_id IS NULL AND "
+	    "NOT verified"), 1);
+	cr_assert_eq(live_count("verp_part", "Review"), 1);
+	cr_assert_eq(live_count("verp_part", "Archive"), 0);
+}
+
+/*
+ * A mail to several recipients has one Message-ID, which each of them
+ * reads: it cannot vouch for one of them. rebond.sent_mail keeps one
+ * recipient per Message-ID.
+ */
+Test(verp, a_message_id_names_one_recipient, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_shared");
+
+	live_sql(db, "INSERT INTO rebond.sent_mail (message_id, recipient) "
+	    "VALUES ('news-1@platform.example', 'alice@example.com')");
+	cr_assert_eq(live_sql_int(db, "WITH i AS (INSERT INTO rebond.sent_mail "
+	    "(message_id, recipient) VALUES ('news-1@platform.example', "
+	    "'bob@example.org') ON CONFLICT DO NOTHING RETURNING 1) "
+	    "SELECT count(*) FROM i"), 0, "a second recipient recorded");
+}
+
+/*
+ * bob's own valid tag (from the Return-Path of a mail he received) on
+ * bounces that name alice: they are bob's (a forward, as far as rebond
+ * can tell), and count nothing toward alice's soft score; one genuine
+ * delayed bounce of hers then stays under the limit.
+ */
+Test(verp, own_tag_on_anothers_bounce_counts_nothing_for_her,
+    .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_soft2");
+	char extra[1200], args[700], *bobtag, *alicetag;
+	const char *cfg;
+	time_t now = time(NULL);
+
+	seed(db);
+	live_mailbox("verp_soft2");
+	snprintf(extra, sizeof extra, "%s[policy]\nsoft_limit = 3\n",
+	    verp_section("require"));
+	cfg = live_config("verp_soft2", "verp_soft2", db, extra);
+	bobtag = tag_for(cfg, 2, "primary", "bob@example.org");
+	deliver_dsn("verp_soft2", bobtag, "alice@example.com", TRANSIENT, 1,
+	    now - 3 * 86400);
+	deliver_dsn("verp_soft2", bobtag, "alice@example.com", TRANSIENT, 2,
+	    now - 2 * 86400);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	alicetag = tag_for(cfg, 1, "primary", "alice@example.com");
+	deliver_dsn("verp_soft2", alicetag, "alice@example.com", TRANSIENT, 3,
+	    now - 60);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'ok'"), 1, "alice soft: %s",
+	    live_sql_str(db, "SELECT string_agg(recipient || ' ' || "
+	    "coalesce(account_id::text, '-'), '; ') FROM rebond.events"));
+	free(bobtag);
+	free(alicetag);
+}
+
+/*
+ * An unsubscribed account keeps its dead address; an active account
+ * that has the same address (a new sign-up) is the one the bounce is
+ * about.
+ */
+Test(verp, a_live_account_before_a_retired_one, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_unsub");
+	const char *cfg;
+	char args[700];
+
+	live_sql(db, "INSERT INTO accounts (id, primary_email, status) VALUES "
+	    "(1, 'dana@example.com', 'unsubscribed'), "
+	    "(5, 'dana@example.com', 'active')");
+	live_mailbox("verp_unsub");
+	cfg = live_config("verp_unsub", "verp_unsub", db, "");
+	deliver_to("verp_unsub", "bounces@platform.example",
+	    "dana@example.com", 61);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 5 AND primary_state = 'hard'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT account_id FROM "
+	    "rebond.events"), 5);
+}
+
+/*
+ * A tag signs one address: in a bounce naming two recipients, bob's tag
+ * vouches for bob's failure only; alice's, unverified, changes nothing
+ * and the bounce goes to review.
+ */
+Test(verp, tag_vouches_for_its_own_address_only, .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_two");
+	const char *cfg, *r[] = { "alice@example.com", "bob@example.org" };
+	char args[700], *bobtag;
+
+	seed(db);
+	live_mailbox("verp_two");
+	cfg = live_config("verp_two", "verp_two", db,
+	    verp_section("require"));
+	bobtag = tag_for(cfg, 2, "primary", "bob@example.org");
+	deliver_m("verp_two", multi_dsn(bobtag, r, 2, "5.1.1",
+	    "550 5.1.1 User unknown", "Message-ID: <x-1@platform.example>\r\n",
+	    22));
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 2 AND primary_state = 'hard'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'ok'"), 1);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE recipient = 'alice@example.com' AND account_id IS NULL AND "
+	    "NOT verified"), 1);
+	cr_assert_eq(live_count("verp_two", "Review"), 1);
+	free(bobtag);
+}
