@@ -35,6 +35,7 @@ static const char *const why_names[WHY_COUNT] = {
 	[WHY_PENDING] = "pending",
 	[WHY_INVITATION] = "invitation",
 	[WHY_OLD_BOUNCE] = "old_bounce",
+	[WHY_NO_SMS] = "no_sms",
 };
 
 const char *
@@ -412,7 +413,9 @@ decide_address(const struct policy_config *cfg, const struct account *a,
 	}
 	out->channel = other_channel(cfg, a, role, addr, &out->destination);
 	if (out->channel == CHANNEL_NONE) {
-		out->why = WHY_NO_CHANNEL;
+		/* The admins must not read "no phone" when there is one. */
+		out->why = !cfg->sms && present(a->phone) ? WHY_NO_SMS :
+		    WHY_NO_CHANNEL;
 		return;
 	}
 	out->warn = 1;

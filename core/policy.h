@@ -98,6 +98,7 @@ enum notify_why {
 	WHY_PENDING,		/* the address to validate bounced */
 	WHY_INVITATION,		/* the invitation bounced */
 	WHY_OLD_BOUNCE,		/* bounce older than renotify_days */
+	WHY_NO_SMS,		/* a phone, but no [sms] command to use it */
 	WHY_COUNT
 };
 

@@ -1,5 +1,6 @@
 -- 011_sent_mail.sql - the platform's sent mail, for [verp] mode = require;
--- and soft scores count only the failures recorded for their account.
+-- soft scores count only the failures recorded for their account; and
+-- "non prévenu" says so when a phone went unused for want of [sms].
 --
 -- DESIGN.md "Identifying the account": with mode = require, a bounce
 -- changes an account only when it is certain to answer a mail the
@@ -126,3 +127,10 @@ BEGIN
 	SELECT count(*) INTO n FROM d;
 	decayed := decayed + n;
 END $$;
+
+-- A user with a phone, no other working address, and no [sms] command
+-- configured: the admins read that the phone exists (no_channel said
+-- "pas de téléphone").
+INSERT INTO rebond.notify_reasons (reason, label) VALUES
+('no_sms', 'pas d''autre adresse qui fonctionne ; un téléphone est connu, '
+	'mais l''envoi de SMS n''est pas configuré ([sms] command)');

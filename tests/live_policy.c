@@ -719,14 +719,16 @@ Test(policy, primary_hard_with_no_channel, .timeout = 60)
 	char *mail;
 
 	bounce("ph_none", "cid@ph-none.example", HARD, time(NULL) - 60);
-	/* A phone but no SMS command is no channel either. */
+	/* A phone but no SMS command is no channel either; the admins
+	 * read that the phone exists and what is missing. */
 	bounce("ph_none", "dan@ph-none.example", HARD, time(NULL) - 50);
 	run_ok(config("ph_none", db, &(struct cfgopt){
 	    .no_sms = 1 }));
 	queue_is(db, 1, "primary", "hard|non prévenu : aucun autre moyen de le "
 	    "joindre (autre adresse absente ou en erreur, pas de téléphone)");
-	queue_is(db, 2, "primary", "hard|non prévenu : aucun autre moyen de le "
-	    "joindre (autre adresse absente ou en erreur, pas de téléphone)");
+	queue_is(db, 2, "primary", "hard|non prévenu : pas d'autre adresse qui "
+	    "fonctionne ; un téléphone est connu, mais l'envoi de SMS n'est pas "
+	    "configuré ([sms] command)");
 	sql_is(db, "SELECT count(*) FROM rebond.outbox WHERE channel IN "
 	    "('email', 'sms')", "0");
 	sql_is(db, "SELECT string_agg(login_alert, ',') FROM accounts",
