@@ -240,6 +240,28 @@ imap_ensure_folder(struct imap *im, const char *folder)
 	return fail(im, "CREATE", r, IMAP_ERR_TEMP);
 }
 
+/*
+ * Did the server refuse a SELECT or EXAMINE because the folder does not
+ * exist? RFC 5530's [NONEXISTENT], or the words of servers that do not
+ * send it: a mistake to fix, not a failure to retry.
+ */
+static int
+folder_missing(const struct imap *im, int r)
+{
+	const char *atom = im->m->imap_response_info != NULL ?
+	    im->m->imap_response_info->rsp_atom : NULL;
+	const char *t = im->m->imap_response;
+
+	if (r != MAILIMAP_ERROR_SELECT && r != MAILIMAP_ERROR_EXAMINE)
+		return 0;
+	if (atom != NULL && strcasecmp(atom, "NONEXISTENT") == 0)
+		return 1;
+	return t != NULL && (strcasestr(t, "doesn't exist") != NULL ||
+	    strcasestr(t, "does not exist") != NULL ||
+	    strcasestr(t, "no such mailbox") != NULL ||
+	    strcasestr(t, "not found") != NULL);
+}
+
 int
 imap_select(struct imap *im, const char *folder, int readonly,
     uint32_t *uidvalidity_r, uint32_t *exists_r)
@@ -250,9 +272,18 @@ imap_select(struct imap *im, const char *folder, int readonly,
 		return -1;
 	r = readonly ? mailimap_examine(im->m, folder) :
 	    mailimap_select(im->m, folder);
-	if (r != MAILIMAP_NO_ERROR)
+	if (r != MAILIMAP_NO_ERROR) {
+		if (folder_missing(im, r)) {
+			fail(im, readonly ? "EXAMINE" : "SELECT", r,
+			    IMAP_ERR_NO_FOLDER);
+			log_error("imap: host=%s folder \"%s\" does not exist "
+			    "(check the folder named in the configuration or "
+			    "on the command line)", im->host, folder);
+			return -1;
+		}
 		return fail(im, readonly ? "EXAMINE" : "SELECT", r,
 		    IMAP_ERR_TEMP);
+	}
 	*uidvalidity_r = im->m->imap_selection_info->sel_uidvalidity;
 	*exists_r = im->m->imap_selection_info->sel_exists;
 	return 0;

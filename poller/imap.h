@@ -22,6 +22,7 @@ enum imap_error {
 	IMAP_ERR_TLS,		/* certificate or host name refused */
 	IMAP_ERR_AUTH,		/* login refused */
 	IMAP_ERR_UNSUPPORTED,	/* server lacks what a safe move needs */
+	IMAP_ERR_NO_FOLDER,	/* the folder to read does not exist */
 };
 
 /* One fetched message. data holds at most max_bytes bytes. */

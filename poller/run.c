@@ -1529,6 +1529,8 @@ imap_exit(const struct imap *im)
 		return EX_NOPERM;
 	case IMAP_ERR_UNSUPPORTED:
 		return EX_UNAVAILABLE;
+	case IMAP_ERR_NO_FOLDER:
+		return EX_CONFIG;
 	default:
 		return EX_TEMPFAIL;
 	}

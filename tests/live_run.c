@@ -227,6 +227,27 @@ Test(run, unmigrated_database_is_a_configuration_error, .timeout = 60)
 	    live_err());
 }
 
+/* A folder that does not exist is a mistake to fix (78), not a failure
+ * that the next run would retry (75); a replay of one too. */
+Test(run, missing_folder_is_a_configuration_error, .timeout = 60)
+{
+	const char *db = live_db_migrated("run_nofolder");
+	char args[700];
+	int rc;
+
+	live_mailbox("run_nofolder");
+	snprintf(args, sizeof args, "run -c %s", live_config("run_nofolder",
+	    "run_nofolder", db, "[imap]\nfolder = Bounces\n"));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "folder \"Bounces\" does not "
+	    "exist"), "%s", live_err());
+	snprintf(args, sizeof args, "replay -c %s --folder Nope --dry-run",
+	    live_config("run_nofolder2", "run_nofolder", db, NULL));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "exit %d: %s", rc, live_err());
+}
+
 Test(run, migrate_is_idempotent, .timeout = 60)
 {
 	const char *db = live_db_migrated("run_mig");
