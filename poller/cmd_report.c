@@ -15,7 +15,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rebond report [-c FILE] [--wide] [--stderr]\n");
+	fprintf(stderr, "usage: rebond report [-c FILE | --conninfo STR] "
+	    "[--wide] [--stderr]\n");
 }
 
 int
@@ -23,6 +24,7 @@ cmd_report(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "conninfo", required_argument, NULL, 'd' },
 		{ "wide", no_argument, NULL, 'w' },
 		{ "stderr", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
@@ -34,15 +36,18 @@ cmd_report(int argc, char **argv)
 	struct store_table *t = NULL;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
-	const char *path = getenv("REBOND_CONFIG");
+	const char *path = getenv("REBOND_CONFIG"), *conninfo = NULL;
 	int ch, wide = 0, version, rc = EX_TEMPFAIL;
 
 	if (path == NULL || *path == '\0')
 		path = CONF_DEFAULT_PATH;
-	while ((ch = getopt_long(argc, argv, "c:we", lo, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "c:d:we", lo, NULL)) != -1)
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'd':
+			conninfo = optarg;
 			break;
 		case 'w':
 			wide = 1;
@@ -57,12 +62,22 @@ cmd_report(int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
-	if ((cfg = conf_load(path, stderr)) == NULL) {
-		fprintf(stderr, "rebond: configuration %s has errors\n", path);
-		return EX_CONFIG;
+	/* An admin reads the queue with his own role: --conninfo, no need
+	 * for the job's configuration (and its IMAP password). */
+	if (conninfo != NULL) {
+		if (store_conninfo_no_password(conninfo, "report") == -1)
+			return EX_USAGE;
+		log_open(LOG_TARGET_STDERR, LOG_INFO, LOG_MAIL);
+	} else {
+		if ((cfg = conf_load(path, stderr)) == NULL) {
+			fprintf(stderr, "rebond: configuration %s has errors\n",
+			    path);
+			return EX_CONFIG;
+		}
+		log_open(LOG_TARGET_STDERR, cfg->log.level, cfg->log.facility);
+		conninfo = cfg->database.conninfo;
 	}
-	log_open(LOG_TARGET_STDERR, cfg->log.level, cfg->log.facility);
-	if (store_open(cfg->database.conninfo, &st) == -1 ||
+	if (store_open(conninfo, &st) == -1 ||
 	    store_schema_version(st, &version) == -1)
 		goto out;
 	if (version != STORE_SCHEMA_VERSION) {

@@ -1,6 +1,7 @@
 /*
- * cmd_report.h - `rebond report [-c FILE] [--wide]`: the admin queue
- * (rebond.admin_queue) as a table for a terminal.
+ * cmd_report.h - `rebond report [-c FILE | --conninfo STR] [--wide]`: the
+ * admin queue (rebond.admin_queue) as a table for a terminal; with
+ * --conninfo, an admin's own connection, no configuration file.
  */
 #ifndef REBOND_CMD_REPORT_H
 #define REBOND_CMD_REPORT_H

@@ -34,7 +34,7 @@ usage(FILE *f)
 	    "       rebond migrate [-c FILE | --conninfo STR] [--sql-dir DIR]\n"
 	    "       rebond check-config [-c FILE] [--sample]\n"
 	    "       rebond classify [--json] [--jobs N] PATH...|-\n"
-	    "       rebond report [-c FILE] [--wide]\n"
+	    "       rebond report [-c FILE | --conninfo STR] [--wide]\n"
 	    "       rebond verp [-c FILE] ACCOUNT_ID primary|secondary|pending|invitation [ADDRESS]\n"
 	    "       rebond --version\n"
 	    "The configuration is -c FILE, else $REBOND_CONFIG, else %s.\n",
@@ -300,37 +300,6 @@ cmd_replay(int argc, char **argv)
 	return rc;
 }
 
-/*
- * A connection string given on the command line must not hold a password:
- * every local user reads /proc/PID/cmdline. Returns 0, or -1 with the
- * error printed.
- */
-static int
-conninfo_no_password(const char *conninfo)
-{
-	PQconninfoOption *opts, *o;
-	char *msg = NULL;
-	int rc = 0;
-
-	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
-		fprintf(stderr, "rebond migrate: --conninfo: %s",
-		    msg != NULL ? msg : "out of memory\n");
-		PQfreemem(msg);
-		return -1;
-	}
-	for (o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
-		    o->val[0] != '\0') {
-			fprintf(stderr, "rebond migrate: --conninfo holds a "
-			    "password, which the process list shows to every "
-			    "local user: put it in ~/.pgpass, PGPASSFILE or a "
-			    "service file\n");
-			rc = -1;
-		}
-	PQconninfoFree(opts);
-	return rc;
-}
-
 static int
 cmd_migrate(int argc, char **argv)
 {
@@ -371,7 +340,8 @@ cmd_migrate(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (conninfo != NULL && conninfo_no_password(conninfo) == -1)
+	if (conninfo != NULL &&
+	    store_conninfo_no_password(conninfo, "migrate") == -1)
 		return EX_USAGE;
 	if (conninfo == NULL) {
 		if ((cfg = load_config(config_path(path))) == NULL)

@@ -110,6 +110,32 @@ notice(void *arg, const char *message)
 }
 
 int
+store_conninfo_no_password(const char *conninfo, const char *cmd)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+	int rc = 0;
+
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		fprintf(stderr, "rebond %s: --conninfo: %s", cmd,
+		    msg != NULL ? msg : "out of memory\n");
+		PQfreemem(msg);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0') {
+			fprintf(stderr, "rebond %s: --conninfo holds a "
+			    "password, which the process list shows to every "
+			    "local user: put it in ~/.pgpass, PGPASSFILE or a "
+			    "service file\n", cmd);
+			rc = -1;
+		}
+	PQconninfoFree(opts);
+	return rc;
+}
+
+int
 store_connected(const struct store *st)
 {
 	return PQstatus(st->conn) == CONNECTION_OK;

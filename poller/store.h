@@ -239,6 +239,12 @@ int store_rescore(struct store *st, json_t *rows, const char *version,
     json_t **diffs_r, long long *added_r);
 /* The connection, for modules that extend the store. */
 PGconn *store_conn(struct store *st);
+/*
+ * A connection string given on the command line of rebond cmd must not
+ * hold a password: every local user reads /proc/PID/cmdline. Returns 0,
+ * or -1 with the error printed on stderr.
+ */
+int store_conninfo_no_password(const char *conninfo, const char *cmd);
 /* 1 while the connection is up (a statement may have failed on it). */
 int store_connected(const struct store *st);
 

@@ -1909,6 +1909,14 @@ Test(policy, roles_are_least_privilege, .timeout = 60)
 
 		snprintf(args, sizeof args, "report -c %s", cfg);
 		cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+		/* An admin, with his own role and no configuration file. */
+		snprintf(args, sizeof args, "report --conninfo '%s'", adm);
+		cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+		cr_assert_not_null(strstr(live_out(), "dee@roles.example"),
+		    "%s", live_out());
+		snprintf(args, sizeof args, "report --conninfo '%s "
+		    "password=x'", adm);
+		cr_assert_eq(live_rebond(args), 64, "%s", live_err());
 	}
 	c = PQconnectdb(job);
 	cr_assert_eq(PQstatus(c), CONNECTION_OK);
