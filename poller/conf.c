@@ -161,7 +161,8 @@ static const struct conf_def defs[] = {
 	{ "smtp", "from", CT_ADDR, "", 0, 0, 0, NULL, NULL, OFF(smtp.from),
 	  "sender of warnings and digests (required with host)" },
 	{ "smtp", "admin_to", CT_ADDR, "", 0, 0, 0, NULL, NULL,
-	  OFF(smtp.admin_to), "where the admin digest goes" },
+	  OFF(smtp.admin_to),
+	  "where the admin digest goes; required with host" },
 	{ "smtp", "ops_to", CT_ADDR, "", 0, 0, 0, NULL, NULL, OFF(smtp.ops_to),
 	  "where operator alerts (server-side blocks) go" },
 	{ "smtp", "from_name", CT_STR, "", 0, 0, 0, NULL, NULL,
@@ -309,6 +310,22 @@ conf_read_secret(const char *path, FILE *err)
 	secret = xstrdup(line);
 	explicit_bzero(line, sizeof line);
 	return secret;
+}
+
+char *
+conf_read_verp_secret(const char *path, FILE *err)
+{
+	char *s = conf_read_secret(path, err);
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) >= CONF_VERP_SECRET_MIN)
+		return s;
+	fprintf(err, "%s: a VERP secret of %zu bytes is too short (%d at "
+	    "least; e.g. openssl rand -hex 32 >%s)\n", path, n,
+	    CONF_VERP_SECRET_MIN, path);
+	explicit_bzero(s, n);
+	free(s);
+	return NULL;
 }
 
 static int
@@ -517,7 +534,9 @@ conf_check_files(const struct config *c, FILE *err)
 
 		if (secrets[i] == NULL)
 			continue;
-		if ((s = conf_read_secret(secrets[i], err)) == NULL) {
+		if ((s = secrets[i] == c->verp.secret_file ?
+		    conf_read_verp_secret(secrets[i], err) :
+		    conf_read_secret(secrets[i], err)) == NULL) {
 			errors++;
 			continue;
 		}
@@ -554,6 +573,12 @@ check_cross(const struct config *c, FILE *err)
 	}
 	/* The templates' links (a validation link without it is dead, and
 	 * its token is gone once the mail is sent). */
+	/* The help page: admins are told of every problem (the digest). */
+	if (c->smtp.ep.host && c->smtp.admin_to == NULL) {
+		fprintf(err, "%s: [smtp] admin_to: required when [smtp] host "
+		    "is set (the admin digest)\n", c->path);
+		errors++;
+	}
 	if (c->smtp.ep.host && c->smtp.platform_url == NULL) {
 		fprintf(err, "%s: [smtp] platform_url: required when [smtp] "
 		    "host is set (the links of the mails)\n", c->path);

@@ -106,6 +106,12 @@ void conf_write_sample(FILE *out);
  */
 char *conf_read_secret(const char *path, FILE *err);
 /*
+ * The VERP key: conf_read_secret(), and at least CONF_VERP_SECRET_MIN
+ * bytes (a short key is guessed, and with it every tag).
+ */
+#define CONF_VERP_SECRET_MIN 16
+char *conf_read_verp_secret(const char *path, FILE *err);
+/*
  * Check that a file is not readable, writable or executable by group or
  * others. Returns 0, or -1 after writing an error naming it to err.
  */

@@ -543,7 +543,8 @@ cmd_verp(int argc, char **argv)
 	    (long long)id, role, to, sizeof to)) != EX_OK)
 		goto out;
 	rc = EX_CONFIG;
-	if ((secret = conf_read_secret(cfg->verp.secret_file, stderr)) == NULL)
+	if ((secret = conf_read_verp_secret(cfg->verp.secret_file,
+	    stderr)) == NULL)
 		goto out;
 	if (verp_encode(cfg->verp.return_path, (long long)id, role, to, secret,
 	    strlen(secret), addr, sizeof addr) == -1) {

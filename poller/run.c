@@ -1881,7 +1881,7 @@ session(struct ctx *c)
 	}
 	use_timezone(c->store);
 	if (cfg->verp.mode != VERP_OFF && (c->verp_key =
-	    conf_read_secret(cfg->verp.secret_file, stderr)) == NULL) {
+	    conf_read_verp_secret(cfg->verp.secret_file, stderr)) == NULL) {
 		rc = EX_CONFIG;
 		goto out;
 	}

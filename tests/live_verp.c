@@ -376,6 +376,7 @@ Test(verp, own_warnings_are_signed_and_their_bounces_verify, .timeout = 60)
 	snprintf(extra, sizeof extra, "%s[smtp]\nhost = 127.0.0.1\n"
 	    "port = %s\ntls = none\nfrom = noreply@platform.example\n"
 	    "platform_url = https://platform.example\n"
+	    "admin_to = admins@platform.example\n"
 	    "templates = %s/etc/templates\n", verp_section("require"),
 	    live_env("REBOND_TEST_SMTP_PORT"), live_env("REBOND_SRCDIR"));
 	cfg = live_config("verp_own", "verp_own", db, extra);

@@ -120,6 +120,8 @@ static const struct bad_case bad_cases[] = {
 	{ "", "[smtp]\nhost = smtp.example.org\n", "[smtp] from: required" },
 	{ "", "[smtp]\nhost = smtp.example.org\nfrom = a@b.example\n",
 	  "[smtp] platform_url: required when [smtp] host is set" },
+	{ "", "[smtp]\nhost = smtp.example.org\nfrom = a@b.example\n",
+	  "[smtp] admin_to: required when [smtp] host is set" },
 	{ "", "[smtp]\nfrom = not an address\n", "expected an email address" },
 	{ "", "[verp]\nmode = require\n", "[verp] mode = require needs" },
 	{ "", "[smtp]\ntemplates = /nonexistent/tpl\n",
@@ -279,6 +281,33 @@ Test(conf, check_files_reads_the_secrets)
 	cr_assert_not_null(strstr(errs, "imap.pw: empty"), "%s", errs);
 	free(errs);
 	conf_free(&c);
+}
+
+/* A short VERP key is refused: whoever guesses it signs every tag. */
+Test(conf, verp_secret_has_a_minimum_length)
+{
+	char path[160];
+	FILE *f;
+	char *k;
+
+	snprintf(path, sizeof path, "%s/verp.key", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("x\n", f);
+	fclose(f);
+	chmod(path, 0600);
+	f = open_memstream(&k, &(size_t){ 0 });
+	cr_assert_null(conf_read_verp_secret(path, f));
+	fclose(f);
+	cr_assert_not_null(strstr(k, "1 bytes is too short (16 at least"),
+	    "%s", k);
+	free(k);
+	f = fopen(path, "w");
+	fputs("0123456789abcdef\n", f);
+	fclose(f);
+	k = conf_read_verp_secret(path, stderr);
+	cr_assert_str_eq(k, "0123456789abcdef");
+	free(k);
 }
 
 Test(conf, errors_never_show_the_password)
