@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -526,6 +527,20 @@ conf_check_files(const struct config *c, FILE *err)
 			    c->path, dir, why);
 			errors++;
 		}
+	}
+	/* The metrics file is replaced by a rename in its directory: the
+	 * job must be able to write there (a run only warns). */
+	if (c->metrics.textfile != NULL) {
+		char *copy = xstrdup(c->metrics.textfile);
+		const char *d = dirname(copy);
+
+		if (access(d, W_OK | X_OK) == -1) {
+			fprintf(err, "%s: [metrics] textfile = \"%s\": "
+			    "directory %s: %s\n", c->path, c->metrics.textfile,
+			    d, strerror(errno));
+			errors++;
+		}
+		free(copy);
 	}
 	/* Readable by whoever runs this (the job's user, when check-config
 	 * runs as it), and not empty. */

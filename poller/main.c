@@ -120,8 +120,8 @@ elapsed(const struct timespec *t0)
  * and how long it took (info; error when it failed).
  */
 static void
-summary(const char *what, const char *folder, int rc,
-    const struct run_stats *st, double secs)
+summary(const struct config *cfg, const char *what, const char *folder,
+    int rc, const struct run_stats *st, double secs)
 {
 	char rescored[40] = "";
 
@@ -133,7 +133,7 @@ summary(const char *what, const char *folder, int rc,
 	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
 	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
 	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu%s "
-	    "errors=%lu duration=%.3fs", what, folder,
+	    "errors=%lu duration=%.3fs imap=%s@%s", what, folder,
 	    rc != EX_OK ? "failed" : st->stopped ? "stopped" : "ok", rc,
 	    st->messages, st->archived, st->review, st->ignored, st->already,
 	    st->recipients, st->category[CAT_HARD], st->category[CAT_QUOTA],
@@ -141,7 +141,8 @@ summary(const char *what, const char *folder, int rc,
 	    st->category[CAT_SPAM], st->category[CAT_TRANSIENT],
 	    st->category[CAT_COMPLAINT], st->category[CAT_AUTOREPLY],
 	    st->category[CAT_DELIVERED], st->category[CAT_UNKNOWN], rescored,
-	    st->errors + (rc != EX_OK && st->errors == 0), secs);
+	    st->errors + (rc != EX_OK && st->errors == 0), secs,
+	    cfg->imap.ep.user, cfg->imap.ep.host);
 }
 
 static int
@@ -188,10 +189,18 @@ cmd_run(int argc, char **argv)
 	if (!st.busy) {
 		double secs = elapsed(&t0);
 
-		summary("run", cfg->imap.folder, rc, &st, secs);
-		if (!opts.dry_run && cfg->metrics.textfile != NULL)
-			metrics_write(cfg->metrics.textfile, cfg->imap.folder,
-			    &st, rc, secs, time(NULL));
+		summary(cfg, "run", cfg->imap.folder, rc, &st, secs);
+		if (!opts.dry_run && cfg->metrics.textfile != NULL) {
+			/* One file per mailbox, all read by one collector:
+			 * the label tells their series apart. */
+			char label[1024];
+
+			snprintf(label, sizeof label, "%s@%s/%s",
+			    cfg->imap.ep.user, cfg->imap.ep.host,
+			    cfg->imap.folder);
+			metrics_write(cfg->metrics.textfile, label, &st, rc,
+			    secs, time(NULL));
+		}
 	}
 	conf_free(&cfg);
 	return rc;
@@ -295,7 +304,7 @@ cmd_replay(int argc, char **argv)
 	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_replay(cfg, &opts, &st);
-	summary("replay", opts.folder, rc, &st, elapsed(&t0));
+	summary(cfg, "replay", opts.folder, rc, &st, elapsed(&t0));
 	conf_free(&cfg);
 	return rc;
 }

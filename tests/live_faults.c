@@ -340,7 +340,10 @@ prom(const char *path, const char *key)
 }
 
 /* The textfile after a good run and a failed one: counters add up, the
- * failure is counted, the last success stays. */
+ * failure is counted, the last success stays. Each series is labelled
+ * with its mailbox as user@host/folder: one collector reads the files of
+ * every mailbox. */
+#define MB "f_prom@localhost/INBOX"
 Test(faults, metrics_textfile_counts_runs_errors_and_last_success,
     .timeout = 60)
 {
@@ -355,16 +358,16 @@ Test(faults, metrics_textfile_counts_runs_errors_and_last_success,
 	    "f_prom", db, extra));
 	st = live_rebond_env(NULL, args);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", live_err());
-	cr_assert_eq(prom(prompath, "rebond_messages_total{mailbox=\"INBOX\"}"),
-	    40);
+	cr_assert_eq(prom(prompath, "rebond_messages_total{mailbox=\"" MB
+	    "\"}"), 40);
 	cr_assert_eq(prom(prompath, "rebond_messages_moved_total{mailbox="
-	    "\"INBOX\",folder=\"archive\"}") + prom(prompath,
-	    "rebond_messages_moved_total{mailbox=\"INBOX\",folder="
+	    "\"" MB "\",folder=\"archive\"}") + prom(prompath,
+	    "rebond_messages_moved_total{mailbox=\"" MB "\",folder="
 	    "\"review\"}"), 40);
-	cr_assert_gt(prom(prompath, "rebond_bounces_total{mailbox=\"INBOX\","
+	cr_assert_gt(prom(prompath, "rebond_bounces_total{mailbox=\"" MB "\","
 	    "category=\"hard\"}"), 0);
 	ok_at = prom(prompath, "rebond_last_success_timestamp_seconds{"
-	    "mailbox=\"INBOX\"}");
+	    "mailbox=\"" MB "\"}");
 	cr_assert_gt(ok_at, 0);
 
 	/* The same mailbox, its server gone. */
@@ -374,17 +377,17 @@ Test(faults, metrics_textfile_counts_runs_errors_and_last_success,
 	    "f_prom", db, extra));
 	st = live_rebond_env(NULL, args);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 75, "%s", live_err());
-	cr_assert_eq(prom(prompath, "rebond_runs_total{mailbox=\"INBOX\","
+	cr_assert_eq(prom(prompath, "rebond_runs_total{mailbox=\"" MB "\","
 	    "status=\"ok\"}"), 1);
-	cr_assert_eq(prom(prompath, "rebond_runs_total{mailbox=\"INBOX\","
+	cr_assert_eq(prom(prompath, "rebond_runs_total{mailbox=\"" MB "\","
 	    "status=\"failed\"}"), 1);
-	cr_assert_eq(prom(prompath, "rebond_errors_total{mailbox=\"INBOX\"}"),
-	    1);
+	cr_assert_eq(prom(prompath, "rebond_errors_total{mailbox=\"" MB
+	    "\"}"), 1);
 	cr_assert_eq(prom(prompath, "rebond_last_run_exit_code{mailbox="
-	    "\"INBOX\"}"), 75);
+	    "\"" MB "\"}"), 75);
 	cr_assert_eq(prom(prompath, "rebond_last_success_timestamp_seconds{"
-	    "mailbox=\"INBOX\"}"), ok_at);
-	cr_assert_eq(prom(prompath, "rebond_messages_total{mailbox=\"INBOX\"}"),
-	    40);
+	    "mailbox=\"" MB "\"}"), ok_at);
+	cr_assert_eq(prom(prompath, "rebond_messages_total{mailbox=\"" MB
+	    "\"}"), 40);
 	free(db);
 }

@@ -272,11 +272,24 @@ Test(conf, check_files_reads_the_secrets)
 	fclose(f);
 	cr_assert_str_empty(errs);
 	free(errs);
+	/* A metrics directory that does not exist. */
+	conf_free(&c);
+	write_cfg("", "[metrics]\ntextfile = /nonexistent/dir/rebond.prom\n",
+	    0600);
+	c = load(&errs);
+	cr_assert_not_null(c, "%s", errs);
+	free(errs);
+	f = open_memstream(&errs, &(size_t){ 0 });
+	cr_assert_eq(conf_check_files(c, f), 1);
+	fclose(f);
+	cr_assert_not_null(strstr(errs, "directory /nonexistent/dir: No such "
+	    "file"), "%s", errs);
+	free(errs);
 	f = fopen(pw_path, "w");	/* emptied, mode kept */
 	cr_assert_not_null(f);
 	fclose(f);
 	f = open_memstream(&errs, &(size_t){ 0 });
-	cr_assert_eq(conf_check_files(c, f), 1);
+	cr_assert_eq(conf_check_files(c, f), 2);
 	fclose(f);
 	cr_assert_not_null(strstr(errs, "imap.pw: empty"), "%s", errs);
 	free(errs);
