@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -21,15 +22,20 @@ static const char *
 verp_section(const char *mode)
 {
 	static char extra[1024];
+	char tmp[560];
 	FILE *f;
 
 	snprintf(secret_path, sizeof secret_path, "%s/verp.secret",
 	    live_dir());
-	f = fopen(secret_path, "w");
+	/* Tests run in parallel, and rebond reads the file: renamed into
+	 * place whole, never seen empty. */
+	snprintf(tmp, sizeof tmp, "%s.%d", secret_path, (int)getpid());
+	f = fopen(tmp, "w");
 	cr_assert_not_null(f);
 	fputs("a-long-random-secret-for-tests\n", f);
 	fclose(f);
-	chmod(secret_path, 0600);
+	chmod(tmp, 0600);
+	cr_assert_eq(rename(tmp, secret_path), 0, "%s", tmp);
 	snprintf(extra, sizeof extra, "[verp]\nmode = %s\nsecret_file = %s\n"
 	    "return_path = bounces@platform.example\n", mode, secret_path);
 	return extra;
