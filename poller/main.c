@@ -121,7 +121,7 @@ elapsed(const struct timespec *t0)
  */
 static void
 summary(const struct config *cfg, const char *what, const char *folder,
-    int rc, const struct run_stats *st, double secs)
+    int rc, const struct run_stats *st, double secs, int dry_run)
 {
 	char rescored[40] = "";
 
@@ -133,7 +133,7 @@ summary(const struct config *cfg, const char *what, const char *folder,
 	    "review=%lu ignored=%lu already=%lu recipients=%lu hard=%lu "
 	    "quota=%lu blocked=%lu spf=%lu spam=%lu transient=%lu "
 	    "complaint=%lu autoreply=%lu delivered=%lu unknown=%lu%s "
-	    "errors=%lu duration=%.3fs imap=%s@%s", what, folder,
+	    "errors=%lu duration=%.3fs imap=%s@%s%s", what, folder,
 	    rc != EX_OK ? "failed" : st->stopped ? "stopped" : "ok", rc,
 	    st->messages, st->archived, st->review, st->ignored, st->already,
 	    st->recipients, st->category[CAT_HARD], st->category[CAT_QUOTA],
@@ -142,7 +142,8 @@ summary(const struct config *cfg, const char *what, const char *folder,
 	    st->category[CAT_COMPLAINT], st->category[CAT_AUTOREPLY],
 	    st->category[CAT_DELIVERED], st->category[CAT_UNKNOWN], rescored,
 	    st->errors + (rc != EX_OK && st->errors == 0), secs,
-	    cfg->imap.ep.user, cfg->imap.ep.host);
+	    cfg->imap.ep.user, cfg->imap.ep.host,
+	    dry_run ? " dry_run=1 (nothing written, nothing moved)" : "");
 }
 
 static int
@@ -189,7 +190,8 @@ cmd_run(int argc, char **argv)
 	if (!st.busy) {
 		double secs = elapsed(&t0);
 
-		summary(cfg, "run", cfg->imap.folder, rc, &st, secs);
+		summary(cfg, "run", cfg->imap.folder, rc, &st, secs,
+		    opts.dry_run);
 		if (!opts.dry_run && cfg->metrics.textfile != NULL) {
 			/* One file per mailbox, all read by one collector:
 			 * the label tells their series apart. */
@@ -304,7 +306,8 @@ cmd_replay(int argc, char **argv)
 	hold_stop_signals();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = run_replay(cfg, &opts, &st);
-	summary(cfg, "replay", opts.folder, rc, &st, elapsed(&t0));
+	summary(cfg, "replay", opts.folder, rc, &st, elapsed(&t0),
+	    opts.dry_run);
 	conf_free(&cfg);
 	return rc;
 }

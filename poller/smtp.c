@@ -176,7 +176,7 @@ smtp_open(const struct endpoint *ep, const char *password,
 	mailsmtp_set_timeout(s->m, ep->timeout);
 	if ((fd = tcp_connect(ep->host, port, ep->timeout, err,
 	    sizeof err)) == -1) {
-		log_error("smtp: host=%s %s", s->host, err);
+		log_error("smtp: host=%s port=%u %s", s->host, port, err);
 		s->broken = 1;
 		s->error = SMTP_ERR_TEMP;
 		return -1;

@@ -181,6 +181,8 @@ Test(run, dry_run_writes_and_moves_nothing, .timeout = 60)
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
 	    "primary_state <> 'ok'"), 0);
 	cr_assert_eq(live_count("run_dry", "INBOX"), 1);
+	/* Its summary line cannot be taken for a real run's in the logs. */
+	cr_assert_not_null(strstr(live_err(), "dry_run=1"), "%s", live_err());
 }
 
 Test(run, held_lock_means_another_run_is_working, .timeout = 60)
