@@ -16,16 +16,12 @@
 -- Each run drops rows older than 30 days (rebond.purge_sent_mail): a
 -- bounce comes back within days (5 at most for a delayed one).
 
-CREATE TABLE rebond.sent_mail (
-	-- One recipient per Message-ID: the Message-ID of a mail to several
-	-- recipients is read by each of them, and cannot vouch for one.
-	message_id	text PRIMARY KEY
-			CHECK (message_id <> '' AND message_id !~ '^<|>$'),
-	recipient	text NOT NULL,
-	sent_at		timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX sent_mail_sent_at_idx ON rebond.sent_mail (sent_at);
-
+-- The role first, as 003 does for its two: several databases of one
+-- cluster may migrate at once, and this session may find the role that
+-- another has just created. Named by a GRANT in the very next statement,
+-- it was then "role does not exist" (5 of 40 pairs of concurrent
+-- migrations); with the table created in between, whose new locks make
+-- the session read the catalogs afresh, 0 of 40.
 DO $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_roles
@@ -38,6 +34,16 @@ BEGIN
 		END;
 	END IF;
 END $$;
+
+CREATE TABLE rebond.sent_mail (
+	-- One recipient per Message-ID: the Message-ID of a mail to several
+	-- recipients is read by each of them, and cannot vouch for one.
+	message_id	text PRIMARY KEY
+			CHECK (message_id <> '' AND message_id !~ '^<|>$'),
+	recipient	text NOT NULL,
+	sent_at		timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sent_mail_sent_at_idx ON rebond.sent_mail (sent_at);
 
 GRANT USAGE ON SCHEMA rebond TO rebond_sender;
 GRANT INSERT ON rebond.sent_mail TO rebond_sender;
