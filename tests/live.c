@@ -64,6 +64,29 @@ live_db(const char *name)
 	    live_env("REBOND_TEST_PGPORT"), name);
 }
 
+void
+live_pg_cluster(const char *name, char *host, size_t hostlen, char *port,
+    size_t portlen)
+{
+	char cmd[800], line[1000], *h, *p;
+	FILE *f;
+
+	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh postgres %s pg-%s",
+	    live_env("REBOND_SRCDIR"), live_dir(), name);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f, "%s", cmd);
+	cr_assert_not_null(fgets(line, sizeof line, f), "%s", cmd);
+	pclose(f);
+	/* "export REBOND_TEST_PG_<NAME>_HOST=dir REBOND_TEST_PG_<NAME>_PORT=n" */
+	h = strstr(line, "_HOST=");
+	p = strstr(line, "_PORT=");
+	cr_assert(h != NULL && p != NULL, "%s", line);
+	h += 6;
+	p += 6;
+	snprintf(host, hostlen, "%.*s", (int)strcspn(h, " \n"), h);
+	snprintf(port, portlen, "%.*s", (int)strcspn(p, " \n"), p);
+}
+
 const char *
 live_db_at(const char *host, const char *port, const char *name)
 {

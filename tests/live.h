@@ -20,6 +20,13 @@ const char *live_dir(void);
 const char *live_db(const char *name);
 /* The same on the PostgreSQL at host (a socket directory) and port. */
 const char *live_db_at(const char *host, const char *port, const char *name);
+/*
+ * Start one more PostgreSQL cluster, pg-NAME (tests/servers.sh postgres),
+ * stopped with the others; its socket directory and port into host and
+ * port.
+ */
+void live_pg_cluster(const char *name, char *host, size_t hostlen,
+    char *port, size_t portlen);
 /* live_db + `rebond migrate` on it. */
 const char *live_db_migrated(const char *name);
 /* `rebond migrate` on the database conninfo; returns conninfo. */

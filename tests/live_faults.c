@@ -145,20 +145,11 @@ Test(faults, dovecot_stopped_mid_run_exits_75_then_next_run_finishes,
 Test(faults, postgresql_stopped_mid_run_exits_75_then_next_run_finishes,
     .timeout = 180)
 {
-	char cmd[800], line[600], host[400] = "", port[16] = "", *db, *cfg,
-	    args[700], extra[300];
+	char host[400] = "", port[16] = "", *db, *cfg, args[700], extra[300];
 	struct census *c = calloc(1, sizeof *c);
-	FILE *p;
 	int pid, st;
 
-	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh postgres %s pg-fault",
-	    live_env("REBOND_SRCDIR"), live_dir());
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	cr_assert_not_null(fgets(line, sizeof line, p));
-	pclose(p);
-	cr_assert_eq(sscanf(line, "export REBOND_TEST_PG_FAULT_HOST=%399s "
-	    "REBOND_TEST_PG_FAULT_PORT=%15s", host, port), 2, "%s", line);
+	live_pg_cluster("fault", host, sizeof host, port, sizeof port);
 	db = strdup(live_migrate(live_db_at(host, port, "f_pg")));
 	gen_init(gen_seed());
 	gen_seed_accounts(db);

@@ -2050,26 +2050,40 @@ write_secret(const char *path, const char *secret)
 	chmod(path, 0600);
 }
 
+/*
+ * Start tests/smtp_auth_sink.py as helper name on a free port (written
+ * to port): AUTH required, user rebond, password s3cret; with refuse,
+ * MAIL FROM is refused while the file name/refuse exists. The sink runs
+ * as the mail user, who may not read the source tree (a clone in a mode
+ * 0700 directory): a copy of its own in the test directory.
+ */
+static void
+start_auth_sink(const char *name, char *port, size_t len, int refuse)
+{
+	char cmd[1400];
+
+	snprintf(port, len, "%d", free_port());
+	snprintf(cmd, sizeof cmd, "install -m 0644 %s/tests/smtp_auth_sink.py "
+	    "%s/%s.py", live_env("REBOND_SRCDIR"), live_dir(), name);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s.py %s maildir "
+	    "rebond s3cret pid%s", live_dir(), name, port,
+	    refuse ? " refuse" : "");
+	start_helper(name, cmd);
+}
+
 /* AUTH when configured, before any mail; a refused login is exit 77. */
 Test(policy, smtp_auth, .timeout = 60)
 {
 	const char *db = setup("auth", "(1, 'ed@auth.example', "
 	    "'ed@auth-work.example', NULL)");
-	char cmd[1024], port[16], pw[512], dir[600], *m;
+	char port[16], pw[512], dir[600], *m;
 	struct cfgopt o = { .smtp_port = port, .user = "rebond",
 		.password_file = pw };
 	const char *cfg;
 	int rc;
 
-	snprintf(port, sizeof port, "%d", free_port());
-	/* The sink runs as the mail user, who may not read the source tree
-	 * (a clone in a mode 0700 directory): a copy in the test directory. */
-	snprintf(cmd, sizeof cmd, "install -m 0644 %s/tests/smtp_auth_sink.py "
-	    "%s/smtp_auth_sink.py", live_env("REBOND_SRCDIR"), live_dir());
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/smtp_auth_sink.py "
-	    "%s maildir rebond s3cret pid", live_dir(), port);
-	start_helper("authsink", cmd);
+	start_auth_sink("authsink", port, sizeof port, 0);
 	snprintf(pw, sizeof pw, "%s/smtp.pw", live_dir());
 	write_secret(pw, "wrong");
 	cfg = config("auth", db, &o);
@@ -2098,20 +2112,14 @@ Test(policy, relay_refusing_the_sender_keeps_every_mail, .timeout = 60)
 {
 	const char *db = setup("refsnd", "(1, 'ed@refsnd.example', "
 	    "'ed@refsnd-work.example', NULL)");
-	char cmd[1024], port[16], pw[512], dir[600], refuse[600], *m;
+	char port[16], pw[512], dir[600], refuse[600], *m;
 	struct cfgopt o = { .smtp_port = port, .user = "rebond",
 		.password_file = pw };
 	const char *cfg;
 	FILE *f;
 	int rc;
 
-	snprintf(port, sizeof port, "%d", free_port());
-	snprintf(cmd, sizeof cmd, "install -m 0644 %s/tests/smtp_auth_sink.py "
-	    "%s/smtp_auth_sink.py", live_env("REBOND_SRCDIR"), live_dir());
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/smtp_auth_sink.py "
-	    "%s maildir rebond s3cret pid refuse", live_dir(), port);
-	start_helper("refsndsink", cmd);
+	start_auth_sink("refsndsink", port, sizeof port, 1);
 	snprintf(refuse, sizeof refuse, "%s/refsndsink/refuse", live_dir());
 	cr_assert_not_null(f = fopen(refuse, "w"));
 	fclose(f);

@@ -259,19 +259,11 @@ Test(run, missing_folder_is_a_configuration_error, .timeout = 60)
  */
 Test(run, concurrent_migrations_of_a_fresh_cluster, .timeout = 240)
 {
-	char cmd[800], line[600], host[400] = "", port[16] = "", admin[600],
-	    ci[2][600], args[2][1400], name[2][32];
+	char cmd[800], host[400] = "", port[16] = "", admin[600], ci[2][600],
+	    args[2][1400], name[2][32];
 	int round, i, pid[2], st;
-	FILE *p;
 
-	snprintf(cmd, sizeof cmd, "%s/tests/servers.sh postgres %s pg-mig",
-	    live_env("REBOND_SRCDIR"), live_dir());
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	cr_assert_not_null(fgets(line, sizeof line, p));
-	pclose(p);
-	cr_assert_eq(sscanf(line, "export REBOND_TEST_PG_MIG_HOST=%399s "
-	    "REBOND_TEST_PG_MIG_PORT=%15s", host, port), 2, "%s", line);
+	live_pg_cluster("mig", host, sizeof host, port, sizeof port);
 	snprintf(admin, sizeof admin, "host=%s port=%s user=postgres "
 	    "dbname=postgres", host, port);
 	for (round = 0; round < 20; round++) {
