@@ -77,8 +77,10 @@ cmd_report(int argc, char **argv)
 		log_open(LOG_TARGET_STDERR, cfg->log.level, cfg->log.facility);
 		conninfo = cfg->database.conninfo;
 	}
-	if (store_open(conninfo, &st) == -1 ||
-	    store_schema_version(st, &version) == -1)
+	if ((rc = store_open(conninfo, &st)) != 0)
+		goto out;
+	rc = EX_TEMPFAIL;
+	if (store_schema_version(st, &version) == -1)
 		goto out;
 	if (version != STORE_SCHEMA_VERSION) {
 		log_error("database: schema version %d, this rebond needs %d: "

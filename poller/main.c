@@ -362,15 +362,13 @@ cmd_migrate(int argc, char **argv)
 	}
 	log_open(LOG_TARGET_STDERR, cfg ? cfg->log.level : LOG_INFO,
 	    LOG_MAIL);
-	if (store_open(conninfo, &st) == -1)
-		rc = EX_TEMPFAIL;
-	else if (store_migrate(st, sqldir, &applied) == -1 ||
-	    store_schema_version(st, &version) == -1)
-		rc = EX_TEMPFAIL;
-	else {
-		printf("schema version %d (%d migration%s applied)\n", version,
-		    applied, applied == 1 ? "" : "s");
-		rc = EX_OK;
+	if ((rc = store_open(conninfo, &st)) == 0) {
+		if (store_migrate(st, sqldir, &applied) == -1 ||
+		    store_schema_version(st, &version) == -1)
+			rc = EX_TEMPFAIL;
+		else
+			printf("schema version %d (%d migration%s applied)\n",
+			    version, applied, applied == 1 ? "" : "s");
 	}
 	store_close(&st);
 	conf_free(&cfg);
@@ -435,8 +433,10 @@ verp_current_address(const struct config *cfg, long long id, enum role role,
 	size_t nacc = 0;
 	int version, rc = EX_TEMPFAIL;
 
-	if (store_open(cfg->database.conninfo, &st) == -1 ||
-	    store_schema_version(st, &version) == -1)
+	if ((rc = store_open(cfg->database.conninfo, &st)) != 0)
+		goto out;
+	rc = EX_TEMPFAIL;
+	if (store_schema_version(st, &version) == -1)
 		goto out;
 	if (version != STORE_SCHEMA_VERSION) {
 		fprintf(stderr, "rebond: verp: database schema version %d, this "

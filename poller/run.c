@@ -1850,8 +1850,8 @@ session(struct ctx *c)
 
 	memset(c->stats, 0, sizeof *c->stats);
 	c->now = time(NULL);
-	if (store_open(cfg->database.conninfo, &c->store) == -1)
-		return EX_TEMPFAIL;
+	if ((rc = store_open(cfg->database.conninfo, &c->store)) != 0)
+		return rc;
 	if (store_schema_version(c->store, &version) == -1) {
 		rc = EX_TEMPFAIL;
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -147,25 +148,52 @@ store_conn(struct store *st)
 	return st->conn;
 }
 
+/*
+ * What a refused connection calls for. The server's refusal of who we are
+ * (a password refused or missing, a role that does not exist, no
+ * pg_hba.conf line) is 77, as a refused IMAP login; a database that does
+ * not exist, 78; the rest (down, starting up, too many connections) 75,
+ * for the next run. libpq gives no SQLSTATE for a failed connection: its
+ * message is all there is.
+ */
+static int
+connect_exit(PGconn *conn)
+{
+	const char *m = PQerrorMessage(conn);
+
+	if (PQconnectionNeedsPassword(conn) ||
+	    strstr(m, "authentication failed") != NULL ||
+	    strstr(m, "no pg_hba.conf entry") != NULL ||
+	    (strstr(m, "role \"") != NULL &&
+	    strstr(m, "\" does not exist") != NULL))
+		return EX_NOPERM;
+	if (strstr(m, "database \"") != NULL &&
+	    strstr(m, "\" does not exist") != NULL)
+		return EX_CONFIG;
+	return EX_TEMPFAIL;
+}
+
 int
 store_open(const char *conninfo, struct store **st_r)
 {
 	struct store *st = xcalloc(1, sizeof *st);
+	int rc;
 
 	*st_r = NULL;
 	st->conn = PQconnectdb(conninfo);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		db_fail(st, "connect", NULL);
+		rc = connect_exit(st->conn);
 		PQfinish(st->conn);
 		free(st);
-		return -1;
+		return rc;
 	}
 	PQsetNoticeProcessor(st->conn, notice, NULL);
 	if (PQsetClientEncoding(st->conn, "UTF8") != 0) {
 		db_fail(st, "set client encoding", NULL);
 		PQfinish(st->conn);
 		free(st);
-		return -1;
+		return EX_TEMPFAIL;
 	}
 	*st_r = st;
 	return 0;

@@ -31,7 +31,12 @@ enum outcome {
 
 struct store;
 
-/* Connect with a libpq conninfo. Returns 0 and *st_r, or -1. */
+/*
+ * Connect with a libpq conninfo. Returns 0 and *st_r, or, the error
+ * logged, a sysexits code: EX_NOPERM (77) when the server refuses the
+ * login (password, role, pg_hba.conf), EX_CONFIG (78) for a database
+ * that does not exist, EX_TEMPFAIL (75) otherwise.
+ */
 int store_open(const char *conninfo, struct store **st_r);
 void store_close(struct store **pp);
 /*

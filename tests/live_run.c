@@ -291,6 +291,36 @@ Test(run, concurrent_migrations_of_a_fresh_cluster, .timeout = 240)
 	}
 }
 
+/* The database refuses the login: 77, as a refused IMAP login; it does
+ * not exist: 78. Neither is for the next run to retry (75). */
+Test(run, database_login_refused_is_77_missing_database_78,
+    .timeout = 60)
+{
+	char ci[600], args[800];
+	int rc;
+
+	live_mailbox("run_dbauth");
+	snprintf(ci, sizeof ci, "host=%s port=%s user=no_such_role "
+	    "dbname=postgres", live_env("REBOND_TEST_PGHOST"),
+	    live_env("REBOND_TEST_PGPORT"));
+	snprintf(args, sizeof args, "run -c %s",
+	    live_config("run_dbauth", "run_dbauth", ci, NULL));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 77, "exit %d: %s", rc, live_err());
+	cr_assert_not_null(strstr(live_err(), "no_such_role"), "%s",
+	    live_err());
+	snprintf(ci, sizeof ci, "host=%s port=%s user=postgres "
+	    "dbname=no_such_db", live_env("REBOND_TEST_PGHOST"),
+	    live_env("REBOND_TEST_PGPORT"));
+	snprintf(args, sizeof args, "run -c %s",
+	    live_config("run_dbauth2", "run_dbauth", ci, NULL));
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "exit %d: %s", rc, live_err());
+	snprintf(args, sizeof args, "report --conninfo '%s'", ci);
+	rc = live_rebond(args);
+	cr_assert_eq(rc, 78, "report exit %d: %s", rc, live_err());
+}
+
 Test(run, migrate_is_idempotent, .timeout = 60)
 {
 	const char *db = live_db_migrated("run_mig");
