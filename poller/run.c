@@ -551,8 +551,9 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "rule", jstr(v->rule));
 	json_object_set_new(e, "matched", jstr(v->matched));
 	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
-	json_object_set_new(e, "verified", json_boolean(tag_applies(it, rc, a) ||
-	    (rc != NULL && rc->address != NULL && sent_to(it, rc->address))));
+	json_object_set_new(e, "verified", json_boolean(
+	    tag_applies(it, rc, a) || (rc != NULL && rc->address != NULL &&
+	    sent_to(it, rc->address))));
 	return e;
 }
 

@@ -77,7 +77,7 @@ live_pg_cluster(const char *name, char *host, size_t hostlen, char *port,
 	cr_assert_not_null(f, "%s", cmd);
 	cr_assert_not_null(fgets(line, sizeof line, f), "%s", cmd);
 	pclose(f);
-	/* "export REBOND_TEST_PG_<NAME>_HOST=dir REBOND_TEST_PG_<NAME>_PORT=n" */
+	/* "export REBOND_TEST_PG_<NAME>_HOST=dir ..._PORT=n" */
 	h = strstr(line, "_HOST=");
 	p = strstr(line, "_PORT=");
 	cr_assert(h != NULL && p != NULL, "%s", line);
