@@ -1521,6 +1521,7 @@ Test(policy, report_prints_the_admin_queue, .timeout = 60)
 	    out);
 	cr_assert_not_null(strstr(out, "2 problème(s) ouvert(s)"), "%s", out);
 	/* Each row starts with the problem's number, for dismiss_problem. */
+	cr_assert_eq(strncmp(out, "n°", strlen("n°")), 0, "%s", out);
 	snprintf(want, sizeof want, "\n%lld ", live_sql_int(db, "SELECT "
 	    "problem_id FROM rebond.admin_queue WHERE category = 'quota'"));
 	cr_assert_not_null(strstr(out, want), "no row starts with %s: %s",
