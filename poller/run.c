@@ -1194,8 +1194,16 @@ rescore(struct ctx *c, struct item *items, size_t n)
 
 	for (i = 0; i < n; i++) {
 		struct item *it = &items[i];
+		size_t j;
 
 		if (it->seen == OUTCOME_NONE || it->dup)
+			continue;
+		/* A byte-identical copy (recorded once, as its first) is
+		 * rescored once. */
+		for (j = 0; j < i && strcmp(items[j].digest, it->digest) != 0;
+		    j++)
+			continue;
+		if (j < i)
 			continue;
 		analyse(it);
 		for (k = 0; k < it->nverdicts; k++) {

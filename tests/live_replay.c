@@ -263,6 +263,8 @@ Test(replay, rescore_records_what_changed_and_changes_no_account,
 	m = dated_dsn("user1@example.com", "Sun, 01 Jun 2025 12:30:00 +0000",
 	    "rescore-1@mx");
 	live_deliver("rp_rescore", "Old", m, strlen(m));
+	/* A byte-identical copy: one message, rescored once. */
+	live_deliver("rp_rescore", "Old", m, strlen(m));
 	free(m);
 	m = dated_dsn("user2@example.com", "Sun, 01 Jun 2025 12:31:00 +0000",
 	    "rescore-2@mx");
@@ -287,6 +289,8 @@ Test(replay, rescore_records_what_changed_and_changes_no_account,
 	    "old=quota/mailboxfull/old-rule new=hard/userunknown/"), "%s",
 	    live_out());
 	cr_assert_null(strstr(live_out(), "user2@"), "%s", live_out());
+	cr_assert_null(strstr(strstr(live_out(), "old=quota/") + 1,
+	    "old=quota/"), "printed twice: %s", live_out());
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.rescores"),
 	    0);
 
