@@ -631,8 +631,13 @@ print_decision(const struct item *it, size_t i, const struct verdict *v,
 		printf(" account=%lld role=%s", a->id, policy_role_name(role));
 	else
 		printf(" account=none");
-	if (it->tag != 0)
-		printf(" verp=%s", it->tag == 1 ? "valid" : "forged");
+	if (tag_applies(it, i < r->nrcpt ? &r->rcpt[i] : NULL, a))
+		printf(" verified=tag");
+	else if (i < r->nrcpt && r->rcpt[i].address != NULL &&
+	    sent_to(it, r->rcpt[i].address))
+		printf(" verified=sent_mail");
+	else if (it->tag != 0)
+		printf(" verp=%s", it->tag == 1 ? "other_address" : "forged");
 	if (act != NULL && act->set_state)
 		printf(" set=%s_state:%s", policy_role_name(act->state_role),
 		    policy_state_name(act->state));

@@ -217,6 +217,13 @@ Test(verp, recorded_message_id_verifies_without_a_tag, .timeout = 60)
 	    "bob@example.org", 12);
 	deliver_to("verp_mid", "bounces@platform.example",
 	    "bob@example.org", 13);
+	/* A dry run says what vouched for each recipient. */
+	snprintf(args, sizeof args, "run --dry-run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_not_null(strstr(live_out(), "recipient=alice@example.com "
+	    "reason=userunknown category=hard"), "%s", live_out());
+	cr_assert_not_null(strstr(live_out(), "verified=sent_mail"), "%s",
+	    live_out());
 	snprintf(args, sizeof args, "run -c %s", cfg);
 	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
