@@ -9,7 +9,8 @@
 # Sisimai (the fuzz run and the classify benchmark). Never starts a service.
 set -eu
 BUILD="build-essential autoconf automake libtool pkg-config libetpan-dev
-libgnutls28-dev libpq-dev libiniparser-dev libjansson-dev libcriterion-dev"
+libgnutls28-dev libpq-dev libiniparser-dev libjansson-dev libcriterion-dev
+libjemalloc-dev"
 LIVE="dovecot-imapd postgresql-15 postgresql-client-15 python3-aiosmtpd openssl"
 EXTRA="clang libclang-rt-dev libsisimai-perl valgrind"
 case ${1:-all} in
