@@ -205,4 +205,44 @@ run --jobs --json
 expect 64
 says "rebond classify: --jobs takes a number from 1 to 64"
 
+# Every line is what jansson makes of the same object, byte for byte
+# (classify writes its lines key by key): over the fixtures, and a DSN
+# whose values need escapes (quotes, backslashes, a tab, UTF-8) in a file
+# whose name is not UTF-8 and has a quote and a backslash.
+case=json_lines_are_jansson_s
+same=$(dirname "$bin")/tests/json_same
+if [ ! -x "$same" ]; then
+	fail "$same not built"
+else
+	mkdir "$t/j" && cp "$fx"/*.eml "$t/j/" || exit 99
+	name=$(printf 'odd"na\\me\377.eml')
+	{
+		printf 'From: MAILER-DAEMON@mx.example.org\n'
+		printf 'Subject: Undelivered Mail Returned to Sender\n'
+		printf 'Message-ID: <odd\\"id@mx.example.org>\n'
+		printf 'MIME-Version: 1.0\n'
+		printf 'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+		printf -- '--B\nContent-Type: text/plain; charset=utf-8\n'
+		printf 'Content-Transfer-Encoding: 8bit\n\nD\303\251livrance impossible.\n\n'
+		printf -- '--B\nContent-Type: message/delivery-status\n\n'
+		printf 'Reporting-MTA: dns; mx.example.org\n\n'
+		printf 'Final-Recipient: rfc822; jo@example.org\nAction: failed\nStatus: 5.1.1\n'
+		printf 'Diagnostic-Code: smtp; 550 5.1.1 <jo@example.org>: "bo\303\256te" \\ inconnue\ttab\n\n'
+		printf -- '--B--\n'
+	} >"$t/j/$name" || exit 99
+	run --jobs 2 "$t/j"
+	n=$(ls "$t/j" | wc -l)
+	if [ "$rc" -ne 0 ] || [ "$(wc -l <"$t/out")" -lt "$n" ]; then
+		fail "exit $rc, fewer lines than the $n files"
+	elif ! "$same" <"$t/out" 2>"$t/err"; then
+		fail "a line is not jansson's"
+	elif ! grep -qF '"diagnostic":"550 5.1.1 <jo@example.org>: \"bo' "$t/out" ||
+	    ! grep -qF 'te\" \\ inconnue tab"' "$t/out" ||
+	    ! grep -qF '"message_id":"odd\\\"id@' "$t/out" ||
+	    ! grep -qF 'odd\"na\\me' "$t/out"; then
+		fail "the escapes are not in the lines"
+	fi
+	rm -rf "$t/j"
+fi
+
 exit $failed
