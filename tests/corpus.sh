@@ -51,6 +51,13 @@ if ! cmp -s "$out" "$out.3"; then
 	exit 1
 fi
 rm -f "$out.3"
+# Every line is what jansson makes of the same object (classify writes
+# them key by key): real diagnostics, in every charset the corpus has.
+same=$(dirname "$bin")/tests/json_same
+if [ -x "$same" ] && ! "$same" <"$out"; then
+	echo "FAIL: a line of rebond classify --json is not jansson's" >&2
+	exit 1
+fi
 # A file whose name is not UTF-8: its line names it, '?' for the bad byte.
 mkdir "$out.d" && cp "$(ls "$corpus"/mail/* | head -n 1)" "$out.d/a$(printf '\377').eml"
 "$bin" classify --json "$out.d" >"$out.3"
