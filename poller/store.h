@@ -19,7 +19,7 @@
 #include "send.h"
 
 /* The schema version this build needs: the highest sql/NNN_*.sql. */
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 /* messages.outcome */
 enum outcome {

@@ -1592,6 +1592,15 @@ Test(policy, dismiss_names_the_category_the_admin_read, .timeout = 60)
 	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld, "
 	    "'quota')", p1);
 	sql_fails(db, sql, "40001", "changed since it was read");
+	/* A name that is no category: not "it changed" (40001, which
+	 * some clients retry), but what the categories are. */
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld, "
+	    "'hrad')", p1);
+	sql_fails(db, sql, "22023", "'hrad' is not a category");
+	sql_fails(db, sql, "22023", "The categories: autoreply, blocked, ");
+	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld, "
+	    "NULL)", p1);
+	sql_fails(db, sql, "22023", "the category seen is required");
 	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld)", p1);
 	sql_fails(db, sql, "22023", "name the category you read");
 	snprintf(sql, sizeof sql, "SELECT rebond.dismiss_problem(%lld)", p2);
