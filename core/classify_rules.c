@@ -83,7 +83,6 @@ const size_t classify_norder_secondary =
 
 const struct text_rule classify_text_rules[] = {
 	/* --- decisive: notices that can only mean one thing ----------- */
-	D("text.googlegroups.cannot-post", "rejected", "groups.google.com"),
 	D("text.en.list-not-member", "rejected",
 	    "you are not a member of this mailing list"),
 	D("text.en.list-not-member", "rejected",
@@ -113,8 +112,6 @@ const struct text_rule classify_text_rules[] = {
 	/* Microsoft: the recipient's size limit. */
 	D("text.en.recip-size-limit", "mesgtoobig",
 	    "resolver.rst.recipsizelimit"),
-	/* KDDI/au: the recipient's own filter refused the sender. */
-	D("text.en.kddi-filter", "filtered", " : user unknown"),
 	/* Mailing list managers (fml...) that stopped a mail loop. */
 	D("text.en.list-loop", "systemerror", "duplicated message-id"),
 	D("text.en.list-loop", "systemerror",
@@ -1317,6 +1314,8 @@ const struct provider_host classify_provider_hosts[] = {
 	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "googlemail.com" },
 	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "google.com" },
 	{ PROV_IMAIL, PH_AGENT, NULL, "<smtp32 v" },
+	{ PROV_KDDI, PH_RCPT | PH_REMOTE, NULL, "ezweb.ne.jp" },
+	{ PROV_KDDI, PH_RCPT | PH_REMOTE, NULL, "au.com" },
 	{ PROV_MESSAGELABS, PH_REPORTING | PH_FROM, NULL, "messagelabs.com" },
 	{ PROV_MIMECAST, PH_REMOTE, NULL, "mimecast.com" },
 	{ PROV_SES_INBOUND, PH_REPORTING, "inbound-smtp.", "amazonaws.com" },
@@ -1340,6 +1339,9 @@ const struct provider_rule classify_provider_rules[] = {
 	{ PROV_AOL_NOTICE, 0,
 	  "type=mx: malformed or unexpected name server reply", "notaccept" },
 	{ PROV_AOL_NOTICE, 0, "host or domain name not found", "hostunknown" },
+	/* Google Groups, through Gmail's notice: the group does not exist
+	 * or does not take posts from this sender (its help page's link). */
+	{ PROV_GMAIL_NOTICE, 0, "groups.google.com", "rejected" },
 	/* IMail's own verdict on a local recipient. */
 	{ PROV_IMAIL, 0, "|unknown user", "userunknown" },
 	/* MessageLabs refuses an unknown recipient with "542 addr Rejected". */
@@ -1351,6 +1353,10 @@ const struct provider_rule classify_provider_rules[] = {
 	{ PROV_SES_INBOUND, 0, "message too large", "mesgtoobig" },
 	{ PROV_SES_INBOUND, 0, "mailbox full", "mailboxfull" },
 	{ PROV_SES_INBOUND, 0, "message content rejected", "contenterror" },
+	/* KDDI (au): its MX answers "550 : User unknown" when the
+	 * recipient's own reception filter refused the sender. */
+	{ PROV_KDDI, 0, "|550 : user unknown", "filtered" },
+	{ PROV_KDDI, 0, "|550: : user unknown", "filtered" },
 	/* Verizon Wireless's gateway: the phone number does not exist. */
 	{ PROV_VERIZON, 0, "no such user", "userunknown" },
 	/* Yahoo's MX ("[TSS04]", "[PH01]", ... on its error code page). */

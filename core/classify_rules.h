@@ -94,6 +94,8 @@ enum provider {
 	PROV_DOCOMO,		/* NTT docomo's MX answered */
 	PROV_GMAIL_NOTICE,	/* Gmail's notice ("(state N)") */
 	PROV_IMAIL,		/* Ipswitch IMail wrote the bounce */
+	PROV_KDDI,		/* KDDI (au, ezweb) answered or hosts the
+				 * recipient */
 	PROV_MESSAGELABS,	/* Symantec MessageLabs wrote the bounce */
 	PROV_MIMECAST,		/* Mimecast's MX answered */
 	PROV_SES_INBOUND,	/* an Amazon SES receipt rule bounced it */

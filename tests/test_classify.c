@@ -319,7 +319,8 @@ Test(classify, textnorm_ascii_runs)
  */
 struct mcase {
 	char name[48];
-	char from[64];		/* the bounce's From: address */
+	char from[96];		/* the bounce's From: address (and any
+				 * header lines after it) */
 	char agent[32];		/* X-Mailer, or "" */
 	char reporting[64];	/* Reporting-MTA, or "" */
 	char remote[64];	/* Remote-MTA, or "" */
@@ -428,6 +429,26 @@ MCASES(classify, providers,
       "u@example.jp (in reply to RCPT TO command)", "userunknown" },
     { "docomo 5.2.0", MD, "", "", "mfsmax.docomo.ne.jp", "u@example.jp",
       "5.2.0", "550 Unknown user u@example.jp", "", "filtered" },
+    /* KDDI: its MX's answer when the recipient's filter refused. */
+    { "kddi filter", MD, "", "", "lsean.ezweb.ne.jp", "u@ezweb.ne.jp",
+      "5.0.0", "550 : User unknown", "<u@ezweb.ne.jp>: host "
+      "lsean.ezweb.ne.jp[192.0.2.8] said: 550 : User unknown (in reply "
+      "to end of DATA command)", "filtered" },
+    { "kddi words elsewhere", MD, "", "", "mx.example.org",
+      "u@example.org", "5.0.0", "550 : User unknown", "<u@example.org>: "
+      "host mx.example.org[192.0.2.8] said: 550 : User unknown (in reply "
+      "to RCPT TO command)", "userunknown" },
+    /* Google Groups, in Gmail's notice. */
+    { "google group", "mailer-daemon@googlemail.com\nX-Failed-Recipients: "
+      "list@googlegroups.com", "", "", "", "", "", "", "Hello a@example.com,"
+      "\n\nThe group you tried to contact (list) may not exist, or you "
+      "may not have permission to post messages to the group.\n\nIf you "
+      "have questions, visit https://groups.google.com/support/.\n\n"
+      "Google Groups\n", "rejected" },
+    { "groups link elsewhere", MD, "", "", "", "list@example.org",
+      "5.1.1", "550 5.1.1 <list@example.org>: Recipient address "
+      "rejected: User unknown", "Archives: https://groups.google.com/g/"
+      "list", "userunknown" },
     /* Mimecast: its code page, reply code and words together. */
     { "mimecast virus", MD, "", "", "eu-smtp-1.mimecast.com",
       "u@example.co.uk", "5.0.0", "554 email rejected due to security "
