@@ -531,6 +531,12 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 		 * that does not exist. */
 		if (strong(e, RSN_NETWORKERROR))
 			return 0;
+		/* "Helo command rejected: Host not found": the name our
+		 * server gave, not the recipient's domain. */
+		if (e->cmd == CMD_CONN || e->cmd == CMD_EHLO ||
+		    memmem(e->t->norm, e->t->n, "helo command rejected",
+		    21) != NULL)
+			return 0;
 		if (status_is(e, id) || strong(e, id))
 			return verdict_by(v, e, id);
 		return 0;

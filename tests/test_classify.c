@@ -136,6 +136,16 @@ CASES(classify, french,
       "failed", "userunknown", "hard" },
     { "fr capitals", "BOÎTE PLEINE", "", 0, "failed", "mailboxfull",
       "quota" },
+    { "fr boite saturee", "552 Boîte aux lettres saturée", "", 552,
+      "failed", "mailboxfull", "quota" },
+    { "fr compte desactive", "550 Le compte a été désactivé", "5.0.0",
+      550, "failed", "suspend", "hard" },
+    { "fr utilisateur inexistant", "550 5.1.1 Utilisateur inexistant",
+      "5.1.1", 550, "failed", "userunknown", "hard" },
+    { "fr liste noire", "550 5.7.1 Votre adresse IP est sur liste noire",
+      "5.7.1", 550, "failed", "blocked", "blocked" },
+    { "fr suspicion de spam", "554 5.7.1 Message refusé, suspicion de "
+      "spam", "5.7.1", 554, "failed", "spamdetected", "spam" },
 )
 
 CASES(classify, german,
@@ -145,6 +155,16 @@ CASES(classify, german,
       "mailboxfull", "quota" },
     { "de postfach voll 2", "Postfach voll", "5.0.0", 0, "failed",
       "mailboxfull", "quota" },
+    { "de ascii umlaut", "550 5.1.1 Empfaenger unbekannt", "5.1.1", 550,
+      "failed", "userunknown", "hard" },
+    { "de existiert nicht", "550 Benutzer existiert nicht", "5.0.0", 550,
+      "failed", "userunknown", "hard" },
+    { "de kontingent", "452 Speicherkontingent des Empfängers "
+      "überschritten", "", 452, "failed", "mailboxfull", "quota" },
+    { "de deaktiviert", "550 Postfach wurde deaktiviert", "5.0.0", 550,
+      "failed", "suspend", "hard" },
+    { "de als spam", "554 5.7.1 Nachricht als Spam erkannt", "5.7.1", 554,
+      "failed", "spamdetected", "spam" },
 )
 
 CASES(classify, spanish,
@@ -152,6 +172,12 @@ CASES(classify, spanish,
       "failed", "userunknown", "hard" },
     { "es buzon lleno", "552 El buzón lleno", "", 552, "failed",
       "mailboxfull", "quota" },
+    { "es no existe", "550 El usuario no existe", "5.0.0", 550, "failed",
+      "userunknown", "hard" },
+    { "es deshabilitada", "550 La cuenta está deshabilitada", "5.0.0",
+      550, "failed", "suspend", "hard" },
+    { "es lista negra", "554 5.7.1 IP en lista negra", "5.7.1", 554,
+      "failed", "blocked", "blocked" },
 )
 
 CASES(classify, specific_text_beats_code,
@@ -165,6 +191,31 @@ CASES(classify, specific_text_beats_code,
       "failed", "userunknown", "hard" },
     { "5.7.1 but blacklisted ip", "550 5.7.1 Your IP is listed in a "
       "blacklist", "5.7.1", 550, "failed", "blocked", "blocked" },
+    { "5.7.1 but reverse hostname", "450 4.7.1 Client host rejected: "
+      "cannot find your reverse hostname, [192.0.2.1]", "5.7.1", 550,
+      "failed", "requireptr", "blocked" },
+    { "5.2.1 but suspended", "550 5.2.1 The email account u@example.org "
+      "is suspended and cannot receive mail", "5.2.1", 550, "failed",
+      "suspend", "hard" },
+    { "5.7.1 but spam", "550 5.7.1 Message rejected under suspicion of "
+      "SPAM", "5.7.1", 550, "failed", "spamdetected", "spam" },
+    { "5.1.1 but rate limit", "550 5.1.1 Rate limit exceeded for this "
+      "sender", "5.1.1", 550, "failed", "toomanyconn", "blocked" },
+    { "5.7.0 amavis virus", "554 5.7.0 Reject, id=28712-07 - INFECTED: "
+      "Eicar-Signature", "5.7.0", 554, "failed", "virusdetected", "spam" },
+    { "5.7.0 amavis spam", "554 5.7.0 Reject, id=20025-09 - SPAM",
+      "5.7.0", 554, "failed", "spamdetected", "spam" },
+    { "5.7.1 helo not found", "504 5.7.1 <mail.example.com>: Helo command "
+      "rejected: Host not found", "5.7.1", 504, "failed", "blocked",
+      "blocked" },
+    { "5.7.511 banned sender", "550 5.7.511 Access denied, banned sender"
+      "[192.0.2.1]", "5.7.511", 550, "failed", "blocked", "blocked" },
+    { "4.7.4 tls not offered", "TLS is required, but was not offered by "
+      "host mx.example.org[192.0.2.1]", "4.7.4", 0, "failed",
+      "failedstarttls", "blocked" },
+    { "5.7.1 badmailfrom", "553 sorry, your envelope sender is in my "
+      "badmailfrom list (#5.7.1)", "5.7.1", 553, "failed", "rejected",
+      "spam" },
 )
 
 CASES(classify, delayed_never_hard,
