@@ -319,7 +319,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.auth", "authfailure",
 	    "address doesn't meet the authentication requirements"),
 	S("text.en.auth", "authfailure",
-	    "does not have authentication information or fails to pass"),
+	    "does not have authentication information"),
 	S("text.en.auth", "authfailure", "unauthenticated email from"),
 	S("text.fr.spf", "authfailure", "echec de la verification spf"),
 	S("text.fr.spf", "authfailure", "echec spf"),
@@ -553,8 +553,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.require-ptr", "requireptr",
 	    "reverse dns lookup for host * failed permanently"),
 	S("text.en.require-ptr", "requireptr", "invalid rdns record"),
-	S("text.en.require-ptr", "requireptr",
-	    "service permits * unverifyable sending ips"),
+	S("text.en.require-ptr", "requireptr", "unverifyable sending ip"),
+	S("text.en.require-ptr", "requireptr", "unverifiable sending ip"),
 
 	/* --- RFC compliance, content ---------------------------------- */
 	S("text.en.rfc", "notcompliantrfc", "is not rfc 5322 compliant"),
@@ -657,7 +657,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.sender-rejected", "rejected", "unsigned dsn for"),
 	S("text.en.sender-rejected", "rejected", "unroutable sender address"),
 	S("text.en.sender-rejected", "rejected",
-	    "sending to/from an address that has been blacklisted"),
+	    "address that has been blacklisted"),
 	S("text.en.sender-rejected", "rejected",
 	    "your access to submit messages to this e-mail system has been "
 	    "rejected"),
@@ -869,7 +869,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.blocked", "blocked", "host network not allowed"),
 	S("text.en.blocked", "blocked", "hosts with dynamic ip"),
 	S("text.en.blocked", "blocked",
-	    "invalid ip for sending mail of domain"),
+	    "invalid ip for sending"),
 	S("text.en.blocked", "blocked", "is in a black list"),
 	S("text.en.blocked", "blocked", "is not allowed to send mail from"),
 	S("text.en.blocked", "blocked",
