@@ -117,6 +117,14 @@ CASES(classify, english,
       "5.3.4", 552, "failed", "mesgtoobig", "transient" },
     { "en timeout", "connect to mx.example.net[192.0.2.1]:25: Connection "
       "timed out", "4.4.1", 0, "failed", "expired", "transient" },
+    { "en mailbox unavailable", "550 5.5.0 Requested action not taken: "
+      "mailbox unavailable (in reply to RCPT TO command)", "5.5.0", 550,
+      "failed", "userunknown", "hard" },
+    { "en mail file size", "552 Mail file size exceeds the maximum size "
+      "allowed for mail delivery", "5.2.2", 552, "failed", "mailboxfull",
+      "quota" },
+    { "en not authorized", "550 5.7.1 RESOLVER.RST.NotAuthorized; not "
+      "authorized", "5.7.1", 550, "failed", "filtered", "spam" },
 )
 
 CASES(classify, french,
@@ -577,7 +585,16 @@ MCASES(classify, transcripts,
       "... while talking to mx.example.org.:\n>>> DATA\n"
       "<<< 554 IP=192.0.2.9 - A problem occurred. (BL)\n"
       "554 5.0.0 Service unavailable", "onhold" },
-    /* A list manager's loop alert names no recipient. */
+    /* A list manager's loop alert names no recipient. */    /* qmail ends every failure with "Giving up on <ip>.": it names
+     * no cause. */
+    { "qmail giving up", MD, "", "", "", "", "", "", "Hi. This is the "
+      "qmail-send program at mx.example.net.\nI'm afraid I wasn't able "
+      "to deliver your message to the following addresses.\nThis is a "
+      "permanent error; I've given up. Sorry it didn't work out.\n\n"
+      "<u@example.org>:\n192.0.2.1 does not like recipient.\nRemote host "
+      "said: 530 5.7.0 Authentication required\nGiving up on 192.0.2.1.\n",
+      "securityerror" },
+
     { "list loop", "list-admin@example.org", "", "", "", "", "", "",
       "Duplicated Message-ID in <list@example.org>.\n\n\n"
       "Original mail as follows:\n", "systemerror" },
