@@ -112,6 +112,12 @@ const struct text_rule classify_text_rules[] = {
 	/* Microsoft: the recipient's size limit. */
 	D("text.en.recip-size-limit", "mesgtoobig",
 	    "resolver.rst.recipsizelimit"),
+	/* The sender's daily quota at its relay (Amazon SES "Throttling
+	 * failure"), not the recipient's mailbox quota. */
+	D("text.en.sending-quota", "toomanyconn",
+	    "daily message quota exceeded"),
+	D("text.en.sending-quota", "toomanyconn",
+	    "daily sending quota exceeded"),
 	/* Mailing list managers (fml...) that stopped a mail loop. */
 	D("text.en.list-loop", "systemerror", "duplicated message-id"),
 	D("text.en.list-loop", "systemerror",
@@ -376,7 +382,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.user-unknown", "userunknown",
 	    "bad destination mailbox address"),
 	S("text.en.user-unknown", "userunknown", "account unavailable"),
-	S("text.en.user-unknown", "userunknown", "no valid recipients"),
 	S("text.en.user-unknown", "userunknown", "not a valid recipient"),
 	S("text.en.user-unknown", "userunknown", "not a valid user"),
 	S("text.en.user-unknown", "userunknown", "not a local address"),
@@ -513,7 +518,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.filtered", "filtered", "bounced address"),
 	S("text.en.filtered", "filtered", "has restricted sms e-mail"),
 	S("text.en.filtered", "filtered", "is not accepting any mail"),
-	S("text.en.filtered", "filtered", "message filtered"),
 	S("text.en.filtered", "filtered", "message rejected due to user rules"),
 	S("text.en.filtered", "filtered", "resolver.rst.notauthorized"),
 	S("text.en.filtered", "filtered",
@@ -703,6 +707,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.spam", "spamdetected", "help_spam_16.htm"),
 	S("text.en.spam", "spamdetected", "reject, id= * - spam"),
 	S("text.en.spam", "spamdetected", "suspicion of spam"),
+	S("text.en.spam", "spamdetected", "message filtered"),
 	S("text.en.spam", "spamdetected", "flagged as spam"),
 	S("text.en.spam", "spamdetected", "marked as spam"),
 	S("text.en.spam", "spamdetected", "appears to be unsolicited"),
@@ -821,8 +826,6 @@ const struct text_rule classify_text_rules[] = {
 	    "per-domain connection limit"),
 	S("text.en.too-many-conn", "toomanyconn",
 	    "exceeded the max emails per hour"),
-	S("text.en.too-many-conn", "toomanyconn",
-	    "daily message quota exceeded"),
 	S("text.en.too-many-conn", "toomanyconn",
 	    "maximum sending rate exceeded"),
 	S("text.en.too-many-conn", "toomanyconn", "too many connections"),

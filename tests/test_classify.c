@@ -123,6 +123,14 @@ CASES(classify, english,
     { "en mail file size", "552 Mail file size exceeds the maximum size "
       "allowed for mail delivery", "5.2.2", 552, "failed", "mailboxfull",
       "quota" },
+    { "en sending quota", "554 Throttling failure: Daily message quota "
+      "exceeded.", "5.0.0", 554, "failed", "toomanyconn", "blocked" },
+    { "en no valid recipients from", "550 Error: no valid recipients from "
+      "192.0.2.1 (in reply to RCPT TO command)", "5.0.0", 550, "failed",
+      "blocked", "blocked" },
+    { "en message filtered", "550 Message filtered. Please see the FAQs "
+      "section on spam (in reply to end of DATA command)", "5.0.0", 550,
+      "failed", "spamdetected", "spam" },
     { "en not authorized", "550 5.7.1 RESOLVER.RST.NotAuthorized; not "
       "authorized", "5.7.1", 550, "failed", "filtered", "spam" },
 )
