@@ -378,6 +378,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.user-unknown", "userunknown", "no such recipient"),
 	S("text.en.user-unknown", "userunknown", "no such user"),
 	S("text.en.user-unknown", "userunknown", "user doesn't exist"),
+	S("text.en.user-unknown", "userunknown", "rcpt ( * ) doesn't exist"),
+	S("text.en.user-unknown", "userunknown", "no valid recipients, bye"),
 	S("text.en.user-unknown", "userunknown", "user does not exist"),
 	S("text.en.user-unknown", "userunknown",
 	    "bad destination mailbox address"),

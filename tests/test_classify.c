@@ -131,6 +131,12 @@ CASES(classify, english,
     { "en message filtered", "550 Message filtered. Please see the FAQs "
       "section on spam (in reply to end of DATA command)", "5.0.0", 550,
       "failed", "spamdetected", "spam" },
+    { "en no valid recipients bye", "554 No valid recipients, bye "
+      "(in reply to RCPT TO command)", "5.0.0", 554, "failed",
+      "userunknown", "hard" },
+    { "en rcpt doesn't exist", "550 RCPT (u@example.org) doesn't exist "
+      "here (in reply to RCPT TO command)", "5.0.0", 550, "failed",
+      "userunknown", "hard" },
     { "en not authorized", "550 5.7.1 RESOLVER.RST.NotAuthorized; not "
       "authorized", "5.7.1", 550, "failed", "filtered", "spam" },
 )
