@@ -569,6 +569,42 @@ live_rebond_start(const char *env, const char *args, int slot)
 	return (int)pid;
 }
 
+/*
+ * After rebond was killed: wait (10 s at most) until PostgreSQL has seen
+ * its connection close and dropped its advisory locks. The kernel closes
+ * the socket at once, but a busy backend notices later; a run started in
+ * between finds the mailbox "busy" and does nothing, as it should, which
+ * is not what the test that killed the other wants to look at.
+ */
+static void
+settle_after_kill(void)
+{
+	const char *host = getenv("REBOND_TEST_PGHOST"),
+	    *port = getenv("REBOND_TEST_PGPORT");
+	char admin[512];
+	PGconn *c;
+	int i;
+
+	if (host == NULL || port == NULL)
+		return;
+	snprintf(admin, sizeof admin, "host=%s port=%s user=postgres "
+	    "dbname=postgres", host, port);
+	c = connect_or_die(admin);
+	for (i = 0; i < 100; i++) {
+		PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks "
+		    "WHERE locktype = 'advisory'");
+		int held = PQresultStatus(r) == PGRES_TUPLES_OK &&
+		    strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+		struct timespec d = { 0, 100000000L };
+
+		PQclear(r);
+		if (!held)
+			break;
+		nanosleep(&d, NULL);
+	}
+	PQfinish(c);
+}
+
 int
 live_rebond_wait(int pid, int slot)
 {
@@ -578,6 +614,8 @@ live_rebond_wait(int pid, int slot)
 	slot_files(slot, o, e, sizeof o);
 	cr_assert_eq(waitpid((pid_t)pid, &st, 0), (pid_t)pid, "waitpid: %s",
 	    strerror(errno));
+	if (WIFSIGNALED(st))
+		settle_after_kill();
 	slurp_into(o, out_buf, sizeof out_buf);
 	slurp_into(e, err_buf, sizeof err_buf);
 	unlink(o);

@@ -571,7 +571,7 @@ Test(crash, moves_on_a_second_session_apply_once, .timeout = 300)
 	for (i = 0; i < GEN_NMSG; i++)
 		cr_assert_eq(c->where[i][GEN_INBOX] + c->where[i][GEN_ARCHIVE] +
 		    c->where[i][GEN_REVIEW], 1, "message %d", i);
-	cr_assert_eq(c->ncommitted, GEN_NMSG);
+	cr_assert_eq(c->ncommitted, GEN_NMSG, "%s", live_err());
 	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.messages"),
 	    GEN_NMSG);
 	gen_same_as_reference(db, ref);
