@@ -181,12 +181,10 @@ const struct text_rule classify_text_rules[] = {
 	S("text.de.mailbox-full", "mailboxfull", "quota * uberschritten"),
 	S("text.de.mailbox-full", "mailboxfull", "mailbox * voll|"),
 	S("text.de.mailbox-full", "mailboxfull", "kontingent * uberschritten"),
-	S("text.de.mailbox-full", "mailboxfull", "postfach * uberschritten"),
 	S("text.es.mailbox-full", "mailboxfull", "buzon * lleno"),
 	S("text.es.mailbox-full", "mailboxfull", "cuota excedida"),
 	S("text.es.mailbox-full", "mailboxfull", "casilla llena"),
 	S("text.es.mailbox-full", "mailboxfull", "cuota * excedida"),
-	S("text.es.mailbox-full", "mailboxfull", "buzon * excede"),
 	S("text.it.mailbox-full", "mailboxfull", "casella * piena"),
 	S("text.pt.mailbox-full", "mailboxfull", "caixa * cheia"),
 
