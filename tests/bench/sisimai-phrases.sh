@@ -21,6 +21,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 bin=${REBOND_BIN:-$top/rebond}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 [ -x "$bin" ] || { echo "SKIP: $bin not built" >&2; exit 77; }
 perl -MSisimai -e 1 2>/dev/null ||
     { echo "SKIP: libsisimai-perl not installed" >&2; exit 77; }
