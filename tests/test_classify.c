@@ -240,6 +240,45 @@ CASES(classify, specific_text_beats_code,
       "spam" },
 )
 
+/* The fixed wordings of mail servers (Exim, qmail, OpenSMTPD, Domino,
+ * amavis, Exchange Online, Cox...), whatever the status code says. */
+CASES(classify, server_wordings,
+    { "exim lookups failed", "all host address lookups failed "
+      "permanently", "5.0.0", 0, "failed", "hostunknown", "hard" },
+    { "exim mx non-existent", "all relevant MX records point to "
+      "non-existent hosts", "5.0.0", 0, "failed", "hostunknown", "hard" },
+    { "gmail dns error", "DNS Error: Domain name not found", "5.0.0", 0,
+      "failed", "hostunknown", "hard" },
+    { "qmail disabled", "553 Mailaddress is administratively disabled. "
+      "(#5.2.1)", "5.2.1", 553, "failed", "suspend", "hard" },
+    { "qmail-ldap size", "552 The message exeeded the maximum size the "
+      "user accepts", "5.0.0", 552, "failed", "exceedlimit", "transient" },
+    { "opensmtpd no route", "No valid route to remote MX", "5.0.0", 0,
+      "failed", "networkerror", "transient" },
+    { "opensmtpd routes blocked", "All routes to destination blocked",
+      "5.0.0", 0, "failed", "networkerror", "transient" },
+    { "domino fr", "Utilisateur u@example.org non répertorié dans "
+      "l'annuaire Domino", "5.0.0", 0, "failed", "userunknown", "hard" },
+    { "amavis bad header", "554 5.6.0 Reject, id=12345-01 - BAD HEADER: "
+      "Duplicate header field", "5.6.0", 554, "failed", "contenterror",
+      "spam" },
+    { "amavis reinject", "451 4.5.0 id=12345-01 - Unable to relay message "
+      "back to MTA", "4.5.0", 451, "failed", "systemerror", "transient" },
+    { "exo per hour", "550 5.2.121 Recipient's per hour message receive "
+      "limit exceeded", "5.2.121", 550, "failed", "toomanyconn",
+      "blocked" },
+    { "exo submission quota", "554 5.2.2 submission quota exceeded",
+      "5.2.2", 554, "failed", "toomanyconn", "blocked" },
+    { "exo sender not authenticated", "550 5.7.133 RESOLVER.RST."
+      "SenderNotAuthenticatedForGroup; sender not authenticated for group",
+      "5.7.133", 550, "failed", "rejected", "spam" },
+    { "cox too many invalid", "550 Too many invalid recipients "
+      "(in reply to RCPT TO command)", "5.0.0", 550, "failed", "blocked",
+      "blocked" },
+    { "exo reverse dns", "550 5.7.25 Sending IP must have a reverse DNS "
+      "record", "5.7.25", 550, "failed", "requireptr", "blocked" },
+)
+
 CASES(classify, delayed_never_hard,
     { "delayed user unknown", "450 4.1.1 user unknown", "4.1.1", 450,
       "delayed", "expired", "transient" },
@@ -599,7 +638,15 @@ MCASES(classify, transcripts,
       "... while talking to mx.example.org.:\n>>> DATA\n"
       "<<< 554 IP=192.0.2.9 - A problem occurred. (BL)\n"
       "554 5.0.0 Service unavailable", "onhold" },
-    /* A list manager's loop alert names no recipient. */    /* qmail ends every failure with "Giving up on <ip>.": it names
+    /* "Remote host said: ... not found" is not a host not found. */
+    { "qmail host said", MD, "", "", "", "", "", "", "Hi. This is the "
+      "qmail-send program at mx.example.net.\nI'm afraid I wasn't able "
+      "to deliver your message to the following addresses.\nThis is a "
+      "permanent error; I've given up. Sorry it didn't work out.\n\n"
+      "<u@example.org>:\n192.0.2.1 does not like recipient.\nRemote host "
+      "said: 554 5.7.1 Client certificate not found\n"
+      "Giving up on 192.0.2.1.\n", "securityerror" },
+    /* qmail ends every failure with "Giving up on <ip>.": it names
      * no cause. */
     { "qmail giving up", MD, "", "", "", "", "", "", "Hi. This is the "
       "qmail-send program at mx.example.net.\nI'm afraid I wasn't able "
@@ -608,7 +655,7 @@ MCASES(classify, transcripts,
       "<u@example.org>:\n192.0.2.1 does not like recipient.\nRemote host "
       "said: 530 5.7.0 Authentication required\nGiving up on 192.0.2.1.\n",
       "securityerror" },
-
+    /* A list manager's loop alert names no recipient. */
     { "list loop", "list-admin@example.org", "", "", "", "", "", "",
       "Duplicated Message-ID in <list@example.org>.\n\n\n"
       "Original mail as follows:\n", "systemerror" },
