@@ -6,8 +6,6 @@
 """
 import os, sys
 
-phrases, out = sys.argv[1], sys.argv[2]
-os.makedirs(out, exist_ok=True)
 DATE = 'Mon, 04 Mar 2024 10:00:00 +0000'
 
 ORIG = """Return-Path: <a@platform.example>
@@ -113,9 +111,17 @@ Giving up on 192.0.2.1.
 
 {ORIG.format(id=id)}"""
 
-for line in open(phrases, encoding='utf-8', errors='surrogateescape'):
-    id, reason, kind, phrase = line.rstrip('\n').split('\t', 3)
-    for v, text in (('a', dsn(id, phrase, 'a')), ('b', dsn(id, phrase, 'b')), ('c', qmail(id, phrase))):
-        with open(os.path.join(out, f'{id}-{v}.eml'), 'w', encoding='utf-8',
-                  errors='surrogateescape', newline='\n') as f:
-            f.write(text)
+
+def main():
+    phrases, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    for line in open(phrases, encoding='utf-8', errors='surrogateescape'):
+        id, reason, kind, phrase = line.rstrip('\n').split('\t', 3)
+        for v, text in (('a', dsn(id, phrase, 'a')), ('b', dsn(id, phrase, 'b')), ('c', qmail(id, phrase))):
+            with open(os.path.join(out, f'{id}-{v}.eml'), 'w', encoding='utf-8',
+                      errors='surrogateescape', newline='\n') as f:
+                f.write(text)
+
+
+if __name__ == '__main__':
+    main()
