@@ -275,6 +275,18 @@ CASES(classify, server_wordings,
     { "cox too many invalid", "550 Too many invalid recipients "
       "(in reply to RCPT TO command)", "5.0.0", 550, "failed", "blocked",
       "blocked" },
+    { "exim no smtp service", "an MX or SRV record indicated no SMTP "
+      "service", "5.0.0", 0, "failed", "notaccept", "hard" },
+    { "cox no rdns", "554 rejected - no rDNS", "5.0.0", 554, "failed",
+      "requireptr", "blocked" },
+    { "exo sender denied", "550 5.7.1 Sender denied", "5.7.1", 550,
+      "failed", "rejected", "spam" },
+    { "mimecast thread limit", "550 Exceeding outbound thread limit",
+      "5.0.0", 550, "failed", "toomanyconn", "blocked" },
+    { "godaddy storage", "552 Account storage limit", "5.0.0", 552,
+      "failed", "mailboxfull", "quota" },
+    { "mimecast tls route", "553 This route requires encryption (TLS)",
+      "5.0.0", 553, "failed", "failedstarttls", "blocked" },
     { "exo reverse dns", "550 5.7.25 Sending IP must have a reverse DNS "
       "record", "5.7.25", 550, "failed", "requireptr", "blocked" },
 )
