@@ -19,23 +19,7 @@
 # temporary directory, removed, by default).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-bin=${REBOND_BIN:-$top/rebond}
-case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
-[ -x "$bin" ] || { echo "SKIP: $bin not built" >&2; exit 77; }
-perl -MSisimai -e 1 2>/dev/null ||
-    { echo "SKIP: libsisimai-perl not installed" >&2; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: no python3" >&2; exit 77; }
-
-if [ -n "${REBOND_PHRASES_OUT:-}" ]; then
-	out=$REBOND_PHRASES_OUT
-	mkdir -p "$out" || exit 1
-else
-	out=$(mktemp -d /tmp/rebond-phrases.XXXXXX) || exit 1
-	trap 'rm -rf "$out"' EXIT
-fi
-p=$here/phrases
-cd "$out" || exit 1
+. "$here/phrases/setup.sh"
 python3 "$p/extract.py" >phrases0.tsv 2>skipped.tsv || exit 1
 perl "$p/check.pl" <phrases0.tsv >phrases.tsv 2>>skipped.tsv || exit 1
 rm -rf mail

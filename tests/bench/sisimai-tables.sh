@@ -18,23 +18,7 @@
 # REBOND_PHRASES_OUT=dir keeps the table (results.tsv) and summary.txt.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-bin=${REBOND_BIN:-$top/rebond}
-case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
-[ -x "$bin" ] || { echo "SKIP: $bin not built" >&2; exit 77; }
-perl -MSisimai -e 1 2>/dev/null ||
-    { echo "SKIP: libsisimai-perl not installed" >&2; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: no python3" >&2; exit 77; }
-
-if [ -n "${REBOND_PHRASES_OUT:-}" ]; then
-	out=$REBOND_PHRASES_OUT
-	mkdir -p "$out" || exit 1
-else
-	out=$(mktemp -d /tmp/rebond-tables.XXXXXX) || exit 1
-	trap 'rm -rf "$out"' EXIT
-fi
-p=$here/phrases
-cd "$out" || exit 1
+. "$here/phrases/setup.sh"
 perl "$p/tables.pl" >tables.tsv 2>skipped.tsv || exit 1
 python3 "$p/tables_expand.py" tables.tsv . 2>/dev/null || exit 1
 rm -rf mail
