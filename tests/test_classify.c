@@ -287,6 +287,12 @@ CASES(classify, server_wordings,
       "failed", "mailboxfull", "quota" },
     { "mimecast tls route", "553 This route requires encryption (TLS)",
       "5.0.0", 553, "failed", "failedstarttls", "blocked" },
+    { "exim pipe forbidden", "delivery to pipe forbidden", "5.0.0", 0,
+      "failed", "systemerror", "transient" },
+    { "qmail-ldap lookup", "Temporary failure in LDAP lookup. (#4.4.3)",
+      "4.4.3", 0, "failed", "systemerror", "transient" },
+    { "google rcpt first", "503 5.5.1 RCPT first.", "5.5.1", 503, "failed",
+      "syntaxerror", "transient" },
     { "exo reverse dns", "550 5.7.25 Sending IP must have a reverse DNS "
       "record", "5.7.25", 550, "failed", "requireptr", "blocked" },
 )
