@@ -1272,8 +1272,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.syntax", "syntaxerror", "send hello first"),
 	S("text.en.syntax", "syntaxerror", "|rcpt first"),
 	S("text.en.syntax", "syntaxerror", "|mail first"),
-	S("text.en.syntax", "syntaxerror",
-	    "must issue a starttls command first"),
 	S("text.en.syntax", "syntaxerror", "unrecognized command"),
 	S("text.en.syntax", "syntaxerror", "unimplemented command"),
 	S("text.en.syntax", "syntaxerror", "bad address syntax"),

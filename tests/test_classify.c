@@ -293,6 +293,9 @@ CASES(classify, server_wordings,
       "4.4.3", 0, "failed", "systemerror", "transient" },
     { "google rcpt first", "503 5.5.1 RCPT first.", "5.5.1", 503, "failed",
       "syntaxerror", "transient" },
+    { "starttls first", "530 5.7.0 Must issue a STARTTLS command first "
+      "(in reply to MAIL FROM command)", "5.7.0", 530, "failed",
+      "securityerror", "blocked" },
     { "exo reverse dns", "550 5.7.25 Sending IP must have a reverse DNS "
       "record", "5.7.25", 550, "failed", "requireptr", "blocked" },
 )
