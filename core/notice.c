@@ -46,6 +46,14 @@ static const char *const original_markers[] = {
 /* (Not sendmail's "----- The following addresses had permanent fatal
  * errors -----": that heading starts the notice itself.) */
 
+/* The same as rule lines of any length: "---- START OF RETURNED MESSAGE
+ * ----", "==== Original message ====". */
+static const char *const dashed_markers[] = {
+	"start of returned message", "returned message",
+	"original message", "unsent message", "start of original message",
+	"copy of the message", "message headers follow",
+};
+
 size_t
 notice_original_start(const char *text, size_t len)
 {
@@ -74,6 +82,19 @@ notice_original_start(const char *text, size_t len)
 				    mem_caseprefix(text + i, e - i, m))
 					return off;
 			}
+		if (i + 2 < e && (text[i] == '-' || text[i] == '=') &&
+		    text[i + 1] == text[i]) {
+			size_t j = i;
+
+			while (j < e && (text[j] == '-' || text[j] == '=' ||
+			    text[j] == ' '))
+				j++;
+			for (k = 0; j < e && k < sizeof dashed_markers /
+			    sizeof dashed_markers[0]; k++)
+				if (mem_caseprefix(text + j, e - j,
+				    dashed_markers[k]))
+					return off;
+		}
 		off = e + 1;
 	}
 	return len;
@@ -128,7 +149,7 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 {
 	static const char *const froms[] = {
 		"mailer-daemon", "postmaster", "mail-daemon", "maildaemon",
-		"mailerdaemon", "bounce", "mail delivery",
+		"mailerdaemon", "bounce", "mail delivery", "mdaemon",
 	};
 	static const char *const subjects[] = {
 		"undeliver", "undelivered", "delivery status notification",
@@ -161,6 +182,9 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 	size_t k, n = r->text_len < 4096 ? r->text_len : 4096;
 
 	if (hdr_get(top, "x-failed-recipients") != NULL)
+		return 1;
+	/* "From: <>": written by a mail system, not by a person. */
+	if (v != NULL && (v[0] == '\0' || strcmp(v, "<>") == 0))
 		return 1;
 	for (k = 0; k < sizeof bodies / sizeof bodies[0]; k++)
 		if (mem_casefind(r->text, n, bodies[k]) != NULL)
@@ -274,6 +298,12 @@ addr_line(const struct line *ln, char *a, size_t asz, size_t *rest_r)
 	if (p < e && (*p == '*' || *p == '-' || *p == '+') && p + 1 < e &&
 	    p[1] == ' ')
 		p += 2;
+	else if (e - p > 3 && p[0] == '-' && p[1] == '-' && p[2] == ' ')
+		p += 3;
+	/* X.400 (Exchange 5.5): "c=US;a= ;p=Org;o=Site;dda:SMTP=addr;" */
+	if (e - p > 2 && (p[0] | 0x20) == 'c' && p[1] == '=' &&
+	    (b = mem_casefind(p, (size_t)(e - p), "smtp=")) != NULL)
+		p = b + 5;
 	/* sendmail: "554 <addr>... reason" */
 	if (e - p > 5 && p[0] >= '2' && p[0] <= '5' && p[1] >= '0' &&
 	    p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] == ' ' &&
@@ -304,6 +334,25 @@ addr_line(const struct line *ln, char *a, size_t asz, size_t *rest_r)
 		p++;
 	*rest_r = (size_t)(p - ln->p);
 	return 1;
+}
+
+/*
+ * "(expanded from: addr)" (sendmail, Postfix) or "(generated from addr)"
+ * (Exim): the address the sender used, before an alias or a forward. If
+ * a is not NULL, the address goes there. Returns 1 if the line is one.
+ */
+static int
+alias_line(const struct line *ln, char *a, size_t asz)
+{
+	char tmp[CAP_ADDRESS_BYTES + 1];
+
+	if (ln->n < 16 || ln->p[0] != '(' || ln->p[ln->n - 1] != ')' ||
+	    (!mem_caseprefix(ln->p + 1, ln->n - 1, "expanded from") &&
+	    !mem_caseprefix(ln->p + 1, ln->n - 1, "generated from")))
+		return 0;
+	if (a == NULL)
+		a = tmp, asz = sizeof tmp;
+	return addr_extract(ln->p + 14, ln->n - 14, a, asz) > 0;
 }
 
 /* Does the line start with "addr:" or "<addr>:"? */
@@ -528,7 +577,7 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 {
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
-	char a[CAP_ADDRESS_BYTES + 1];
+	char a[CAP_ADDRESS_BYTES + 1], b[CAP_ADDRESS_BYTES + 1];
 	size_t k, rest, prev = 0, talk = 0;
 	const char *src;
 
@@ -537,8 +586,33 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 		    "while talking to"))
 			talk = k;
 		/* (an address line holds an '@') */
-		if (memchr(ls->l[k].p, '@', ls->l[k].n) == NULL ||
-		    !addr_line(&ls->l[k], a, sizeof a, &rest))
+		if (!ls->l[k].at)
+			continue;
+		if (alias_line(&ls->l[k], a, sizeof a)) {
+			/* The line it belongs to, above its "(reason: ...)"
+			 * lines: an address, which was mailed as a; or
+			 * Exim's "an undisclosed address", a recipient. */
+			size_t j = k;
+
+			while (j > 0 && ls->l[j - 1].n > 0 &&
+			    ls->l[j - 1].p[0] == '(')
+				j--;
+			if (j > 0 && addr_line(&ls->l[j - 1], b, sizeof b,
+			    &rest)) {
+				rc = report_rcpt_find(r, b);
+				if (rc != NULL && rc->original == NULL &&
+				    strcmp(a, b) != 0)
+					rc->original = xstrdup(a);
+				continue;
+			}
+			if (only || report_rcpt_find(r, a) != NULL)
+				continue;
+			if ((rc = report_rcpt_add(r, a, "addr-line")) == NULL)
+				return;
+			rcpt_diag(rc, block_diagnostic(ls, k, ls->l[k].n));
+			continue;
+		}
+		if (!addr_line(&ls->l[k], a, sizeof a, &rest))
 			continue;
 		if (sendmail_summary(&ls->l[k])) {
 			/* sendmail: "554 <addr>... reason" sums up the
@@ -571,6 +645,43 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 	}
 }
 
+/* Is (s, n) a label that names a contact ("System Contact", "Postmaster
+ * address"), not a recipient nor a reason? */
+static int
+contact_label(const char *s, size_t n)
+{
+	return mem_casefind(s, n, "contact") != NULL ||
+	    mem_casefind(s, n, "postmaster") != NULL ||
+	    mem_casefind(s, n, "administrator") != NULL ||
+	    mem_casefind(s, n, "support") != NULL ||
+	    mem_casefind(s, n, "helpdesk") != NULL;
+}
+
+/* Does the label (s, n) name the recipient ("Recipient", "Undeliverable
+ * Address") rather than give the reason? */
+static int
+recipient_label(const char *s, size_t n)
+{
+	return mem_casefind(s, n, "recipient") != NULL ||
+	    mem_casefind(s, n, "address") != NULL ||
+	    mem_casefind(s, n, "adresse") != NULL ||
+	    mem_casefind(s, n, "destinata") != NULL ||
+	    mem_casefind(s, n, "empf") != NULL;
+}
+
+/*
+ * An address written as "[SMTP:x@y]" or "SMTP:x@y" (MailEnable, Exchange
+ * proxy addresses): (*b, *e) narrowed to the addr-spec.
+ */
+static void
+addr_unwrap(const char **b, const char **e)
+{
+	if (*e - *b >= 2 && **b == '[' && (*e)[-1] == ']')
+		(*b)++, (*e)--;
+	if (*e - *b > 5 && mem_caseprefix(*b, (size_t)(*e - *b), "smtp:"))
+		*b += 5;
+}
+
 /* Phrases after which a notice writes the failed address inline. */
 static const char *const inline_markers[] = {
 	"could not be delivered to", "couldn't be delivered to",
@@ -587,7 +698,7 @@ static const char *const inline_markers[] = {
 	"recipient address:", "recipient is", "for recipient",
 	"following address:", "following recipient:", "destinataire :",
 	"destinataire:", "adresse :", "empfanger:", "empfaenger:",
-	"destinatario:", "to:",
+	"destinatario:", "local mailbox", "to:",
 };
 
 /* "... could not be delivered to: <addr>" and the like. */
@@ -596,35 +707,62 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 {
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
+	struct buf col;
 	char a[CAP_ADDRESS_BYTES + 1];
-	size_t k, m, i;
+	size_t k, m, i, *off;
 
+	/* The lines with an address, runs of blanks made one space
+	 * ("undeliverable  to"): offsets into col, or -1 for none. */
+	off = xreallocarray(NULL, ls->n ? ls->n : 1, sizeof *off);
+	buf_init(&col, CAP_TEXT_BYTES);
+	for (k = 0; k < ls->n; k++) {
+		const struct line *ln = &ls->l[k];
+
+		off[k] = (size_t)-1;
+		if (!ln->at)
+			continue;
+		off[k] = col.len;
+		for (i = 0; i < ln->n; i++) {
+			char c = ln->p[i] == '\t' ? ' ' : ln->p[i];
+
+			if (c == ' ' && col.len > off[k] &&
+			    col.data[col.len - 1] == ' ')
+				continue;
+			buf_putc(&col, c);
+		}
+		buf_putc(&col, '\n');
+	}
 	for (m = 0; m < sizeof inline_markers / sizeof inline_markers[0];
 	    m++) {
 		for (k = 0; k < ls->n; k++) {
-			const struct line *ln = &ls->l[k];
-			const char *p, *e = ln->p + ln->n, *b;
+			const char *lp, *p, *e, *b, *nl;
 
+			if (off[k] == (size_t)-1)
+				continue;
+			lp = col.data + off[k];
+			nl = memchr(lp, '\n', col.len - off[k]);
+			e = nl != NULL ? nl : col.data + col.len;
 			/* the address follows the marker on its line */
-			if (!ln->at || (p = mem_casefind(ln->p, ln->n,
+			if ((p = mem_casefind(lp, (size_t)(e - lp),
 			    inline_markers[m])) == NULL)
 				continue;
 			/* "to:" only at the start of a line. */
-			if (strcmp(inline_markers[m], "to:") == 0 &&
-			    p != ln->p)
+			if (strcmp(inline_markers[m], "to:") == 0 && p != lp)
 				continue;
 			p += strlen(inline_markers[m]);
 			while (p < e && (*p == ' ' || *p == ':' || *p == '"' ||
-			    *p == '\'' || *p == '<' || *p == '(' || *p == '\t'))
+			    *p == '\'' || *p == '<' || *p == '(' || *p == '\t' ||
+			    *p == '['))
 				p++;
 			b = p;
 			while (p < e && *p != '>' && *p != '"' &&
 			    (*p != '\'' || addr_quote_inner(b, (size_t)(e - b),
 			    (size_t)(p - b))) && *p != ' ' && *p != ',' &&
-			    *p != ')' && *p != ';')
+			    *p != ')' && *p != ';' && *p != ']')
 				p++;
 			while (p > b && (p[-1] == '.' || p[-1] == ':'))
 				p--;
+			addr_unwrap(&b, &p);
 			if (!addr_plausible(b, (size_t)(p - b)) ||
 			    (size_t)(p - b) >= sizeof a)
 				continue;
@@ -636,12 +774,15 @@ scan_inline(struct report_ctx *ctx, const struct lines *ls)
 			    addr_excluded(ctx, a))
 				continue;
 			if ((rc = report_rcpt_add(r, a, "inline")) == NULL)
-				return;
+				goto out;
 			rcpt_diag(rc, block_diagnostic(ls, k, 0));
 		}
 		if (r->nrcpt > 0)
-			return;
+			break;
 	}
+out:
+	buf_free(&col);
+	free(off);
 }
 
 /* Is (s, n) the name of an address field of the original ("From",
@@ -668,14 +809,15 @@ header_label(const char *s, size_t n)
 }
 
 /* "Reason text: addr" (IMail and others): the address ends the line and
- * the text before the colon is the diagnostic. */
+ * the text before the colon is the diagnostic; after "Recipient:" it is
+ * the lines that follow. */
 static void
 scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
 {
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
-	char a[CAP_ADDRESS_BYTES + 1];
-	size_t k, i;
+	char a[CAP_ADDRESS_BYTES + 1], *diag, *more;
+	size_t k, i, ll;
 
 	for (k = 0; k < ls->n; k++) {
 		const struct line *ln = &ls->l[k];
@@ -686,13 +828,15 @@ scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
 		c = b;
 		while (c > ln->p && (c[-1] == ' ' || c[-1] == '\t'))
 			c--;
-		if (c <= ln->p + 3 || c[-1] != ':' || header_label(ln->p,
-		    (size_t)(c - 1 - ln->p)))
+		ll = c > ln->p ? (size_t)(c - 1 - ln->p) : 0;
+		if (c <= ln->p + 3 || c[-1] != ':' || header_label(ln->p, ll) ||
+		    contact_label(ln->p, ll))
 			continue;
 		if (*b == '<')
 			b++;
 		if (e > b && e[-1] == '>')
 			e--;
+		addr_unwrap(&b, &e);
 		if (!addr_plausible(b, (size_t)(e - b)) ||
 		    (size_t)(e - b) >= sizeof a)
 			continue;
@@ -704,8 +848,21 @@ scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
 			continue;
 		if ((rc = report_rcpt_add(r, a, "reason-colon-addr")) == NULL)
 			return;
-		rcpt_diag(rc, report_str(ln->p, (size_t)(c - 1 - ln->p),
-		    CAP_DIAGNOSTIC_BYTES));
+		diag = report_str(ln->p, ll, CAP_DIAGNOSTIC_BYTES);
+		if (recipient_label(ln->p, ll) &&
+		    (more = block_diagnostic(ls, k, ln->n)) != NULL) {
+			/* "Invalid address: x" keeps its label's words. */
+			struct buf d;
+
+			buf_init(&d, CAP_DIAGNOSTIC_BYTES);
+			buf_puts(&d, diag);
+			buf_putc(&d, ' ');
+			buf_puts(&d, more);
+			free(diag);
+			free(more);
+			diag = buf_steal(&d);
+		}
+		rcpt_diag(rc, diag);
 	}
 }
 

@@ -93,9 +93,24 @@ addr_plausible(const char *s, size_t n)
 		    c == ',' || c == ';' || c == '\\' || c == '"' || c == 127)
 			return 0;
 	}
+	/* The local part: no ':' ("smtp:x@y", "mailto:x@y") nor brackets
+	 * ("[SMTP:x@y]"), which only quoting would allow. */
+	for (i = 0; i < local; i++)
+		if (s[i] == ':' || s[i] == '[' || s[i] == ']')
+			return 0;
 	/* The domain: labels and dots, or an address literal. */
 	if (at[1] == '.' || s[n - 1] == '.')
 		return 0;
+	if (at[1] == '[')
+		return s[n - 1] == ']';
+	for (i = local + 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c >= 0x80))
+			return 0;
+	}
 	return 1;
 }
 
@@ -1173,7 +1188,9 @@ dsn_emit(struct report_ctx *ctx, struct dsn_rec *d)
 	rc = report_rcpt_add(r, addr, "dsn");
 	if (rc == NULL)
 		goto out;
-	if (d->has_original)
+	/* The address mailed, when the one that failed is another (an
+	 * alias, a forward): the platform knows its users by it. */
+	if (d->has_original && strcmp(d->original, addr) != 0)
 		rc->original = report_str(d->original, strlen(d->original),
 		    CAP_ADDRESS_BYTES);
 	if (d->action != NULL) {

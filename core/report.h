@@ -42,7 +42,9 @@ enum report_type {
 /* One bounced (or reported) recipient. Unknown fields are NULL / 0. */
 struct report_rcpt {
 	char *address;		/* lowercased addr-spec, no <>, or NULL */
-	char *original;		/* Original-Recipient addr-spec, if given */
+	char *original;		/* the address mailed, when not address: the
+				 * DSN's Original-Recipient, a notice's
+				 * "(expanded from: x)"; else NULL */
 	char *action;		/* lowercased DSN Action: failed, delayed... */
 	char *status;		/* DSN/enhanced status "5.1.1" */
 	int reply_code;		/* SMTP reply code 200..599, or 0 */

@@ -52,13 +52,14 @@
 
 /* The keys of a --json line, in their order. */
 enum key {
-	K_FILE, K_RECIPIENT, K_REASON, K_CATEGORY, K_STATUS, K_REPLY_CODE,
-	K_ACTION, K_DIAGNOSTIC, K_RULE, K_MATCHED, K_SOURCE, K_MESSAGE_ID,
-	NKEYS
+	K_FILE, K_RECIPIENT, K_ORIGINAL, K_REASON, K_CATEGORY, K_STATUS,
+	K_REPLY_CODE, K_ACTION, K_DIAGNOSTIC, K_RULE, K_MATCHED, K_SOURCE,
+	K_MESSAGE_ID, NKEYS
 };
 static const char *const key_name[NKEYS] = {
-	"file", "recipient", "reason", "category", "status", "reply_code",
-	"action", "diagnostic", "rule", "matched", "source", "message_id",
+	"file", "recipient", "original_recipient", "reason", "category",
+	"status", "reply_code", "action", "diagnostic", "rule", "matched",
+	"source", "message_id",
 };
 
 /* What one thread needs to read and classify. */
@@ -273,6 +274,7 @@ emit(struct worker *w, const char *file, const struct report *r,
 	put_key(w, K_FILE);
 	buf_append(w->out, w->file, w->filelen);
 	put_str(w, K_RECIPIENT, rc ? rc->address : NULL);
+	put_str(w, K_ORIGINAL, rc ? rc->original : NULL);
 	put_static(w, K_REASON, v->reason);
 	put_static(w, K_CATEGORY, category_name(v->category));
 	put_str(w, K_STATUS, rc ? rc->status : NULL);

@@ -289,8 +289,10 @@ tag_applies(const struct item *it, const struct report_rcpt *rc,
 		return 0;
 	if (it->report->nrcpt <= 1)
 		return 1;
-	return rc != NULL && rc->address != NULL &&
-	    addr_same(rc->address, role_address(a, it->tag_role));
+	return rc != NULL && ((rc->address != NULL &&
+	    addr_same(rc->address, role_address(a, it->tag_role))) ||
+	    (rc->original != NULL &&
+	    addr_same(rc->original, role_address(a, it->tag_role))));
 }
 
 /*
@@ -309,11 +311,25 @@ sent_to(const struct item *it, const char *address)
 			continue;
 		}
 		for (k = 0; k < it->report->nrcpt; k++)
-			if (it->report->rcpt[k].address != NULL &&
-			    addr_same(it->sent[i], it->report->rcpt[k].address))
+			if ((it->report->rcpt[k].address != NULL &&
+			    addr_same(it->sent[i],
+			    it->report->rcpt[k].address)) ||
+			    (it->report->rcpt[k].original != NULL &&
+			    addr_same(it->sent[i],
+			    it->report->rcpt[k].original)))
 				return 1;
 	}
 	return 0;
+}
+
+/* Was the returned original sent to recipient rc, under the address the
+ * bounce names or the one it says was mailed (Original-Recipient)? */
+static int
+rcpt_sent(const struct item *it, const struct report_rcpt *rc)
+{
+	return rc != NULL && ((rc->address != NULL &&
+	    sent_to(it, rc->address)) || (rc->original != NULL &&
+	    sent_to(it, rc->original)));
 }
 
 /*
@@ -377,9 +393,9 @@ all_verified(const struct item *it, const struct account *acc, size_t nacc)
 	for (k = 0; k < it->report->nrcpt; k++) {
 		const struct report_rcpt *rc = &it->report->rcpt[k];
 
-		if (rc->address == NULL)
+		if (rc->address == NULL && rc->original == NULL)
 			continue;
-		if (!tag_applies(it, rc, ta) && !sent_to(it, rc->address))
+		if (!tag_applies(it, rc, ta) && !rcpt_sent(it, rc))
 			return 0;
 	}
 	return 1;
@@ -491,6 +507,7 @@ resolve_account(const struct ctx *c, const struct item *it,
     const struct report_rcpt *rc, struct account *acc, size_t nacc,
     enum role *role_r)
 {
+	struct account *a;
 	size_t i;
 
 	*role_r = ROLE_NONE;
@@ -506,8 +523,14 @@ resolve_account(const struct ctx *c, const struct item *it,
 	/* require: the address only when the platform recorded sending
 	 * the returned original to it. */
 	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE &&
-	    (rc->address == NULL || !sent_to(it, rc->address)))
+	    !rcpt_sent(it, rc))
 		return NULL;
+	/* The address mailed (Original-Recipient, "expanded from") before
+	 * the one it was forwarded or aliased to. */
+	if (rc->original != NULL && (c->verp_key == NULL ||
+	    c->cfg->verp.mode != VERP_REQUIRE || sent_to(it, rc->original)) &&
+	    (a = find_account(acc, nacc, rc->original, role_r)) != NULL)
+		return a;
 	return find_account(acc, nacc, rc->address, role_r);
 }
 
@@ -537,6 +560,8 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "rcpt_index", json_integer((json_int_t)i));
 	json_object_set_new(e, "message_id", jstr(r->message_id));
 	json_object_set_new(e, "recipient", jstr(rc ? rc->address : NULL));
+	json_object_set_new(e, "original_recipient",
+	    jstr(rc ? rc->original : NULL));
 	json_object_set_new(e, "account_id",
 	    a ? json_integer(a->id) : json_null());
 	json_object_set_new(e, "role", jstr(policy_role_name(role)));
@@ -552,8 +577,7 @@ event_json(const struct ctx *c, const struct item *it, size_t i,
 	json_object_set_new(e, "matched", jstr(v->matched));
 	json_object_set_new(e, "replayed", json_boolean(c->opts->replay));
 	json_object_set_new(e, "verified", json_boolean(
-	    tag_applies(it, rc, a) || (rc != NULL && rc->address != NULL &&
-	    sent_to(it, rc->address))));
+	    tag_applies(it, rc, a) || rcpt_sent(it, rc)));
 	return e;
 }
 
@@ -589,12 +613,19 @@ batch_addresses(struct item *items, size_t n, size_t *naddr_r)
 		if (items[i].report == NULL)
 			continue;
 		for (k = 0; k < items[i].report->nrcpt; k++) {
-			const char *a = items[i].report->rcpt[k].address;
+			const struct report_rcpt *rc =
+			    &items[i].report->rcpt[k];
 
-			if (a == NULL)
-				continue;
-			addrs = xreallocarray(addrs, na + 1, sizeof *addrs);
-			addrs[na++] = a;
+			if (rc->address != NULL) {
+				addrs = xreallocarray(addrs, na + 1,
+				    sizeof *addrs);
+				addrs[na++] = rc->address;
+			}
+			if (rc->original != NULL) {
+				addrs = xreallocarray(addrs, na + 1,
+				    sizeof *addrs);
+				addrs[na++] = rc->original;
+			}
 		}
 	}
 	*naddr_r = na;

@@ -1166,6 +1166,57 @@ Test(policy, addresses_match_by_one_key, .timeout = 60)
 	    "FROM accounts WHERE id = 2", "hard,hard");
 }
 
+/*
+ * A forward or an alias: the DSN's Final-Recipient (or the notice's
+ * failed address) is not the address the platform mailed, which comes in
+ * Original-Recipient (or "(expanded from: ...)"). The account is found
+ * by the address mailed.
+ */
+Test(policy, forwarded_address_found_by_the_address_mailed, .timeout = 60)
+{
+	const char *db = setup("fwd", "(1, 'olga@fwd-one.example', NULL, "
+	    "NULL), (2, 'paul@fwd-two.example', NULL, NULL)");
+	const char *cfg = config("fwd", db, NULL);
+	char *m = dsn_at("olga.smith@mail.fwd-isp.example", HARD,
+	    time(NULL) - 60), *o;
+	static const char notice[] =
+	    "Return-Path: <>\r\n"
+	    "From: Mail Delivery Subsystem <MAILER-DAEMON@fwd-two.example>\r\n"
+	    "To: bounces@platform.example\r\n"
+	    "Subject: Returned mail: see transcript for details\r\n"
+	    "Message-ID: <fwd-notice@fwd-two.example>\r\n"
+	    "\r\n"
+	    "   ----- The following addresses had permanent fatal errors "
+	    "-----\r\n"
+	    "paul.p@inbox.fwd-isp.example\r\n"
+	    "    (expanded from: paul@fwd-two.example)\r\n"
+	    "\r\n"
+	    "   ----- Transcript of session follows -----\r\n"
+	    "... while talking to inbox.fwd-isp.example.:\r\n"
+	    ">>> RCPT To:<paul.p@inbox.fwd-isp.example>\r\n"
+	    "<<< 550 5.1.1 <paul.p@inbox.fwd-isp.example>... User unknown\r\n"
+	    "550 5.1.1 paul.p@inbox.fwd-isp.example... User unknown\r\n";
+
+	/* The DSN names the forward; Original-Recipient the address. */
+	o = strstr(m, "Action: ");
+	cr_assert_not_null(o);
+	cr_assert(asprintf(&o, "%.*sOriginal-Recipient: rfc822; "
+	    "Olga@fwd-one.example\r\n%s", (int)(o - m), m, o) > 0);
+	live_deliver("fwd", "INBOX", o, strlen(o));
+	live_deliver("fwd", "INBOX", notice, sizeof notice - 1);
+	free(o);
+	free(m);
+	run_ok(cfg);
+	cr_assert_eq(live_count("fwd", "Archive"), 2);
+	cr_assert_eq(live_count("fwd", "Review"), 0);
+	sql_is(db, "SELECT string_agg(id || ':' || primary_state, ' ' "
+	    "ORDER BY id) FROM accounts", "1:hard 2:hard");
+	sql_is(db, "SELECT string_agg(recipient || '=' || account_id, ' ' "
+	    "ORDER BY account_id) FROM rebond.events",
+	    "olga.smith@mail.fwd-isp.example=1 "
+	    "paul.p@inbox.fwd-isp.example=2");
+}
+
 Test(policy, bounced_validation_mail, .timeout = 60)
 {
 	const char *db = setup("val", "(1, 'sam@val.example', NULL, NULL)");

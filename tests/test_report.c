@@ -113,7 +113,8 @@ Test(report, dsn_fields_folded)
 	cr_assert_eq(r->type, REPORT_DSN);
 	cr_assert_eq(r->nrcpt, 1);
 	cr_assert_str_eq(r->rcpt[0].address, "alice@example.com");
-	cr_assert_str_eq(r->rcpt[0].original, "alice@example.com");
+	/* Original-Recipient the same address: not repeated. */
+	cr_assert_null(r->rcpt[0].original);
 	cr_assert_str_eq(r->rcpt[0].action, "failed");
 	cr_assert_str_eq(r->rcpt[0].status, "5.1.1");
 	cr_assert_eq(r->rcpt[0].reply_code, 550);
@@ -487,7 +488,7 @@ Test(report, apostrophe_in_dsn_and_notice)
 
 	cr_assert_eq(r->nrcpt, 1);
 	cr_expect_str_eq(r->rcpt[0].address, "o'neil+x@example.com");
-	cr_expect_str_eq(r->rcpt[0].original, "o'neil+x@example.com");
+	cr_expect_null(r->rcpt[0].original);
 	report_free(&r);
 	free(m);
 	r = report_parse(notice, sizeof notice - 1, 0);
@@ -880,4 +881,186 @@ Test(report, parser_kept_between_messages)
 		}
 	report_parser_free(&p);
 	cr_assert_null(p);
+}
+
+/*
+ * Where non-standard notices name the failed recipient, one case per
+ * layout: the recipients found (in order, comma-separated), the address
+ * mailed when the notice gives another (original), a word the
+ * diagnostic must hold. The notices are written after the layouts of
+ * MailEnable, HotPOP, Exchange 5.5 (X.400), Exim, sendmail, Demon,
+ * MDaemon, IMail, mail.ru and others; addresses that must not come out
+ * (a contact, the original's list headers, "mailto:" links) are in them.
+ */
+struct ncase {
+	const char *name;
+	const char *head;	/* header fields (From, Subject...) */
+	const char *body;
+	const char *want;	/* recipients, "a,b"; "" for none */
+	const char *original;	/* of the first recipient, or NULL */
+	const char *diag;	/* a word of its diagnostic, or NULL */
+};
+
+static const struct ncase notice_cases[] = {
+	{ "mailenable bracketed SMTP: address",
+	  "From: \"Delivery Subsystem\" <POSTMASTER@mx.example.net>\n"
+	  "Subject: Message Delivery Failure\n",
+	  "MailEnable: Message could not be delivered to some recipients.\n"
+	  "The following recipient(s) could not be reached:\n\n"
+	  "\tRecipient: [SMTP:anna@example.com]\n"
+	  "\tReason: Remote SMTP Server Returned: 550 Requested action not "
+	  "taken: mailbox unavailable\n\n",
+	  "anna@example.com", NULL, "550 Requested" },
+	{ "a contact address is not a recipient",
+	  "From: MAILER-DAEMON@pop.example.net\n"
+	  "Subject: Returned mail\n",
+	  "Undeliverable Address: ben@example.com\n\n"
+	  "Reason: The email you sent to the address specified\n"
+	  "above has been returned because the recipient is over disk "
+	  "quota.\n\n"
+	  "System Contact: postmaster@pop.example.net\n",
+	  "ben@example.com", NULL, "disk quota" },
+	{ "exchange 5.5 X.400 address, not the original's To",
+	  "From: System Administrator <postmaster@example.com>\n"
+	  "Subject: Undeliverable: Results\n",
+	  "Your message\n\n"
+	  "  To:      team@lists.example.org\n"
+	  "  Subject: Results\n\n"
+	  "did not reach the following recipient(s):\n\n"
+	  "c=US;a= ;p=Org;o=Site;dda:SMTP=carl@example.COM; on Fri, 4 Oct "
+	  "2002\n"
+	  "    The recipient name is not recognized\n",
+	  "carl@example.com", NULL, NULL },
+	{ "exim: an undisclosed address generated from one",
+	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+	  "Subject: Mail delivery failed: returning message to sender\n",
+	  "This message was created automatically by mail delivery "
+	  "software.\n\n"
+	  "A message that you sent could not be delivered to one or more of "
+	  "its\nrecipients. This is a permanent error. The following "
+	  "address(es) failed:\n\n"
+	  "  an undisclosed address\n"
+	  "    (generated from dina@example.com)\n",
+	  "dina@example.com", NULL, NULL },
+	{ "sendmail: expanded from the address mailed",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+	  "Subject: Returned mail: Too many hops\n",
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "erin@mail.example.net\n"
+	  "    (expanded from: erin@example.com)\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "554 Too many hops 26 (25 max)\n",
+	  "erin@mail.example.net", "erin@example.com", NULL },
+	{ "expanded from, below the reason; not a second recipient",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+	  "Subject: Returned mail: see transcript for details\n",
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "lena@example.com\n"
+	  "    (reason: 553 Sender Policy Framework (SPF) fail)\n"
+	  "    (expanded from: <Lena.K@example.org>)\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "... while talking to mx.example.com.:\n"
+	  ">>> DATA\n"
+	  "<<< 553 Sender Policy Framework (SPF) fail\n",
+	  "lena@example.com", "lena.k@example.org", "SPF" },
+	{ "a quoted address; the returned list headers are not read",
+	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+	  "Subject: Mail delivery failure\n",
+	  "The following message, addressed to 'fred@example.com',\n"
+	  "failed because it has not been collected after 30 days\n\n"
+	  "---- START OF RETURNED MESSAGE ----\n"
+	  "From: news@platform.example.com\n"
+	  "List-Subscribe: <http://lists.example.org/listinfo/news>,\n"
+	  "\t<mailto:news-request@lists.example.org?subject=subscribe>\n"
+	  "List-Post:\n"
+	  "\t<mailto:news@lists.example.org>\n",
+	  "fred@example.com", NULL, NULL },
+	{ "mdaemon: address, dash, reason",
+	  "From: MDaemon@mx.example.net\n"
+	  "Subject: Warning: gina@example.com - User unknown!\n",
+	  "gina@example.com - no such user here.\n\n"
+	  "There is no user by that name at this server.\n",
+	  "gina@example.com", NULL, "no such user" },
+	{ "blanks doubled after the marker",
+	  "From: \"Postmaster\" <postmaster@mx.example.net>\n"
+	  "Subject: Undeliverable Mail\n",
+	  "undeliverable  to hank@example.com\n\n"
+	  "Original message follows.\n",
+	  "hank@example.com", NULL, NULL },
+	{ "a double-dash bullet",
+	  "From: \"Mail Delivery System\" <mailer-daemon@mx.example.net>\n"
+	  "Subject: Email Delivery Failure\n",
+	  "This is a delivery failure notification message indicating that\n"
+	  "an email addressed to email address :\n"
+	  "-- ivy@example.com\n"
+	  "could not be delivered. The problem appears to be :\n"
+	  "-- Recipient server unavailable or busy\n",
+	  "ivy@example.com", NULL, NULL },
+	{ "From: <> is a mail system, even auto-replied",
+	  "From: <>\n"
+	  "Auto-Submitted: auto-replied\n",
+	  "You sent mail to jack@example.com. That's not a valid user "
+	  "here.\n",
+	  "jack@example.com", NULL, NULL },
+	{ "local mailbox ... is unavailable",
+	  "From: Mail Delivery System <Mailer-Daemon@mx.example.ru>\n"
+	  "Subject: Undelivered\n",
+	  "  Message was not accepted -- invalid mailbox.\n"
+	  " Local mailbox kim@example.ru is unavailable: user not found\n",
+	  "kim@example.ru", NULL, NULL },
+	{ "no address: nothing made up from links",
+	  "From: MAILER-DAEMON@mx.example.net\n"
+	  "Subject: Undelivered Mail\n",
+	  "Your message could not be delivered.\n"
+	  "See <mailto:help@example.net?subject=bounce> for help.\n",
+	  "", NULL, NULL },
+};
+
+Test(report, notice_recipients)
+{
+	size_t i, k;
+
+	for (i = 0; i < sizeof notice_cases / sizeof notice_cases[0]; i++) {
+		const struct ncase *c = &notice_cases[i];
+		struct buf m, got;
+		struct report *r;
+
+		buf_init(&m, 1 << 20);
+		buf_puts(&m, c->head);
+		buf_puts(&m, "To: bounces@platform.example.com\n"
+		    "Message-ID: <n1@mx.example.net>\n\n");
+		buf_puts(&m, c->body);
+		r = report_parse(m.data, m.len, 0);
+		buf_init(&got, 1 << 16);
+		for (k = 0; k < r->nrcpt; k++) {
+			if (k > 0)
+				buf_putc(&got, ',');
+			buf_puts(&got, r->rcpt[k].address ?
+			    r->rcpt[k].address : "-");
+		}
+		buf_putc(&got, '\0');
+		cr_expect_str_eq(got.data, c->want, "%s: got \"%s\"",
+		    c->name, got.data);
+		if (r->nrcpt > 0 && c->original != NULL)
+			cr_expect(r->rcpt[0].original != NULL &&
+			    strcmp(r->rcpt[0].original, c->original) == 0,
+			    "%s: original %s", c->name, r->rcpt[0].original ?
+			    r->rcpt[0].original : "(none)");
+		else if (r->nrcpt > 0)
+			cr_expect_null(r->rcpt[0].original, "%s: original %s",
+			    c->name, r->rcpt[0].original);
+		if (r->nrcpt > 0 && c->diag != NULL)
+			cr_expect(r->rcpt[0].diagnostic != NULL &&
+			    mem_casefind(r->rcpt[0].diagnostic,
+			    strlen(r->rcpt[0].diagnostic), c->diag) != NULL,
+			    "%s: diagnostic \"%s\"", c->name,
+			    r->rcpt[0].diagnostic ? r->rcpt[0].diagnostic :
+			    "(none)");
+		cr_expect_neq(r->type, REPORT_AUTOREPLY, "%s: auto-reply",
+		    c->name);
+		assert_clean(r, c->name);
+		report_free(&r);
+		buf_free(&got);
+		buf_free(&m);
+	}
 }
