@@ -676,6 +676,20 @@ MCASES(classify, transcripts,
       "<u@example.org>:\n192.0.2.1 does not like recipient.\nRemote host "
       "said: 530 5.7.0 Authentication required\nGiving up on 192.0.2.1.\n",
       "securityerror" },
+    /* "SMTP:RCPT host x: 553 ..." names the command: the directory
+     * refused the address, no filter did. */
+    { "smtp:rcpt unknown user", MD, "", "", "", "", "", "",
+      "Delivery to the following recipients failed permanently:\n\n"
+      "   * u@example.org\n\n"
+      "==========================================================\n"
+      "                    Technical details:\n\n"
+      "SMTP:RCPT host 192.0.2.1: 553 5.3.0 <u@example.org>... No such "
+      "user here\n", "userunknown" },
+    { "smtp:data unknown user", MD, "", "", "", "", "", "",
+      "Delivery to the following recipients failed permanently:\n\n"
+      "   * u@example.org\n\n"
+      "SMTP:DATA host 192.0.2.1: 550 5.7.1 No such user here\n",
+      "filtered" },
     /* A list manager's loop alert names no recipient. */
     { "list loop", "list-admin@example.org", "", "", "", "", "", "",
       "Duplicated Message-ID in <list@example.org>.\n\n\n"
