@@ -51,6 +51,8 @@ static const char *const original_markers[] = {
 static const char *const dashed_markers[] = {
 	"start of returned message", "returned message",
 	"original message", "unsent message", "start of original message",
+	"header of the source mail", "header of the original",
+	"headers of the original",
 	"copy of the message", "message headers follow",
 };
 
@@ -345,14 +347,34 @@ static int
 alias_line(const struct line *ln, char *a, size_t asz)
 {
 	char tmp[CAP_ADDRESS_BYTES + 1];
+	const char *p, *e = ln->p + ln->n - 1, *b;
+	size_t i;
 
-	if (ln->n < 16 || ln->p[0] != '(' || ln->p[ln->n - 1] != ')' ||
-	    (!mem_caseprefix(ln->p + 1, ln->n - 1, "expanded from") &&
-	    !mem_caseprefix(ln->p + 1, ln->n - 1, "generated from")))
+	if (ln->n < 16 || ln->p[0] != '(' || *e != ')')
+		return 0;
+	if (mem_caseprefix(ln->p + 1, ln->n - 1, "expanded from"))
+		p = ln->p + 14;
+	else if (mem_caseprefix(ln->p + 1, ln->n - 1, "generated from"))
+		p = ln->p + 15;
+	else
 		return 0;
 	if (a == NULL)
 		a = tmp, asz = sizeof tmp;
-	return addr_extract(ln->p + 14, ln->n - 14, a, asz) > 0;
+	/* the address alone, as written ("x@y..." is none) */
+	while (p < e && (*p == ':' || *p == ' '))
+		p++;
+	if (p < e && *p == '<')
+		p++;
+	b = p;
+	while (p < e && *p != '>' && *p != ' ')
+		p++;
+	if (!addr_plausible(b, (size_t)(p - b)) || (size_t)(p - b) >= asz ||
+	    memchr(strchr(b, '@'), '.', (size_t)(p - strchr(b, '@'))) == NULL)
+		return 0;
+	for (i = 0; i < (size_t)(p - b); i++)
+		a[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i]);
+	a[p - b] = '\0';
+	return 1;
 }
 
 /* Does the line start with "addr:" or "<addr>:"? */

@@ -103,14 +103,11 @@ addr_plausible(const char *s, size_t n)
 		return 0;
 	if (at[1] == '[')
 		return s[n - 1] == ']';
-	for (i = local + 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c >= 0x80))
+	/* (Not a host name's either, but a platform may hold what its
+	 * user typed, "x@#example.net": only a link's characters.) */
+	for (i = local + 1; i < n; i++)
+		if (strchr("?=&/:[]", s[i]) != NULL)
 			return 0;
-	}
 	return 1;
 }
 

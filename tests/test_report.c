@@ -1008,6 +1008,37 @@ static const struct ncase notice_cases[] = {
 	  "  Message was not accepted -- invalid mailbox.\n"
 	  " Local mailbox kim@example.ru is unavailable: user not found\n",
 	  "kim@example.ru", NULL, NULL },
+	{ "a header attached after a rule line is the original's",
+	  "From: \"Mail System\" <>\n"
+	  "Subject: Mail Error\n",
+	  "Your mail cannot be delivered to the following address(es):\n\n"
+	  " dylan \"(0), ErrMsg=mail box space not enough, account=dylan \"\n\n"
+	  "---- Header of the source mail attached ----\n\n"
+	  "From: <chris@example.org>\n"
+	  "List-Post: <mailto:list@lists.example.org>\n"
+	  "Cc: <list@lists.example.org>\n",
+	  "", NULL, NULL },
+	{ "an alias cut short by a list archive is none",
+	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+	  "Subject: Mail delivery failed: returning message to sender\n",
+	  "This message was created automatically by mail delivery "
+	  "software.\n\n"
+	  "A message that you sent could not be delivered to one or more of "
+	  "its\nrecipients. This is a permanent error. The following "
+	  "address(es) failed:\n\n"
+	  "  mona@example.com\n"
+	  "    (generated from list@mona...)\n"
+	  "    SMTP error from remote mail server after RCPT TO:"
+	  "<mona@example.com>:\n"
+	  "    550 5.1.1 No such user\n",
+	  "mona@example.com", NULL, "550 5.1.1" },
+	{ "a domain no host could have, as typed",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\n"
+	  "Subject: Returned mail: see transcript for details\n",
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "<nina@#example.net>\n"
+	  "    (reason: 550 Host unknown)\n",
+	  "nina@#example.net", NULL, "host unknown" },
 	{ "no address: nothing made up from links",
 	  "From: MAILER-DAEMON@mx.example.net\n"
 	  "Subject: Undelivered Mail\n",

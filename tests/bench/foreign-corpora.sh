@@ -1,0 +1,83 @@
+#!/bin/sh
+# foreign-corpora.sh - rebond on real bounces from outside Sisimai's
+# collection: the test messages of two other bounce parsers packaged by
+# Debian, flufl.bounce (GNU Mailman's: python3-flufl.bounce, 116 messages,
+# with the recipients each one names) and Mail::DeliveryStatus::BounceParser
+# (the source package of libmail-deliverystatus-bounceparser-perl, 126
+# messages). Prints how often rebond reads them as Sisimai does (reasons
+# and categories, per file), and for flufl.bounce's messages how often it
+# finds exactly the recipients that project's tests expect, next to
+# Sisimai's figure. A measure: it never fails a build.
+#
+# The packages are fetched once into REBOND_FOREIGN_CACHE
+# (${XDG_CACHE_HOME:-$HOME/.cache}/rebond/foreign) from the Debian archive
+# (REBOND_DEBIAN_MIRROR, http://deb.debian.org/debian); REBOND_FOREIGN_VERBOSE=1
+# lists every file that differs. Exit 77 when rebond, Sisimai, python3 or
+# the packages cannot be had.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+bin=${REBOND_BIN:-$top/rebond}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+mirror=${REBOND_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+cache=${REBOND_FOREIGN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rebond/foreign}
+[ -x "$bin" ] || { echo "SKIP: $bin not built" >&2; exit 77; }
+perl -MSisimai -e 1 2>/dev/null ||
+    { echo "SKIP: libsisimai-perl not installed" >&2; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: no python3" >&2; exit 77; }
+mkdir -p "$cache" || exit 1
+cd "$cache" || exit 1
+
+# flufl.bounce: its tests and messages are in the binary package.
+fl=$cache/flufl/usr/lib/python3/dist-packages/flufl/bounce
+if [ ! -d "$fl/tests/data" ]; then
+	rm -rf flufl ./python3-flufl.bounce_*.deb
+	apt-get download python3-flufl.bounce >/dev/null 2>&1 &&
+	    dpkg-deb -x ./python3-flufl.bounce_*.deb flufl ||
+	    { echo "SKIP: cannot fetch python3-flufl.bounce" >&2; exit 77; }
+fi
+# BounceParser: its t/corpus is in the source package only.
+bp=$(ls -d "$cache"/Mail-DeliveryStatus-BounceParser-*/t/corpus 2>/dev/null |
+    head -n 1)
+if [ -z "$bp" ]; then
+	src=libmail-deliverystatus-bounceparser-perl
+	ver=$(apt-cache show "$src" 2>/dev/null |
+	    sed -n 's/^Version: \(.*:\)\{0,1\}\([^-]*\)-[^-]*$/\2/p' | head -n 1)
+	[ -n "$ver" ] || { echo "SKIP: no $src in apt's lists" >&2; exit 77; }
+	got=
+	for z in xz gz; do
+		url=$mirror/pool/main/libm/$src/${src}_$ver.orig.tar.$z
+		if python3 -c 'import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=60) as r, \
+    open(sys.argv[2], "wb") as o:
+    o.write(r.read())' "$url" "bp.orig.tar.$z" 2>/dev/null &&
+		    tar xf "bp.orig.tar.$z" 2>/dev/null; then
+			got=1
+			break
+		fi
+	done
+	[ -n "$got" ] || { echo "SKIP: cannot fetch $src's source" >&2; exit 77; }
+	bp=$(ls -d "$cache"/Mail-DeliveryStatus-BounceParser-*/t/corpus |
+	    head -n 1)
+fi
+
+work=$(mktemp -d /tmp/rebond-foreign.XXXXXX) || exit 1
+trap 'rm -rf "$work"' EXIT
+cats=$top/../shared/corpus/categories.tsv
+[ -f "$cats" ] || cats=${REBOND_CATEGORIES:-}
+[ -f "$cats" ] || { echo "SKIP: no categories.tsv (REBOND_CATEGORIES)" >&2; exit 77; }
+echo "foreign-corpora: rebond $("$bin" --version 2>/dev/null | head -n 1)," \
+    "Sisimai $(perl -MSisimai -e 'print $Sisimai::VERSION')"
+for set in flufl:"$fl/tests/data" bounceparser:"$bp"; do
+	name=${set%%:*}
+	dir=${set#*:}
+	"$bin" classify --json "$dir" >"$work/$name.jsonl" 2>"$work/$name.err"
+	perl "$here/foreign/sisimai.pl" "$dir"/* >"$work/$name.tsv" 2>/dev/null
+	if [ "$name" = flufl ]; then
+		python3 "$here/foreign/score.py" "$name" "$work/$name.jsonl" \
+		    "$work/$name.tsv" "$cats" "$fl/testing/helpers.py"
+	else
+		python3 "$here/foreign/score.py" "$name" "$work/$name.jsonl" \
+		    "$work/$name.tsv" "$cats"
+	fi
+done
