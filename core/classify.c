@@ -929,8 +929,7 @@ classify_one(struct classify_ctx *ctx, size_t i, struct verdict *v_r)
 
 	/* The recipient's diagnostic; the notice when it has none. */
 	dlen = rc->diagnostic ? strlen(rc->diagnostic) : 0;
-	notice = r->text_len > 0 && (dlen == 0 || (r->nrcpt == 1 &&
-	    (rc->source == NULL || strcmp(rc->source, "dsn") != 0)));
+	notice = r->text_len > 0 && (dlen == 0 || r->nrcpt == 1);
 	if (dlen == 0 && notice) {
 		e->t = notice_scan(ctx);
 		notice = 0;

@@ -690,6 +690,15 @@ MCASES(classify, transcripts,
       "   * u@example.org\n\n"
       "SMTP:DATA host 192.0.2.1: 550 5.7.1 No such user here\n",
       "filtered" },
+    /* An X.400 gateway's DSN field says only "Unknown"; its notice
+     * gives the cause: read before a generic word. */
+    { "x400 diag, notice decides", "postmaster@example.net", "",
+      "", "", "u@example.org", "5.0.0",
+      "Reason 1 (Unable-To-Transfer); Diagnostic -1 (Unknown)",
+      "Your message was not delivered to:\n        u@example.org\n"
+      "for the following reason:\nDiagnostic was Unable to transfer, -1\n"
+      "Information MTA '192.0.2.1' gives error message 5.7.1 Unable to "
+      "relay for u@example.org\n", "norelaying" },
     /* A list manager's loop alert names no recipient. */
     { "list loop", "list-admin@example.org", "", "", "", "", "", "",
       "Duplicated Message-ID in <list@example.org>.\n\n\n"
