@@ -2438,6 +2438,7 @@ header_fields(struct report *r, const struct hdr_block *top, unsigned skip)
 /* What a parser keeps between messages: allocations, not contents. */
 struct report_parser {
 	struct buf copy;	/* libetpan's copy */
+	struct buf lf;		/* a message with CR line ends, with LF */
 	struct buf text;	/* the text of the notice, as gathered */
 	struct hdr_block top;	/* the bounce's own header */
 	unsigned skip;		/* REPORT_SKIP_* */
@@ -2489,6 +2490,45 @@ report_init(void)
 }
 
 /*
+ * Old Mac mail programs end lines with a bare CR (Sisimai's collection
+ * keeps such bounces), and a CRLF message converted so ends them with
+ * two (report.h).
+ */
+const char *
+report_lf_lines(struct buf *b, const char *data, size_t *len_r)
+{
+	size_t len = *len_r, i, o = 0, w;
+	const char *cr, *e = data + len;
+
+	/* (a message with an LF anywhere is left as it is: the search
+	 * stops at its first line end) */
+	if (data == NULL || memchr(data, '\n', len) != NULL ||
+	    (cr = memchr(data, '\r', len)) == NULL)
+		return data;
+	/* the first line end: "\r" or "\r\r", then the next line */
+	w = cr + 1 < e && cr[1] == '\r' ? 2 : 1;
+	if (cr + w >= e || cr[w] == '\n' || cr[w] == '\r')
+		return data;
+	buf_reuse(b, len);
+	buf_reserve(b, len);
+	if (b->data == NULL)
+		return data;
+	for (i = 0; i < len; i++) {
+		if (data[i] != '\r') {
+			b->data[o++] = data[i];
+			continue;
+		}
+		if (w == 2 && i + 1 < len && data[i + 1] == '\r')
+			i++;
+		b->data[o++] = '\n';
+	}
+	b->data[o] = '\0';
+	b->len = o;
+	*len_r = o;
+	return b->data;
+}
+
+/*
  * report_parse(); libetpan's copy leaves parts out when strip is set
  * (mime_strip_copy), the HTML ones too when strip_html is: then *again_r
  * is set, and the report is only to be freed, when the walk found that it
@@ -2508,6 +2548,7 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 	int capped = 0, parsed = 0, stripped_html = 0;
 
 	report_init();
+	data = report_lf_lines(&p->lf, data, &len);
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
 	ctx.r = r;
@@ -2630,6 +2671,7 @@ report_parser_new(unsigned skip)
 
 	p->skip = skip;
 	buf_init(&p->copy, 0);
+	buf_init(&p->lf, 0);
 	buf_init(&p->text, 0);
 	hdr_init(&p->top);
 	return p;
@@ -2643,6 +2685,7 @@ report_parser_free(struct report_parser **pp)
 	if (pp == NULL || (p = *pp) == NULL)
 		return;
 	buf_free(&p->copy);
+	buf_free(&p->lf);
 	buf_free(&p->text);
 	hdr_free(&p->top);
 	free(p);

@@ -127,6 +127,16 @@ struct report_parser *report_parser_new(unsigned skip);
 /* Free a parser and its buffers; set *pp to NULL. NULL-safe. */
 void report_parser_free(struct report_parser **pp);
 
+/*
+ * A message without LF whose lines end with a CR (old Mac mail programs),
+ * or two (a CRLF message converted so), as LF lines: the copy in b
+ * (its former contents forgotten), *len_r updated; else data itself.
+ * report_parse() does it; a reader that splits an mbox does it first.
+ */
+struct buf;
+const char *report_lf_lines(struct buf *b, const char *data,
+    size_t *len_r);
+
 /* As report_parse(), with p's buffers. */
 struct report *report_parser_parse(struct report_parser *p,
     const char *data, size_t len, int truncated);

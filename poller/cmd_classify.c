@@ -69,6 +69,7 @@ struct worker {
 	size_t incap;
 	int atime;		/* O_NOATIME was refused */
 	struct buf msg;		/* a message of a streamed mbox */
+	struct buf lf;		/* an mbox with CR line ends, with LF */
 	struct report_parser *parser;	/* its buffers kept */
 	/*
 	 * --json: the value of the current file name, a string reused for
@@ -578,8 +579,11 @@ do_file(struct worker *w, int dfd, const char *name, const char *path,
 	}
 	if (len >= 5 && memcmp(w->in, "From ", 5) == 0) {
 		if (!truncated) {
+			size_t n = (size_t)len;
+			const char *m = report_lf_lines(&w->lf, w->in, &n);
+
 			close(fd);
-			mbox_split(w, path, w->in, (size_t)len);
+			mbox_split(w, path, m, n);
 		} else {
 			/* Larger than a message may be: stream it. */
 			FILE *f;
@@ -961,6 +965,7 @@ worker_init(struct worker *w, int json)
 	memset(w, 0, sizeof *w);
 	w->json = json;
 	buf_init(&w->msg, CAP_MESSAGE_BYTES_MAX);
+	buf_init(&w->lf, 0);
 	/* (the lines say nothing of VERP addresses or dates) */
 	w->parser = report_parser_new(REPORT_SKIP_TAGS | REPORT_SKIP_DATE);
 	if (json) {
@@ -983,6 +988,7 @@ worker_free(struct worker *w)
 	json_decref(w->str);
 	free(w->file);
 	buf_free(&w->msg);
+	buf_free(&w->lf);
 	report_parser_free(&w->parser);
 	free(w->in);
 	free(w->jbuf);

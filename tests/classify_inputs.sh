@@ -196,6 +196,20 @@ cut -d' ' -f1-2 "$t/err" | sed 's/$/ /' | cmp -s "$t/want" - ||
     fail "the notices are not in the order of the names"
 rm -rf "$t/tree"
 
+# An mbox and a message whose lines end with a bare CR (old Mac mail
+# programs): the same verdicts as their LF forms (an mbox once gave an
+# empty message, a message "undefined").
+case=cr_line_ends
+tr '\n' '\r' <"$fx/hard-qmail.eml" >"$t/cr.eml" || exit 99
+{ printf 'From MAILER-DAEMON Tue Nov 24 09:14:03 2026\n'
+  cat "$fx/quota-exim.eml"; } | tr '\n' '\r' >"$t/cr.mbox" || exit 99
+run "$t/cr.eml" "$t/cr.mbox"
+sed -e "s|\"file\":\"$t/cr.eml\"|\"file\":\"A\"|" \
+    -e "s|\"file\":\"$t/cr.mbox\"|\"file\":\"B\"|" "$t/out" >"$t/out2"
+mv "$t/out2" "$t/out"
+expect 0 hard-qmail.eml A quota-exim.eml B
+quiet
+
 # --jobs without its number says what it takes (it was "unknown option").
 case=jobs_without_number
 run --jobs

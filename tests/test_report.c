@@ -14,6 +14,7 @@
 #include "report.h"
 #include "report_int.h"
 #include "strutil.h"
+#include "xalloc.h"
 
 static const char dsn_head[] =
     "From: MAILER-DAEMON@mx.example.net\n"
@@ -155,6 +156,56 @@ Test(report, crlf_equals_lf)
 	report_free(&b);
 	free(m);
 	free(c);
+}
+
+/* Lines ended by a bare CR (old Mac mail programs), or by two (a CRLF
+ * message converted so), read as LF lines; a lone CR inside an LF
+ * message stays what it is. */
+Test(report, cr_lines_equal_lf)
+{
+	char *m = make_dsn(
+	    "Content-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n\n"
+	    "Final-Recipient: rfc822; bob@example.org\n"
+	    "Action: failed\nStatus: 5.2.2\n"
+	    "Diagnostic-Code: smtp; 552 5.2.2 Mailbox\n full\n");
+	char *cr = xstrdup(m), *crcr = to_crlf(m), *q;
+	struct report *a = report_parse(m, strlen(m), 0), *b, *c;
+	struct buf keep;
+	const char *same;
+	size_t n;
+
+	for (q = cr; *q != '\0'; q++)
+		if (*q == '\n')
+			*q = '\r';
+	for (q = crcr; *q != '\0'; q++)
+		if (*q == '\n')
+			*q = '\r';
+	b = report_parse(cr, strlen(cr), 0);
+	c = report_parse(crcr, strlen(crcr), 0);
+	cr_assert_eq(a->nrcpt, 1);
+	cr_assert_eq(b->nrcpt, 1, "CR lines");
+	cr_assert_eq(c->nrcpt, 1, "CR CR lines");
+	cr_assert_str_eq(b->rcpt[0].address, "bob@example.org");
+	cr_assert_str_eq(c->rcpt[0].address, "bob@example.org");
+	cr_assert_str_eq(b->rcpt[0].diagnostic, "552 5.2.2 Mailbox full");
+	cr_assert_str_eq(c->rcpt[0].diagnostic, "552 5.2.2 Mailbox full");
+	cr_assert_str_eq(b->rcpt[0].status, "5.2.2");
+	cr_assert_eq(a->date, b->date);
+	cr_assert_eq(a->date, c->date);
+	cr_assert_str_eq(a->text, b->text);
+	/* An LF message with a CR in it is left alone. */
+	buf_init(&keep, 1024);
+	n = strlen("Subject: a\rb\nX: y\n\nbody\n");
+	same = report_lf_lines(&keep, "Subject: a\rb\nX: y\n\nbody\n", &n);
+	cr_assert_str_eq(same, "Subject: a\rb\nX: y\n\nbody\n");
+	buf_free(&keep);
+	report_free(&a);
+	report_free(&b);
+	report_free(&c);
+	free(m);
+	free(cr);
+	free(crcr);
 }
 
 Test(report, base64_and_qp_parts)
