@@ -298,6 +298,21 @@ CASES(classify, server_wordings,
       "securityerror", "blocked" },
     { "exo reverse dns", "550 5.7.25 Sending IP must have a reverse DNS "
       "record", "5.7.25", 550, "failed", "requireptr", "blocked" },
+    /* Block lists named: blocked, though "spamhaus" starts with
+     * "spam" (ZoneMTA's bounces.txt holds these replies). */
+    { "listed at spamhaus", "550 192.0.2.1 listed at spamhaus, see "
+      "http://www.spamhaus.org", "5.0.0", 550, "failed", "blocked",
+      "blocked" },
+    { "spamhaus query link", "553 https://www.spamhaus.org/query/ip/"
+      "192.0.2.1", "5.0.0", 553, "failed", "blocked", "blocked" },
+    { "black listed at", "550 Black listed at hostkarma "
+      "http://ipadmin.example.com/remove.php?ip=192.0.2.1", "5.0.0", 550,
+      "failed", "blocked", "blocked" },
+    { "dnsbls", "554 mx.example.org 192.0.2.1 found on one or more "
+      "DNSBLs, see http://postmaster.example.org", "5.0.0", 554,
+      "failed", "blocked", "blocked" },
+    { "spam still spam", "550 Message rejected: spam content", "5.0.0",
+      550, "failed", "spamdetected", "spam" },
 )
 
 CASES(classify, delayed_never_hard,
