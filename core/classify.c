@@ -448,6 +448,17 @@ cmd_near(struct classify_ctx *ctx, const struct report_rcpt *rc)
 }
 
 /*
+ * Causes that an address's words ("user unknown", "mailbox unavailable")
+ * yield to when the text names them too: "5.1.1 ... rate limited". The
+ * filter's own reason last (it vetoes only the unknown user).
+ */
+static const enum reason_id unknown_veto[] = {
+	RSN_NORELAYING, RSN_BLOCKED, RSN_MAILBOXFULL, RSN_HASMOVED,
+	RSN_REJECTED, RSN_NOTACCEPT, RSN_SPEEDING, RSN_TOOMANYCONN,
+	RSN_AUTHFAILURE, RSN_REQUIREPTR, RSN_BADREPUTATION, RSN_FILTERED,
+};
+
+/*
  * Does a primary reason hold? Each looks at its phrases and the status
  * code, and some at the SMTP command: an unknown user refused after DATA
  * was refused by a filter, not by the directory.
@@ -456,23 +467,15 @@ static int
 probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 {
 	const struct scan *h = &e->t->h;
+	size_t j;
 	long k;
 
 	switch (id) {
 	case RSN_USERUNKNOWN: {
-		/* A code for a bad address with a text that names
-		 * another cause ("5.1.1 ... rate limited"): the text. */
-		static const enum reason_id veto[] = {
-			RSN_NORELAYING, RSN_BLOCKED, RSN_MAILBOXFULL,
-			RSN_HASMOVED, RSN_REJECTED, RSN_NOTACCEPT, RSN_SPEEDING,
-			RSN_TOOMANYCONN, RSN_AUTHFAILURE, RSN_REQUIREPTR,
-			RSN_BADREPUTATION, RSN_FILTERED,
-		};
-		size_t j;
-
 		if (status_is(e, id)) {
-			for (j = 0; j < sizeof veto / sizeof veto[0]; j++)
-				if (strong(e, veto[j]))
+			for (j = 0; j < sizeof unknown_veto /
+			    sizeof unknown_veto[0]; j++)
+				if (strong(e, unknown_veto[j]))
 					return 0;
 			return verdict_by(v, e, id);
 		}
@@ -495,6 +498,12 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 			return verdict_by(v, e, id);
 		if (k < 0)
 			return 0;
+		/* ("Mailbox unavailable: your IP is blacklisted": the
+		 * other cause, below.) */
+		for (j = 0; j + 1 < sizeof unknown_veto /
+		    sizeof unknown_veto[0]; j++)
+			if (strong(e, unknown_veto[j]))
+				return 0;
 		/* "User unknown" from a filter (after DATA, or with a
 		 * code for a refused mailbox). */
 		verdict_id(v, id, "text.filtered.after-data",

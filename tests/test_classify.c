@@ -311,6 +311,19 @@ CASES(classify, server_wordings,
     { "dnsbls", "554 mx.example.org 192.0.2.1 found on one or more "
       "DNSBLs, see http://postmaster.example.org", "5.0.0", 554,
       "failed", "blocked", "blocked" },
+    /* Our IP on a list beats the code and "mailbox unavailable". */
+    { "ip blacklisted, mailbox unavailable", "550 5.2.1 Mailbox "
+      "unavailable. Your IP address 192.0.2.1 is blacklisted using "
+      "SPAMHAUS-XBL.", "5.2.1", 550, "failed", "blocked", "blocked" },
+    { "ip listed by", "550 5.5.4 ETP208 Your IP 192.0.2.1 is listed by "
+      "a list. Please see http://lists.example.com/", "5.5.4", 550,
+      "failed", "blocked", "blocked" },
+    { "dns blacklist, policy reasons", "554 Connection from 192.0.2.1 "
+      "rejected for policy reasons. Host found in DNS blacklist at "
+      "dnsbl.example.net", "5.0.0", 554, "failed", "blocked", "blocked" },
+    { "bad reputation, odd code", "554 5.5.4 Your IP 192.0.2.1 address "
+      "has a bad reputation.", "5.5.4", 554, "failed", "badreputation",
+      "blocked" },
     { "spam still spam", "550 Message rejected: spam content", "5.0.0",
       550, "failed", "spamdetected", "spam" },
 )

@@ -7,7 +7,9 @@
 # messages). Prints how often rebond reads them as Sisimai does (reasons
 # and categories, per file), and for flufl.bounce's messages how often it
 # finds exactly the recipients that project's tests expect, next to
-# Sisimai's figure. A measure: it never fails a build.
+# Sisimai's figure. Then the real SMTP replies quoted in ZoneMTA's bounce
+# rules (npm's zone-mta 3.10.3, when npm can fetch it), with that
+# project's categories. A measure: it never fails a build.
 #
 # The packages are fetched once into REBOND_FOREIGN_CACHE
 # (${XDG_CACHE_HOME:-$HOME/.cache}/rebond/foreign) from the Debian archive
@@ -61,6 +63,16 @@ with urllib.request.urlopen(sys.argv[1], timeout=60) as r, \
 	    head -n 1)
 fi
 
+# ZoneMTA's bounce rules, from the npm registry (optional).
+zm=$(ls -d "$cache"/zone-mta/package/config/bounces.txt 2>/dev/null)
+if [ -z "$zm" ] && command -v npm >/dev/null; then
+	rm -rf zone-mta ./zone-mta-*.tgz
+	if npm pack zone-mta@3.10.3 >/dev/null 2>&1; then
+		mkdir zone-mta && tar xzf ./zone-mta-*.tgz -C zone-mta &&
+		    zm=$cache/zone-mta/package/config/bounces.txt
+	fi
+fi
+
 work=$(mktemp -d /tmp/rebond-foreign.XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 cats=$top/../shared/corpus/categories.tsv
@@ -81,3 +93,13 @@ for set in flufl:"$fl/tests/data" bounceparser:"$bp"; do
 		    "$work/$name.tsv" "$cats"
 	fi
 done
+if [ -n "$zm" ] && [ -f "$zm" ]; then
+	python3 "$here/foreign/zonemta.py" gen "$zm" "$work/zm"
+	"$bin" classify --json "$work/zm/mail" >"$work/zm.jsonl" 2>/dev/null
+	perl "$here/foreign/sisimai.pl" "$work"/zm/mail/*.eml >"$work/zm.tsv" \
+	    2>/dev/null
+	python3 "$here/foreign/zonemta.py" score "$work/zm" "$work/zm.jsonl" \
+	    "$work/zm.tsv" "$cats"
+else
+	echo "zonemta      skipped: npm cannot fetch zone-mta"
+fi

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""zonemta.py gen BOUNCES.TXT DIR | score DIR REBOND.jsonl SISIMAI.tsv CATS
+
+ZoneMTA's config/bounces.txt classifies SMTP replies with regular
+expressions, each preceded by comments that quote real replies ("#550 5.7.1
+... blocked using zen.spamhaus.org"). gen writes one Postfix DSN per quoted
+reply (refused at RCPT TO; the status as the reply gives it, else x.0.0)
+into DIR/mail, and DIR/pairs.json; score compares rebond's and Sisimai's
+categories with ZoneMTA's, mapped to ours (blacklist and rate: blocked; recipient: hard;
+spam and policy: spam; capacity: quota; greylist and network: transient;
+its other categories have no counterpart and are left out).
+"""
+import json
+import os
+import re
+import sys
+
+MAP = {"blacklist": "blocked", "block": "blocked", "rate": "blocked",
+       "recipient": "hard", "spam": "spam", "policy": "spam",
+       "capacity": "quota", "greylist": "transient",
+       "network": "transient"}
+
+
+def gen(src, out):
+    pairs, pending = [], []
+    for line in open(src, encoding="utf-8"):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            c = s[1:].strip()
+            if re.match(r"^[45]\d\d[ \-]", c):
+                pending.append(c)
+            continue
+        parts = s.split(",")
+        if len(parts) >= 3:
+            pairs += [(c, parts[2]) for c in pending]
+        pending = []
+    os.makedirs(os.path.join(out, "mail"), exist_ok=True)
+    for i, (reply, cat) in enumerate(pairs):
+        reply = re.sub(r"^(\d\d\d)-", r"\1 ", reply).strip('"')
+        m = re.match(r"^\d\d\d[ \-]+#?([245]\.\d{1,3}\.\d{1,3})\b", reply)
+        st = m.group(1) if m else reply[0] + ".0.0"
+        act = "delayed" if reply[0] == "4" else "failed"
+        with open(os.path.join(out, "mail", "zm%03d.eml" % i), "w",
+                  encoding="utf-8") as f:
+            f.write(
+                "From: MAILER-DAEMON@mx.example.net\n"
+                "To: bounces@platform.example.com\n"
+                "Subject: Undelivered Mail Returned to Sender\n"
+                "Message-ID: <zm%d@mx.example.net>\n"
+                "MIME-Version: 1.0\n"
+                "Content-Type: multipart/report; "
+                "report-type=delivery-status; boundary=\"BB\"\n\n"
+                "--BB\nContent-Type: text/plain\n\n"
+                "<u@example.org>: host mx.example.org[192.0.2.1] said: %s "
+                "(in reply to RCPT TO command)\n\n"
+                "--BB\nContent-Type: message/delivery-status\n\n"
+                "Reporting-MTA: dns; mx.example.net\n\n"
+                "Final-Recipient: rfc822; u@example.org\nAction: %s\n"
+                "Status: %s\nDiagnostic-Code: smtp; %s\n\n--BB--\n"
+                % (i, reply, act, st, reply))
+    json.dump(pairs, open(os.path.join(out, "pairs.json"), "w"))
+
+
+def score(d, reb, sis, cats):
+    pairs = json.load(open(os.path.join(d, "pairs.json")))
+    cat = {}
+    for line in open(cats, encoding="utf-8"):
+        f = line.rstrip("\n").split("\t")
+        if len(f) >= 2:
+            cat[f[0]] = f[1]
+    num = lambda f: int(re.search(r"zm(\d+)", f).group(1))
+    got_r = {num(json.loads(l)["file"]): json.loads(l)["category"]
+             for l in open(reb, encoding="utf-8")}
+    got_s = {}
+    for line in open(sis, encoding="utf-8"):
+        f, _, reason = line.rstrip("\n").split("\t")
+        got_s[num(f)] = cat.get(reason, reason)
+    verbose = os.environ.get("REBOND_FOREIGN_VERBOSE") == "1"
+    n = r = s = 0
+    for i, (reply, zcat) in enumerate(pairs):
+        want = MAP.get(zcat)
+        if want is None:
+            continue
+        n += 1
+        r += got_r.get(i) == want
+        s += got_s.get(i) == want
+        if verbose and got_r.get(i) != want:
+            print("  %s: want %s, rebond %s, Sisimai %s" % (
+                reply[:100], want, got_r.get(i), got_s.get(i)))
+    print("zonemta      %d replies quoted in bounces.txt: category as "
+          "ZoneMTA's: rebond %d (%.1f%%), Sisimai %d (%.1f%%)"
+          % (n, r, 100.0 * r / n, s, 100.0 * s / n))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "gen":
+        gen(sys.argv[2], sys.argv[3])
+    else:
+        score(*sys.argv[2:6])
