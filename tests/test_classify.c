@@ -94,6 +94,25 @@ CASES(classify, english,
       "failed", "userunknown", "hard" },
     { "en no such user", "550 No such user here", "5.0.0", 550, "failed",
       "userunknown", "hard" },
+    /* Wordings of PHP-Bounce-Handler's table, code-less here. */
+    { "en user is suspended", "550 User is suspended", "5.0.0", 550,
+      "failed", "suspend", "hard" },
+    { "en mailbox temporarily disabled", "550 mailbox temporarily "
+      "disabled", "5.0.0", 550, "failed", "suspend", "hard" },
+    { "en inactive user", "550 inactive user", "5.0.0", 550, "failed",
+      "suspend", "hard" },
+    { "en account not found", "550 Account not found", "5.0.0", 550,
+      "failed", "userunknown", "hard" },
+    { "en not known to this system", "550 This email address is not "
+      "known to this system", "5.0.0", 550, "failed", "userunknown",
+      "hard" },
+    { "it indirizzo inesistente", "550 Indirizzo inesistente", "5.0.0",
+      550, "failed", "userunknown", "hard" },
+    { "pl nie ma takiego konta", "550 Nie ma takiego konta", "5.0.0",
+      550, "failed", "userunknown", "hard" },
+    /* A delivery suspended is not an account suspended. */
+    { "en delivery temporarily suspended", "451 delivery temporarily "
+      "suspended", "4.0.0", 451, "delayed", "expired", "transient" },
     { "en mailbox full", "552 5.2.2 Mailbox full", "", 552, "failed",
       "mailboxfull", "quota" },
     { "en over quota", "452 4.2.2 The email account that you tried to "
