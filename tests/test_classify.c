@@ -110,6 +110,17 @@ CASES(classify, english,
       550, "failed", "userunknown", "hard" },
     { "pl nie ma takiego konta", "550 Nie ma takiego konta", "5.0.0",
       550, "failed", "userunknown", "hard" },
+    { "en blocked due to inactivity", "550 5.2.1 mailbox has been "
+      "blocked due to inactivity", "5.2.1", 550, "failed", "suspend",
+      "hard" },
+    { "en exhausted storage", "552 User has exhausted allowed storage "
+      "space", "5.0.0", 552, "failed", "mailboxfull", "quota" },
+    { "en dynamic ip", "550 dial-up or dynamic-ip denied", "5.0.0", 550,
+      "failed", "blocked", "blocked" },
+    { "en domainkeys", "550 Message does not pass DomainKeys", "5.0.0",
+      550, "failed", "authfailure", "spf" },
+    { "pl antyspam", "550 Wiadomosc zostala odrzucona przez system "
+      "antyspamowy", "5.0.0", 550, "failed", "spamdetected", "spam" },
     /* A delivery suspended is not an account suspended. */
     { "en delivery temporarily suspended", "451 delivery temporarily "
       "suspended", "4.0.0", 451, "delayed", "expired", "transient" },

@@ -8,8 +8,10 @@
 # and categories, per file), and for flufl.bounce's messages how often it
 # finds exactly the recipients that project's tests expect, next to
 # Sisimai's figure. Then the real SMTP replies quoted in ZoneMTA's bounce
-# rules (npm's zone-mta 3.10.3, when npm can fetch it), with that
-# project's categories. A measure: it never fails a build.
+# rules (npm's zone-mta 3.10.3), with that project's categories, and the
+# phrases of PHP-Bounce-Handler's table (npm's bounce-handler), with the
+# class of their RFC 3463 codes (both when npm can fetch them). A
+# measure: it never fails a build.
 #
 # The packages are fetched once into REBOND_FOREIGN_CACHE
 # (${XDG_CACHE_HOME:-$HOME/.cache}/rebond/foreign) from the Debian archive
@@ -73,6 +75,17 @@ if [ -z "$zm" ] && command -v npm >/dev/null; then
 	fi
 fi
 
+# PHP-Bounce-Handler's table, from the npm registry (optional).
+bh=$(ls -d "$cache"/bounce-handler/package/lib/responses.js 2>/dev/null)
+if [ -z "$bh" ] && command -v npm >/dev/null; then
+	rm -rf bounce-handler ./bounce-handler-*.tgz
+	if npm pack bounce-handler@7.3.2-fork.3 >/dev/null 2>&1; then
+		mkdir bounce-handler &&
+		    tar xzf ./bounce-handler-*.tgz -C bounce-handler &&
+		    bh=$cache/bounce-handler/package/lib/responses.js
+	fi
+fi
+
 work=$(mktemp -d /tmp/rebond-foreign.XXXXXX) || exit 1
 trap 'rm -rf "$work"' EXIT
 cats=$top/../shared/corpus/categories.tsv
@@ -102,4 +115,14 @@ if [ -n "$zm" ] && [ -f "$zm" ]; then
 	    "$work/zm.tsv" "$cats"
 else
 	echo "zonemta      skipped: npm cannot fetch zone-mta"
+fi
+if [ -n "$bh" ] && [ -f "$bh" ]; then
+	python3 "$here/foreign/bouncehandler.py" gen "$bh" "$work/bh"
+	"$bin" classify --json "$work/bh/mail" >"$work/bh.jsonl" 2>/dev/null
+	perl "$here/foreign/sisimai.pl" "$work"/bh/mail/*.eml >"$work/bh.tsv" \
+	    2>/dev/null
+	python3 "$here/foreign/bouncehandler.py" score "$work/bh" \
+	    "$work/bh.jsonl" "$work/bh.tsv" "$cats"
+else
+	echo "bouncehandler skipped: npm cannot fetch bounce-handler"
 fi
