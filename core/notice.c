@@ -667,29 +667,27 @@ scan_addr_lines(struct report_ctx *ctx, const struct lines *ls, int only)
 	}
 }
 
-/* Is (s, n) a label that names a contact ("System Contact", "Postmaster
- * address"), not a recipient nor a reason? */
+/* Does the label (s, n) hold one of words? */
 static int
-contact_label(const char *s, size_t n)
+label_has(const char *s, size_t n, const char *const *words)
 {
-	return mem_casefind(s, n, "contact") != NULL ||
-	    mem_casefind(s, n, "postmaster") != NULL ||
-	    mem_casefind(s, n, "administrator") != NULL ||
-	    mem_casefind(s, n, "support") != NULL ||
-	    mem_casefind(s, n, "helpdesk") != NULL;
+	for (; *words != NULL; words++)
+		if (mem_casefind(s, n, *words) != NULL)
+			return 1;
+	return 0;
 }
 
-/* Does the label (s, n) name the recipient ("Recipient", "Undeliverable
- * Address") rather than give the reason? */
-static int
-recipient_label(const char *s, size_t n)
-{
-	return mem_casefind(s, n, "recipient") != NULL ||
-	    mem_casefind(s, n, "address") != NULL ||
-	    mem_casefind(s, n, "adresse") != NULL ||
-	    mem_casefind(s, n, "destinata") != NULL ||
-	    mem_casefind(s, n, "empf") != NULL;
-}
+/* Labels that name a contact ("System Contact", "Postmaster address"),
+ * not a recipient nor a reason. */
+static const char *const contact_words[] = {
+	"contact", "postmaster", "administrator", "support", "helpdesk", NULL,
+};
+
+/* Labels that name the recipient ("Recipient", "Undeliverable Address")
+ * rather than give the reason. */
+static const char *const recipient_words[] = {
+	"recipient", "address", "adresse", "destinata", "empf", NULL,
+};
 
 /*
  * An address written as "[SMTP:x@y]" or "SMTP:x@y" (MailEnable, Exchange
@@ -852,7 +850,7 @@ scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
 			c--;
 		ll = c > ln->p ? (size_t)(c - 1 - ln->p) : 0;
 		if (c <= ln->p + 3 || c[-1] != ':' || header_label(ln->p, ll) ||
-		    contact_label(ln->p, ll))
+		    label_has(ln->p, ll, contact_words))
 			continue;
 		if (*b == '<')
 			b++;
@@ -871,7 +869,7 @@ scan_reason_colon_addr(struct report_ctx *ctx, const struct lines *ls)
 		if ((rc = report_rcpt_add(r, a, "reason-colon-addr")) == NULL)
 			return;
 		diag = report_str(ln->p, ll, CAP_DIAGNOSTIC_BYTES);
-		if (recipient_label(ln->p, ll) &&
+		if (label_has(ln->p, ll, recipient_words) &&
 		    (more = block_diagnostic(ls, k, ln->n)) != NULL) {
 			/* "Invalid address: x" keeps its label's words. */
 			struct buf d;

@@ -19,6 +19,7 @@
 # lists every file that differs. Exit 77 when rebond, Sisimai, python3 or
 # the packages cannot be had.
 set -u
+export PYTHONDONTWRITEBYTECODE=1	# (nothing written into the tree)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 bin=${REBOND_BIN:-$top/rebond}

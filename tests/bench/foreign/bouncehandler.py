@@ -15,6 +15,8 @@ import os
 import re
 import sys
 
+from common import categories, postfix_dsn, readings
+
 
 def want(code):
     c = code[2:]
@@ -47,40 +49,13 @@ def gen(src, out):
     for i, (t, code) in enumerate(pairs):
         with open(os.path.join(out, "mail", "bh%03d.eml" % i), "w",
                   encoding="utf-8") as f:
-            f.write(
-                "From: MAILER-DAEMON@mx.example.net\n"
-                "To: bounces@platform.example.com\n"
-                "Subject: Undelivered Mail Returned to Sender\n"
-                "Message-ID: <bh%d@mx.example.net>\n"
-                "MIME-Version: 1.0\n"
-                "Content-Type: multipart/report; "
-                "report-type=delivery-status; boundary=\"BB\"\n\n"
-                "--BB\nContent-Type: text/plain\n\n"
-                "<u@example.org>: host mx.example.org[192.0.2.1] said: 550 "
-                "%s (in reply to RCPT TO command)\n\n"
-                "--BB\nContent-Type: message/delivery-status\n\n"
-                "Reporting-MTA: dns; mx.example.net\n\n"
-                "Final-Recipient: rfc822; u@example.org\nAction: failed\n"
-                "Status: 5.0.0\nDiagnostic-Code: smtp; 550 %s\n\n--BB--\n"
-                % (i, t, t))
+            f.write(postfix_dsn("bh%d" % i, "550 " + t, status="5.0.0"))
     json.dump(pairs, open(os.path.join(out, "pairs.json"), "w"))
 
 
 def score(d, reb, sis, cats):
     pairs = json.load(open(os.path.join(d, "pairs.json")))
-    cat = {}
-    for line in open(cats, encoding="utf-8"):
-        f = line.rstrip("\n").split("\t")
-        if len(f) >= 2:
-            cat[f[0]] = f[1]
-    num = lambda f: int(re.search(r"bh(\d+)", f).group(1))
-    got_r, got_s = {}, {}
-    for line in open(reb, encoding="utf-8"):
-        j = json.loads(line)
-        got_r[num(j["file"])] = (j["category"], j["reason"])
-    for line in open(sis, encoding="utf-8"):
-        f, _, reason = line.rstrip("\n").split("\t")
-        got_s[num(f)] = (cat.get(reason, reason), reason)
+    got_r, got_s = readings(reb, sis, categories(cats), "bh")
     verbose = os.environ.get("REBOND_FOREIGN_VERBOSE") == "1"
     n = r = s = ro = so = 0
     for i, (t, code) in enumerate(pairs):

@@ -15,6 +15,8 @@ import os
 import re
 import sys
 
+from common import categories, postfix_dsn, readings
+
 MAP = {"blacklist": "blocked", "block": "blocked", "rate": "blocked",
        "recipient": "hard", "spam": "spam", "policy": "spam",
        "capacity": "quota", "greylist": "transient",
@@ -39,44 +41,16 @@ def gen(src, out):
     os.makedirs(os.path.join(out, "mail"), exist_ok=True)
     for i, (reply, cat) in enumerate(pairs):
         reply = re.sub(r"^(\d\d\d)-", r"\1 ", reply).strip('"')
-        m = re.match(r"^\d\d\d[ \-]+#?([245]\.\d{1,3}\.\d{1,3})\b", reply)
-        st = m.group(1) if m else reply[0] + ".0.0"
-        act = "delayed" if reply[0] == "4" else "failed"
         with open(os.path.join(out, "mail", "zm%03d.eml" % i), "w",
                   encoding="utf-8") as f:
-            f.write(
-                "From: MAILER-DAEMON@mx.example.net\n"
-                "To: bounces@platform.example.com\n"
-                "Subject: Undelivered Mail Returned to Sender\n"
-                "Message-ID: <zm%d@mx.example.net>\n"
-                "MIME-Version: 1.0\n"
-                "Content-Type: multipart/report; "
-                "report-type=delivery-status; boundary=\"BB\"\n\n"
-                "--BB\nContent-Type: text/plain\n\n"
-                "<u@example.org>: host mx.example.org[192.0.2.1] said: %s "
-                "(in reply to RCPT TO command)\n\n"
-                "--BB\nContent-Type: message/delivery-status\n\n"
-                "Reporting-MTA: dns; mx.example.net\n\n"
-                "Final-Recipient: rfc822; u@example.org\nAction: %s\n"
-                "Status: %s\nDiagnostic-Code: smtp; %s\n\n--BB--\n"
-                % (i, reply, act, st, reply))
+            f.write(postfix_dsn("zm%d" % i, reply, "delayed"
+                                if reply[0] == "4" else "failed"))
     json.dump(pairs, open(os.path.join(out, "pairs.json"), "w"))
 
 
 def score(d, reb, sis, cats):
     pairs = json.load(open(os.path.join(d, "pairs.json")))
-    cat = {}
-    for line in open(cats, encoding="utf-8"):
-        f = line.rstrip("\n").split("\t")
-        if len(f) >= 2:
-            cat[f[0]] = f[1]
-    num = lambda f: int(re.search(r"zm(\d+)", f).group(1))
-    got_r = {num(json.loads(l)["file"]): json.loads(l)["category"]
-             for l in open(reb, encoding="utf-8")}
-    got_s = {}
-    for line in open(sis, encoding="utf-8"):
-        f, _, reason = line.rstrip("\n").split("\t")
-        got_s[num(f)] = cat.get(reason, reason)
+    got_r, got_s = readings(reb, sis, categories(cats), "zm")
     verbose = os.environ.get("REBOND_FOREIGN_VERBOSE") == "1"
     n = r = s = 0
     for i, (reply, zcat) in enumerate(pairs):
@@ -84,11 +58,13 @@ def score(d, reb, sis, cats):
         if want is None:
             continue
         n += 1
-        r += got_r.get(i) == want
-        s += got_s.get(i) == want
-        if verbose and got_r.get(i) != want:
+        rc, rr = got_r.get(i, (None, None))
+        sc, sr = got_s.get(i, (None, None))
+        r += rc == want
+        s += sc == want
+        if verbose and rc != want:
             print("  %s: want %s, rebond %s, Sisimai %s" % (
-                reply[:100], want, got_r.get(i), got_s.get(i)))
+                reply[:100], want, rr, sr))
     print("zonemta      %d replies quoted in bounces.txt: category as "
           "ZoneMTA's: rebond %d (%.1f%%), Sisimai %d (%.1f%%)"
           % (n, r, 100.0 * r / n, s, 100.0 * s / n))
