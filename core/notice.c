@@ -347,11 +347,12 @@ static int
 alias_line(const struct line *ln, char *a, size_t asz)
 {
 	char tmp[CAP_ADDRESS_BYTES + 1];
-	const char *p, *e = ln->p + ln->n - 1, *b;
+	const char *p, *e, *b, *at;
 	size_t i;
 
-	if (ln->n < 16 || ln->p[0] != '(' || *e != ')')
+	if (ln->n < 16 || ln->p[0] != '(' || ln->p[ln->n - 1] != ')')
 		return 0;
+	e = ln->p + ln->n - 1;
 	if (mem_caseprefix(ln->p + 1, ln->n - 1, "expanded from"))
 		p = ln->p + 14;
 	else if (mem_caseprefix(ln->p + 1, ln->n - 1, "generated from"))
@@ -368,8 +369,10 @@ alias_line(const struct line *ln, char *a, size_t asz)
 	b = p;
 	while (p < e && *p != '>' && *p != ' ')
 		p++;
+	/* (and a domain with a dot: "list@host" names no mailbox of ours) */
 	if (!addr_plausible(b, (size_t)(p - b)) || (size_t)(p - b) >= asz ||
-	    memchr(strchr(b, '@'), '.', (size_t)(p - strchr(b, '@'))) == NULL)
+	    (at = memchr(b, '@', (size_t)(p - b))) == NULL ||
+	    memchr(at, '.', (size_t)(p - at)) == NULL)
 		return 0;
 	for (i = 0; i < (size_t)(p - b); i++)
 		a[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i]);

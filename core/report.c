@@ -2498,13 +2498,14 @@ const char *
 report_lf_lines(struct buf *b, const char *data, size_t *len_r)
 {
 	size_t len = *len_r, i, o = 0, w;
-	const char *cr, *e = data + len;
+	const char *cr, *e;
 
 	/* (a message with an LF anywhere is left as it is: the search
 	 * stops at its first line end) */
 	if (data == NULL || memchr(data, '\n', len) != NULL ||
 	    (cr = memchr(data, '\r', len)) == NULL)
 		return data;
+	e = data + len;
 	/* the first line end: "\r" or "\r\r", then the next line */
 	w = cr + 1 < e && cr[1] == '\r' ? 2 : 1;
 	if (cr + w >= e || cr[w] == '\n' || cr[w] == '\r')
