@@ -974,7 +974,10 @@ classify_one(struct classify_ctx *ctx, size_t i, struct verdict *v_r)
 	}
 	if (weak)
 		goto out;
-	if (dlen > 0 || e->t->n > 0 || e->st[0] != '\0')
+	/* (a recipient only inferred from the original's To, of whom the
+	 * bounce says nothing: nothing is known) */
+	if (dlen > 0 || e->st[0] != '\0' || (e->t->n > 0 &&
+	    (rc->source == NULL || strcmp(rc->source, "original-to") != 0)))
 		verdict_id(v_r, RSN_ONHOLD, "fallback.unexplained", NULL, 0);
 	else
 		verdict_id(v_r, RSN_UNDEFINED, "fallback.nothing", NULL, 0);

@@ -1197,8 +1197,11 @@ notice_finish(struct report_ctx *ctx, int feedback)
 		 * about a message that had a single recipient: that one. */
 		char *reply = notice_reply(&ls);
 
-		if (reply != NULL && (rc = report_rcpt_add(r, ctx->orig_to,
-		    "original-to")) != NULL)
+		/* (or a DSN whose report names nobody: Postfix's "Delivery
+		 * report unavailable") */
+		if ((reply != NULL || ctx->has_dsn_part) &&
+		    (rc = report_rcpt_add(r, ctx->orig_to, "original-to")) !=
+		    NULL)
 			rcpt_diag(rc, reply);
 		else
 			free(reply);

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "caps.h"
+#include "classify.h"
 #include "hdr.h"
 #include "report.h"
 #include "report_int.h"
@@ -1143,6 +1144,58 @@ Test(report, notice_recipients)
 		assert_clean(r, c->name);
 		report_free(&r);
 		buf_free(&got);
+		buf_free(&m);
+	}
+}
+
+/*
+ * A DSN whose report names nobody (Postfix: "Delivery report
+ * unavailable") about a message to one address: that address, of whom
+ * nothing is known (undefined); to two, nobody.
+ */
+Test(report, dsn_naming_nobody_gives_the_one_addressee)
+{
+	static const char head[] =
+	    "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"BB\"\n\n"
+	    "--BB\nContent-Type: text/plain\n\n"
+	    "I'm sorry to have to inform you that your message could not\n"
+	    "be delivered to one or more recipients.\n\n"
+	    "\t--- Delivery report unavailable ---\n\n"
+	    "--BB\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n"
+	    "X-Postfix-Queue-ID: B1C79423C925\n\n"
+	    "--BB\nContent-Type: message/rfc822\n\n"
+	    "From: <news@platform.example.com>\n";
+	const char *const to[] = { "To: olive@example.org\n",
+	    "To: olive@example.org, pat@example.org\n" };
+	size_t k;
+
+	for (k = 0; k < 2; k++) {
+		struct buf m;
+		struct report *r;
+		struct verdict v;
+
+		buf_init(&m, 1 << 16);
+		buf_puts(&m, head);
+		buf_puts(&m, to[k]);
+		buf_puts(&m, "Subject: news\n\nhello\n\n--BB--\n");
+		r = report_parse(m.data, m.len, 0);
+		if (k == 0) {
+			cr_assert_eq(r->nrcpt, 1);
+			cr_expect_str_eq(r->rcpt[0].address,
+			    "olive@example.org");
+			cr_expect_str_eq(r->rcpt[0].source, "original-to");
+			classify_rcpt(r, 0, &v);
+			cr_expect_str_eq(v.reason, "undefined", "rule %s",
+			    v.rule);
+		} else {
+			cr_expect_eq(r->nrcpt, 0, "two addressees: nobody");
+		}
+		report_free(&r);
 		buf_free(&m);
 	}
 }
