@@ -953,6 +953,13 @@ struct ncase {
 	const char *diag;	/* a word of its diagnostic, or NULL */
 };
 
+/* Exim's notice, up to its addresses. */
+#define EXIM_INTRO \
+	"This message was created automatically by mail delivery " \
+	"software.\n\nA message that you sent could not be delivered to " \
+	"one or more of its\nrecipients. This is a permanent error. The " \
+	"following address(es) failed:\n\n"
+
 static const struct ncase notice_cases[] = {
 	{ "mailenable bracketed SMTP: address",
 	  "From: \"Delivery Subsystem\" <POSTMASTER@mx.example.net>\n"
@@ -986,11 +993,7 @@ static const struct ncase notice_cases[] = {
 	{ "exim: an undisclosed address generated from one",
 	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
 	  "Subject: Mail delivery failed: returning message to sender\n",
-	  "This message was created automatically by mail delivery "
-	  "software.\n\n"
-	  "A message that you sent could not be delivered to one or more of "
-	  "its\nrecipients. This is a permanent error. The following "
-	  "address(es) failed:\n\n"
+	  EXIM_INTRO
 	  "  an undisclosed address\n"
 	  "    (generated from dina@example.com)\n",
 	  "dina@example.com", NULL, NULL },
@@ -1073,11 +1076,7 @@ static const struct ncase notice_cases[] = {
 	{ "an alias cut short by a list archive is none",
 	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
 	  "Subject: Mail delivery failed: returning message to sender\n",
-	  "This message was created automatically by mail delivery "
-	  "software.\n\n"
-	  "A message that you sent could not be delivered to one or more of "
-	  "its\nrecipients. This is a permanent error. The following "
-	  "address(es) failed:\n\n"
+	  EXIM_INTRO
 	  "  mona@example.com\n"
 	  "    (generated from list@mona...)\n"
 	  "    SMTP error from remote mail server after RCPT TO:"
