@@ -135,14 +135,17 @@ Test(report, dsn_fields_folded)
 	free(m);
 }
 
+/* Bob's full mailbox, its diagnostic folded. */
+static const char bob_quota[] =
+    "Content-Type: message/delivery-status\n\n"
+    "Reporting-MTA: dns; mx.example.net\n\n"
+    "Final-Recipient: rfc822; bob@example.org\n"
+    "Action: failed\nStatus: 5.2.2\n"
+    "Diagnostic-Code: smtp; 552 5.2.2 Mailbox\n full\n";
+
 Test(report, crlf_equals_lf)
 {
-	char *m = make_dsn(
-	    "Content-Type: message/delivery-status\n\n"
-	    "Reporting-MTA: dns; mx.example.net\n\n"
-	    "Final-Recipient: rfc822; bob@example.org\n"
-	    "Action: failed\nStatus: 5.2.2\n"
-	    "Diagnostic-Code: smtp; 552 5.2.2 Mailbox\n full\n");
+	char *m = make_dsn(bob_quota);
 	char *c = to_crlf(m);
 	struct report *a = report_parse(m, strlen(m), 0);
 	struct report *b = report_parse(c, strlen(c), 0);
@@ -164,12 +167,7 @@ Test(report, crlf_equals_lf)
  * message stays what it is. */
 Test(report, cr_lines_equal_lf)
 {
-	char *m = make_dsn(
-	    "Content-Type: message/delivery-status\n\n"
-	    "Reporting-MTA: dns; mx.example.net\n\n"
-	    "Final-Recipient: rfc822; bob@example.org\n"
-	    "Action: failed\nStatus: 5.2.2\n"
-	    "Diagnostic-Code: smtp; 552 5.2.2 Mailbox\n full\n");
+	char *m = make_dsn(bob_quota);
 	char *cr = xstrdup(m), *crcr = to_crlf(m), *q;
 	struct report *a = report_parse(m, strlen(m), 0), *b, *c;
 	struct buf keep;
