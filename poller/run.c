@@ -509,6 +509,7 @@ resolve_account(const struct ctx *c, const struct item *it,
 {
 	struct account *a;
 	size_t i;
+	int req;
 
 	*role_r = ROLE_NONE;
 	for (i = 0; it->tag == 1 && i < nacc; i++)
@@ -520,17 +521,16 @@ resolve_account(const struct ctx *c, const struct item *it,
 				*role_r = ROLE_INVITATION;
 			return &acc[i];
 		}
-	/* require: the address only when the platform recorded sending
-	 * the returned original to it. */
-	if (c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE &&
-	    !rcpt_sent(it, rc))
-		return NULL;
+	/* require: an address only when the platform recorded sending the
+	 * returned original to it. */
+	req = c->verp_key != NULL && c->cfg->verp.mode == VERP_REQUIRE;
 	/* The address mailed (Original-Recipient, "expanded from") before
 	 * the one it was forwarded or aliased to. */
-	if (rc->original != NULL && (c->verp_key == NULL ||
-	    c->cfg->verp.mode != VERP_REQUIRE || sent_to(it, rc->original)) &&
+	if (rc->original != NULL && (!req || sent_to(it, rc->original)) &&
 	    (a = find_account(acc, nacc, rc->original, role_r)) != NULL)
 		return a;
+	if (req && (rc->address == NULL || !sent_to(it, rc->address)))
+		return NULL;
 	return find_account(acc, nacc, rc->address, role_r);
 }
 

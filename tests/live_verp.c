@@ -509,6 +509,51 @@ Test(verp, partly_verified_bounce_goes_to_review, .timeout = 60)
 }
 
 /*
+ * require: a recorded Message-ID vouches for the address it was sent to,
+ * found as the DSN's Original-Recipient behind a forward; it does not
+ * vouch for the Final-Recipient the DSN names beside it, even when that
+ * one is another account's address.
+ */
+Test(verp, recorded_original_recipient_vouches_for_itself_only,
+    .timeout = 60)
+{
+	const char *db = live_db_migrated("verp_orig");
+	const char *cfg;
+	char args[700], *m;
+
+	seed(db);
+	live_mailbox("verp_orig");
+	cfg = live_config("verp_orig", "verp_orig", db,
+	    verp_section("require"));
+	live_sql(db, "INSERT INTO rebond.sent_mail (message_id, recipient) "
+	    "VALUES ('orig-21@platform.example', 'alice@example.com'), "
+	    "('orig-22@platform.example', 'carol@example.net')");
+	/* alice's mail, forwarded: the account by the address mailed. */
+	m = set_header(live_dsn("alice.fwd@forward.example", "5.1.1",
+	    "550 5.1.1 User unknown", 21), "\r\nOriginal-Recipient: ",
+	    "rfc822; alice@example.com");
+	live_deliver("verp_orig", "INBOX", m, strlen(m));
+	free(m);
+	/* carol's mail, said to have failed at bob's address: not bob's. */
+	m = set_header(live_dsn("bob@example.org", "5.1.1",
+	    "550 5.1.1 User unknown", 22), "\r\nOriginal-Recipient: ",
+	    "rfc822; carol@example.net");
+	live_deliver("verp_orig", "INBOX", m, strlen(m));
+	free(m);
+	snprintf(args, sizeof args, "run -c %s", cfg);
+	cr_assert_eq(live_rebond(args), 0, "%s", live_err());
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 1 AND primary_state = 'hard'"), 1, "alice's: applied");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM accounts WHERE "
+	    "id = 2 AND primary_state = 'ok'"), 1, "bob's address flagged");
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE account_id = 2"), 0);
+	cr_assert_eq(live_sql_int(db, "SELECT count(*) FROM rebond.events "
+	    "WHERE verified AND account_id = 1 AND recipient = "
+	    "'alice.fwd@forward.example'"), 1);
+}
+
+/*
  * A mail to several recipients has one Message-ID, which each of them
  * reads: it cannot vouch for one of them. rebond.sent_mail keeps one
  * recipient per Message-ID.
