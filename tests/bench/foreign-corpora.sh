@@ -94,36 +94,29 @@ cats=$top/../shared/corpus/categories.tsv
 [ -f "$cats" ] || { echo "SKIP: no categories.tsv (REBOND_CATEGORIES)" >&2; exit 77; }
 echo "foreign-corpora: rebond $("$bin" --version 2>/dev/null | head -n 1)," \
     "Sisimai $(perl -MSisimai -e 'print $Sisimai::VERSION')"
-for set in flufl:"$fl/tests/data" bounceparser:"$bp"; do
-	name=${set%%:*}
-	dir=${set#*:}
-	"$bin" classify --json "$dir" >"$work/$name.jsonl" 2>"$work/$name.err"
-	perl "$here/foreign/sisimai.pl" "$dir"/* >"$work/$name.tsv" 2>/dev/null
-	if [ "$name" = flufl ]; then
-		python3 "$here/foreign/score.py" "$name" "$work/$name.jsonl" \
-		    "$work/$name.tsv" "$cats" "$fl/testing/helpers.py"
+# both NAME DIR: rebond's and Sisimai's readings of DIR's messages, in
+# $work/NAME.jsonl and $work/NAME.tsv.
+both() {
+	"$bin" classify --json "$2" >"$work/$1.jsonl" 2>/dev/null
+	perl "$here/foreign/sisimai.pl" "$2"/* >"$work/$1.tsv" 2>/dev/null
+}
+both flufl "$fl/tests/data"
+python3 "$here/foreign/score.py" flufl "$work/flufl.jsonl" "$work/flufl.tsv" \
+    "$cats" "$fl/testing/helpers.py"
+both bounceparser "$bp"
+python3 "$here/foreign/score.py" bounceparser "$work/bounceparser.jsonl" \
+    "$work/bounceparser.tsv" "$cats"
+# generated SHORT SCRIPT FILE PACKAGE: the messages SCRIPT.py makes from
+# FILE, read by both and scored (FILE empty: PACKAGE could not be fetched).
+generated() {
+	if [ -n "$3" ] && [ -f "$3" ]; then
+		python3 "$here/foreign/$2.py" gen "$3" "$work/$1"
+		both "$1" "$work/$1/mail"
+		python3 "$here/foreign/$2.py" score "$work/$1" \
+		    "$work/$1.jsonl" "$work/$1.tsv" "$cats"
 	else
-		python3 "$here/foreign/score.py" "$name" "$work/$name.jsonl" \
-		    "$work/$name.tsv" "$cats"
+		echo "$2 skipped: npm cannot fetch $4"
 	fi
-done
-if [ -n "$zm" ] && [ -f "$zm" ]; then
-	python3 "$here/foreign/zonemta.py" gen "$zm" "$work/zm"
-	"$bin" classify --json "$work/zm/mail" >"$work/zm.jsonl" 2>/dev/null
-	perl "$here/foreign/sisimai.pl" "$work"/zm/mail/*.eml >"$work/zm.tsv" \
-	    2>/dev/null
-	python3 "$here/foreign/zonemta.py" score "$work/zm" "$work/zm.jsonl" \
-	    "$work/zm.tsv" "$cats"
-else
-	echo "zonemta      skipped: npm cannot fetch zone-mta"
-fi
-if [ -n "$bh" ] && [ -f "$bh" ]; then
-	python3 "$here/foreign/bouncehandler.py" gen "$bh" "$work/bh"
-	"$bin" classify --json "$work/bh/mail" >"$work/bh.jsonl" 2>/dev/null
-	perl "$here/foreign/sisimai.pl" "$work"/bh/mail/*.eml >"$work/bh.tsv" \
-	    2>/dev/null
-	python3 "$here/foreign/bouncehandler.py" score "$work/bh" \
-	    "$work/bh.jsonl" "$work/bh.tsv" "$cats"
-else
-	echo "bouncehandler skipped: npm cannot fetch bounce-handler"
-fi
+}
+generated zm zonemta "$zm" zone-mta
+generated bh bouncehandler "$bh" bounce-handler
