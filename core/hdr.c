@@ -262,6 +262,17 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 	return seen;
 }
 
+int
+hdr_field_in(const char *line, size_t ll, const char *const *list)
+{
+	char name[HDR_NAME_BYTES];
+
+	if (ll == 0 || line[0] == ' ' || line[0] == '\t' ||
+	    field_name(line, ll, name) == 0)
+		return -1;
+	return in_list(list, name);
+}
+
 const char *
 hdr_get(const struct hdr_block *b, const char *name)
 {

@@ -77,6 +77,13 @@ int hdr_next(const struct hdr_block *b, const char *name, size_t *i);
 
 /* Free the fields; b can be parsed into again after hdr_init. */
 void hdr_free(struct hdr_block *b);
+/*
+ * Is line (ll bytes) the first line of a field, as hdr_parse() reads it?
+ * 1: a field whose name is in list (lowercase names, NULL-terminated),
+ * 0: a field of another name, -1: not the first line of a field.
+ */
+int hdr_field_in(const char *line, size_t ll, const char *const *list);
+
 /* Forget the fields (and only), keep the allocations: b is as after
  * hdr_init, to be freed with hdr_free. */
 void hdr_clear(struct hdr_block *b);

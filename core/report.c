@@ -1336,16 +1336,18 @@ arf_parse(struct report_ctx *ctx, const char *p, size_t len)
 
 /* Read the header of a returned original (message/rfc822 or
  * text/rfc822-headers): its Message-ID and the VERP-capable addresses. */
+/* The fields of a returned original that original_parse() reads (and
+ * the copy for libetpan keeps: original_line_kept()). */
+static const char *const original_fields[] = {
+	"return-path", "from", "sender", "to", "message-id",
+	"x-hmxmroriginalrecipient", "subject", NULL,
+};
+
 static void
 original_parse(struct report_ctx *ctx, const char *p, size_t len)
 {
 	static const char *const tags[] = {
 		"return-path", "from", "sender", "to",
-	};
-	/* the fields read below */
-	static const char *const read[] = {
-		"return-path", "from", "sender", "to", "message-id",
-		"x-hmxmroriginalrecipient", "subject", NULL,
 	};
 	struct report *r = ctx->r;
 	struct hdr_block h;
@@ -1353,7 +1355,7 @@ original_parse(struct report_ctx *ctx, const char *p, size_t len)
 	size_t off = 0, k;
 
 	hdr_init(&h);
-	h.only = read;
+	h.only = original_fields;
 	if (hdr_parse(p, len, &off, HDR_HEADER, &h) == 0) {
 		hdr_free(&h);
 		return;
@@ -1680,6 +1682,53 @@ copy_head(struct buf *b, struct copy_state *cs, const struct hdr_block *top)
 }
 
 /*
+ * The header of a returned original (not encoded), in the copy libetpan
+ * parses: only what original_parse() reads there, as hdr.c reads it. The
+ * fields it reads, and every line that is not a field's: blank lines and
+ * the lines that end a header, which hdr.c must still find there. No line
+ * past CAP_HEADER_BYTES, where hdr.c stops reading. libetpan scanned the
+ * rest (Received, DKIM-Signature...) byte by byte for the boundary, and
+ * hdr.c read it to skip it.
+ */
+struct orig_filter {
+	size_t at;	/* where the line is in the header */
+	size_t from;	/* where hdr.c counts from: after a "From " line */
+	int drop;	/* the field being read is left out */
+};
+
+/* Is the next line of the original's header copied? */
+static int
+original_line_kept(struct orig_filter *f, const char *line, size_t ll)
+{
+	size_t at = f->at, n = ll, i;
+	int in;
+
+	f->at += ll;
+	if (at == 0 && ll >= 5 && memcmp(line, "From ", 5) == 0) {
+		f->from = ll;
+		return 1;
+	}
+	if (at - f->from > CAP_HEADER_BYTES)
+		return 0;
+	/* (hdr.c's line: without its LF, then one CR) */
+	if (n > 0 && line[n - 1] == '\n')
+		n--;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	for (i = 0; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	if (i == n) {
+		f->drop = 0;
+		return 1;	/* blank: the end of the header */
+	}
+	if (i > 0)
+		return !f->drop;	/* a continuation line */
+	in = hdr_field_in(line, n, original_fields);
+	f->drop = in == 0;
+	return in != 0;
+}
+
+/*
  * The private copy of the message that libetpan parses: a header made of
  * the MIME fields only (the top header is already read by hdr.c, and
  * parsing its Received chain again would cost more than the copy), then
@@ -1700,6 +1749,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 {
 	enum { BODY, PART_HEADER, ORIG_KEEP, ORIG_SKIP } st = BODY;
 	struct copy_state cs = { 0, 0 };
+	struct orig_filter of = { 0, 0, 0 };
 	struct buf b = *bp;
 	const char *v, *line, *nl;
 	char bd[BOUNDARY_BYTES];
@@ -1775,9 +1825,11 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 			    ll == 2)))
 				st = orig ? ORIG_KEEP : BODY;
 			kept = 0;
+			memset(&of, 0, sizeof of);
 			break;
 		case ORIG_KEEP:
-			copy_line(&b, &cs, line, ll);
+			if (encoded || original_line_kept(&of, line, ll))
+				copy_line(&b, &cs, line, ll);
 			kept += ll;
 			/* its header ends at an empty line (unless encoded) */
 			if (kept >= ORIGINAL_KEEP || (!encoded && (ll <= 2 &&
@@ -2082,6 +2134,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	struct level lv[CAP_MIME_DEPTH + 1];
 	struct part_head h;
 	struct copy_state cs = { 0, 0 };
+	struct orig_filter of = { 0, 0, 0 };
 	struct buf b = *bp;
 	const char *v, *line, *nl;
 	char type[128], bd[BOUNDARY_BYTES];
@@ -2207,7 +2260,8 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				goto doubt;
 			break;
 		case KEEP:
-			copy_line(&b, &cs, line, ll);
+			if (encoded || original_line_kept(&of, line, ll))
+				copy_line(&b, &cs, line, ll);
 			kept += ll;
 			/* (its header ends at an empty line, unless
 			 * encoded) */
@@ -2229,6 +2283,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			st = BODY;
 			kept = skipped = 0;
 			html = 0;
+			memset(&of, 0, sizeof of);
 			if (nlev == 1 && h.orig) {
 				/* mime_copy's returned original, the same
 				 * (without the lines at its end) */

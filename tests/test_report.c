@@ -867,6 +867,150 @@ Test(report, strip_copy_reads_the_same, .timeout = 60)
 	}
 }
 
+/*
+ * Of a returned original's header, the copy libetpan parses keeps only
+ * the fields that are read. A message/global-headers part is read the
+ * same way, from a copy of all of it: the report must be the same either
+ * way, whatever the header does (folds, a line of blanks, a line that is
+ * not a field, a mbox "From " line, more than CAP_HEADER_BYTES), at the
+ * top of the report and below it, with both copies (report_parse and
+ * report_parse_whole).
+ */
+static char *
+with_original(const char *type, const char *header, int nested)
+{
+	struct buf b;
+
+	buf_init(&b, 16 * 1024 * 1024);
+	buf_puts(&b, dsn_head);
+	buf_puts(&b, "--BB\nContent-Type: message/delivery-status\n\n"
+	    "Final-Recipient: rfc822; o@example.net\nAction: failed\n"
+	    "Status: 5.1.1\n\n");
+	if (nested)
+		buf_puts(&b, "--BB\nContent-Type: multipart/mixed; "
+		    "boundary=\"N\"\n\n--N\n");
+	else
+		buf_puts(&b, "--BB\n");
+	buf_printf(&b, "Content-Type: %s\n\n", type);
+	buf_puts(&b, header);
+	buf_puts(&b, "\nThe body of the original.\n");
+	if (nested)
+		buf_puts(&b, "--N--\n");
+	buf_puts(&b, "--BB--\n");
+	return buf_steal(&b);
+}
+
+Test(report, original_header_filtered_reads_the_same, .timeout = 60)
+{
+	static const char *const headers[] = {
+		/* fields nobody reads, folded, then the ones read */
+		"Received: from mx1.example.org (mx1.example.org "
+		"[192.0.2.1])\n\tby mx2.example.net with ESMTPS id 1\n"
+		"\tfor <wrong@example.net>; Tue, 24 Nov 2026 09:14:00 +0100\n"
+		"DKIM-Signature: v:1; a:rsa-sha256; d:example.org\n"
+		" To: folded-into-dkim@example.net\n"
+		"Return-Path: <bounces+42.alt.abc@platform.example.com>\n"
+		"To: Bob <bob@example.net>\nX-Mailer: x\n"
+		"Message-ID:\n <orig-a@example.org>\nSubject: Hello\n"
+		"From: s@example.org\n",
+		/* a line of blanks ends the header */
+		"Received: from x\n \t \nMessage-ID: <orig-b@example.org>\n"
+		"To: b@example.net\n",
+		/* so does a line that is not a field */
+		"Received: from x\nthis line is not a field\n"
+		"Message-ID: <orig-c@example.org>\n",
+		/* a mbox "From " line first */
+		"From sender@example.org Tue Nov 24 09:00:00 2026\n"
+		"Received: from x\nMessage-ID: <orig-d@example.org>\n",
+		/* a fold first: no header at all */
+		" folded first\nMessage-ID: <orig-e@example.org>\n",
+	};
+	const char *const types[] = { "message/rfc822", "text/rfc822-headers" };
+	char name[96], *big[4];
+	struct buf h;
+	size_t k, t, nested, crlf, n;
+
+	/* past CAP_HEADER_BYTES: read up to the cap, not after (the
+	 * offsets counted with the line ends of the case: big[1] and
+	 * big[3] are made CRLF) */
+	for (k = 0; k < 4; k++) {
+		static const char rcvd[] = "Received: from relay.example.org "
+		    "by mx.example.net with ESMTP id 0123456789abcdef; Tue\n";
+		static const char mid[] = "Message-ID: <orig-cap@example.org>\n";
+		size_t at, from;
+
+		crlf = k % 2;
+		buf_init(&h, 1024 * 1024);
+		/* (hdr.c counts from after a mbox "From " line: big[2, 3]) */
+		if (k >= 2)
+			buf_puts(&h, "From sender@example.org Tue Nov 24 09:00:00"
+			    " 2026 with a long line of text after it to count "
+			    "its bytes out of the cap, for sure\n");
+		from = h.len + crlf * (k >= 2);
+		buf_puts(&h, "To: early@example.net\n");
+		/* (the Message-ID less than the "From " line's length before
+		 * the cap) */
+		for (at = h.len + crlf * (1 + (k >= 2)) - from;
+		    at + strlen(rcvd) + crlf < CAP_HEADER_BYTES - 30;
+		    at += strlen(rcvd) + crlf)
+			buf_puts(&h, rcvd);
+		buf_puts(&h, mid);
+		for (at += strlen(mid) + crlf; at <= CAP_HEADER_BYTES;
+		    at += strlen(rcvd) + crlf)
+			buf_puts(&h, rcvd);
+		/* (the first line past the cap) */
+		buf_puts(&h, "Return-Path: <bounces+43.alt.abc@platform."
+		    "example.com>\nSubject: late\n");
+		big[k] = buf_steal(&h);
+	}
+	for (k = 0; k < sizeof headers / sizeof headers[0] + 2; k++)
+	for (t = 0; t < 2; t++)
+	for (nested = 0; nested < 2; nested++)
+	for (crlf = 0; crlf < 2; crlf++) {
+		const char *hd = k < sizeof headers / sizeof headers[0] ?
+		    headers[k] : big[2 * (k - sizeof headers / sizeof
+		    headers[0]) + crlf];
+		char *kept = with_original(types[t], hd, (int)nested);
+		char *all = with_original("message/global-headers", hd,
+		    (int)nested);
+		struct report *a, *b;
+
+		if (crlf) {
+			char *x = to_crlf(kept), *y = to_crlf(all);
+
+			free(kept);
+			free(all);
+			kept = x;
+			all = y;
+		}
+		for (n = 0; n < 2; n++) {
+			snprintf(name, sizeof name, "header %zu, %s%s%s%s", k,
+			    types[t], nested ? ", nested" : "",
+			    crlf ? ", crlf" : "", n ? ", whole" : "");
+			a = n ? report_parse_whole(kept, strlen(kept), 0) :
+			    report_parse(kept, strlen(kept), 0);
+			b = n ? report_parse_whole(all, strlen(all), 0) :
+			    report_parse(all, strlen(all), 0);
+			same_report(a, b, name);
+			/* (and it is read: the same is not nothing) */
+			if (k == 0)
+				cr_assert_str_eq(a->orig_message_id,
+				    "orig-a@example.org", "%s", name);
+			if (k >= sizeof headers / sizeof headers[0])
+				cr_assert_str_eq(a->orig_message_id,
+				    "orig-cap@example.org", "%s", name);
+			if (k == 1 || k == 2 || k == 4)
+				cr_assert_null(a->orig_message_id, "%s", name);
+			report_free(&a);
+			report_free(&b);
+		}
+		free(kept);
+		free(all);
+	}
+	for (k = 0; k < 4; k++)
+		free(big[k]);
+}
+
 /* A parser that leaves the VERP addresses and the date out: the rest of
  * the report is the same. */
 Test(report, parser_skips_tags_and_date)
