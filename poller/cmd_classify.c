@@ -179,31 +179,41 @@ encode(struct worker *w, const json_t *v)
 	}
 }
 
+/*
+ * Printable ASCII without a quote or a backslash: jansson escapes none of
+ * it, and writes it between quotes; checking that costs a tenth of
+ * asking it. The JSON string of such an s in w->jbuf, and its length; 0
+ * when s has any other byte.
+ */
+static size_t
+encode_plain(struct worker *w, const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
+		n++;
+	if (s[n] != '\0')
+		return 0;
+	if (n + 2 > w->jcap) {
+		w->jcap = n + 2;
+		w->jbuf = xrealloc(w->jbuf, w->jcap);
+	}
+	w->jbuf[0] = '"';
+	memcpy(w->jbuf + 1, s, n);
+	w->jbuf[n + 1] = '"';
+	return n + 2;
+}
+
 /* The JSON string of s (valid UTF-8: report strings are sanitized) in
  * w->jbuf; returns its length. */
 static size_t
 encode_str(struct worker *w, const char *s)
 {
-	size_t n = 0;
+	size_t n = encode_plain(w, s);
 
-	/*
-	 * Printable ASCII without a quote or a backslash: jansson escapes
-	 * none of it, and writes it between quotes; checking that costs a
-	 * tenth of asking it. Any other byte: jansson.
-	 */
-	while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
-		n++;
-	if (s[n] == '\0') {
-		if (n + 2 > w->jcap) {
-			w->jcap = n + 2;
-			w->jbuf = xrealloc(w->jbuf, w->jcap);
-		}
-		w->jbuf[0] = '"';
-		memcpy(w->jbuf + 1, s, n);
-		w->jbuf[n + 1] = '"';
-		return n + 2;
-	}
-	if (json_string_setn_nocheck(w->str, s, n + strlen(s + n)) != 0)
+	if (n > 0)
+		return n;
+	if (json_string_setn_nocheck(w->str, s, strlen(s)) != 0)
 		return 0;
 	return encode(w, w->str);
 }
@@ -316,11 +326,10 @@ one_message(struct worker *w, const char *file, const char *data, size_t len,
 	struct report *r = report_parser_parse(w->parser, data, len,
 	    truncated);
 	struct verdict one, *v = &one;
-	size_t i;
+	size_t i, n = 0;
 
-	if (w->json) {
+	if (w->json && (n = encode_plain(w, file)) == 0) {
 		json_t *f = json_string(file);
-		size_t n;
 
 		/* A name that is not UTF-8: its bad bytes shown as '?' (a
 		 * JSON string cannot hold them). */
@@ -337,6 +346,8 @@ one_message(struct worker *w, const char *file, const char *data, size_t len,
 			memcpy(w->jbuf, "null", 4);
 			n = 4;
 		}
+	}
+	if (w->json) {
 		free(w->file);
 		w->file = xmalloc(n);
 		memcpy(w->file, w->jbuf, n);
