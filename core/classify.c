@@ -472,13 +472,14 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 
 	switch (id) {
 	case RSN_USERUNKNOWN: {
-		if (status_is(e, id)) {
-			for (j = 0; j < sizeof unknown_veto /
-			    sizeof unknown_veto[0]; j++)
-				if (strong(e, unknown_veto[j]))
-					return 0;
+		/* ("Mailbox unavailable. Your IP address is blacklisted":
+		 * the words of the other cause say more) */
+		for (j = 0; j < sizeof unknown_veto / sizeof unknown_veto[0];
+		    j++)
+			if (strong(e, unknown_veto[j]))
+				return 0;
+		if (status_is(e, id))
 			return verdict_by(v, e, id);
-		}
 		/*
 		 * The phrase alone: refused at RCPT, or a DSN with nothing
 		 * else to go by (MTAs write RCPT refusals in their DSNs).
@@ -806,6 +807,26 @@ provider_cmd(struct evidence *e, const char *diag)
 		e->cmd = CMD_RCPT;
 }
 
+/*
+ * The statuses that say nothing of a cause, x.0.0 (other undefined
+ * status) and x.3.0 (other or undefined mail system status), say less
+ * than words, even weak ones ("553 5.3.0 Rejected - see spamhaus.org"):
+ * the verdict of the first weak phrase, if any (returns 1). (x.7.0 is a
+ * security refusal of some kind: it stays.)
+ */
+static int
+weak_over_status(const struct evidence *e, struct verdict *v)
+{
+	long k;
+
+	if (strlen(e->st) != 5 || e->st[1] != '.' || e->st[3] != '.' ||
+	    (e->st[2] != '0' && e->st[2] != '3') || e->st[4] != '0' ||
+	    (k = hits_tier(e, TIER_WEAK)) < 0)
+		return 0;
+	verdict_text(v, e, k);
+	return 1;
+}
+
 /* Decide from one body of evidence. Returns 1 when it did. */
 static int
 decide(const struct evidence *e, struct verdict *v)
@@ -839,7 +860,8 @@ decide(const struct evidence *e, struct verdict *v)
 			}
 		}
 		if (tr >= 0) {
-			verdict_status(v, e, (enum reason_id)tr);
+			if (!weak_over_status(e, v))
+				verdict_status(v, e, (enum reason_id)tr);
 			return 1;
 		}
 		if (e->st[1] == '.' && e->st[2] == '6') {
@@ -889,6 +911,8 @@ decide(const struct evidence *e, struct verdict *v)
 		}
 		return 0;
 	}
+	if (weak_over_status(e, v))
+		return 1;
 	verdict_status(v, e, (enum reason_id)tr);
 	return 1;
 }

@@ -345,6 +345,21 @@ CASES(classify, server_wordings,
     { "ip blacklisted, mailbox unavailable", "550 5.2.1 Mailbox "
       "unavailable. Your IP address 192.0.2.1 is blacklisted using "
       "SPAMHAUS-XBL.", "5.2.1", 550, "failed", "blocked", "blocked" },
+    /* ... at RCPT too, where the phrase alone would do */
+    { "ip blacklisted, mailbox unav. rcpt", "host mx.example.org said: "
+      "550 5.2.1 Mailbox unavailable. Your IP address 192.0.2.1 is "
+      "blacklisted (in reply to RCPT TO command)", "5.2.1", 550,
+      "failed", "blocked", "blocked" },
+    /* A status of no cause (x.3.0, x.0.0) gives way to weak words;
+     * x.7.0 does not. */
+    { "5.3.0 see spamhaus", "553 5.3.0 192.0.2.1 Rejected - see "
+      "http://www.spamhaus.org", "5.3.0", 553, "failed", "blocked",
+      "blocked" },
+    { "5.3.0 alone", "553 5.3.0 Rejected", "5.3.0", 553, "failed",
+      "systemerror", "transient" },
+    { "5.7.0 policy violation", "550 5.7.0 <a@example.org>: Recipient "
+      "address rejected: Policy violation", "5.7.0", 550, "failed",
+      "securityerror", "blocked" },
     { "ip listed by", "550 5.5.4 ETP208 Your IP 192.0.2.1 is listed by "
       "a list. Please see http://lists.example.com/", "5.5.4", 550,
       "failed", "blocked", "blocked" },
