@@ -1408,6 +1408,8 @@ const struct text_rule classify_text_rules[] = {
 	W("text.weak.blocked", "blocked", "|rbl|"),
 	W("text.weak.blocked", "blocked", "spamhaus"),
 	W("text.weak.blocked", "blocked", "spamcop"),
+	W("text.weak.blocked", "blocked", "|is listed at|"),
+	W("text.weak.blocked", "blocked", "|is listed on|"),
 	W("text.weak.bad-reputation", "badreputation", "|reputation|"),
 	W("text.weak.spam", "spamdetected", "|spam"),
 	W("text.weak.spam", "spamdetected", "|ube|"),

@@ -341,6 +341,8 @@ CASES(classify, server_wordings,
     { "dnsbls", "554 mx.example.org 192.0.2.1 found on one or more "
       "DNSBLs, see http://postmaster.example.org", "5.0.0", 554,
       "failed", "blocked", "blocked" },
+    { "is listed at", "550 Rejected: 192.0.2.1 is listed at "
+      "drbl.example.net", "5.0.0", 550, "failed", "blocked", "blocked" },
     /* Our IP on a list beats the code and "mailbox unavailable". */
     { "ip blacklisted, mailbox unavailable", "550 5.2.1 Mailbox "
       "unavailable. Your IP address 192.0.2.1 is blacklisted using "
