@@ -1729,6 +1729,41 @@ original_line_kept(struct orig_filter *f, const char *line, size_t ll)
 }
 
 /*
+ * Where the first returned original of the top multipart (not encoded)
+ * is in the body: a bounce forwarded as an attachment is one, and may be
+ * read in place of the message that carries it (report_parser_parse).
+ */
+struct span {
+	size_t at, end;		/* its content, without the line end
+				 * before the next delimiter */
+	enum { SPAN_NONE, SPAN_OPEN, SPAN_DONE } st;
+};
+
+/* The original starts at off (in body). */
+static void
+span_open(struct span *sp, size_t off)
+{
+	if (sp->st != SPAN_NONE)
+		return;
+	sp->at = sp->end = off;
+	sp->st = SPAN_OPEN;
+}
+
+/* A delimiter line at off (or the end of the body) ends it. */
+static void
+span_close(struct span *sp, const char *body, size_t off)
+{
+	if (sp->st != SPAN_OPEN)
+		return;
+	if (off > sp->at && body[off - 1] == '\n')
+		off--;
+	if (off > sp->at && body[off - 1] == '\r')
+		off--;
+	sp->end = off;
+	sp->st = SPAN_DONE;
+}
+
+/*
  * The private copy of the message that libetpan parses: a header made of
  * the MIME fields only (the top header is already read by hdr.c, and
  * parsing its Received chain again would cost more than the copy), then
@@ -1741,11 +1776,12 @@ original_line_kept(struct orig_filter *f, const char *line, size_t ll)
  *   it (its header, ORIGINAL_KEEP bytes when encoded): libetpan would
  *   scan the rest of it byte by byte for the boundary.
  * The copy goes to *b (its former contents forgotten); *hlen_r is the
- * length of its header. (mime_strip_copy, below, is tried first.)
+ * length of its header; *sp where the first returned original is.
+ * (mime_strip_copy, below, is tried first.)
  */
 static void
 mime_copy(const struct hdr_block *top, const char *body, size_t blen,
-    struct buf *bp, size_t *hlen_r, int *capped_r)
+    struct buf *bp, size_t *hlen_r, int *capped_r, struct span *sp)
 {
 	enum { BODY, PART_HEADER, ORIG_KEEP, ORIG_SKIP } st = BODY;
 	struct copy_state cs = { 0, 0 };
@@ -1757,6 +1793,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	int orig = 0, encoded = 0;
 
 	*capped_r = 0;
+	memset(sp, 0, sizeof *sp);
 	bd[0] = '\0';
 	if ((v = hdr_get(top, "content-type")) != NULL &&
 	    mem_casefind(v, strlen(v), "multipart/") != NULL) {
@@ -1791,6 +1828,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 		if (bl > 0 && ll >= bl + 2 && line[0] == '-' &&
 		    line[1] == '-' && memcmp(line + 2, bd, bl) == 0) {
 			/* a delimiter of the top multipart */
+			span_close(sp, body, off);
 			st = PART_HEADER;
 			orig = encoded = 0;
 		}
@@ -1824,6 +1862,8 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 			if (ll <= 2 && (line[0] == '\n' || (line[0] == '\r' &&
 			    ll == 2)))
 				st = orig ? ORIG_KEEP : BODY;
+			if (st == ORIG_KEEP && !encoded)
+				span_open(sp, off + ll);
 			kept = 0;
 			memset(&of, 0, sizeof of);
 			break;
@@ -1843,6 +1883,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	}
 	if (off > run && !*capped_r)
 		buf_append(&b, body + run, off - run);
+	span_close(sp, body, off);
 	*bp = b;
 }
 
@@ -2128,7 +2169,8 @@ cte_identity(const struct part_head *h)
  */
 static int
 mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
-    int strip_html, struct buf *bp, size_t *hlen_r, int *html_r)
+    int strip_html, struct buf *bp, size_t *hlen_r, int *html_r,
+    struct span *sp)
 {
 	enum { BODY, HEAD, KEEP, SKIP } st = BODY;
 	struct level lv[CAP_MIME_DEPTH + 1];
@@ -2145,6 +2187,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	size_t filled = 0;	/* lines with text so far */
 
 	*html_r = 0;
+	memset(sp, 0, sizeof *sp);
 	/* The top multipart: its value read as mime_copy and as above. */
 	if ((v = hdr_get(top, "content-type")) == NULL ||
 	    !ct_strict(v, strlen(v), type, sizeof type, bd) ||
@@ -2210,6 +2253,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			}
 		}
 		if (hit >= 0) {
+			span_close(sp, body, off);
 			/* (libetpan reads a delimiter after the close one
 			 * as a part of the multipart) */
 			if (lv[hit].closed)
@@ -2290,6 +2334,8 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				st = KEEP;
 				encoded = h.encoded;
 				keep_tail = 0;
+				if (!encoded)
+					span_open(sp, off + ll);
 				break;
 			}
 			keep_tail = 1;
@@ -2375,6 +2421,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	 */
 	if (unclosed && stripped)
 		goto doubt;
+	span_close(sp, body, off);
 	*bp = b;
 	return 0;
 doubt:
@@ -2497,6 +2544,10 @@ struct report_parser {
 	struct buf text;	/* the text of the notice, as gathered */
 	struct hdr_block top;	/* the bounce's own header */
 	unsigned skip;		/* REPORT_SKIP_* */
+	/* the first returned original of the message parsed last (in its
+	 * data) */
+	const char *inner;
+	size_t inner_len;
 };
 
 /*
@@ -2598,12 +2649,15 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 	struct report_ctx ctx;
 	struct hdr_block top = p->top;
 	struct walk w;
+	struct span sp;
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
 	int capped = 0, parsed = 0, stripped_html = 0;
 
 	report_init();
+	p->inner = NULL;
+	p->inner_len = 0;
 	data = report_lf_lines(&p->lf, data, &len);
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
@@ -2639,9 +2693,13 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 		goto classify;
 	}
 	if (!strip || mime_strip_copy(&top, data + off, len - off,
-	    strip_html, &p->copy, &body_shift, &stripped_html) < 0)
+	    strip_html, &p->copy, &body_shift, &stripped_html, &sp) < 0)
 		mime_copy(&top, data + off, len - off, &p->copy, &body_shift,
-		    &capped);
+		    &capped, &sp);
+	if (sp.st == SPAN_DONE && sp.end > sp.at) {
+		p->inner = data + off + sp.at;
+		p->inner_len = sp.end - sp.at;
+	}
 	if (capped)
 		r->flags |= REPORT_F_CAP_PARTS;
 	mdata = p->copy.data;
@@ -2726,6 +2784,8 @@ report_parser_new(unsigned skip)
 	struct report_parser *p = xmalloc(sizeof *p);
 
 	p->skip = skip;
+	p->inner = NULL;
+	p->inner_len = 0;
 	buf_init(&p->copy, 0);
 	buf_init(&p->lf, 0);
 	buf_init(&p->text, 0);
@@ -2748,19 +2808,70 @@ report_parser_free(struct report_parser **pp)
 	*pp = NULL;
 }
 
-struct report *
-report_parser_parse(struct report_parser *p, const char *data, size_t len,
-    int truncated)
+/* parse_message(), again without stripping the HTML when the walk needs
+ * it. */
+static struct report *
+parse_strip(struct report_parser *p, const char *data, size_t len,
+    int truncated, int strip)
 {
 	struct report *r;
 	int again = 0;
 
-	r = parse_message(p, data, len, truncated, 1, 1, &again);
+	r = parse_message(p, data, len, truncated, strip, strip, &again);
 	if (again) {
 		report_free(&r);
-		r = parse_message(p, data, len, truncated, 1, 0, &again);
+		r = parse_message(p, data, len, truncated, strip, 0, &again);
 	}
 	return r;
+}
+
+/*
+ * A message that names no recipient, whose first part is a returned
+ * original that is itself a delivery report (multipart/report of
+ * delivery-status: a bounce forwarded as an attachment, by a gateway
+ * or by hand): the bounce inside, when it names recipients; else r.
+ * One level only (the bounce inside is not unwrapped in turn).
+ */
+static struct report *
+unwrap(struct report_parser *p, struct report *r, int truncated, int strip)
+{
+	static const char *const ct_only[] = { "content-type", NULL };
+	struct report *in;
+	struct hdr_block h;
+	const char *v, *inner = p->inner;
+	size_t off = 0, n = p->inner_len;
+	int is_report;
+
+	if (r->nrcpt > 0 || inner == NULL || n == 0 ||
+	    r->type == REPORT_ARF || r->type == REPORT_AUTOREPLY)
+		return r;
+	hdr_init(&h);
+	h.only = ct_only;
+	hdr_parse(inner, n, &off, HDR_HEADER, &h);
+	is_report = (v = hdr_get(&h, "content-type")) != NULL &&
+	    mem_casefind(v, strlen(v), "multipart/report") != NULL &&
+	    mem_casefind(v, strlen(v), "delivery-status") != NULL;
+	hdr_free(&h);
+	if (!is_report)
+		return r;
+	/* (inner may be in p->lf, with LF line ends: parse_message leaves
+	 * it there) */
+	in = parse_strip(p, inner, n, truncated, strip);
+	if (in->nrcpt == 0) {
+		report_free(&in);
+		return r;
+	}
+	in->flags |= r->flags & REPORT_F_TRUNCATED;
+	report_free(&r);
+	return in;
+}
+
+struct report *
+report_parser_parse(struct report_parser *p, const char *data, size_t len,
+    int truncated)
+{
+	return unwrap(p, parse_strip(p, data, len, truncated, 1), truncated,
+	    1);
 }
 
 struct report *
@@ -2778,9 +2889,8 @@ report_parse_whole(const char *data, size_t len, int truncated)
 {
 	struct report_parser *p = report_parser_new(0);
 	struct report *r;
-	int again = 0;
 
-	r = parse_message(p, data, len, truncated, 0, 0, &again);
+	r = unwrap(p, parse_strip(p, data, len, truncated, 0), truncated, 0);
 	report_parser_free(&p);
 	return r;
 }

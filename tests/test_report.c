@@ -1294,6 +1294,133 @@ Test(report, notice_recipients)
  * unavailable") about a message to one address: that address, of whom
  * nothing is known (undefined); to two, nobody.
  */
+/*
+ * A bounce forwarded as an attachment (a gateway that wraps the DSN it
+ * got, or a person who forwards one): a message that names nobody, whose
+ * first part is a delivery report, is read as that report. One level
+ * only; a message that names its own recipients is read as it is.
+ */
+static char *
+wrapped(const char *inner_rcpt, const char *outer_type, int twice)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 20);
+	buf_puts(&b, "From: postmaster@gw.example.net\n"
+	    "To: bounces@platform.example.com\n"
+	    "Subject: Delivery Status Notification (Failure)\n"
+	    "Message-ID: <outer@gw.example.net>\nMIME-Version: 1.0\n");
+	buf_printf(&b, "Content-Type: %s; boundary=\"OUT\"\n\n", outer_type);
+	if (twice)
+		buf_puts(&b, "--OUT\nContent-Type: message/rfc822\n\n"
+		    "From: postmaster@gw2.example.net\nMIME-Version: 1.0\n"
+		    "Content-Type: multipart/report; "
+		    "report-type=delivery-status; boundary=\"MID\"\n\n"
+		    "--MID\nContent-Type: text/plain\n\nForwarded.\n\n");
+	buf_puts(&b, twice ? "--MID\n" : "--OUT\n");
+	buf_puts(&b, "Content-Type: message/rfc822\n\n"
+	    "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+	    "To: bounces@platform.example.com\n"
+	    "Subject: Undelivered Mail Returned to Sender\n"
+	    "Message-ID: <inner@mx.example.org>\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"IN\"\n\n"
+	    "--IN\nContent-Type: text/plain\n\n"
+	    "Your message could not be delivered.\n\n"
+	    "--IN\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.org\n\n");
+	if (inner_rcpt != NULL)
+		buf_printf(&b, "Final-Recipient: rfc822; %s\nAction: failed\n"
+		    "Status: 5.1.1\n\n", inner_rcpt);
+	buf_puts(&b, "--IN\nContent-Type: message/rfc822\n\n"
+	    "From: news@platform.example.com\n"
+	    "To: zoe@example.org, yan@example.org\n"
+	    "Message-ID: <orig-w@platform.example.com>\nSubject: hi\n\n"
+	    "hello\n\n--IN--\n");
+	if (twice)
+		buf_puts(&b, "\n--MID--\n");
+	buf_puts(&b, "\n--OUT\nContent-Type: text/plain\n\n"
+	    "This message was forwarded by the gateway.\n\n--OUT--\n");
+	return buf_steal(&b);
+}
+
+Test(report, forwarded_bounce_read_in_place_of_its_wrapper)
+{
+	char name[64];
+	size_t crlf, whole;
+
+	for (crlf = 0; crlf < 2; crlf++)
+	for (whole = 0; whole < 2; whole++) {
+		char *m = wrapped("zoe@example.org", "multipart/mixed", 0);
+		char *none = wrapped(NULL, "multipart/mixed", 0);
+		char *deep = wrapped("zoe@example.org", "multipart/mixed", 1);
+		struct report *r;
+
+		if (crlf) {
+			char *x = to_crlf(m), *y = to_crlf(none),
+			    *z = to_crlf(deep);
+
+			free(m);
+			free(none);
+			free(deep);
+			m = x;
+			none = y;
+			deep = z;
+		}
+		snprintf(name, sizeof name, "%s%s", crlf ? "crlf" : "lf",
+		    whole ? ", whole copy" : "");
+		r = whole ? report_parse_whole(m, strlen(m), 0) :
+		    report_parse(m, strlen(m), 0);
+		cr_assert_eq(r->nrcpt, 1, "%s", name);
+		cr_expect_str_eq(r->rcpt[0].address, "zoe@example.org", "%s",
+		    name);
+		cr_expect_str_eq(r->rcpt[0].status, "5.1.1", "%s", name);
+		cr_expect_str_eq(r->orig_message_id,
+		    "orig-w@platform.example.com", "%s", name);
+		cr_expect_str_eq(r->message_id, "inner@mx.example.org", "%s",
+		    name);
+		report_free(&r);
+		/* the report inside names nobody (and its original went to
+		 * two): the wrapper stays */
+		r = whole ? report_parse_whole(none, strlen(none), 0) :
+		    report_parse(none, strlen(none), 0);
+		cr_expect_str_eq(r->message_id, "outer@gw.example.net", "%s",
+		    name);
+		report_free(&r);
+		/* two wrappers: one level only, nothing read through both */
+		r = whole ? report_parse_whole(deep, strlen(deep), 0) :
+		    report_parse(deep, strlen(deep), 0);
+		cr_expect_str_eq(r->message_id, "outer@gw.example.net", "%s",
+		    name);
+		report_free(&r);
+		free(m);
+		free(none);
+		free(deep);
+	}
+}
+
+/* A bounce whose returned original happens to be a delivery report is
+ * read as itself when it names its recipient. */
+Test(report, bounce_of_a_report_is_not_unwrapped)
+{
+	char *m = make_dsn("Content-Type: message/delivery-status\n\n"
+	    "Final-Recipient: rfc822; outer@example.net\nAction: failed\n"
+	    "Status: 5.2.2\n\n"
+	    "--BB\nContent-Type: message/rfc822\n\n"
+	    "From: MAILER-DAEMON@mx.example.org\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; "
+	    "boundary=\"IN\"\n\n"
+	    "--IN\nContent-Type: message/delivery-status\n\n"
+	    "Final-Recipient: rfc822; inner@example.org\nAction: failed\n"
+	    "Status: 5.1.1\n\n--IN--\n");
+	struct report *r = report_parse(m, strlen(m), 0);
+
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].address, "outer@example.net");
+	report_free(&r);
+	free(m);
+}
+
 Test(report, dsn_naming_nobody_gives_the_one_addressee)
 {
 	static const char head[] =
