@@ -1334,8 +1334,6 @@ arf_parse(struct report_ctx *ctx, const char *p, size_t len)
 	hdr_free(&g);
 }
 
-/* Read the header of a returned original (message/rfc822 or
- * text/rfc822-headers): its Message-ID and the VERP-capable addresses. */
 /* The fields of a returned original that original_parse() reads (and
  * the copy for libetpan keeps: original_line_kept()). */
 static const char *const original_fields[] = {
@@ -1343,6 +1341,8 @@ static const char *const original_fields[] = {
 	"x-hmxmroriginalrecipient", "subject", NULL,
 };
 
+/* Read the header of a returned original (message/rfc822 or
+ * text/rfc822-headers): its Message-ID and the VERP-capable addresses. */
 static void
 original_parse(struct report_ctx *ctx, const char *p, size_t len)
 {

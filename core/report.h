@@ -98,6 +98,9 @@ void report_init(void);
  * only a prefix of a longer message (sets REPORT_F_TRUNCATED).
  * Always returns a report (possibly REPORT_UNKNOWN with no recipients):
  * bad mail is a verdict, not an error. Free it with report_free().
+ * A message that names no recipient, whose first returned original is
+ * a delivery report (a bounce forwarded as an attachment), is read as
+ * that report when it names recipients (one level only).
  */
 struct report *report_parse(const char *data, size_t len, int truncated);
 
