@@ -900,6 +900,15 @@ with_original(const char *type, const char *header, int nested)
 	return buf_steal(&b);
 }
 
+/* Append the line s to b; *at moves past it, its end counted CRLF when
+ * crlf is set. */
+static void
+put_line(struct buf *b, size_t *at, int crlf, const char *s)
+{
+	buf_puts(b, s);
+	*at += strlen(s) + (crlf != 0);
+}
+
 Test(report, original_header_filtered_reads_the_same, .timeout = 60)
 {
 	static const char *const headers[] = {
@@ -930,34 +939,28 @@ Test(report, original_header_filtered_reads_the_same, .timeout = 60)
 	struct buf h;
 	size_t k, t, nested, crlf, n;
 
-	/* past CAP_HEADER_BYTES: read up to the cap, not after (the
-	 * offsets counted with the line ends of the case: big[1] and
-	 * big[3] are made CRLF) */
+	/* past CAP_HEADER_BYTES: read up to the cap, not after (at: where
+	 * the next line starts as hdr.c counts, after a mbox "From " line,
+	 * with the line ends of the case: big[1] and big[3] are made CRLF) */
 	for (k = 0; k < 4; k++) {
 		static const char rcvd[] = "Received: from relay.example.org "
 		    "by mx.example.net with ESMTP id 0123456789abcdef; Tue\n";
-		static const char mid[] = "Message-ID: <orig-cap@example.org>\n";
-		size_t at, from;
+		size_t at = 0;
 
 		crlf = k % 2;
 		buf_init(&h, 1024 * 1024);
-		/* (hdr.c counts from after a mbox "From " line: big[2, 3]) */
 		if (k >= 2)
 			buf_puts(&h, "From sender@example.org Tue Nov 24 09:00:00"
 			    " 2026 with a long line of text after it to count "
 			    "its bytes out of the cap, for sure\n");
-		from = h.len + crlf * (k >= 2);
-		buf_puts(&h, "To: early@example.net\n");
+		put_line(&h, &at, crlf, "To: early@example.net\n");
 		/* (the Message-ID less than the "From " line's length before
 		 * the cap) */
-		for (at = h.len + crlf * (1 + (k >= 2)) - from;
-		    at + strlen(rcvd) + crlf < CAP_HEADER_BYTES - 30;
-		    at += strlen(rcvd) + crlf)
-			buf_puts(&h, rcvd);
-		buf_puts(&h, mid);
-		for (at += strlen(mid) + crlf; at <= CAP_HEADER_BYTES;
-		    at += strlen(rcvd) + crlf)
-			buf_puts(&h, rcvd);
+		while (at + strlen(rcvd) + crlf < CAP_HEADER_BYTES - 30)
+			put_line(&h, &at, crlf, rcvd);
+		put_line(&h, &at, crlf, "Message-ID: <orig-cap@example.org>\n");
+		while (at <= CAP_HEADER_BYTES)
+			put_line(&h, &at, crlf, rcvd);
 		/* (the first line past the cap) */
 		buf_puts(&h, "Return-Path: <bounces+43.alt.abc@platform."
 		    "example.com>\nSubject: late\n");
