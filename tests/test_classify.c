@@ -268,6 +268,23 @@ CASES(classify, specific_text_beats_code,
     { "5.7.1 badmailfrom", "553 sorry, your envelope sender is in my "
       "badmailfrom list (#5.7.1)", "5.7.1", 553, "failed", "rejected",
       "spam" },
+    /* 5.7.1 alone is a security refusal; these words say which. */
+    { "5.7.1 but rejected by dnsbl", "554 5.7.1 Rejected by DNSBL",
+      "5.7.1", 554, "failed", "blocked", "blocked" },
+    { "5.7.1 but contains spam", "554 5.7.1 This message has been "
+      "blocked because it contains spam content", "5.7.1", 554, "failed",
+      "spamdetected", "spam" },
+    { "5.7.1 but virus found", "554 5.7.1 Virus found in message",
+      "5.7.1", 554, "failed", "virusdetected", "spam" },
+    { "5.7.1 but reverse dns lookup", "550 5.7.1 Reverse DNS lookup "
+      "failed for 192.0.2.1", "5.7.1", 550, "failed", "requireptr",
+      "blocked" },
+    /* GMX, web.de: not a system error, a policy */
+    { "transaction failed, policy", "554-Transaction failed 554-Reject "
+      "due to policy restrictions.", "5.0.0", 554, "failed",
+      "policyviolation", "spam" },
+    { "4.3.0 temporary system error", "451 4.3.0 Temporary system error",
+      "4.3.0", 451, "failed", "systemerror", "transient" },
 )
 
 /* The fixed wordings of mail servers (Exim, qmail, OpenSMTPD, Domino,
