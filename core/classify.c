@@ -529,6 +529,11 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 		if (e->sr_id < 0 || e->sr_id == RSN_SECURITYERROR ||
 		    e->sr_id == RSN_SYSTEMERROR)
 			return verdict_by(v, e, id);
+		/* x.1.0, other address status, does not say whose: the
+		 * words do (Postfix's "550 5.1.0 <a@b>: Sender address
+		 * rejected: ..." at RCPT). */
+		if (e->st[0] != '\0' && strcmp(e->st + 1, ".1.0") == 0)
+			return verdict_by(v, e, id);
 		return 0;
 	case RSN_SPAMDETECTED:
 		if (status_is(e, id))
@@ -808,10 +813,33 @@ provider_cmd(struct evidence *e, const char *diag)
 }
 
 /*
+ * Does weak phrase k name a kind of security refusal: the sender's
+ * authentication (SPF, DKIM, DMARC), a virus, spam, a block list, a
+ * reputation? (Not "blocked" or "access denied", which x.7.1 says as
+ * well.)
+ */
+static int
+security_kind(long k)
+{
+	static const char *const kinds[] = {
+		"text.weak.spf", "text.weak.virus", "text.weak.spam",
+		"text.weak.blocklist", "text.weak.bad-reputation",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(classify_text_rules[k].id, kinds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
  * The statuses that say nothing of a cause, x.0.0 (other undefined
  * status) and x.3.0 (other or undefined mail system status), say less
  * than words, even weak ones ("553 5.3.0 Rejected - see spamhaus.org"):
- * the verdict of the first weak phrase, if any (returns 1). (x.7.0 is a
+ * the verdict of the first weak phrase, if any (returns 1). x.7.1
+ * (delivery not authorized) gives way to the words that say which
+ * refusal it is ("550 5.7.1 rejected because of SPF"). (x.7.0 is a
  * security refusal of some kind: it stays.)
  */
 static int
@@ -820,8 +848,10 @@ weak_over_status(const struct evidence *e, struct verdict *v)
 	long k;
 
 	if (strlen(e->st) != 5 || e->st[1] != '.' || e->st[3] != '.' ||
-	    (e->st[2] != '0' && e->st[2] != '3') || e->st[4] != '0' ||
 	    (k = hits_tier(e, TIER_WEAK)) < 0)
+		return 0;
+	if (!((e->st[2] == '0' || e->st[2] == '3') && e->st[4] == '0') &&
+	    !(e->st[2] == '7' && e->st[4] == '1' && security_kind(k)))
 		return 0;
 	verdict_text(v, e, k);
 	return 1;

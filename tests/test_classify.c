@@ -279,6 +279,30 @@ CASES(classify, specific_text_beats_code,
     { "5.7.1 but reverse dns lookup", "550 5.7.1 Reverse DNS lookup "
       "failed for 192.0.2.1", "5.7.1", 550, "failed", "requireptr",
       "blocked" },
+    /* ... and so do weak words of such a kind (a block list, SPF,
+     * spam, a virus, a reputation), but not "access denied". */
+    { "5.7.1 but because of spf", "550 5.7.1 rejected because of SPF",
+      "5.7.1", 550, "failed", "authfailure", "spf" },
+    { "5.7.1 but rbl named", "550 5.7.1 Mail from 192.0.2.1 refused, "
+      "see the RBL of example.net", "5.7.1", 550, "failed", "blocked",
+      "blocked" },
+    { "5.7.1 but ip reputation", "550 5.7.1 Poor IP reputation", "5.7.1",
+      550, "failed", "badreputation", "blocked" },
+    { "5.7.1 access denied stays", "550 5.7.1 <u@example.org>... Access "
+      "denied", "5.7.1", 550, "failed", "securityerror", "blocked" },
+    { "4.7.0 our blocklist", "421 4.7.0 Try again later, closing "
+      "connection. (EHLO) Your IP is on our blocklist", "4.7.0", 421,
+      "failed", "blocked", "blocked" },
+    /* x.1.0 does not say whose address: the sender's, refused at RCPT
+     * by Postfix's sender restrictions, is not the recipient's. */
+    { "5.1.0 sender address rejected", "host mx.example.org said: 550 "
+      "5.1.0 <a@platform.example>: Sender address rejected: User unknown "
+      "in local recipient table (in reply to RCPT TO command)", "5.1.0",
+      550, "failed", "rejected", "spam" },
+    { "5.1.0 recipient alone", "host mx.example.org said: 550 5.1.0 "
+      "<u@example.org>: Recipient address rejected: User unknown (in "
+      "reply to RCPT TO command)", "5.1.0", 550, "failed", "userunknown",
+      "hard" },
     /* GMX, web.de: not a system error, a policy */
     { "transaction failed, policy", "554-Transaction failed 554-Reject "
       "due to policy restrictions.", "5.0.0", 554, "failed",
