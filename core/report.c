@@ -2559,6 +2559,17 @@ struct report_parser {
  * converted; an unknown charset is left to libetpan
  * (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET). Results do not change.
  */
+/*
+ * Set while this thread's mailmime_parse() runs. Inside it, libetpan
+ * converts from US-ASCII only the words of a Content-Type value, which it
+ * first decodes as if it were a phrase of RFC 2047 words, a word and a
+ * conversion at a time (most of the cost of a field), before it parses the
+ * result; when that decoding fails, it parses the value as it is, which is
+ * what RFC 2045 asks (RFC 2047 allows no encoded word there). The hook
+ * makes it fail at the first word.
+ */
+static _Thread_local int in_mime_parse;
+
 static int
 ascii_charconv(const char *tocode, const char *fromcode, const char *str,
     size_t length, char *result, size_t *result_len)
@@ -2566,6 +2577,8 @@ ascii_charconv(const char *tocode, const char *fromcode, const char *str,
 	iconv_t cd;
 	size_t i;
 
+	if (in_mime_parse && strcasecmp(fromcode, "us-ascii") == 0)
+		return MAIL_CHARCONV_ERROR_CONV;
 	if (strcasecmp(tocode, "utf-8") != 0 || length > *result_len)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
 	if (strcasecmp(fromcode, "us-ascii") == 0 ||
@@ -2653,7 +2666,7 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata;
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
-	int capped = 0, parsed = 0, stripped_html = 0;
+	int capped = 0, parsed = 0, stripped_html = 0, rc;
 
 	report_init();
 	p->inner = NULL;
@@ -2704,8 +2717,10 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 		r->flags |= REPORT_F_CAP_PARTS;
 	mdata = p->copy.data;
 	mlen = p->copy.len;
-	if (mailmime_parse(mdata, mlen, &idx, &mime) == MAILIMF_NO_ERROR &&
-	    mime != NULL) {
+	in_mime_parse = 1;
+	rc = mailmime_parse(mdata, mlen, &idx, &mime);
+	in_mime_parse = 0;
+	if (rc == MAILIMF_NO_ERROR && mime != NULL) {
 		struct mailmime *root = mime;
 
 		if (root->mm_type == MAILMIME_MESSAGE &&
