@@ -396,6 +396,48 @@ Test(report, missing_boundary_falls_back_to_text)
 	report_free(&r);
 }
 
+/*
+ * A Content-Type value is parsed as it was sent (RFC 2045), not first
+ * decoded as a phrase of RFC 2047 words and converted from US-ASCII, which
+ * turned the 8-bit bytes of this boundary into '?': its delimiters were
+ * then lost, and the DSN read as text.
+ */
+Test(report, content_type_parsed_as_sent)
+{
+	static const char m[] =
+	    "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: Undelivered Mail\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"caf\xc3\xa9-BB\"\n"
+	    "\n"
+	    "--caf\xc3\xa9-BB\n"
+	    "Content-Type: text/plain\n"
+	    "\n"
+	    "Delivery failed.\n"
+	    "\n"
+	    "--caf\xc3\xa9-BB\n"
+	    "Content-Type: message/delivery-status\n"
+	    "\n"
+	    "Reporting-MTA: dns; mx.example.net\n"
+	    "\n"
+	    "Final-Recipient: rfc822; full@example.com\n"
+	    "Action: failed\n"
+	    "Status: 5.2.2\n"
+	    "\n"
+	    "--caf\xc3\xa9-BB--\n";
+	struct report *r = report_parse(m, sizeof m - 1, 0);
+
+	cr_assert_eq(r->flags & REPORT_F_BAD_MIME, 0, "flags %#x", r->flags);
+	cr_assert_eq(r->nrcpt, 1);
+	cr_assert_str_eq(r->rcpt[0].address, "full@example.com");
+	cr_assert_str_eq(r->rcpt[0].source, "dsn");
+	cr_assert_str_eq(r->rcpt[0].status, "5.2.2");
+	cr_assert_null(strstr(r->text, "Final-Recipient"), "text: %s", r->text);
+	assert_clean(r, "content_type_parsed_as_sent");
+	report_free(&r);
+}
+
 Test(report, truncated_base64)
 {
 	char *m = make_dsn(
