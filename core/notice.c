@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "hdr.h"
 #include "notice.h"
@@ -928,42 +930,65 @@ scan_transcript(struct report_ctx *ctx, const struct lines *ls)
 	}
 }
 
-/*
- * JSON: read the string value of "key" at or after p (within e); writes
- * at most outsz - 1 bytes. Returns the end of the value, or NULL.
- */
+/* The string member key of object o, or NULL. */
 static const char *
-json_str(const char *p, const char *e, const char *key, char *out,
-    size_t outsz)
+json_member_str(const json_t *o, const char *key)
 {
-	char pat[64];
-	const char *q;
-	size_t o = 0;
-
-	snprintf(pat, sizeof pat, "\"%s\"", key);
-	q = mem_casefind(p, (size_t)(e - p), pat);
-	if (q == NULL)
-		return NULL;
-	q += strlen(pat);
-	while (q < e && (*q == ' ' || *q == ':'))
-		q++;
-	if (q >= e || *q != '"')
-		return NULL;
-	for (q++; q < e && *q != '"'; q++) {
-		if (*q == '\\' && q + 1 < e)
-			q++;
-		if (o + 1 < outsz)
-			out[o++] = *q;
-	}
-	out[o] = '\0';
-	return q;
+	return json_string_value(json_object_get(o, key));
 }
 
 /*
- * Amazon SES notifications forwarded by mail (SNS): a JSON object with
- * "notificationType" Bounce, Complaint or Delivery and the recipients in
- * bouncedRecipients, complainedRecipients or delivery.recipients.
- * Returns 1 if the text was one.
+ * The SES object in a JSON text that starts at p (e: its end): the text
+ * itself, or the string "Message" of an SNS envelope ("Type":
+ * "Notification") that carries it. Returns a new reference, or NULL.
+ */
+static json_t *
+ses_object(const char *p, const char *e)
+{
+	json_t *root, *in;
+	const char *m;
+
+	root = json_loadb(p, (size_t)(e - p), JSON_DISABLE_EOF_CHECK, NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return NULL;
+	}
+	if (json_member_str(root, "notificationType") != NULL ||
+	    json_member_str(root, "eventType") != NULL)
+		return root;
+	m = json_member_str(root, "Message");
+	in = m != NULL ? json_loads(m, 0, NULL) : NULL;
+	json_decref(root);
+	if (json_is_object(in) && (json_member_str(in, "notificationType") !=
+	    NULL || json_member_str(in, "eventType") != NULL))
+		return in;
+	json_decref(in);
+	return NULL;
+}
+
+/* One recipient of a notification, with its action and diagnostic. */
+static struct report_rcpt *
+ses_rcpt(struct report *r, const char *addr)
+{
+	char a[CAP_ADDRESS_BYTES + 1];
+
+	if (addr == NULL || !addr_extract(addr, strlen(addr), a, sizeof a))
+		return NULL;
+	return report_rcpt_add(r, a, "ses-json");
+}
+
+/* The JSON objects tried before the recipients' mention. */
+#define SES_STARTS	4
+
+/*
+ * Amazon SES notifications sent by mail: a JSON object with
+ * "notificationType" (or "eventType", for event publishing) Bounce,
+ * Complaint or Delivery and the recipients in bounce.bouncedRecipients,
+ * complaint.complainedRecipients or delivery.recipients; as SES writes
+ * it, or inside the "Message" string of an SNS notification. The
+ * object is the one that holds the first mention of the type, or one
+ * that starts before it (SES_STARTS tried, nearest first). Returns 1
+ * if the text was one.
  */
 static int
 scan_ses_json(struct report_ctx *ctx)
@@ -971,109 +996,97 @@ scan_ses_json(struct report_ctx *ctx)
 	struct report *r = ctx->r;
 	struct report_rcpt *rc;
 	struct buf j;
-	char kind[32], a[CAP_ADDRESS_BYTES + 1], v[CAP_DIAGNOSTIC_BYTES];
-	const char *t = r->text, *p, *e, *arr, *end;
-	size_t i, n = r->text_len;
+	json_t *ses = NULL, *o, *arr, *it;
+	const char *t = r->text, *p, *e, *kind, *v;
+	size_t i, n = r->text_len, idx;
+	int tries;
 
-	p = mem_casefind(t, n, "\"notificationType\"");
-	if (p == NULL)
+	if (mem_casefind(t, n, "notificationType") == NULL &&
+	    mem_casefind(t, n, "eventType") == NULL)
 		return 0;
-	while (p > t && *p != '{')
-		p--;
-	/* Undo line wrapping ("!\n " is sendmail's long-line split). */
+	/* Undo line wrapping ("!\n " is sendmail's long-line split); a
+	 * line end is never inside a JSON string. */
 	buf_init(&j, CAP_TEXT_BYTES);
-	for (i = (size_t)(p - t); i < n; i++) {
+	for (i = 0; i < n; i++) {
 		if (t[i] == '!' && i + 2 < n && t[i + 1] == '\n' &&
 		    t[i + 2] == ' ') {
 			i += 2;
 			continue;
 		}
-		if (t[i] == '\n')
-			continue;
-		buf_putc(&j, t[i]);
+		if (t[i] != '\n')
+			buf_putc(&j, t[i]);
 	}
 	p = j.data ? j.data : "";
 	e = p + j.len;
-	if (json_str(p, e, "notificationType", kind, sizeof kind) == NULL) {
-		buf_free(&j);
-		return 0;
-	}
-	if (strcasecmp(kind, "Bounce") == 0) {
-		arr = mem_casefind(p, j.len, "\"bouncedRecipients\"");
-		end = arr ? memchr(arr, ']', (size_t)(e - arr)) : NULL;
-		while (arr != NULL && end != NULL && (arr = memchr(arr, '{',
-		    (size_t)(end - arr))) != NULL) {
-			const char *oe = memchr(arr, '}', (size_t)(e - arr));
-
-			if (oe == NULL)
-				break;
-			if (json_str(arr, oe, "emailAddress", v, sizeof v) &&
-			    addr_extract(v, strlen(v), a, sizeof a) &&
-			    (rc = report_rcpt_add(r, a, "ses-json")) != NULL) {
-				if (json_str(arr, oe, "action", v, sizeof v))
-					report_set(&rc->action, v, strlen(v),
-					    32);
-				if (rc->action != NULL)
-					str_lower(rc->action);
-				if (json_str(arr, oe, "status", v, sizeof v) &&
-				    status_find(v, strlen(v), kind))
-					rc->status = xstrdup(kind);
-				if (json_str(arr, oe, "diagnosticCode", v,
-				    sizeof v)) {
-					const char *d = v, *semi = strchr(v,
-					    ';');
-
-					if (semi != NULL && semi - v < 16)
-						d = semi + 1;
-					rcpt_diag(rc, xstrdup(d));
-				}
-			}
-			arr = oe;
-		}
-	} else if (strcasecmp(kind, "Complaint") == 0) {
-		char ft[64] = "";
-
-		json_str(p, e, "complaintFeedbackType", ft, sizeof ft);
-		arr = mem_casefind(p, j.len, "\"complainedRecipients\"");
-		end = arr ? memchr(arr, ']', (size_t)(e - arr)) : NULL;
-		while (arr != NULL && end != NULL && (arr = memchr(arr, '{',
-		    (size_t)(end - arr))) != NULL) {
-			const char *oe = memchr(arr, '}', (size_t)(e - arr));
-
-			if (oe == NULL)
-				break;
-			if (json_str(arr, oe, "emailAddress", v, sizeof v) &&
-			    addr_extract(v, strlen(v), a, sizeof a) &&
-			    (rc = report_rcpt_add(r, a, "ses-json")) != NULL)
-				rc->feedback_type = report_str(ft[0] ? ft :
-				    "abuse", strlen(ft[0] ? ft : "abuse"), 64);
-			arr = oe;
-		}
-		ctx->ses_complaint = 1;
-	} else if (strcasecmp(kind, "Delivery") == 0) {
-		arr = mem_casefind(p, j.len, "\"recipients\"");
-		end = arr ? memchr(arr, ']', (size_t)(e - arr)) : NULL;
-		while (arr != NULL && end != NULL && arr < end) {
-			const char *q = memchr(arr, '"', (size_t)(end - arr)),
-			    *qe;
-
-			if (q == NULL)
-				break;
-			qe = memchr(q + 1, '"', (size_t)(end - q - 1));
-			if (qe == NULL)
-				break;
-			if (addr_extract(q + 1, (size_t)(qe - q - 1), a,
-			    sizeof a) && (rc = report_rcpt_add(r, a,
-			    "ses-json")) != NULL) {
-				rc->action = xstrdup("delivered");
-				if (json_str(p, e, "smtpResponse", v,
-				    sizeof v))
-					rcpt_diag(rc, xstrdup(v));
-			}
-			arr = qe + 1;
-		}
+	if ((v = mem_casefind(p, j.len, "notificationType")) == NULL)
+		v = mem_casefind(p, j.len, "eventType");
+	for (tries = 0; v != NULL && ses == NULL && tries < SES_STARTS;
+	    tries++) {
+		while (v > p && *v != '{')
+			v--;
+		if (*v != '{')
+			break;
+		ses = ses_object(v, e);
+		v--;
 	}
 	buf_free(&j);
+	if (ses == NULL)
+		return 0;
+	if ((kind = json_member_str(ses, "notificationType")) == NULL)
+		kind = json_member_str(ses, "eventType");
+	if (strcasecmp(kind, "Bounce") == 0) {
+		o = json_object_get(ses, "bounce");
+		arr = json_object_get(o, "bouncedRecipients");
+		json_array_foreach(arr, idx, it) {
+			if ((rc = ses_rcpt(r, json_member_str(it,
+			    "emailAddress"))) == NULL)
+				continue;
+			if ((v = json_member_str(it, "action")) != NULL) {
+				report_set(&rc->action, v, strlen(v), 32);
+				if (rc->action != NULL)
+					str_lower(rc->action);
+			}
+			if ((v = json_member_str(it, "status")) != NULL) {
+				char st[16];
+
+				if (status_find(v, strlen(v), st))
+					rc->status = xstrdup(st);
+			}
+			if ((v = json_member_str(it, "diagnosticCode")) !=
+			    NULL) {
+				const char *semi = strchr(v, ';');
+
+				/* "smtp; 550 ..." */
+				if (semi != NULL && semi - v < 16)
+					v = semi + 1;
+				rcpt_diag(rc, report_str(v, strlen(v),
+				    CAP_DIAGNOSTIC_BYTES));
+			}
+		}
+	} else if (strcasecmp(kind, "Complaint") == 0) {
+		o = json_object_get(ses, "complaint");
+		if ((v = json_member_str(o, "complaintFeedbackType")) == NULL ||
+		    *v == '\0')
+			v = "abuse";
+		arr = json_object_get(o, "complainedRecipients");
+		json_array_foreach(arr, idx, it)
+			if ((rc = ses_rcpt(r, json_member_str(it,
+			    "emailAddress"))) != NULL)
+				rc->feedback_type = report_str(v, strlen(v), 64);
+		ctx->ses_complaint = 1;
+	} else if (strcasecmp(kind, "Delivery") == 0) {
+		o = json_object_get(ses, "delivery");
+		v = json_member_str(o, "smtpResponse");
+		arr = json_object_get(o, "recipients");
+		json_array_foreach(arr, idx, it)
+			if ((rc = ses_rcpt(r, json_string_value(it))) != NULL) {
+				rc->action = xstrdup("delivered");
+				if (v != NULL)
+					rcpt_diag(rc, report_str(v, strlen(v),
+					    CAP_DIAGNOSTIC_BYTES));
+			}
+	}
+	json_decref(ses);
 	return r->nrcpt > 0;
 }
 

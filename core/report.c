@@ -1598,6 +1598,19 @@ copy_line(struct buf *b, struct copy_state *cs, const char *line,
 	size_t at0 = b->len, from, at;
 	const char *q;
 
+	/*
+	 * A Content-Type folded: its line end made a space. libetpan parses
+	 * the value as it is (see in_mime_parse) and takes a line end for a
+	 * character of the token before it ("text/plain" then "\n
+	 * charset=..." gave the subtype "plain\n"); a tab or a CR too, which
+	 * become spaces below.
+	 */
+	if (cs->in_ct && ll > 0 && (line[0] == ' ' || line[0] == '\t') &&
+	    at0 > cs->field && b->data[at0 - 1] == '\n') {
+		b->data[at0 - 1] = ' ';
+		if (at0 - 1 > cs->field && b->data[at0 - 2] == '\r')
+			b->data[at0 - 2] = ' ';
+	}
 	buf_append(b, line, ll);
 	if (b->truncated)
 		return;
@@ -1618,6 +1631,10 @@ copy_line(struct buf *b, struct copy_state *cs, const char *line,
 	}
 	if (!cs->in_ct)
 		return;
+	for (at = at0; at < b->len; at++)
+		if (b->data[at] == '\t' || (b->data[at] == '\r' &&
+		    at + 1 < b->len && b->data[at + 1] != '\n'))
+			b->data[at] = ' ';
 	/*
 	 * The returned original is read by hdr.c (its header is all that
 	 * is needed): "message/rfc822" in a Content-Type becomes the

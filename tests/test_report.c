@@ -438,6 +438,137 @@ Test(report, content_type_parsed_as_sent)
 	report_free(&r);
 }
 
+/*
+ * ... and so a Content-Type folded or with tabs after a token still names
+ * its type: libetpan takes a line end, a CR or a tab for a character of
+ * the token before it ("plain\n"), unless the copy it parses makes them
+ * spaces. LF and CRLF.
+ */
+Test(report, content_type_folded_after_a_token)
+{
+	static const char *const ct[] = {
+		"text/plain\n   charset=\"us-ascii\"",
+		"text/plain\t",
+		"text/plain\t; charset=us-ascii",
+		"text/plain;\n\tcharset=us-ascii\t",
+	};
+	size_t i;
+	int crlf;
+
+	for (i = 0; i < sizeof ct / sizeof ct[0]; i++)
+		for (crlf = 0; crlf < 2; crlf++) {
+			struct buf b;
+			struct report *r;
+			char *m;
+
+			buf_init(&b, 64 * 1024);
+			buf_puts(&b, "From: MAILER-DAEMON@mx.example.net\n"
+			    "Subject: Undelivered Mail\n"
+			    "MIME-Version: 1.0\n"
+			    "Content-Type: multipart/report; "
+			    "report-type=delivery-status; boundary=\"BB\"\n"
+			    "\n--BB\nContent-Type: ");
+			buf_puts(&b, ct[i]);
+			buf_puts(&b, "\n\nThe mail system\n\n"
+			    "<full@example.com>: host mx.example.com said: 552 "
+			    "5.2.2 Mailbox full (in reply to RCPT TO command)\n"
+			    "\n--BB\nContent-Type: message/rfc822\n\n"
+			    "From: a@platform.example\nTo: full@example.com\n"
+			    "Subject: hi\n\nhello\n--BB--\n");
+			m = crlf ? to_crlf(b.data) : buf_steal(&b);
+			r = report_parse(m, strlen(m), 0);
+			cr_expect_not_null(strstr(r->text, "Mailbox full"),
+			    "case %zu crlf %d: text part not read: '%s'", i,
+			    crlf, r->text);
+			cr_expect_eq(r->nrcpt, 1, "case %zu crlf %d", i, crlf);
+			report_free(&r);
+			free(m);
+			buf_free(&b);
+		}
+}
+
+/* An Amazon SES notification mailed as it is, or in an SNS envelope. */
+static struct report *
+ses_parse(const char *body)
+{
+	struct buf b;
+	struct report *r;
+
+	buf_init(&b, 64 * 1024);
+	buf_puts(&b, "From: SES <no-reply@sns.amazonaws.com>\n"
+	    "To: bounces@platform.example.com\n"
+	    "Subject: AWS Notification Message\n"
+	    "Message-ID: <ses-1@email.amazonses.com>\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=UTF-8\n\n");
+	buf_puts(&b, body);
+	r = report_parse(b.data, b.len, 0);
+	buf_free(&b);
+	return r;
+}
+
+Test(report, ses_notifications)
+{
+	struct report *r;
+
+	/* SES's own object, its long line split by sendmail ("!\n "). */
+	r = ses_parse("{\"notificationType\":\"Bounce\",\"bounce\":{"
+	    "\"bounceType\":\"Permanent\",\"bouncedRecipients\":[{"
+	    "\"emailAddress\":\"Gone@Example.org\",\"action\":\"failed\","
+	    "\"status\":\"5.1.1\",\"diagnosticCode\":\"smtp; 550 5.1.1 user "
+	    "unk!\n nown\"}]},\"mail\":{\"destination\":[\"gone@example.org\"]}}\n");
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].address, "gone@example.org");
+	cr_expect_str_eq(r->rcpt[0].source, "ses-json");
+	cr_expect_str_eq(r->rcpt[0].action, "failed");
+	cr_expect_str_eq(r->rcpt[0].status, "5.1.1");
+	cr_expect_str_eq(r->rcpt[0].diagnostic, "550 5.1.1 user unknown");
+	cr_expect_eq(r->rcpt[0].reply_code, 550);
+	report_free(&r);
+
+	/* The same in an SNS envelope: the object is the "Message" string. */
+	r = ses_parse("{\n"
+	    "  \"Type\" : \"Notification\",\n"
+	    "  \"MessageId\" : \"02f86d9b-eecf-573d-b47d-3d1850750c30\",\n"
+	    "  \"Message\" : \"{\\\"notificationType\\\":\\\"Bounce\\\","
+	    "\\\"bounce\\\":{\\\"bouncedRecipients\\\":[{\\\"emailAddress\\\":"
+	    "\\\"full@example.org\\\",\\\"action\\\":\\\"failed\\\","
+	    "\\\"status\\\":\\\"5.2.2\\\",\\\"diagnosticCode\\\":\\\"smtp; 552 "
+	    "5.2.2 Mailbox full\\\"}]}}\",\n"
+	    "  \"Timestamp\" : \"2016-10-21T06:58:02.294Z\"\n"
+	    "}\n\n--\nIf you wish to stop receiving notifications...\n");
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].address, "full@example.org");
+	cr_expect_str_eq(r->rcpt[0].status, "5.2.2");
+	cr_expect_str_eq(r->rcpt[0].diagnostic, "552 5.2.2 Mailbox full");
+	report_free(&r);
+
+	/* Event publishing names the kind "eventType"; a complaint. */
+	r = ses_parse("{\"eventType\":\"Complaint\",\"complaint\":{"
+	    "\"complaintFeedbackType\":\"abuse\",\"complainedRecipients\":["
+	    "{\"emailAddress\":\"angry@example.org\"}]}}\n");
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].address, "angry@example.org");
+	cr_expect_str_eq(r->rcpt[0].feedback_type, "abuse");
+	report_free(&r);
+
+	/* A delivery: each recipient delivered, with the reply. */
+	r = ses_parse("{\"notificationType\":\"Delivery\",\"delivery\":{"
+	    "\"recipients\":[\"a@example.org\",\"b@example.org\"],"
+	    "\"smtpResponse\":\"250 2.6.0 Message received\"}}\n");
+	cr_assert_eq(r->nrcpt, 2);
+	cr_expect_str_eq(r->rcpt[1].address, "b@example.org");
+	cr_expect_str_eq(r->rcpt[1].action, "delivered");
+	cr_expect_str_eq(r->rcpt[1].diagnostic, "250 2.6.0 Message received");
+	report_free(&r);
+
+	/* Broken JSON: no recipient, no crash. */
+	r = ses_parse("{\"notificationType\":\"Bounce\",\"bounce\":{"
+	    "\"bouncedRecipients\":[{\"emailAddress\":\"x@example.org\"\n");
+	cr_expect_eq(r->nrcpt, 0);
+	report_free(&r);
+}
+
 Test(report, truncated_base64)
 {
 	char *m = make_dsn(
