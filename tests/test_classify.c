@@ -232,6 +232,15 @@ CASES(classify, spanish,
       "failed", "blocked", "blocked" },
 )
 
+CASES(classify, italian_polish,
+    { "it destinatario errato", "550 5.0.0 Destinatario errato", "5.0.0",
+      550, "failed", "userunknown", "hard" },
+    { "it destin. sconosciuto", "550 destin. Sconosciuto", "5.0.0", 550,
+      "failed", "userunknown", "hard" },
+    { "pl nie istnieje", "550 Konto nie istnieje", "5.0.0", 550, "failed",
+      "userunknown", "hard" },
+)
+
 CASES(classify, specific_text_beats_code,
     { "5.1.1 but rate limited", "550 5.1.1 Rate limited, try later",
       "5.1.1", 550, "failed", "speeding", "blocked" },
@@ -268,6 +277,22 @@ CASES(classify, specific_text_beats_code,
     { "5.7.1 badmailfrom", "553 sorry, your envelope sender is in my "
       "badmailfrom list (#5.7.1)", "5.7.1", 553, "failed", "rejected",
       "spam" },
+    /* Wordings of providers, with a status that says nothing. */
+    { "comcast not our customer", "550 5.0.0 Not our Customer", "5.0.0",
+      550, "failed", "userunknown", "hard" },
+    { "address no longer valid", "550 Old address no longer valid",
+      "5.0.0", 550, "failed", "userunknown", "hard" },
+    { "account is unavailable", "550 Account is unavailable", "5.0.0",
+      550, "failed", "userunknown", "hard" },
+    { "yahoo permanently deferred", "553 5.7.2 [TSS09] All messages from "
+      "192.0.2.1 will be permanently deferred; Retrying will NOT "
+      "succeed.", "5.7.2", 553, "failed", "blocked", "blocked" },
+    { "hotmail dy-001", "550 DY-001 (SNT004-MC1F43) Unfortunately, "
+      "messages from 192.0.2.1 weren't sent.", "5.0.0", 550, "failed",
+      "blocked", "blocked" },
+    { "hotmail sc-002", "550 SC-002 (BAY004-MC1F5) Mail rejected by "
+      "Windows Live Hotmail for policy reasons.", "5.0.0", 550, "failed",
+      "blocked", "blocked" },
     /* 5.7.1 alone is a security refusal; these words say which. */
     { "5.7.1 but rejected by dnsbl", "554 5.7.1 Rejected by DNSBL",
       "5.7.1", 554, "failed", "blocked", "blocked" },
