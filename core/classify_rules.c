@@ -994,6 +994,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.blocked", "blocked", "blacklisted by"),
 	S("text.en.blocked", "blocked", "banned sender"),
 	S("text.en.blocked", "blocked", "using customer block list"),
+	/* T-Online: its refusal of a sending IP */
+	S("text.en.blocked", "blocked", "contact tosa@rx.t-online.de"),
 	/* Yahoo: TSS09 and the like */
 	S("text.en.blocked", "blocked", "will be permanently deferred"),
 	/* Outlook.com (Hotmail)'s codes: dynamic IP, policy, reputation */

@@ -287,6 +287,9 @@ CASES(classify, specific_text_beats_code,
     { "yahoo permanently deferred", "553 5.7.2 [TSS09] All messages from "
       "192.0.2.1 will be permanently deferred; Retrying will NOT "
       "succeed.", "5.7.2", 553, "failed", "blocked", "blocked" },
+    { "t-online tosa", "554 IP=192.0.2.1 - A problem occurred. (Ask your "
+      "postmaster for help or to contact tosa@rx.t-online.de to "
+      "clarify.)", "5.0.0", 554, "failed", "blocked", "blocked" },
     { "hotmail dy-001", "550 DY-001 (SNT004-MC1F43) Unfortunately, "
       "messages from 192.0.2.1 weren't sent.", "5.0.0", 550, "failed",
       "blocked", "blocked" },
