@@ -2177,6 +2177,28 @@ cte_identity(const struct part_head *h)
 }
 
 /*
+ * Is this line of a part header a field that libetpan need not see? Only
+ * Content-Type, Content-Transfer-Encoding and Content-Disposition are
+ * read from its parse; it parses every field of a header, a character
+ * at a time. (A line that is not a field is kept, as libetpan reads it.)
+ */
+static int
+part_field_dropped(const char *line, size_t ll)
+{
+	size_t i;
+
+	for (i = 0; i < ll && line[i] != ':' && line[i] > ' ' &&
+	    (unsigned char)line[i] < 127; i++)
+		;
+	if (i == 0 || i == ll || line[i] != ':')
+		return 0;
+	return !((i == 12 && strncasecmp(line, "content-type", 12) == 0) ||
+	    (i == 25 && strncasecmp(line, "content-transfer-encoding",
+	    25) == 0) ||
+	    (i == 19 && strncasecmp(line, "content-disposition", 19) == 0));
+}
+
+/*
  * The copy libetpan parses, without the contents of the parts nothing
  * reads (see above), in *b as mime_copy; returns 0, or -1 when that
  * cannot be done with certainty (the caller then makes mime_copy()'s).
@@ -2200,7 +2222,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	size_t off = 0, ll, nlev = 0, nct = 0, ndash = 0, kept = 0, run = 0;
 	size_t skipped = 0, k, unknown = 0, ntail = 0;
 	int hit, kind, d, html = 0, encoded = 0, plain = 0, keep_tail = 0;
-	int stripped = 0, unclosed = 0;
+	int stripped = 0, unclosed = 0, hdrop = 0, hdropped = 0;
 	size_t filled = 0;	/* lines with text so far */
 
 	*html_r = 0;
@@ -2270,6 +2292,11 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			}
 		}
 		if (hit >= 0) {
+			/* (a part header cut short by a delimiter: libetpan
+			 * reads its last lines in its own way, the fields left
+			 * out among them) */
+			if (st == HEAD && hdropped)
+				goto doubt;
 			span_close(sp, body, off);
 			/* (libetpan reads a delimiter after the close one
 			 * as a part of the multipart) */
@@ -2334,12 +2361,17 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			}
 			break;
 		case HEAD:
-			copy_line(&b, &cs, line, ll);
+			if (line[0] != ' ' && line[0] != '\t')
+				hdrop = part_field_dropped(line, ll);
+			if (!hdrop)
+				copy_line(&b, &cs, line, ll);
+			hdropped |= hdrop;
 			if (!(ll <= 2 && (line[0] == '\n' || (line[0] == '\r' &&
 			    ll == 2)))) {
 				head_line(&h, line, ll);
 				break;
 			}
+			hdrop = hdropped = 0;
 			/* The end of the header: what the part is. */
 			st = BODY;
 			kept = skipped = 0;
