@@ -2600,15 +2600,6 @@ struct report_parser {
 };
 
 /*
- * libetpan converts every Content-Type value from US-ASCII to UTF-8
- * through iconv (an iconv_open per field: most of the MIME parser's
- * time). Its conversions go through this hook instead: pure ASCII
- * between ASCII and UTF-8 is a copy, the rest goes to a kept iconv
- * converter (conv_take), with libetpan's own '?' for what cannot be
- * converted; an unknown charset is left to libetpan
- * (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET). Results do not change.
- */
-/*
  * Set while this thread's mailmime_parse() runs. Inside it, libetpan
  * converts from US-ASCII only the words of a Content-Type value, which it
  * first decodes as if it were a phrase of RFC 2047 words, a word and a
@@ -2619,6 +2610,13 @@ struct report_parser {
  */
 static _Thread_local int in_mime_parse;
 
+/*
+ * libetpan's conversions go through this hook (its own opens an iconv
+ * converter each time): pure ASCII between ASCII and UTF-8 is a copy, the
+ * rest goes to a kept iconv converter (conv_take), with libetpan's own
+ * '?' for what cannot be converted; an unknown charset is left to
+ * libetpan (MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET). Results do not change.
+ */
 static int
 ascii_charconv(const char *tocode, const char *fromcode, const char *str,
     size_t length, char *result, size_t *result_len)
