@@ -966,7 +966,7 @@ ses_object(const char *p, const char *e)
 	return NULL;
 }
 
-/* One recipient of a notification, with its action and diagnostic. */
+/* The recipient a notification names (addr: NULL for none), or NULL. */
 static struct report_rcpt *
 ses_rcpt(struct report *r, const char *addr)
 {
@@ -1027,6 +1027,8 @@ scan_ses_json(struct report_ctx *ctx)
 		if (*v != '{')
 			break;
 		ses = ses_object(v, e);
+		if (v == p)
+			break;
 		v--;
 	}
 	buf_free(&j);
