@@ -814,16 +814,18 @@ provider_cmd(struct evidence *e, const char *diag)
 
 /*
  * Does weak phrase k name a kind of security refusal: the sender's
- * authentication (SPF, DKIM, DMARC), a virus, spam, a block list, a
- * reputation? (Not "blocked" or "access denied", which x.7.1 says as
- * well.)
+ * authentication (SPF, DKIM, DMARC), spam, a block list, a reputation?
+ * (Not "blocked" or "access denied", which x.7.1 says as well; nor the
+ * bare word "virus", which old antivirus signatures put in mail: "No
+ * virus found in this message". The phrases of a virus found are strong
+ * rules.)
  */
 static int
 security_kind(long k)
 {
 	static const char *const kinds[] = {
-		"text.weak.spf", "text.weak.virus", "text.weak.spam",
-		"text.weak.blocklist", "text.weak.bad-reputation",
+		"text.weak.spf", "text.weak.spam", "text.weak.blocklist",
+		"text.weak.bad-reputation",
 	};
 	size_t i;
 
@@ -839,7 +841,7 @@ security_kind(long k)
  * than words, even weak ones ("553 5.3.0 Rejected - see spamhaus.org"):
  * the verdict of the first weak phrase, if any (returns 1). x.7.1
  * (delivery not authorized) gives way to the words that say which
- * refusal it is ("550 5.7.1 rejected because of SPF"). (x.7.0 is a
+ * refusal it is ("550 5.7.1 rejected because of SPF": security_kind). (x.7.0 is a
  * security refusal of some kind: it stays.)
  */
 static int

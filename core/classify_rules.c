@@ -1129,7 +1129,11 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.virus", "virusdetected",
 	    "used by recent viruses or other malware"),
 	S("text.en.virus", "virusdetected", "virus detected"),
-	S("text.en.virus", "virusdetected", "virus found"),
+	/* (not "no virus found in this message", a signature of old
+	 * antivirus programs) */
+	S("text.en.virus", "virusdetected", "virus found in message"),
+	S("text.en.virus", "virusdetected", "virus found:"),
+	S("text.en.virus", "virusdetected", "virus infected"),
 	S("text.en.virus", "virusdetected", "found a virus"),
 	S("text.en.virus", "virusdetected", "malicious_url detected"),
 	S("text.en.virus", "virusdetected", "infected with a virus"),

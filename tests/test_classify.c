@@ -304,6 +304,14 @@ CASES(classify, specific_text_beats_code,
       "spamdetected", "spam" },
     { "5.7.1 but virus found", "554 5.7.1 Virus found in message",
       "5.7.1", 554, "failed", "virusdetected", "spam" },
+    { "virus found: name", "550 Virus found: Eicar-Test-Signature",
+      "5.0.0", 550, "failed", "virusdetected", "spam" },
+    { "5.7.1 virus infected", "550 5.7.1 Virus infected message rejected",
+      "5.7.1", 550, "failed", "virusdetected", "spam" },
+    /* an antivirus signature quoted in the notice is no virus */
+    { "no virus found signature", "554 5.7.1 Delivery not authorized. "
+      "No virus found in this message. Checked by AVG.", "5.7.1", 554,
+      "failed", "securityerror", "blocked" },
     { "5.7.1 but reverse dns lookup", "550 5.7.1 Reverse DNS lookup "
       "failed for 192.0.2.1", "5.7.1", 550, "failed", "requireptr",
       "blocked" },
