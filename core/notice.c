@@ -977,7 +977,8 @@ ses_rcpt(struct report *r, const char *addr)
 	return report_rcpt_add(r, a, "ses-json");
 }
 
-/* The JSON objects tried before the recipients' mention. */
+/* The braces tried, nearest first, before the first mention of the
+ * notification type. */
 #define SES_STARTS	4
 
 /*
