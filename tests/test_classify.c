@@ -326,6 +326,18 @@ CASES(classify, specific_text_beats_code,
       550, "failed", "badreputation", "blocked" },
     { "5.7.1 access denied stays", "550 5.7.1 <u@example.org>... Access "
       "denied", "5.7.1", 550, "failed", "securityerror", "blocked" },
+    /* a listing or a rate that names the sending IP: a block of the
+     * server, not a verdict on the message */
+    { "4.7.0 listed on a block list", "421 4.7.0 192.0.2.1 is listed on "
+      "the Spamhaus Block List (SBL)", "4.7.0", 421, "failed", "blocked",
+      "blocked" },
+    { "unsolicited mail from your ip", "550-5.7.1 Our system has "
+      "detected an unusual rate of unsolicited mail originating from "
+      "your IP address.", "5.7.1", 550, "failed", "blocked", "blocked" },
+    /* the message is malformed, whatever the words after */
+    { "missing message-id", "550 5.7.1 Messages missing a valid "
+      "Message-ID header are not accepted.", "5.7.1", 550, "failed",
+      "notcompliantrfc", "blocked" },
     { "4.7.0 our blocklist", "421 4.7.0 Try again later, closing "
       "connection. (EHLO) Your IP is on our blocklist", "4.7.0", 421,
       "failed", "blocked", "blocked" },
