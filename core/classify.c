@@ -459,6 +459,17 @@ static const enum reason_id unknown_veto[] = {
 };
 
 /*
+ * Is the status x.1.7 or x.1.8, the sender's address (RFC 3463)? Then
+ * an address's words ("5.1.7 Invalid address") are about the sender.
+ */
+static int
+sender_status(const struct evidence *e)
+{
+	return e->st[0] != '\0' && (strcmp(e->st + 1, ".1.7") == 0 ||
+	    strcmp(e->st + 1, ".1.8") == 0);
+}
+
+/*
  * Does a primary reason hold? Each looks at its phrases and the status
  * code, and some at the SMTP command: an unknown user refused after DATA
  * was refused by a filter, not by the directory.
@@ -472,6 +483,8 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 
 	switch (id) {
 	case RSN_USERUNKNOWN: {
+		if (sender_status(e))
+			return 0;
 		/* ("Mailbox unavailable. Your IP address is blacklisted":
 		 * the words of the other cause say more) */
 		for (j = 0; j < sizeof unknown_veto / sizeof unknown_veto[0];
@@ -497,7 +510,7 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 			return 0;
 		if (strong(e, id))
 			return verdict_by(v, e, id);
-		if (k < 0)
+		if (k < 0 || sender_status(e))
 			return 0;
 		/* ("Mailbox unavailable: your IP is blacklisted": the
 		 * other cause, below.) */

@@ -334,6 +334,38 @@ CASES(classify, specific_text_beats_code,
     { "unsolicited mail from your ip", "550-5.7.1 Our system has "
       "detected an unusual rate of unsolicited mail originating from "
       "your IP address.", "5.7.1", 550, "failed", "blocked", "blocked" },
+    /* the sender's domain or address, not the recipient's */
+    { "sender domain does not exist", "553 sender domain example.jp does "
+      "not exist", "5.0.0", 553, "failed", "rejected", "spam" },
+    { "sender address blacklisted", "550 5.7.1 Sender address is "
+      "blacklisted", "5.7.1", 550, "failed", "rejected", "spam" },
+    { "5.1.7 is the sender's", "550 5.1.7 Invalid address", "5.1.7", 550,
+      "failed", "rejected", "spam" },
+    /* rates: the platform's server is limited */
+    { "receiving mail too quickly", "421 4.7.0 [TS01] User is receiving "
+      "mail too quickly", "4.7.0", 421, "failed", "speeding", "blocked" },
+    { "sending limit exceeded", "550 5.4.5 Daily user sending limit "
+      "exceeded.", "5.4.5", 550, "failed", "speeding", "blocked" },
+    { "messages per session", "550 This message has exceeded the max "
+      "number of messages per session.", "5.0.0", 550, "failed",
+      "toomanyconn", "blocked" },
+    { "ip has been blocked", "554 This IP has been temporarily blocked "
+      "for attempting to send too many messages containing content "
+      "judged to be spam", "5.0.0", 554, "failed", "blocked", "blocked" },
+    /* authentication, TLS: what the code alone (x.7.x) does not say */
+    { "fails authentication checks", "550 5.7.1 This message fails to "
+      "pass authentication checks", "5.7.1", 550, "failed", "authfailure",
+      "spf" },
+    { "gmail 5.7.30 dkim", "550 5.7.30 Gmail requires all senders to "
+      "authenticate with DKIM.", "5.7.30", 550, "failed", "authfailure",
+      "spf" },
+    { "mta-sts", "550 5.7.5 Remote certificate failed MTA-STS "
+      "validation", "5.7.5", 550, "failed", "failedstarttls", "blocked" },
+    /* a disabled account, worded otherwise */
+    { "account no longer accepts mail", "550 5.1.1 This address no "
+      "longer accepts mail.", "5.1.1", 550, "failed", "suspend", "hard" },
+    { "recipient not active", "550 5.2.1 Recipient not active",
+      "5.2.1", 550, "failed", "suspend", "hard" },
     /* the message is malformed, whatever the words after */
     { "missing message-id", "550 5.7.1 Messages missing a valid "
       "Message-ID header are not accepted.", "5.7.1", 550, "failed",
