@@ -714,6 +714,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.content", "contenterror", "duplicate header"),
 
 	/* --- the sender was refused ----------------------------------- */
+	S("text.en.sender-rejected", "rejected", "does not accept mail from"),
 	S("text.en.sender-rejected", "rejected", "sender domain * does not exist"),
 	S("text.en.sender-rejected", "rejected", "sender address is blacklisted"),
 	S("text.en.sender-rejected", "rejected", "sender is on our block list"),
@@ -1305,6 +1306,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.network", "networkerror",
 	    "dns records for the destination computer could not be found"),
 	S("text.en.network", "networkerror", "hop count exceeded"),
+	S("text.en.network", "networkerror", "maximum hop count"),
+	S("text.en.network", "networkerror", "|exceeded * hops|"),
 	S("text.en.network", "networkerror",
 	    "although i'm listed as a best-preference mx or a for that host"),
 	S("text.en.network", "networkerror", "no mx found for destination"),
