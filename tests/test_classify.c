@@ -341,13 +341,12 @@ CASES(classify, specific_text_beats_code,
       "blacklisted", "5.7.1", 550, "failed", "rejected", "spam" },
     { "5.1.7 is the sender's", "550 5.1.7 Invalid address", "5.1.7", 550,
       "failed", "rejected", "spam" },
-    { "does not accept mail from", "550 5.7.1 This server does not "
-      "accept mail from a@platform.example", "5.7.1", 550, "failed",
+    { "does not accept mail from", "550 Our mail server does not accept "
+      "mail from <a@platform.example>", "5.0.0", 550, "failed",
       "rejected", "spam" },
     /* a loop */
-    { "exceeded hops", "554 5.0.0 Message exceeded 50 hops, this may "
-      "indicate a mail loop", "5.0.0", 554, "failed", "networkerror",
-      "transient" },
+    { "exceeded hops", "554 5.0.0 Message exceeded 50 hops", "5.0.0", 554,
+      "failed", "networkerror", "transient" },
     /* rates: the platform's server is limited */
     { "receiving mail too quickly", "421 4.7.0 [TS01] User is receiving "
       "mail too quickly", "4.7.0", 421, "failed", "speeding", "blocked" },
