@@ -368,8 +368,9 @@ CASES(classify, specific_text_beats_code,
     { "mta-sts", "550 5.7.5 Remote certificate failed MTA-STS "
       "validation", "5.7.5", 550, "failed", "failedstarttls", "blocked" },
     /* a disabled account, worded otherwise */
-    { "account no longer accepts mail", "550 5.1.1 This address no "
-      "longer accepts mail.", "5.1.1", 550, "failed", "suspend", "hard" },
+    { "address no longer accepts mail", "550 5.1.1 <u@example.org>: "
+      "Address no longer accepts mail", "5.1.1", 550, "failed", "suspend",
+      "hard" },
     { "recipient not active", "550 5.2.1 Recipient not active",
       "5.2.1", 550, "failed", "suspend", "hard" },
     /* the message is malformed, whatever the words after */
