@@ -694,7 +694,6 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.content", "contenterror",
 	    "header size exceeds maximum permitted"),
 	S("text.en.content", "contenterror", "improper use of 8-bit data"),
-	S("text.en.content", "contenterror", "illegal attachment"),
 	S("text.en.content", "contenterror", "stray linefeeds"),
 	S("text.en.content", "contenterror", "too many \"received\" headers"),
 	S("text.en.content", "contenterror", "|id= * - bad header"),
