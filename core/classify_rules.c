@@ -713,6 +713,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.content", "contenterror", "duplicate header"),
 
 	/* --- the sender was refused ----------------------------------- */
+	S("text.en.sender-rejected", "rejected",
+	    "mailfrom domain is listed in spamhaus"),
 	S("text.en.sender-rejected", "rejected", "does not accept mail from"),
 	S("text.en.sender-rejected", "rejected", "sender domain * does not exist"),
 	S("text.en.sender-rejected", "rejected", "sender address is blacklisted"),
@@ -1096,8 +1098,6 @@ const struct text_rule classify_text_rules[] = {
 	    "invalid ip for sending"),
 	S("text.en.blocked", "blocked", "is in a black list"),
 	S("text.en.blocked", "blocked", "is not allowed to send mail from"),
-	S("text.en.blocked", "blocked",
-	    "mailfrom domain is listed in spamhaus"),
 	S("text.en.blocked", "blocked", "no access from mail server"),
 	S("text.en.blocked", "blocked", "no matches to nameserver query"),
 	S("text.en.blocked", "blocked",

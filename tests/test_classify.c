@@ -339,6 +339,10 @@ CASES(classify, specific_text_beats_code,
       "not exist", "5.0.0", 553, "failed", "rejected", "spam" },
     { "sender address blacklisted", "550 5.7.1 Sender address is "
       "blacklisted", "5.7.1", 550, "failed", "rejected", "spam" },
+    { "sender domain in spamhaus", "550 5.7.1 Service unavailable, "
+      "MailFrom domain is listed in Spamhaus. To request removal from this "
+      "list see https://www.spamhaus.org/query/lookup/ (S8002)", "5.7.1",
+      550, "failed", "rejected", "spam" },
     { "5.1.7 is the sender's", "550 5.1.7 Invalid address", "5.1.7", 550,
       "failed", "rejected", "spam" },
     { "does not accept mail from", "550 Our mail server does not accept "
