@@ -4,8 +4,8 @@
  * Text patterns are written in normalized form (textnorm.h: lowercase,
  * accents folded, single spaces). They are phrases that mail servers
  * actually send (English mostly, and French, German, Spanish, Italian,
- * Portuguese where providers answer in those languages); never the
- * wording of one sample.
+ * Portuguese, Dutch and Polish where providers answer in those
+ * languages); never the wording of one sample.
  *
  * Tiers (see classify_rules.h): most phrases are STRONG and weighed in
  * the reason order below; DECISIVE phrases name the cause without any
@@ -187,6 +187,11 @@ const struct text_rule classify_text_rules[] = {
 	S("text.de.mailbox-full", "mailboxfull", "postfach * voll"),
 	S("text.de.mailbox-full", "mailboxfull", "speicherplatz * erschopft"),
 	S("text.de.mailbox-full", "mailboxfull", "quota * uberschritten"),
+	S("text.de.mailbox-full", "mailboxfull", "quota * ueberschritten"),
+	S("text.de.mailbox-full", "mailboxfull",
+	    "speicherplatz * uberschritten"),
+	S("text.de.mailbox-full", "mailboxfull",
+	    "speicherplatz * ueberschritten"),
 	S("text.de.mailbox-full", "mailboxfull", "mailbox * voll|"),
 	S("text.de.mailbox-full", "mailboxfull", "kontingent * uberschritten"),
 	S("text.de.mailbox-full", "mailboxfull", "zu viele mails auf dem server"),
@@ -196,6 +201,11 @@ const struct text_rule classify_text_rules[] = {
 	S("text.es.mailbox-full", "mailboxfull", "casilla llena"),
 	S("text.es.mailbox-full", "mailboxfull", "cuota * excedida"),
 	S("text.it.mailbox-full", "mailboxfull", "casella * piena"),
+	S("text.it.mailbox-full", "mailboxfull", "quota * superata"),
+	S("text.nl.mailbox-full", "mailboxfull", "|mailbox * vol|"),
+	S("text.nl.mailbox-full", "mailboxfull", "|postvak * vol|"),
+	S("text.pl.mailbox-full", "mailboxfull", "skrzynka * pelna"),
+	S("text.pt.mailbox-full", "mailboxfull", "cota excedida"),
 	S("text.pt.mailbox-full", "mailboxfull", "caixa * cheia"),
 
 	/* --- size ----------------------------------------------------- */
@@ -299,6 +309,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.es.suspend", "suspend", "en estado: inactivo"),
 	S("text.it.suspend", "suspend", "bloccato per inutilizzo"),
 	S("text.it.suspend", "suspend", "casella * disattivata"),
+	S("text.it.suspend", "suspend", "casella * disabilitata"),
+	S("text.pt.suspend", "suspend", "conta * desativada"),
 	S("text.pl.suspend", "suspend", "zablokowane administracyjnie"),
 
 	/* --- moved ---------------------------------------------------- */
@@ -548,6 +560,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.fr.user-unknown", "userunknown", "utilisateur inconnu"),
 	S("text.fr.user-unknown", "userunknown", "destinataire inconnu"),
 	S("text.fr.user-unknown", "userunknown", "adresse inconnue"),
+	S("text.fr.user-unknown", "userunknown", "adresse * inconnue"),
+	S("text.fr.user-unknown", "userunknown", "adresse * inexistante"),
 	S("text.fr.user-unknown", "userunknown", "adresse introuvable"),
 	S("text.fr.user-unknown", "userunknown", "adresse inexistante"),
 	S("text.fr.user-unknown", "userunknown", "boite * inexistante"),
@@ -568,6 +582,11 @@ const struct text_rule classify_text_rules[] = {
 	S("text.de.user-unknown", "userunknown", "unbekannter benutzer"),
 	S("text.de.user-unknown", "userunknown", "benutzer existiert nicht"),
 	S("text.de.user-unknown", "userunknown", "adresse unbekannt"),
+	S("text.de.user-unknown", "userunknown", "adresse * existiert nicht"),
+	S("text.de.user-unknown", "userunknown", "postfach nicht vorhanden"),
+	S("text.de.user-unknown", "userunknown", "mailbox nicht vorhanden"),
+	S("text.de.user-unknown", "userunknown", "empfanger nicht vorhanden"),
+	S("text.de.user-unknown", "userunknown", "empfaenger nicht vorhanden"),
 	S("text.de.user-unknown", "userunknown", "postfach * existiert nicht"),
 	S("text.de.user-unknown", "userunknown",
 	    "weil die adresse nicht gefunden wurde"),
@@ -586,11 +605,19 @@ const struct text_rule classify_text_rules[] = {
 	S("text.it.user-unknown", "userunknown", "destinatario inesistente"),
 	S("text.it.user-unknown", "userunknown", "destinatario errato"),
 	S("text.it.user-unknown", "userunknown", "indirizzo inesistente"),
+	S("text.it.user-unknown", "userunknown", "utente non esiste"),
+	S("text.nl.user-unknown", "userunknown", "onbekende ontvanger"),
+	S("text.nl.user-unknown", "userunknown", "ontvanger onbekend"),
+	S("text.nl.user-unknown", "userunknown", "gebruiker onbekend"),
+	S("text.nl.user-unknown", "userunknown", "adres bestaat niet"),
+	S("text.pl.user-unknown", "userunknown", "adresat nieznany"),
 	S("text.pl.user-unknown", "userunknown", "nie ma takiego konta"),
 	S("text.pl.user-unknown", "userunknown", "konto nie istnieje"),
 	S("text.pl.user-unknown", "userunknown", "adres nie istnieje"),
 	S("text.pt.user-unknown", "userunknown", "usuario inexistente"),
 	S("text.pt.user-unknown", "userunknown", "usuario desconhecido"),
+	S("text.pt.user-unknown", "userunknown", "endereco nao existe"),
+	S("text.pt.user-unknown", "userunknown", "destinatario inexistente"),
 	/* Lotus Notes, Japanese: "not in the directory list" */
 	D("text.ja.user-unknown", "userunknown",
 	    "\xe3\x83\x87\xe3\x82\xa3\xe3\x83\xac\xe3\x82\xaf\xe3\x83"
@@ -1135,6 +1162,8 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.blocked", "blocked", "ip address * is blacklisted"),
 	S("text.en.blocked", "blocked", "listed in a blacklist"),
 	S("text.en.blocked", "blocked", "listed on a blacklist"),
+	S("text.de.blocked", "blocked", "ip-adresse * sperrliste"),
+	S("text.de.blocked", "blocked", "ip-adresse * schwarzen liste"),
 	S("text.en.blocked", "blocked", "|ip is in the pbl"),
 	S("text.en.blocked", "blocked", "ip has been temporarily blocked"),
 	S("text.en.blocked", "blocked", "ip has been blocked"),
