@@ -741,6 +741,10 @@ const struct text_rule classify_text_rules[] = {
 
 	/* --- the sender was refused ----------------------------------- */
 	S("text.en.sender-rejected", "rejected",
+	    "external senders aren't permitted"),
+	S("text.en.sender-rejected", "rejected", "sender isn't a group member"),
+	S("text.en.sender-rejected", "rejected", "spam abuse detected"),
+	S("text.en.sender-rejected", "rejected",
 	    "mailfrom domain is listed in spamhaus"),
 	S("text.en.sender-rejected", "rejected", "does not accept mail from"),
 	S("text.en.sender-rejected", "rejected", "sender domain * does not exist"),

@@ -376,6 +376,10 @@ CASES(classify, specific_text_beats_code,
       "MailFrom domain is listed in Spamhaus. To request removal from this "
       "list see https://www.spamhaus.org/query/lookup/ (S8002)", "5.7.1",
       550, "failed", "rejected", "spam" },
+    { "external senders refused", "550 5.7.193 UnAuthenticated mail "
+      "from external sender not allowed: the sender isn't a group member "
+      "or external senders aren't permitted", "5.7.193", 550, "failed",
+      "rejected", "spam" },
     { "5.1.7 is the sender's", "550 5.1.7 Invalid address", "5.1.7", 550,
       "failed", "rejected", "spam" },
     { "does not accept mail from", "550 Our mail server does not accept "
