@@ -549,7 +549,10 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 			return verdict_by(v, e, id);
 		return 0;
 	case RSN_SPAMDETECTED:
-		if (status_is(e, id))
+		/* x.7.28, a mail flood: Gmail's "unusual rate of unsolicited
+		 * mail originating from your IP address" blocks the server */
+		if (status_is(e, id) && !(strong(e, RSN_BLOCKED) &&
+		    !strong(e, id)))
 			return verdict_by(v, e, id);
 		if (e->st[0] == '\0' || cmd_before_data(e->cmd))
 			return 0;

@@ -414,6 +414,11 @@ CASES(classify, specific_text_beats_code,
       "hard" },
     { "recipient not active", "550 5.2.1 Recipient not active",
       "5.2.1", 550, "failed", "suspend", "hard" },
+    { "gmail 5.7.28 from your ip", "550-5.7.28 [192.0.2.1] Our system "
+      "has detected an unusual rate of unsolicited mail originating from "
+      "your IP address.", "5.7.28", 550, "failed", "blocked", "blocked" },
+    { "5.7.28 alone", "550 5.7.28 Mail flood detected", "5.7.28", 550,
+      "failed", "spamdetected", "spam" },
     /* the message is malformed, whatever the words after */
     { "missing message-id", "550 5.7.1 Messages missing a valid "
       "Message-ID header are not accepted.", "5.7.1", 550, "failed",
