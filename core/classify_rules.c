@@ -1250,6 +1250,7 @@ const struct text_rule classify_text_rules[] = {
 	S("text.en.policy", "policyviolation", "header are not accepted"),
 	S("text.en.policy", "policyviolation", "header error"),
 	S("text.en.policy", "policyviolation", "local policy violation"),
+	S("text.en.policy", "policyviolation", "has a policy that prohibited"),
 	S("text.en.policy", "policyviolation",
 	    "due to organizational settings"),
 	S("text.en.policy", "policyviolation", "message given low priority"),

@@ -419,6 +419,9 @@ CASES(classify, specific_text_beats_code,
       "your IP address.", "5.7.28", 550, "failed", "blocked", "blocked" },
     { "5.7.28 alone", "550 5.7.28 Mail flood detected", "5.7.28", 550,
       "failed", "spamdetected", "spam" },
+    { "gmail domain policy", "550-5.7.1 The user or domain that you are "
+      "sending to (or from) has a policy that prohibited the mail that you "
+      "sent.", "5.7.1", 550, "failed", "policyviolation", "spam" },
     /* the message is malformed, whatever the words after */
     { "missing message-id", "550 5.7.1 Messages missing a valid "
       "Message-ID header are not accepted.", "5.7.1", 550, "failed",
