@@ -648,11 +648,11 @@ fr_provider_code(const struct evidence *e, struct verdict *v)
 
 /* Rule ids of the provider verdicts, by enum provider. */
 static const char *const prov_rule_id[PROV_COUNT] = {
-	"provider.aol", "provider.docomo", "provider.gmail", "provider.imail",
-	"provider.kddi",
-	"provider.messagelabs", "provider.mimecast", "provider.ses-inbound",
-	"provider.spectrum", "provider.verizon", "provider.yahoo",
-	"provider.yahoo",
+	"provider.aol", "provider.docomo", "provider.gmail", "provider.google",
+	"provider.imail", "provider.kddi", "provider.messagelabs",
+	"provider.microsoft", "provider.mimecast", "provider.ses-inbound",
+	"provider.spectrum", "provider.tencent", "provider.verizon",
+	"provider.yahoo", "provider.yahoo",
 };
 
 /*

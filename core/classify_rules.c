@@ -1766,14 +1766,18 @@ const struct provider_host classify_provider_hosts[] = {
 	{ PROV_DOCOMO, PH_REMOTE, NULL, "docomo.ne.jp" },
 	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "googlemail.com" },
 	{ PROV_GMAIL_NOTICE, PH_FROM, NULL, "google.com" },
+	{ PROV_GOOGLE_MX, PH_REMOTE, NULL, "google.com" },
+	{ PROV_GOOGLE_MX, PH_REMOTE, NULL, "googlemail.com" },
 	{ PROV_IMAIL, PH_AGENT, NULL, "<smtp32 v" },
 	{ PROV_KDDI, PH_RCPT | PH_REMOTE, NULL, "ezweb.ne.jp" },
 	{ PROV_KDDI, PH_RCPT | PH_REMOTE, NULL, "au.com" },
 	{ PROV_MESSAGELABS, PH_REPORTING | PH_FROM, NULL, "messagelabs.com" },
+	{ PROV_MICROSOFT_MX, PH_REMOTE, NULL, "outlook.com" },
 	{ PROV_MIMECAST, PH_REMOTE, NULL, "mimecast.com" },
 	{ PROV_SES_INBOUND, PH_REPORTING, "inbound-smtp.", "amazonaws.com" },
 	{ PROV_SPECTRUM, PH_RCPT | PH_REMOTE, NULL, "charter.net" },
 	{ PROV_SPECTRUM, PH_RCPT | PH_REMOTE, NULL, "spectrum.net" },
+	{ PROV_TENCENT, PH_REMOTE, NULL, "qq.com" },
 	{ PROV_VERIZON, PH_FROM | PH_RCPT, NULL, "vtext.com" },
 	{ PROV_YAHOO_MX, PH_REMOTE, NULL, "yahoodns.net" },
 	{ PROV_YAHOO_NOTICE, PH_FROM, NULL, "yahoo.com" },
@@ -1795,6 +1799,35 @@ const struct provider_rule classify_provider_rules[] = {
 	/* Google Groups, through Gmail's notice: the group does not exist
 	 * or does not take posts from this sender (its help page's link). */
 	{ PROV_GMAIL_NOTICE, 0, "groups.google.com", "rejected" },
+	/* Gmail's MX, as its SMTP error reference reads them where the
+	 * code alone would say otherwise (5.6.0, 5.7.0, 5.7.29, 4.7.0). */
+	{ PROV_GOOGLE_MX, 0, "message exceeded * hops", "networkerror" },
+	{ PROV_GOOGLE_MX, 0, "mail message is malformed", "notcompliantrfc" },
+	{ PROV_GOOGLE_MX, 0, "to use tls/ssl for smtp", "failedstarttls" },
+	{ PROV_GOOGLE_MX, 0, "starttls may not be repeated", "failedstarttls" },
+	{ PROV_GOOGLE_MX, 0, "connection expired", "expired" },
+	{ PROV_GOOGLE_MX, 0, "empty helo/ehlo argument not allowed",
+	  "blocked" },
+	/* Exchange Online's MX: its non-delivery report reference, where
+	 * the code means something else in RFC 3463 (4.3.2, 5.1.4, 5.2.4,
+	 * 5.7.13, 4.7.700). */
+	{ PROV_MICROSOFT_MX, 0, "service not available", "systemerror" },
+	{ PROV_MICROSOFT_MX, 0, "service not active", "systemerror" },
+	{ PROV_MICROSOFT_MX, 0, "destination mailbox address ambiguous",
+	  "systemerror" },
+	{ PROV_MICROSOFT_MX, 0, "mailing list expansion problem",
+	  "systemerror" },
+	{ PROV_MICROSOFT_MX, 0, "pfa agent busy", "systemerror" },
+	{ PROV_MICROSOFT_MX, 0, "insufficient system resources",
+	  "systemfull" },
+	{ PROV_MICROSOFT_MX, 0, "sender was not authenticated", "rejected" },
+	{ PROV_MICROSOFT_MX, 0, "too many related errors", "contenterror" },
+	/* Tencent's MX (QQ Mail's error codes page). */
+	{ PROV_TENCENT, 0, "suspected bounce attacks", "blocked" },
+	{ PROV_TENCENT, 0, "suspected spam ip", "blocked" },
+	{ PROV_TENCENT, 0, "connection denied", "blocked" },
+	{ PROV_TENCENT, 0, "mail is rejected by recipients", "rejected" },
+	{ PROV_TENCENT, 0, "mailbox unavailable or access denined", "speeding" },
 	/* IMail's own verdict on a local recipient. */
 	{ PROV_IMAIL, 0, "|unknown user", "userunknown" },
 	/* MessageLabs refuses an unknown recipient with "542 addr Rejected". */

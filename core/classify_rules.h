@@ -93,13 +93,17 @@ enum provider {
 	PROV_AOL_NOTICE = 0,	/* AOL's outbound relay wrote the bounce */
 	PROV_DOCOMO,		/* NTT docomo's MX answered */
 	PROV_GMAIL_NOTICE,	/* Gmail's notice ("(state N)") */
+	PROV_GOOGLE_MX,		/* Gmail's or Google Workspace's MX answered */
 	PROV_IMAIL,		/* Ipswitch IMail wrote the bounce */
 	PROV_KDDI,		/* KDDI (au, ezweb) answered or hosts the
 				 * recipient */
 	PROV_MESSAGELABS,	/* Symantec MessageLabs wrote the bounce */
+	PROV_MICROSOFT_MX,	/* Exchange Online's (or Outlook.com's) MX
+				 * answered */
 	PROV_MIMECAST,		/* Mimecast's MX answered */
 	PROV_SES_INBOUND,	/* an Amazon SES receipt rule bounced it */
 	PROV_SPECTRUM,		/* Spectrum (Charter) answered */
+	PROV_TENCENT,		/* Tencent's (QQ Mail) MX answered */
 	PROV_VERIZON,		/* Verizon Wireless's SMS gateway */
 	PROV_YAHOO_MX,		/* Yahoo's MX answered */
 	PROV_YAHOO_NOTICE,	/* Yahoo's outbound wrote the bounce */

@@ -841,6 +841,29 @@ MCASES(classify, providers,
     { "mimecast other code", MD, "", "", "eu-smtp-1.mimecast.com",
       "u@example.co.uk", "5.0.0", "550 email rejected due to security "
       "policies", "", "policyviolation" },
+    /* Gmail's MX: its words where the code says something else. */
+    { "gmail hops", MD, "", "", "gmail-smtp-in.l.google.com",
+      "u@gmail.example", "5.6.0", "554 5.6.0 Message exceeded 50 hops, "
+      "this may indicate a mail loop.", "", "networkerror" },
+    { "hops elsewhere", MD, "", "", "mx.example.org", "u@example.org",
+      "5.6.0", "554 5.6.0 Message exceeded 50 hops, this may indicate a "
+      "mail loop.", "", "contenterror" },
+    { "gmail attachment", MD, "", "", "aspmx.l.google.com",
+      "u@example.org", "5.7.0", "552 5.7.0 Our system detected an "
+      "illegal attachment on your message.", "", "policyviolation" },
+    /* Exchange Online: 4.3.2 is its service being down, not the domain
+     * refusing mail (a hard bounce by RFC 3463's reading). */
+    { "exo 4.3.2", MD, "", "", "example-org.mail.protection.outlook.com",
+      "u@example.org", "4.3.2", "451 4.3.2 Service not available", "",
+      "systemerror" },
+    { "4.3.2 elsewhere", MD, "", "", "mx.example.org", "u@example.org",
+      "4.3.2", "451 4.3.2 Service not available", "", "notaccept" },
+    { "exo 5.7.13", MD, "", "", "example-org.mail.protection.outlook.com",
+      "u@example.org", "5.7.13", "550 5.7.13 Sender was not "
+      "authenticated for public folder", "", "rejected" },
+    /* Tencent's MX. */
+    { "qq bounce attacks", MD, "", "", "mx3.qq.com", "u@qq.example",
+      "5.0.0", "550 Suspected bounce attacks", "", "blocked" },
     /* MessageLabs refuses unknown recipients with 542. */
     { "messagelabs 542", MD, "", "server-4.bemta-2.messagelabs.com", "",
       "u@example.com", "5.0.0", "542 u@example.com Rejected", "",
