@@ -650,7 +650,6 @@ const struct text_rule classify_text_rules[] = {
 
 	/* --- reverse DNS ---------------------------------------------- */
 	S("text.en.require-ptr", "requireptr", "ip name lookup failed"),
-	S("text.en.require-ptr", "requireptr", "must have a ptr record"),
 	S("text.en.require-ptr", "requireptr", "must have a reverse dns"),
 	S("text.en.require-ptr", "requireptr", "|no rdns"),
 	S("text.en.require-ptr", "requireptr", "bad dns ptr resource record"),
@@ -1395,7 +1394,6 @@ const struct text_rule classify_text_rules[] = {
 	    "system not accepting network messages"),
 	S("text.en.not-accept", "notaccept", "account inbounds disabled"),
 	S("text.en.not-accept", "notaccept", "name server: .: host not found"),
-	S("text.en.not-accept", "notaccept", "no mx record found for domain="),
 	S("text.en.not-accept", "notaccept", "no route for current request"),
 	S("text.en.not-accept", "notaccept",
 	    "smtp protocol returned a permanent error"),
