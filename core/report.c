@@ -1674,7 +1674,8 @@ original_type_line(const char *line, size_t ll)
 /* The header of the copy: the MIME fields of the bounce's own header,
  * then the empty line. */
 static void
-copy_head(struct buf *b, struct copy_state *cs, const struct hdr_block *top)
+copy_head(struct buf *b, struct copy_state *cs, const struct hdr_block *top,
+    const char *ct)
 {
 	static const char *const keep[] = {
 		"mime-version", "content-type", "content-transfer-encoding",
@@ -1683,7 +1684,8 @@ copy_head(struct buf *b, struct copy_state *cs, const struct hdr_block *top)
 	size_t k;
 
 	for (k = 0; k < sizeof keep / sizeof keep[0]; k++)
-		if ((v = hdr_get(top, keep[k])) != NULL) {
+		if ((v = k == 1 && ct != NULL ? ct : hdr_get(top, keep[k])) !=
+		    NULL) {
 			size_t kl = strlen(keep[k]), vl = strlen(v);
 			char *f = xmalloc(kl + vl + 5);
 
@@ -1819,7 +1821,7 @@ mime_copy(const struct hdr_block *top, const char *body, size_t blen,
 	}
 	buf_reuse(&b, CAP_HEADER_BYTES + blen + 2);
 	buf_reserve(&b, 512 + blen);
-	copy_head(&b, &cs, top);
+	copy_head(&b, &cs, top, NULL);
 	*hlen_r = b.len;
 	run = 0;
 	while (off < blen) {
@@ -2052,14 +2054,88 @@ delim_kind(const char *line, size_t ll, const char *bd, size_t bl)
 	return i == e ? kind : -1;
 }
 
+/*
+ * The copy names each multipart whose boundary it knows "_rebond_NN"
+ * (a token: libetpan reads it without the quoted-string parse, a
+ * character and an allocation at a time, that a boundary costs), when
+ * that is shorter. No line of the copy starts with "--_rebond_" but its
+ * delimiters (mime_strip_copy doubts a message with one).
+ */
+#define SYN_MARK	"_rebond_"
+#define SYN_BYTES	16
+#define SYN_MAX		100
+
 /* A multipart the copy is inside of. */
 struct level {
 	char bd[BOUNDARY_BYTES];
 	size_t bl;	/* 0: its delimiters are not known */
+	char syn[SYN_BYTES];	/* its boundary in the copy, when renamed */
+	size_t sl;	/* 0: not renamed */
 	int closed;	/* its close delimiter was seen */
 	int open;	/* ... its first one */
 	size_t mark;	/* the lines with text when the last one was seen */
 };
+
+/* Name level l the next "_rebond_NN" (*nsyn counts them), when that is
+ * shorter than its boundary. */
+static void
+syn_name(struct level *l, unsigned *nsyn)
+{
+	l->sl = 0;
+	if (*nsyn >= SYN_MAX || l->bl <= sizeof SYN_MARK + 1)
+		return;
+	snprintf(l->syn, sizeof l->syn, SYN_MARK "%02u", (*nsyn)++);
+	l->sl = strlen(l->syn);
+}
+
+/* A delimiter of a renamed level (kind 2: its close delimiter), with the
+ * line end of line. */
+static void
+syn_delim(struct buf *b, const struct level *l, int kind, const char *line,
+    size_t ll)
+{
+	buf_append(b, "--", 2);
+	buf_append(b, l->syn, l->sl);
+	if (kind == 2)
+		buf_append(b, "--", 2);
+	if (ll >= 2 && line[ll - 2] == '\r' && line[ll - 1] == '\n')
+		buf_append(b, "\r\n", 2);
+	else if (ll >= 1 && line[ll - 1] == '\n')
+		buf_append(b, "\n", 1);
+}
+
+/*
+ * The Content-Type field copied at [at, end) of b, of a multipart of
+ * type type (lowercased, as ct_strict() read it): "type; boundary=syn"
+ * instead, when that is shorter (nothing else of it is read from
+ * libetpan's parse). *field (where copy_line() saw the last field) moves
+ * with what follows. Returns 1, or 0 when left as it was.
+ */
+static int
+syn_head(struct buf *b, size_t at, size_t end, const char *type,
+    const char *syn, size_t *field)
+{
+	char f[SYN_BYTES + 160];
+	size_t n, tail, cut;
+	int w;
+
+	if (b->truncated || end <= at + 1 || end > b->len ||
+	    b->data[end - 1] != '\n')
+		return 0;
+	w = snprintf(f, sizeof f, "Content-Type: %s; boundary=%s%s", type,
+	    syn, end >= at + 2 && b->data[end - 2] == '\r' ? "\r\n" : "\n");
+	if (w < 0 || (size_t)w >= sizeof f || (size_t)w > end - at)
+		return 0;
+	n = (size_t)w;
+	tail = b->len - end;
+	cut = end - at - n;
+	memmove(b->data + at + n, b->data + end, tail + 1);
+	memcpy(b->data + at, f, n);
+	b->len -= cut;
+	if (*field >= end)
+		*field -= cut;
+	return 1;
+}
 
 /* What the header of the current part says. */
 struct part_head {
@@ -2224,6 +2300,12 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	int hit, kind, d, html = 0, encoded = 0, plain = 0, keep_tail = 0;
 	int stripped = 0, unclosed = 0, hdrop = 0, hdropped = 0;
 	size_t filled = 0;	/* lines with text so far */
+	/* renaming: the names given, the copied Content-Type of the part
+	 * header being read ([ct_at, ct_end), or being copied) */
+	unsigned nsyn = 0;
+	char ctv[sizeof type + SYN_BYTES + 16];
+	size_t ct_at = 0, ct_end = 0, at0;
+	int ct_open = 0;
 
 	*html_r = 0;
 	memset(sp, 0, sizeof *sp);
@@ -2237,11 +2319,14 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 		return -1;
 	lv[0].bl = strlen(bd);
 	lv[0].closed = lv[0].open = 0;
+	syn_name(&lv[0], &nsyn);
+	if (lv[0].sl > 0)
+		snprintf(ctv, sizeof ctv, "%s; boundary=%s", type, lv[0].syn);
 	nlev = 1;
 	memset(&h, 0, sizeof h);
 	buf_reuse(&b, CAP_HEADER_BYTES + blen + 2);
 	buf_reserve(&b, 512 + blen);
-	copy_head(&b, &cs, top);
+	copy_head(&b, &cs, top, lv[0].sl > 0 ? ctv : NULL);
 	*hlen_r = b.len;
 	while (off < blen) {
 		line = body + off;
@@ -2291,6 +2376,11 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				kind = d;
 			}
 		}
+		/* (a line the copy's names would make a delimiter) */
+		if (hit < 0 && line[0] == '-' && ll >= sizeof SYN_MARK + 1 &&
+		    line[1] == '-' && memcmp(line + 2, SYN_MARK,
+		    sizeof SYN_MARK - 1) == 0)
+			goto doubt;
 		if (hit >= 0) {
 			/* (a part header cut short by a delimiter: libetpan
 			 * reads its last lines in its own way, the fields left
@@ -2329,8 +2419,15 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				memset(&h, 0, offsetof(struct part_head, ct));
 				h.clean = 1;
 				h.ctl = h.ctel = 0;
+				ct_at = ct_end = 0;
+				ct_open = 0;
 			}
-			copy_line(&b, &cs, line, ll);
+			if (lv[hit].sl > 0) {
+				cs.field = b.len;
+				cs.in_ct = 0;
+				syn_delim(&b, &lv[hit], kind, line, ll);
+			} else
+				copy_line(&b, &cs, line, ll);
 			off += ll;
 			continue;
 		}
@@ -2361,8 +2458,18 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			}
 			break;
 		case HEAD:
-			if (line[0] != ' ' && line[0] != '\t')
+			at0 = b.len;
+			if (line[0] != ' ' && line[0] != '\t') {
 				hdrop = part_field_dropped(line, ll);
+				/* (a field, or the end of the header, ends
+				 * the Content-Type) */
+				if (ct_open)
+					ct_end = at0;
+				ct_open = (line[0] | 0x20) == 'c' &&
+				    mem_caseprefix(line, ll, "content-type:");
+				if (ct_open)
+					ct_at = at0;
+			}
 			if (!hdrop)
 				copy_line(&b, &cs, line, ll);
 			hdropped |= hdrop;
@@ -2422,7 +2529,12 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				memcpy(lv[nlev].bd, bd, sizeof bd);
 				lv[nlev].bl = strlen(bd);
 				lv[nlev].open = 0;
-				lv[nlev++].closed = 0;
+				lv[nlev].closed = 0;
+				syn_name(&lv[nlev], &nsyn);
+				if (lv[nlev].sl > 0 && !syn_head(&b, ct_at,
+				    ct_end, type, lv[nlev].syn, &cs.field))
+					lv[nlev].sl = 0;
+				nlev++;
 				break;
 			}
 			if (unknown > 0)

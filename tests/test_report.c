@@ -985,6 +985,47 @@ static const char *const strip_cases[] = {
 	"--Q\nContent-Type: text/plain\n\nn@example.net: unknown\n"
 	"--QX\nContent-Type: message/rfc822\n\nFrom: a@example.org\n\n"
 	"body of the original\n--Q\nContent-Type: image/png\n\nPNG\n--Q--\n",
+	/*
+	 * Boundaries longer than the copy's own names ("_rebond_NN"), quoted
+	 * or not, type and parameters in any case, nested; then text that
+	 * starts like the copy's names (the copy must not make it a
+	 * delimiter)
+	 */
+	"Content-Type: Multipart/Report; report-type=delivery-status;\n"
+	" Boundary=\"----=_Part_4711_1234567890.1700000000000\"\n\n"
+	"------=_Part_4711_1234567890.1700000000000\n"
+	"Content-Type: multipart/alternative;\n"
+	"\tboundary=\"000000000000a1b2c3d4e5f6a7b8\"\n\n"
+	"--000000000000a1b2c3d4e5f6a7b8\nContent-Type: text/plain\n\n"
+	"p@example.net: user unknown\n"
+	"--000000000000a1b2c3d4e5f6a7b8\nContent-Type: text/html\n\n"
+	"<p>p@example.net: user unknown</p>\n"
+	"--000000000000a1b2c3d4e5f6a7b8--\n"
+	"------=_Part_4711_1234567890.1700000000000\n"
+	"Content-Type: message/delivery-status\n\n"
+	"Final-Recipient: rfc822; p@example.net\nAction: failed\n"
+	"Status: 5.1.1\n\n"
+	"------=_Part_4711_1234567890.1700000000000\n"
+	"Content-Type: message/rfc822\n\nFrom: s@example.org\n"
+	"Message-ID: <o3@example.org>\n\nbody\n"
+	"------=_Part_4711_1234567890.1700000000000--\n",
+	"Content-Type: multipart/mixed; boundary=long_token_boundary_A1\n\n"
+	"--long_token_boundary_A1\n"
+	"Content-Type: multipart/related; boundary=\"long/quoted:B2\"; "
+	"type=\"text/plain\"\n\n"
+	"--long/quoted:B2\nContent-Type: text/plain; charset=\"us-ascii\"\n\n"
+	"Delivery to q@example.net failed: mailbox full\n\n"
+	"--long/quoted:B2\nContent-Type: image/png\n\nPNG\n"
+	"--long/quoted:B2--\n"
+	"--long_token_boundary_A1\nContent-Type: text/plain\n\n"
+	"a second text\n--long_token_boundary_A1--\n",
+	"Content-Type: multipart/mixed; boundary=\"long=_boundary_C3\"\n\n"
+	"--long=_boundary_C3\n"
+	"Content-Type: multipart/alternative; boundary=long_boundary_D4\n\n"
+	"--long_boundary_D4\nContent-Type: text/plain\n\n"
+	"--_rebond_00\n--_rebond_01--\nr@example.net: user unknown\n"
+	"--long_boundary_D4\nContent-Type: text/html\n\n<p>x</p>\n"
+	"--long_boundary_D4--\n--long=_boundary_C3--\n",
 	/* delimiters with white space after them; a regular delimiter
 	 * after the close one */
 	"Content-Type: multipart/mixed; boundary=W\n\n"
