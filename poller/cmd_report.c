@@ -65,8 +65,8 @@ cmd_report(int argc, char **argv)
 	/* An admin reads the queue with his own role: --conninfo, no need
 	 * for the job's configuration (and its IMAP password). */
 	if (conninfo != NULL) {
-		if (store_conninfo_no_password(conninfo, "report") == -1)
-			return EX_USAGE;
+		if ((rc = store_conninfo_no_password(conninfo, "report")) != 0)
+			return rc;
 		log_open(LOG_TARGET_STDERR, LOG_INFO, LOG_MAIL);
 	} else {
 		if ((cfg = conf_load(path, stderr)) == NULL) {

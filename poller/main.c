@@ -365,8 +365,8 @@ cmd_migrate(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (conninfo != NULL &&
-	    store_conninfo_no_password(conninfo, "migrate") == -1)
-		return EX_USAGE;
+	    (rc = store_conninfo_no_password(conninfo, "migrate")) != 0)
+		return rc;
 	if (conninfo == NULL) {
 		if ((cfg = load_config(config_path(path))) == NULL)
 			return EX_CONFIG;

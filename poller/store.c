@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,61 @@
 #include "store.h"
 #include "strutil.h"
 #include "xalloc.h"
+
+/*
+ * libpq is loaded when the database is first needed (pq_load), not when
+ * rebond starts: with OpenSSL, Kerberos and LDAP, which it brings, its
+ * relocation takes 3.5 ms at every start of `rebond classify` and of
+ * the other commands that never reach a database (Postfix loads its
+ * pgsql tables on demand the same way). Its functions are called
+ * through these pointers, of the types libpq-fe.h declares.
+ */
+#define PQ_SYMBOLS(X) \
+	X(PQclear) X(PQconnectdb) X(PQconnectionNeedsPassword) \
+	X(PQconninfoFree) X(PQconninfoParse) X(PQenterPipelineMode) \
+	X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQexitPipelineMode) \
+	X(PQfinish) X(PQflush) X(PQfname) X(PQfreemem) X(PQgetResult) \
+	X(PQgetisnull) X(PQgetvalue) X(PQnfields) X(PQntuples) \
+	X(PQpipelineSync) X(PQresultErrorMessage) X(PQresultStatus) \
+	X(PQsendQueryParams) X(PQsetClientEncoding) X(PQsetNoticeProcessor) \
+	X(PQstatus)
+#define PQ_POINTER(name) static __typeof__(name) *sym_##name;
+PQ_SYMBOLS(PQ_POINTER)
+#undef PQ_POINTER
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_error[256];	/* why it could not be loaded */
+
+static void
+pq_load_once(void)
+{
+	void *h;
+	const char *e;
+
+	if ((h = dlopen(LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		snprintf(pq_error, sizeof pq_error, "%s",
+		    e != NULL ? e : LIBPQ_SONAME ": not loaded");
+		return;
+	}
+	/* (POSIX's way to a function pointer from dlsym) */
+#define PQ_RESOLVE(name) \
+	if (pq_error[0] == '\0' && \
+	    (*(void **)&sym_##name = dlsym(h, #name)) == NULL) \
+		snprintf(pq_error, sizeof pq_error, "%s has no %s", \
+		    LIBPQ_SONAME, #name);
+	PQ_SYMBOLS(PQ_RESOLVE)
+#undef PQ_RESOLVE
+}
+
+/* Load libpq once; 0, or -1 with *why_r saying why not. */
+static int
+pq_load(const char **why_r)
+{
+	pthread_once(&pq_once, pq_load_once);
+	*why_r = pq_error;
+	return pq_error[0] == '\0' ? 0 : -1;
+}
 
 /* First key of the per-digest transaction locks ("rebd"), and of the
  * per-remote ones ("rebr"). */
@@ -37,11 +94,11 @@ struct store {
 static int
 db_fail(struct store *st, const char *what, const PGresult *res)
 {
-	const char *m = res ? PQresultErrorMessage(res) : "";
+	const char *m = res ? sym_PQresultErrorMessage(res) : "";
 	char *s;
 
 	if (m == NULL || *m == '\0')
-		m = PQerrorMessage(st->conn);
+		m = sym_PQerrorMessage(st->conn);
 	s = str_sanitize(m, strcspn(m, "\n"), 400);
 	log_error("database: %s failed: %s", what, s);
 	free(s);
@@ -54,7 +111,7 @@ static int
 send_only(struct store *st, const char *what, const char *sql, int nparams,
     const char *const *params)
 {
-	if (PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
+	if (sym_PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
 	    0) != 1) {
 		st->pipe_failed = 1;
 		return db_fail(st, what, NULL);
@@ -83,19 +140,19 @@ exec(struct store *st, const char *what, const char *sql, int nparams,
 		}
 		return send_only(st, what, sql, nparams, params);
 	}
-	res = PQexecParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
+	res = sym_PQexecParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
 	    0);
-	s = PQresultStatus(res);
+	s = sym_PQresultStatus(res);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		db_fail(st, what, res);
-		PQclear(res);
+		sym_PQclear(res);
 		return -1;
 	}
 	if (res_r != NULL)
 		*res_r = res;
 	else
-		PQclear(res);
+		sym_PQclear(res);
 	return 0;
 }
 
@@ -114,14 +171,20 @@ int
 store_conninfo_no_password(const char *conninfo, const char *cmd)
 {
 	PQconninfoOption *opts, *o;
+	const char *why;
 	char *msg = NULL;
 	int rc = 0;
 
-	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+	if (pq_load(&why) == -1) {
+		fprintf(stderr, "rebond %s: cannot load libpq: %s\n", cmd,
+		    why);
+		return EX_UNAVAILABLE;
+	}
+	if ((opts = sym_PQconninfoParse(conninfo, &msg)) == NULL) {
 		fprintf(stderr, "rebond %s: --conninfo: %s", cmd,
 		    msg != NULL ? msg : "out of memory\n");
-		PQfreemem(msg);
-		return -1;
+		sym_PQfreemem(msg);
+		return EX_USAGE;
 	}
 	for (o = opts; o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
@@ -130,22 +193,16 @@ store_conninfo_no_password(const char *conninfo, const char *cmd)
 			    "password, which the process list shows to every "
 			    "local user: put it in ~/.pgpass, PGPASSFILE or a "
 			    "service file\n", cmd);
-			rc = -1;
+			rc = EX_USAGE;
 		}
-	PQconninfoFree(opts);
+	sym_PQconninfoFree(opts);
 	return rc;
 }
 
 int
 store_connected(const struct store *st)
 {
-	return PQstatus(st->conn) == CONNECTION_OK;
-}
-
-PGconn *
-store_conn(struct store *st)
-{
-	return st->conn;
+	return sym_PQstatus(st->conn) == CONNECTION_OK;
 }
 
 /*
@@ -159,9 +216,9 @@ store_conn(struct store *st)
 static int
 connect_exit(PGconn *conn)
 {
-	const char *m = PQerrorMessage(conn);
+	const char *m = sym_PQerrorMessage(conn);
 
-	if (PQconnectionNeedsPassword(conn) ||
+	if (sym_PQconnectionNeedsPassword(conn) ||
 	    strstr(m, "authentication failed") != NULL ||
 	    strstr(m, "no pg_hba.conf entry") != NULL ||
 	    (strstr(m, "role \"") != NULL &&
@@ -176,22 +233,28 @@ connect_exit(PGconn *conn)
 int
 store_open(const char *conninfo, struct store **st_r)
 {
-	struct store *st = xcalloc(1, sizeof *st);
+	struct store *st;
+	const char *why;
 	int rc;
 
 	*st_r = NULL;
-	st->conn = PQconnectdb(conninfo);
-	if (PQstatus(st->conn) != CONNECTION_OK) {
+	if (pq_load(&why) == -1) {
+		log_error("database: cannot load libpq: %s", why);
+		return EX_UNAVAILABLE;
+	}
+	st = xcalloc(1, sizeof *st);
+	st->conn = sym_PQconnectdb(conninfo);
+	if (sym_PQstatus(st->conn) != CONNECTION_OK) {
 		db_fail(st, "connect", NULL);
 		rc = connect_exit(st->conn);
-		PQfinish(st->conn);
+		sym_PQfinish(st->conn);
 		free(st);
 		return rc;
 	}
-	PQsetNoticeProcessor(st->conn, notice, NULL);
-	if (PQsetClientEncoding(st->conn, "UTF8") != 0) {
+	sym_PQsetNoticeProcessor(st->conn, notice, NULL);
+	if (sym_PQsetClientEncoding(st->conn, "UTF8") != 0) {
 		db_fail(st, "set client encoding", NULL);
-		PQfinish(st->conn);
+		sym_PQfinish(st->conn);
 		free(st);
 		return EX_TEMPFAIL;
 	}
@@ -205,7 +268,7 @@ store_close(struct store **pp)
 	if (*pp == NULL)
 		return;
 	free((*pp)->sent);
-	PQfinish((*pp)->conn);
+	sym_PQfinish((*pp)->conn);
 	free(*pp);
 	*pp = NULL;
 }
@@ -220,14 +283,14 @@ store_timezone(struct store *st, char *out, size_t outsz)
 	if (exec(st, "time zone", "SELECT current_setting('TimeZone')", 0,
 	    NULL, &res) == -1)
 		return -1;
-	v = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	v = sym_PQntuples(res) == 1 ? sym_PQgetvalue(res, 0, 0) : "";
 	if (*v == '\0' || strlen(v) >= outsz)
 		log_error("database: unexpected TimeZone \"%s\"", v);
 	else {
 		strcpy(out, v);
 		rc = 0;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	return rc;
 }
 
@@ -241,24 +304,24 @@ store_schema_version(struct store *st, int *version_r)
 	    "SELECT to_regclass('rebond.schema_version') IS NOT NULL",
 	    0, NULL, &res) == -1)
 		return -1;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (strcmp(sym_PQgetvalue(res, 0, 0), "t") != 0) {
 		/* An empty database: nothing applied yet. */
-		PQclear(res);
+		sym_PQclear(res);
 		*version_r = 0;
 		return 0;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	if (exec(st, "schema version check",
 	    "SELECT coalesce(max(version), 0) FROM rebond.schema_version",
 	    0, NULL, &res) == -1)
 		return -1;
-	if (PQntuples(res) != 1 ||
-	    parse_uint(PQgetvalue(res, 0, 0), 0, 1000000, &v) == -1) {
-		PQclear(res);
+	if (sym_PQntuples(res) != 1 ||
+	    parse_uint(sym_PQgetvalue(res, 0, 0), 0, 1000000, &v) == -1) {
+		sym_PQclear(res);
 		log_error("database: unexpected schema version");
 		return -1;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	*version_r = (int)v;
 	return 0;
 }
@@ -364,16 +427,16 @@ store_migrate(struct store *st, const char *sqldir, int *applied_r)
 			goto unlock;
 		}
 		/* A migration file holds several statements: simple query. */
-		res = PQexec(st->conn, sql);
+		res = sym_PQexec(st->conn, sql);
 		free(sql);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-		    PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (sym_PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    sym_PQresultStatus(res) != PGRES_TUPLES_OK) {
 			db_fail(st, names[i], res);
-			PQclear(res);
+			sym_PQclear(res);
 			store_rollback(st);
 			goto unlock;
 		}
-		PQclear(res);
+		sym_PQclear(res);
 		snprintf(vbuf, sizeof vbuf, "%d", num);
 		params[0] = vbuf;
 		params[1] = names[i];
@@ -409,8 +472,8 @@ store_try_lock(struct store *st, const char *key, int *got_r)
 	    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", 1, params,
 	    &res) == -1)
 		return -1;
-	*got_r = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
+	*got_r = strcmp(sym_PQgetvalue(res, 0, 0), "t") == 0;
+	sym_PQclear(res);
 	return 0;
 }
 
@@ -428,7 +491,7 @@ store_commit(struct store *st)
 	/* Pipelined: end the pipeline and push it to the server now, so
 	 * that it works while the caller does. */
 	if (st->pipelined &&
-	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0)) {
+	    (sym_PQpipelineSync(st->conn) != 1 || sym_PQflush(st->conn) != 0)) {
 		st->pipe_failed = 1;
 		return db_fail(st, "COMMIT", NULL);
 	}
@@ -438,7 +501,7 @@ store_commit(struct store *st)
 int
 store_pipeline_start(struct store *st)
 {
-	if (PQenterPipelineMode(st->conn) != 1)
+	if (sym_PQenterPipelineMode(st->conn) != 1)
 		return db_fail(st, "pipeline mode", NULL);
 	st->pipelined = 1;
 	st->pipe_failed = 0;
@@ -458,44 +521,44 @@ store_pipeline_finish(struct store *st)
 	st->pipelined = 0;
 	/* Without store_commit, the pipeline still needs its end. */
 	if (st->nsent > 0 && strcmp(st->sent[st->nsent - 1], "COMMIT") != 0 &&
-	    (PQpipelineSync(st->conn) != 1 || PQflush(st->conn) != 0) &&
+	    (sym_PQpipelineSync(st->conn) != 1 || sym_PQflush(st->conn) != 0) &&
 	    rc == 0)
 		rc = db_fail(st, "pipeline", NULL);
 	for (i = 0; i < st->nsent && rc == 0 &&
-	    PQstatus(st->conn) == CONNECTION_OK; i++) {
+	    sym_PQstatus(st->conn) == CONNECTION_OK; i++) {
 		ExecStatusType s;
 
-		res = PQgetResult(st->conn);
-		s = PQresultStatus(res);
+		res = sym_PQgetResult(st->conn);
+		s = sym_PQresultStatus(res);
 		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 			/* The first failure says why; the rest were skipped. */
 			if (s != PGRES_PIPELINE_ABORTED)
 				db_fail(st, st->sent[i], res);
 			rc = -1;
 		}
-		PQclear(res);
+		sym_PQclear(res);
 		/* Each statement's results end with a NULL. */
-		while ((res = PQgetResult(st->conn)) != NULL)
-			PQclear(res);
+		while ((res = sym_PQgetResult(st->conn)) != NULL)
+			sym_PQclear(res);
 	}
 	/* Up to the end of the pipeline, then out of pipeline mode. */
 	for (i = 0; i < 2 * st->nsent + 4; i++) {
-		res = PQgetResult(st->conn);
+		res = sym_PQgetResult(st->conn);
 		if (res == NULL) {
-			if (PQstatus(st->conn) != CONNECTION_OK)
+			if (sym_PQstatus(st->conn) != CONNECTION_OK)
 				break;
 			continue;
 		}
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-			PQclear(res);
+		if (sym_PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			sym_PQclear(res);
 			break;
 		}
-		PQclear(res);
+		sym_PQclear(res);
 	}
 	st->nsent = 0;
-	if (PQexitPipelineMode(st->conn) != 1 && rc == 0)
+	if (sym_PQexitPipelineMode(st->conn) != 1 && rc == 0)
 		rc = db_fail(st, "pipeline mode", NULL);
-	if (rc == 0 && PQstatus(st->conn) != CONNECTION_OK)
+	if (rc == 0 && sym_PQstatus(st->conn) != CONNECTION_OK)
 		rc = db_fail(st, "COMMIT", NULL);
 	return rc;
 }
@@ -503,9 +566,9 @@ store_pipeline_finish(struct store *st)
 void
 store_rollback(struct store *st)
 {
-	PGresult *res = PQexec(st->conn, "ROLLBACK");
+	PGresult *res = sym_PQexec(st->conn, "ROLLBACK");
 
-	PQclear(res);
+	sym_PQclear(res);
 }
 
 /*
@@ -564,10 +627,10 @@ store_seen(struct store *st, char (*digests)[65], size_t n,
 		return -1;
 	}
 	free(js);
-	rows = PQntuples(res);
+	rows = sym_PQntuples(res);
 	for (row = 0; row < rows; row++) {
-		const char *d = PQgetvalue(res, row, 0);
-		const char *o = PQgetvalue(res, row, 1);
+		const char *d = sym_PQgetvalue(res, row, 0);
+		const char *o = sym_PQgetvalue(res, row, 1);
 		enum outcome oc = strcmp(o, "review") == 0 ? OUTCOME_REVIEW :
 		    strcmp(o, "ignored") == 0 ? OUTCOME_IGNORED :
 		    OUTCOME_ARCHIVED;
@@ -576,15 +639,15 @@ store_seen(struct store *st, char (*digests)[65], size_t n,
 			if (strcmp(digests[i], d) == 0)
 				outcomes_r[i] = oc;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }
 
 static char *
 dup_or_null(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? NULL :
-	    xstrdup(PQgetvalue(res, row, col));
+	return sym_PQgetisnull(res, row, col) ? NULL :
+	    xstrdup(sym_PQgetvalue(res, row, col));
 }
 
 static time_t
@@ -592,8 +655,8 @@ epoch_or_zero(const PGresult *res, int row, int col)
 {
 	unsigned long long v;
 
-	if (PQgetisnull(res, row, col) ||
-	    parse_uint(PQgetvalue(res, row, col), 0, ~0ULL >> 1, &v) == -1)
+	if (sym_PQgetisnull(res, row, col) ||
+	    parse_uint(sym_PQgetvalue(res, row, col), 0, ~0ULL >> 1, &v) == -1)
 		return 0;
 	return (time_t)v;
 }
@@ -645,12 +708,12 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 	}
 	free(jids);
 	free(js);
-	rows = PQntuples(res);
+	rows = sym_PQntuples(res);
 	a = xcalloc((size_t)rows + 1, sizeof *a);
 	for (row = 0; row < rows; row++) {
 		unsigned long long id;
 
-		if (parse_uint(PQgetvalue(res, row, 0), 0, ~0ULL >> 1,
+		if (parse_uint(sym_PQgetvalue(res, row, 0), 0, ~0ULL >> 1,
 		    &id) == -1)
 			id = 0;
 		a[row].id = (long long)id;
@@ -659,20 +722,20 @@ store_lookup(struct store *st, const char *const *addrs, size_t n,
 		a[row].pending_email = dup_or_null(res, row, 3);
 		a[row].phone = dup_or_null(res, row, 4);
 		a[row].status = dup_or_null(res, row, 5);
-		if (policy_state_parse(PQgetvalue(res, row, 6),
+		if (policy_state_parse(sym_PQgetvalue(res, row, 6),
 		    &a[row].primary_state) == -1)
 			a[row].primary_state = STATE_OK;
-		if (policy_state_parse(PQgetvalue(res, row, 7),
+		if (policy_state_parse(sym_PQgetvalue(res, row, 7),
 		    &a[row].secondary_state) == -1)
 			a[row].secondary_state = STATE_OK;
 		a[row].primary_since = epoch_or_zero(res, row, 8);
 		a[row].secondary_since = epoch_or_zero(res, row, 9);
-		if (PQgetisnull(res, row, 10) || policy_alert_parse(
-		    PQgetvalue(res, row, 10), &a[row].login_alert) == -1)
+		if (sym_PQgetisnull(res, row, 10) || policy_alert_parse(
+		    sym_PQgetvalue(res, row, 10), &a[row].login_alert) == -1)
 			a[row].login_alert = ALERT_NONE;
 		a[row].login_alert_address = dup_or_null(res, row, 11);
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	*accounts_r = a;
 	*n_r = (size_t)rows;
 	return 0;
@@ -768,29 +831,29 @@ history_warned(struct store *st, struct account *a, size_t n)
 		snprintf(key, sizeof key, "%lld", a[i].id);
 		json_object_set_new(index, key, json_integer((json_int_t)i));
 	}
-	rows = PQntuples(res);
+	rows = sym_PQntuples(res);
 	for (row = 0; row < rows; row++) {
 		unsigned long long oid;
 		enum warn_kind k;
-		json_t *at = json_object_get(index, PQgetvalue(res, row, 0));
+		json_t *at = json_object_get(index, sym_PQgetvalue(res, row, 0));
 		struct warned *w;
 
 		if (at == NULL ||
-		    policy_warn_parse(PQgetvalue(res, row, 1), &k) == -1 ||
-		    parse_uint(PQgetvalue(res, row, 2), 1, ~0ULL >> 1,
+		    policy_warn_parse(sym_PQgetvalue(res, row, 1), &k) == -1 ||
+		    parse_uint(sym_PQgetvalue(res, row, 2), 1, ~0ULL >> 1,
 		    &oid) == -1)
 			continue;
 		w = &a[json_integer_value(at)].warned[k];
 		w->at = epoch_or_zero(res, row, 3);
 		w->id = (long long)oid;
 		w->ref[0] = '\0';
-		w->channel = strcmp(PQgetvalue(res, row, 4), "sms") == 0 ?
+		w->channel = strcmp(sym_PQgetvalue(res, row, 4), "sms") == 0 ?
 		    CHANNEL_SMS : CHANNEL_EMAIL;
 		snprintf(w->dest, sizeof w->dest, "%s",
-		    PQgetvalue(res, row, 5));
+		    sym_PQgetvalue(res, row, 5));
 	}
 	json_decref(index);
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }
 
@@ -858,11 +921,11 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 	    " AND account_id IS NOT NULL",
 	    2, params, &res) == -1)
 		goto out;
-	rows = PQntuples(res);
+	rows = sym_PQntuples(res);
 	for (row = 0; row < rows; row++) {
-		json_t *at = json_object_get(index, PQgetvalue(res, row, 0));
+		json_t *at = json_object_get(index, sym_PQgetvalue(res, row, 0));
 		char *end;
-		long day = strtol(PQgetvalue(res, row, 1), &end, 10);
+		long day = strtol(sym_PQgetvalue(res, row, 1), &end, 10);
 		size_t v;
 
 		if (at == NULL || *end != '\0')
@@ -871,7 +934,7 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 		add_day(v % 2 ? &a[v / 2].soft_secondary :
 		    &a[v / 2].soft_primary, day);
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	rc = 0;
 out:
 	json_decref(index);
@@ -935,12 +998,12 @@ store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
 		return -1;
 	}
 	free(js);
-	rows = PQntuples(res);
+	rows = sym_PQntuples(res);
 	for (row = 0; row < rows; row++)
 		for (i = 0; i < n; i++)
-			if (strcmp(ops[i].remote, PQgetvalue(res, row, 0)) == 0)
+			if (strcmp(ops[i].remote, sym_PQgetvalue(res, row, 0)) == 0)
 				ops[i].notified = epoch_or_zero(res, row, 1);
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }
 
@@ -972,13 +1035,13 @@ store_sent_lookup(struct store *st, const char *const *mids, size_t n,
 		return -1;
 	}
 	free(js);
-	rows = PQntuples(res);
+	rows = sym_PQntuples(res);
 	sent = xcalloc((size_t)rows + 1, sizeof *sent);
 	for (row = 0; row < rows; row++) {
-		sent[row].message_id = xstrdup(PQgetvalue(res, row, 0));
-		sent[row].recipient = xstrdup(PQgetvalue(res, row, 1));
+		sent[row].message_id = xstrdup(sym_PQgetvalue(res, row, 0));
+		sent[row].recipient = xstrdup(sym_PQgetvalue(res, row, 1));
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	*sent_r = sent;
 	*nsent_r = (size_t)rows;
 	return 0;
@@ -1010,10 +1073,10 @@ store_purge_sent(struct store *st, unsigned keep_days, long long *purged_r)
 	    "SELECT rebond.purge_sent_mail($1::integer)", 1, params,
 	    &res) == -1)
 		return -1;
-	if (PQntuples(res) != 1 ||
-	    parse_uint(PQgetvalue(res, 0, 0), 0, 1ull << 62, &d) == -1)
+	if (sym_PQntuples(res) != 1 ||
+	    parse_uint(sym_PQgetvalue(res, 0, 0), 0, 1ull << 62, &d) == -1)
 		d = 0;
-	PQclear(res);
+	sym_PQclear(res);
 	*purged_r = (long long)d;
 	return 0;
 }
@@ -1186,13 +1249,13 @@ store_expire(struct store *st, unsigned validation_days,
 	    "rebond.expire_deadlines($1::integer, $2::integer)",
 	    2, params, &res) == -1)
 		return -1;
-	if (PQntuples(res) == 1) {
-		if (parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)
+	if (sym_PQntuples(res) == 1) {
+		if (parse_uint(sym_PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)
 			v = 0;
-		if (parse_uint(PQgetvalue(res, 0, 1), 0, 1u << 30, &i) == -1)
+		if (parse_uint(sym_PQgetvalue(res, 0, 1), 0, 1u << 30, &i) == -1)
 			i = 0;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	*validations_r = (int)v;
 	*invitations_r = (int)i;
 	return 0;
@@ -1212,10 +1275,10 @@ store_decay_soft(struct store *st, unsigned window_days, int *decayed_r)
 	    "SELECT decayed FROM rebond.decay_soft($1::integer)",
 	    1, params, &res) == -1)
 		return -1;
-	if (PQntuples(res) != 1 ||
-	    parse_uint(PQgetvalue(res, 0, 0), 0, 1u << 30, &d) == -1)
+	if (sym_PQntuples(res) != 1 ||
+	    parse_uint(sym_PQgetvalue(res, 0, 0), 0, 1u << 30, &d) == -1)
 		d = 0;
-	PQclear(res);
+	sym_PQclear(res);
 	*decayed_r = (int)d;
 	return 0;
 }
@@ -1264,34 +1327,34 @@ store_outbox_next(struct store *st, const char *channels, long long after,
 	    " AND o.id > $2::bigint "
 	    "ORDER BY o.id LIMIT $3::integer", 3, params, &res) == -1)
 		return -1;
-	nrows = PQntuples(res);
+	nrows = sym_PQntuples(res);
 	rows = xcalloc((size_t)nrows + 1, sizeof *rows);
 	for (row = 0; row < nrows; row++) {
 		unsigned long long id, acc;
 		struct outbox_row *r = &rows[row];
 
-		if (parse_uint(PQgetvalue(res, row, 0), 1, ~0ULL >> 1,
+		if (parse_uint(sym_PQgetvalue(res, row, 0), 1, ~0ULL >> 1,
 		    &id) == -1 ||
-		    parse_uint(PQgetvalue(res, row, 1), 0, ~0ULL >> 1,
+		    parse_uint(sym_PQgetvalue(res, row, 1), 0, ~0ULL >> 1,
 		    &acc) == -1)
 			id = acc = 0;
 		r->id = (long long)id;
 		r->account_id = (long long)acc;
-		r->channel = xstrdup(PQgetvalue(res, row, 2));
-		r->destination = xstrdup(PQgetvalue(res, row, 3));
-		r->template = xstrdup(PQgetvalue(res, row, 4));
-		r->params = json_loads(PQgetvalue(res, row, 5), 0, NULL);
+		r->channel = xstrdup(sym_PQgetvalue(res, row, 2));
+		r->destination = xstrdup(sym_PQgetvalue(res, row, 3));
+		r->template = xstrdup(sym_PQgetvalue(res, row, 4));
+		r->params = json_loads(sym_PQgetvalue(res, row, 5), 0, NULL);
 		if (r->params == NULL || !json_is_object(r->params)) {
 			json_decref(r->params);
 			r->params = json_object();
 		}
 		r->created = epoch_or_zero(res, row, 6);
 		r->dest_role = ROLE_NONE;
-		if (!PQgetisnull(res, row, 7))
-			policy_role_parse(PQgetvalue(res, row, 7),
+		if (!sym_PQgetisnull(res, row, 7))
+			policy_role_parse(sym_PQgetvalue(res, row, 7),
 			    &r->dest_role);
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	*rows_r = rows;
 	*n_r = (size_t)nrows;
 	return 0;
@@ -1366,12 +1429,12 @@ table_of(const PGresult *res)
 	struct store_table *t = xcalloc(1, sizeof *t);
 	int r, c;
 
-	t->ncols = (size_t)PQnfields(res);
-	t->nrows = (size_t)PQntuples(res);
+	t->ncols = (size_t)sym_PQnfields(res);
+	t->nrows = (size_t)sym_PQntuples(res);
 	t->names = xcalloc(t->ncols + 1, sizeof *t->names);
 	t->cells = xcalloc(t->ncols * t->nrows + 1, sizeof *t->cells);
 	for (c = 0; c < (int)t->ncols; c++)
-		t->names[c] = xstrdup(PQfname(res, c));
+		t->names[c] = xstrdup(sym_PQfname(res, c));
 	for (r = 0; r < (int)t->nrows; r++)
 		for (c = 0; c < (int)t->ncols; c++)
 			t->cells[(size_t)r * t->ncols + (size_t)c] =
@@ -1417,7 +1480,7 @@ store_admin_queue(struct store *st, struct store_table **t_r)
 	    0, NULL, &res) == -1)
 		return -1;
 	*t_r = table_of(res);
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }
 
@@ -1440,7 +1503,7 @@ store_digest_pending(struct store *st, unsigned max,
 	    "ORDER BY d.problem_id LIMIT $1::integer", 1, params, &res) == -1)
 		return -1;
 	*t_r = table_of(res);
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }
 
@@ -1469,7 +1532,7 @@ store_digest_queue(struct store *st, const char *admin_to, json_t *params,
 	    "WHERE p.id = ANY(ARRAY(SELECT jsonb_array_elements_text("
 	    "$3::jsonb)::bigint)) AND p.digest_id IS NULL", 3, p, &res) == -1)
 		goto out;
-	PQclear(res);
+	sym_PQclear(res);
 	rc = 0;
 out:
 	free(pj);
@@ -1489,10 +1552,10 @@ store_last_uidvalidity(struct store *st, const char *mailbox,
 	    "SELECT uidvalidity FROM rebond.messages WHERE mailbox = $1 "
 	    "ORDER BY processed_at DESC LIMIT 1", 1, params, &res) == -1)
 		return -1;
-	if (PQntuples(res) == 1 && parse_uint(PQgetvalue(res, 0, 0), 0,
+	if (sym_PQntuples(res) == 1 && parse_uint(sym_PQgetvalue(res, 0, 0), 0,
 	    UINT32_MAX, uidvalidity_r) == -1)
 		*uidvalidity_r = 0;
-	PQclear(res);
+	sym_PQclear(res);
 	return 0;
 }
 
@@ -1545,16 +1608,16 @@ store_rescore(struct store *st, json_t *rows, const char *version,
 		return -1;
 	}
 	free(js);
-	*diffs_r = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	*diffs_r = json_loads(sym_PQgetvalue(res, 0, 0), 0, &jerr);
 	if (*diffs_r == NULL || !json_is_array(*diffs_r) ||
-	    parse_uint(PQgetvalue(res, 0, 1), 0, ~0ULL >> 1, &added) == -1) {
+	    parse_uint(sym_PQgetvalue(res, 0, 1), 0, ~0ULL >> 1, &added) == -1) {
 		log_error("database: rescore: unexpected result");
 		json_decref(*diffs_r);
 		*diffs_r = NULL;
-		PQclear(res);
+		sym_PQclear(res);
 		return -1;
 	}
-	PQclear(res);
+	sym_PQclear(res);
 	*added_r = (long long)added;
 	return 0;
 }

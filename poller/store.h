@@ -35,7 +35,8 @@ struct store;
  * Connect with a libpq conninfo. Returns 0 and *st_r, or, the error
  * logged, a sysexits code: EX_NOPERM (77) when the server refuses the
  * login (password, role, pg_hba.conf), EX_CONFIG (78) for a database
- * that does not exist, EX_TEMPFAIL (75) otherwise.
+ * that does not exist, EX_UNAVAILABLE (69) when libpq cannot be loaded,
+ * EX_TEMPFAIL (75) otherwise.
  */
 int store_open(const char *conninfo, struct store **st_r);
 void store_close(struct store **pp);
@@ -242,12 +243,11 @@ int store_last_uidvalidity(struct store *st, const char *mailbox,
  */
 int store_rescore(struct store *st, json_t *rows, const char *version,
     json_t **diffs_r, long long *added_r);
-/* The connection, for modules that extend the store. */
-PGconn *store_conn(struct store *st);
 /*
  * A connection string given on the command line of rebond cmd must not
  * hold a password: every local user reads /proc/PID/cmdline. Returns 0,
- * or -1 with the error printed on stderr.
+ * or, the error printed on stderr, EX_USAGE (a password, or not a
+ * connection string) or EX_UNAVAILABLE (libpq cannot be loaded).
  */
 int store_conninfo_no_password(const char *conninfo, const char *cmd);
 /* 1 while the connection is up (a statement may have failed on it). */
