@@ -111,8 +111,8 @@ static int
 send_only(struct store *st, const char *what, const char *sql, int nparams,
     const char *const *params)
 {
-	if (sym_PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL, NULL,
-	    0) != 1) {
+	if (sym_PQsendQueryParams(st->conn, sql, nparams, NULL, params, NULL,
+	    NULL, 0) != 1) {
 		st->pipe_failed = 1;
 		return db_fail(st, what, NULL);
 	}
@@ -835,7 +835,8 @@ history_warned(struct store *st, struct account *a, size_t n)
 	for (row = 0; row < rows; row++) {
 		unsigned long long oid;
 		enum warn_kind k;
-		json_t *at = json_object_get(index, sym_PQgetvalue(res, row, 0));
+		json_t *at = json_object_get(index,
+		    sym_PQgetvalue(res, row, 0));
 		struct warned *w;
 
 		if (at == NULL ||
@@ -923,7 +924,8 @@ history_soft(struct store *st, struct account *a, size_t n, time_t start)
 		goto out;
 	rows = sym_PQntuples(res);
 	for (row = 0; row < rows; row++) {
-		json_t *at = json_object_get(index, sym_PQgetvalue(res, row, 0));
+		json_t *at = json_object_get(index,
+		    sym_PQgetvalue(res, row, 0));
 		char *end;
 		long day = strtol(sym_PQgetvalue(res, row, 1), &end, 10);
 		size_t v;
@@ -1001,7 +1003,8 @@ store_ops_lookup(struct store *st, const char *const *remotes, size_t n,
 	rows = sym_PQntuples(res);
 	for (row = 0; row < rows; row++)
 		for (i = 0; i < n; i++)
-			if (strcmp(ops[i].remote, sym_PQgetvalue(res, row, 0)) == 0)
+			if (strcmp(ops[i].remote,
+			    sym_PQgetvalue(res, row, 0)) == 0)
 				ops[i].notified = epoch_or_zero(res, row, 1);
 	sym_PQclear(res);
 	return 0;
@@ -1250,9 +1253,11 @@ store_expire(struct store *st, unsigned validation_days,
 	    2, params, &res) == -1)
 		return -1;
 	if (sym_PQntuples(res) == 1) {
-		if (parse_uint(sym_PQgetvalue(res, 0, 0), 0, 1u << 30, &v) == -1)
+		if (parse_uint(sym_PQgetvalue(res, 0, 0), 0, 1u << 30,
+		    &v) == -1)
 			v = 0;
-		if (parse_uint(sym_PQgetvalue(res, 0, 1), 0, 1u << 30, &i) == -1)
+		if (parse_uint(sym_PQgetvalue(res, 0, 1), 0, 1u << 30,
+		    &i) == -1)
 			i = 0;
 	}
 	sym_PQclear(res);
@@ -1610,7 +1615,8 @@ store_rescore(struct store *st, json_t *rows, const char *version,
 	free(js);
 	*diffs_r = json_loads(sym_PQgetvalue(res, 0, 0), 0, &jerr);
 	if (*diffs_r == NULL || !json_is_array(*diffs_r) ||
-	    parse_uint(sym_PQgetvalue(res, 0, 1), 0, ~0ULL >> 1, &added) == -1) {
+	    parse_uint(sym_PQgetvalue(res, 0, 1), 0, ~0ULL >> 1,
+	    &added) == -1) {
 		log_error("database: rescore: unexpected result");
 		json_decref(*diffs_r);
 		*diffs_r = NULL;
