@@ -45,17 +45,25 @@ elif ! [ -s "$t/want" ] || ! cmp -s "$t/want" "$t/out"; then
 	fail "not the lines it gives with libpq"
 fi
 
-for cmd in migrate report; do
-	case="$cmd --conninfo without libpq"
-	LD_LIBRARY_PATH="$t/lib" "$bin" $cmd --conninfo "$conninfo" \
-	    >/dev/null 2>"$t/err"
+# without_libpq PREFIX ARGS...: rebond ARGS with a libpq that cannot be
+# loaded exits 69, and stderr has a line PREFIX "cannot load libpq: " the
+# file's path.
+without_libpq() {
+	prefix=$1
+	shift
+	LD_LIBRARY_PATH="$t/lib" "$bin" "$@" >/dev/null 2>"$t/err"
 	rc=$?
 	if [ "$rc" -ne 69 ]; then
 		fail "exit $rc, not 69"
-	elif ! grep -q "^rebond $cmd: cannot load libpq: $t/lib/libpq\.so\.[0-9]*: " \
+	elif ! grep -q "$prefix""cannot load libpq: $t/lib/libpq\.so\.[0-9]*: " \
 	    "$t/err"; then
 		fail "no error naming the library"
 	fi
+}
+
+for cmd in migrate report; do
+	case="$cmd --conninfo without libpq"
+	without_libpq "^rebond $cmd: " $cmd --conninfo "$conninfo"
 done
 
 case="migrate -c without libpq"
@@ -63,14 +71,7 @@ echo secret >"$t/pw"
 printf '[imap]\nhost = 127.0.0.1\nuser = u\npassword_file = %s\n[database]\nconninfo = %s\n' \
     "$t/pw" "$conninfo" >"$t/rebond.ini"
 chmod 600 "$t/pw" "$t/rebond.ini"
-LD_LIBRARY_PATH="$t/lib" "$bin" migrate -c "$t/rebond.ini" >/dev/null 2>"$t/err"
-rc=$?
-if [ "$rc" -ne 69 ]; then
-	fail "exit $rc, not 69"
-elif ! grep -q "error: database: cannot load libpq: $t/lib/libpq\.so\.[0-9]*: " \
-    "$t/err"; then
-	fail "no error naming the library"
-fi
+without_libpq "error: database: " migrate -c "$t/rebond.ini"
 
 # With libpq where it is: the same command reaches the server (refused).
 case="migrate --conninfo with libpq"
