@@ -589,7 +589,11 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 			return verdict_by(v, e, id);
 		return strong(e, id) ? verdict_by(v, e, id) : 0;
 	case RSN_SUSPEND:
-		if (e->reply == 525) {
+		/* 525, a disabled account, unless the status code names
+		 * another cause (Gmail's "525 5.7.10 SMTP protocol
+		 * violation": encryption needed) */
+		if (e->reply == 525 && (e->sr_id < 0 ||
+		    e->sr_id == RSN_SUSPEND)) {
 			verdict_id(v, id, "reply-code.525", "525", 3);
 			return 1;
 		}

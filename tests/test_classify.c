@@ -445,6 +445,15 @@ CASES(classify, specific_text_beats_code,
       "policyviolation", "spam" },
     { "4.3.0 temporary system error", "451 4.3.0 Temporary system error",
       "4.3.0", 451, "failed", "systemerror", "transient" },
+    /* 525: a disabled account, unless the status names another cause */
+    { "525 5.7.13 disabled", "525 5.7.13 Disabled recipient address",
+      "5.7.13", 525, "failed", "suspend", "hard" },
+    { "525 alone", "525 Recipient address rejected", "", 525, "failed",
+      "suspend", "hard" },
+    { "525 but 5.7.10", "525 5.7.10 SMTP protocol violation", "5.7.10",
+      525, "failed", "policyviolation", "spam" },
+    { "525 but 5.7.10 alone", "525 5.7.10 Encryption needed", "5.7.10",
+      525, "failed", "securityerror", "blocked" },
 )
 
 /* The fixed wordings of mail servers (Exim, qmail, OpenSMTPD, Domino,
