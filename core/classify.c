@@ -879,10 +879,40 @@ weak_over_status(const struct evidence *e, struct verdict *v)
 	return 1;
 }
 
+/*
+ * Does the text outweigh a status code that names a cause of the
+ * recipient's address (x.1.1 user unknown, x.1.2 host unknown, x.7.13
+ * account disabled...: a hard bounce, the account flagged)? When its
+ * words name another cause and none of the address's: "550 5.1.1
+ * Message rejected as spam" or "550 5.1.2 Too many connections from
+ * your IP" is no dead mailbox, and the words decide, as they do under a
+ * code that names no cause. (Not the recipient's own filter: some of
+ * its wordings, "not found recipient account", are about the address.)
+ */
+static int
+code_outweighed(const struct evidence *e)
+{
+	int id, other = 0;
+
+	if (e->sr_id < 0 ||
+	    reason_id_category((enum reason_id)e->sr_id) != CAT_HARD)
+		return 0;
+	for (id = 0; id < RSN_ONHOLD; id++) {
+		if (!strong(e, (enum reason_id)id))
+			continue;
+		if (reason_id_category((enum reason_id)id) == CAT_HARD ||
+		    id == RSN_FILTERED)
+			return 0;
+		other = 1;
+	}
+	return other;
+}
+
 /* Decide from one body of evidence. Returns 1 when it did. */
 static int
 decide(const struct evidence *e, struct verdict *v)
 {
+	struct evidence words;
 	const char *name;
 	size_t i;
 	long k;
@@ -893,6 +923,13 @@ decide(const struct evidence *e, struct verdict *v)
 	if ((k = hits_tier(e, TIER_DECISIVE)) >= 0) {
 		verdict_text(v, e, k);
 		return 1;
+	}
+	if (code_outweighed(e)) {
+		/* (the code's cause set aside: its number stays) */
+		words = *e;
+		words.sr = NULL;
+		words.sr_id = -1;
+		e = &words;
 	}
 	if (e->smtp_type)
 		for (i = 0; i < classify_norder_primary; i++)

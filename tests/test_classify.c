@@ -456,6 +456,29 @@ CASES(classify, specific_text_beats_code,
       525, "failed", "securityerror", "blocked" },
 )
 
+/*
+ * A code of the recipient's address (hard: the account flagged) with
+ * words that name another cause and none of the address's: the words
+ * decide. With words of the address too, or only weak ones, the code
+ * stays.
+ */
+CASES(classify, hard_code_outweighed,
+    { "5.1.1 but spam", "550 5.1.1 Message rejected as spam", "5.1.1",
+      550, "failed", "spamdetected", "spam" },
+    { "5.1.2 but too many connections", "550 5.1.2 Too many connections "
+      "from your IP", "5.1.2", 550, "failed", "toomanyconn", "blocked" },
+    { "5.1.6 but blocklisted", "550 5.1.6 Your IP 192.0.2.1 is listed on "
+      "Spamhaus SBL", "5.1.6", 550, "failed", "blocked", "blocked" },
+    { "5.7.13 but spf", "550 5.7.13 SPF check failed for sender domain",
+      "5.7.13", 550, "failed", "authfailure", "spf" },
+    { "5.1.10 but virus", "550 5.1.10 Message contains a virus", "5.1.10",
+      550, "failed", "virusdetected", "spam" },
+    { "5.1.1 user unknown and spam", "550 5.1.1 User unknown; message "
+      "rejected as spam", "5.1.1", 550, "failed", "userunknown", "hard" },
+    { "5.1.1 and weak words", "550 5.1.1 Service temporarily unavailable",
+      "5.1.1", 550, "failed", "userunknown", "hard" },
+)
+
 /* The fixed wordings of mail servers (Exim, qmail, OpenSMTPD, Domino,
  * amavis, Exchange Online, Cox...), whatever the status code says. */
 CASES(classify, server_wordings,
