@@ -591,9 +591,10 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 	case RSN_SUSPEND:
 		/* 525, a disabled account, unless the status code names
 		 * another cause (Gmail's "525 5.7.10 SMTP protocol
-		 * violation": encryption needed) */
-		if (e->reply == 525 && (e->sr_id < 0 ||
-		    e->sr_id == RSN_SUSPEND)) {
+		 * violation": encryption needed), or names this one
+		 * against the words (code_outweighed) */
+		if (e->reply == 525 && (e->sr_id == RSN_SUSPEND ||
+		    status_rule(e->st) == NULL)) {
 			verdict_id(v, id, "reply-code.525", "525", 3);
 			return 1;
 		}

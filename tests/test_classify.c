@@ -473,6 +473,8 @@ CASES(classify, hard_code_outweighed,
       "5.7.13", 550, "failed", "authfailure", "spf" },
     { "5.1.10 but virus", "550 5.1.10 Message contains a virus", "5.1.10",
       550, "failed", "virusdetected", "spam" },
+    { "525 5.7.13 but spam", "525 5.7.13 Message rejected as spam",
+      "5.7.13", 525, "failed", "spamdetected", "spam" },
     { "5.1.1 user unknown and spam", "550 5.1.1 User unknown; message "
       "rejected as spam", "5.1.1", 550, "failed", "userunknown", "hard" },
     { "5.1.1 and weak words", "550 5.1.1 Service temporarily unavailable",
