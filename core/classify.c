@@ -660,27 +660,42 @@ static const char *const prov_rule_id[PROV_COUNT] = {
 	"provider.yahoo", "provider.yahoo",
 };
 
-/*
- * Is the host at the start of s (up to white space, '[', ';' or the end)
- * domain, or a name under it, starting with prefix (if any)?
- */
-static int
-host_in(const char *s, const char *prefix, const char *domain)
+/* A host name at the start of a string: up to white space, '[', ';',
+ * '>', ',' or the end, without trailing dots. */
+struct host {
+	const char *s;	/* NULL: none */
+	size_t n;
+};
+
+static struct host
+host_at(const char *s)
 {
-	size_t n = 0, dl = strlen(domain);
+	struct host h = { s, 0 };
 
 	if (s == NULL)
+		return h;
+	while (s[h.n] != '\0' && s[h.n] != ' ' && s[h.n] != '[' &&
+	    s[h.n] != ';' && s[h.n] != '>' && s[h.n] != ',')
+		h.n++;
+	while (h.n > 0 && s[h.n - 1] == '.')
+		h.n--;
+	return h;
+}
+
+/* Is the host domain, or a name under it, starting with prefix (if
+ * any)? */
+static int
+host_in(const struct host *h, const char *prefix, const char *domain)
+{
+	size_t dl = strlen(domain);
+
+	if (h->s == NULL || h->n < dl)
 		return 0;
-	while (s[n] != '\0' && s[n] != ' ' && s[n] != '[' && s[n] != ';' &&
-	    s[n] != '>' && s[n] != ',')
-		n++;
-	while (n > 0 && s[n - 1] == '.')
-		n--;
-	if (prefix != NULL && strncasecmp(s, prefix, strlen(prefix)) != 0)
+	if (prefix != NULL && strncasecmp(h->s, prefix, strlen(prefix)) != 0)
 		return 0;
-	if (n < dl || strncasecmp(s + n - dl, domain, dl) != 0)
+	if (strncasecmp(h->s + h->n - dl, domain, dl) != 0)
 		return 0;
-	return n == dl || s[n - dl - 1] == '.';
+	return h->n == dl || h->s[h->n - dl - 1] == '.';
 }
 
 /* The domain of an address, or NULL. */
@@ -696,20 +711,25 @@ domain_of(const char *addr)
 static unsigned
 providers_of(const struct report *r, const struct report_rcpt *rc)
 {
+	/* (each host read once, not once per provider) */
+	struct host rcpt = host_at(domain_of(rc->address));
+	struct host remote = host_at(rc->remote_mta);
+	struct host reporting = host_at(r->reporting_mta);
+	struct host from = host_at(domain_of(r->from));
 	unsigned m = 0;
 	size_t i;
 
 	for (i = 0; i < classify_nprovider_hosts; i++) {
 		const struct provider_host *p = &classify_provider_hosts[i];
 
-		if (((p->where & PH_RCPT) && host_in(domain_of(rc->address),
+		if (((p->where & PH_RCPT) && host_in(&rcpt, p->prefix,
+		    p->domain)) ||
+		    ((p->where & PH_REMOTE) && host_in(&remote, p->prefix,
+		    p->domain)) ||
+		    ((p->where & PH_REPORTING) && host_in(&reporting,
 		    p->prefix, p->domain)) ||
-		    ((p->where & PH_REMOTE) && host_in(rc->remote_mta,
-		    p->prefix, p->domain)) ||
-		    ((p->where & PH_REPORTING) && host_in(r->reporting_mta,
-		    p->prefix, p->domain)) ||
-		    ((p->where & PH_FROM) && host_in(domain_of(r->from),
-		    p->prefix, p->domain)) ||
+		    ((p->where & PH_FROM) && host_in(&from, p->prefix,
+		    p->domain)) ||
 		    ((p->where & PH_AGENT) && r->agent != NULL &&
 		    strncmp(r->agent, p->domain, strlen(p->domain)) == 0))
 			m |= 1u << p->prov;
