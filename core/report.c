@@ -70,11 +70,44 @@ lc(int c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+/*
+ * The bytes an address may not hold (ADDR_NOT), in its local part
+ * (ADDR_NOT_LOCAL) and in its domain (ADDR_NOT_DOMAIN), by table: the
+ * words of every line of a notice are tried.
+ */
+#define ADDR_NOT	1
+#define ADDR_NOT_LOCAL	2
+#define ADDR_NOT_DOMAIN	4
+#define N8(b)	[b] = ADDR_NOT, [b + 1] = ADDR_NOT, [b + 2] = ADDR_NOT, \
+	[b + 3] = ADDR_NOT, [b + 4] = ADDR_NOT, [b + 5] = ADDR_NOT, \
+	[b + 6] = ADDR_NOT, [b + 7] = ADDR_NOT
+static const unsigned char addr_bad[256] = {
+	/* white space and controls, and what ends an address */
+	N8(0), N8(8), N8(16), N8(24), [' '] = ADDR_NOT, [127] = ADDR_NOT,
+	['<'] = ADDR_NOT, ['>'] = ADDR_NOT, ['('] = ADDR_NOT,
+	[')'] = ADDR_NOT, [','] = ADDR_NOT, [';'] = ADDR_NOT,
+	['\\'] = ADDR_NOT, ['"'] = ADDR_NOT,
+	/*
+	 * The local part: no ':' ("smtp:x@y", "mailto:x@y") nor brackets
+	 * ("[SMTP:x@y]"), which only quoting would allow. The domain (but
+	 * an address literal): not a host name's either, but a platform
+	 * may hold what its user typed, "x@#example.net": only a link's
+	 * characters.
+	 */
+	[':'] = ADDR_NOT_LOCAL | ADDR_NOT_DOMAIN,
+	['['] = ADDR_NOT_LOCAL | ADDR_NOT_DOMAIN,
+	[']'] = ADDR_NOT_LOCAL | ADDR_NOT_DOMAIN,
+	['?'] = ADDR_NOT_DOMAIN, ['='] = ADDR_NOT_DOMAIN,
+	['&'] = ADDR_NOT_DOMAIN, ['/'] = ADDR_NOT_DOMAIN,
+};
+#undef N8
+
 int
 addr_plausible(const char *s, size_t n)
 {
 	const char *at;
 	size_t i, local;
+	unsigned bad = 0;
 
 	if (n < 3 || n > CAP_ADDRESS_BYTES)
 		return 0;
@@ -86,29 +119,21 @@ addr_plausible(const char *s, size_t n)
 		return 0;
 	if (memchr(at + 1, '@', n - local - 1) != NULL)
 		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c == '<' || c == '>' || c == '(' || c == ')' ||
-		    c == ',' || c == ';' || c == '\\' || c == '"' || c == 127)
-			return 0;
-	}
-	/* The local part: no ':' ("smtp:x@y", "mailto:x@y") nor brackets
-	 * ("[SMTP:x@y]"), which only quoting would allow. */
 	for (i = 0; i < local; i++)
-		if (s[i] == ':' || s[i] == '[' || s[i] == ']')
-			return 0;
+		bad |= addr_bad[(unsigned char)s[i]];
+	if (bad & (ADDR_NOT | ADDR_NOT_LOCAL))
+		return 0;
+	bad = 0;
+	for (i = local + 1; i < n; i++)
+		bad |= addr_bad[(unsigned char)s[i]];
+	if (bad & ADDR_NOT)
+		return 0;
 	/* The domain: labels and dots, or an address literal. */
 	if (at[1] == '.' || s[n - 1] == '.')
 		return 0;
 	if (at[1] == '[')
 		return s[n - 1] == ']';
-	/* (Not a host name's either, but a platform may hold what its
-	 * user typed, "x@#example.net": only a link's characters.) */
-	for (i = local + 1; i < n; i++)
-		if (strchr("?=&/:[]", s[i]) != NULL)
-			return 0;
-	return 1;
+	return !(bad & ADDR_NOT_DOMAIN);
 }
 
 /* Is c a character that ends a bare address token? (An apostrophe

@@ -650,6 +650,46 @@ Test(report, random_bytes_survive, .timeout = 30)
  * structured DSN field keeps the whole addr-spec; in free text a quote
  * ends an address only at its edge.
  */
+/* What may be taken for an address: every word of a notice's lines is
+ * tried. */
+Test(report, addr_plausible)
+{
+	static const struct {
+		const char *s;
+		size_t n;	/* 0: strlen */
+		int want;
+	} cases[] = {
+		{ "a@example.net", 0, 1 },
+		{ "first.last+tag@mail.example.co.jp", 0, 1 },
+		{ "x@#example.net", 0, 1 },	/* typed by a user */
+		{ "\xc3\xa9l\xc3\xa8ve@example.fr", 0, 1 },	/* UTF-8 */
+		{ "a@[192.0.2.1]", 0, 1 },
+		{ "a@[IPv6:2001:db8::1]", 0, 1 },
+		{ "a@", 0, 0 }, { "@example.net", 0, 0 },
+		{ "a@b@example.net", 0, 0 }, { "ab", 0, 0 },
+		{ "a b@example.net", 0, 0 }, { "a@exam ple.net", 0, 0 },
+		{ "<a@example.net>", 0, 0 }, { "a@example.net,", 0, 0 },
+		{ "(a@example.net)", 0, 0 }, { "a\"b@example.net", 0, 0 },
+		{ "a@exa\\mple.net", 0, 0 }, { "a@example.net;", 0, 0 },
+		{ "a@exam\x7fple.net", 0, 0 }, { "a\x01@example.net", 0, 0 },
+		{ "a@exam\0ple.net", 15, 0 },
+		{ "smtp:a@example.net", 0, 0 }, { "[SMTP:a@example.net]", 0, 0 },
+		{ "a[1]@example.net", 0, 0 },
+		{ "a@example.net/path", 0, 0 }, { "a@example.net?x=1", 0, 0 },
+		{ "a@example.net&b", 0, 0 }, { "a@example.net:25", 0, 0 },
+		{ "a@.example.net", 0, 0 }, { "a@example.net.", 0, 0 },
+		{ "a@[192.0.2.1", 0, 0 },
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		size_t n = cases[k].n ? cases[k].n : strlen(cases[k].s);
+
+		cr_expect_eq(addr_plausible(cases[k].s, n), cases[k].want,
+		    "case %zu (%s): want %d", k, cases[k].s, cases[k].want);
+	}
+}
+
 Test(report, apostrophe_in_local_part)
 {
 	static const struct {
