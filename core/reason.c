@@ -95,7 +95,8 @@ reason_number(const char *name)
 	int i;
 
 	for (i = 0; i < RSN_COUNT; i++)
-		if (strcmp(reasons[i].name, name) == 0)
+		if (reasons[i].name[0] == name[0] &&
+		    strcmp(reasons[i].name, name) == 0)
 			return i;
 	return -1;
 }
