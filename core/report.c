@@ -2323,7 +2323,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	size_t off = 0, ll, nlev = 0, nct = 0, ndash = 0, kept = 0, run = 0;
 	size_t skipped = 0, k, unknown = 0, ntail = 0;
 	int hit, kind, d, html = 0, encoded = 0, plain = 0, keep_tail = 0;
-	int stripped = 0, unclosed = 0, hdrop = 0, hdropped = 0;
+	int stripped = 0, unclosed = 0, hdrop = 0, hdropped = 0, hcopied = 0;
 	size_t filled = 0;	/* lines with text so far */
 	/* renaming: the names given, the copied Content-Type of the part
 	 * header being read ([ct_at, ct_end), or being copied) */
@@ -2441,6 +2441,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				st = BODY;
 			} else {
 				st = HEAD;
+				hcopied = 0;
 				memset(&h, 0, offsetof(struct part_head, ct));
 				h.clean = 1;
 				h.ctl = h.ctel = 0;
@@ -2500,10 +2501,16 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			hdropped |= hdrop;
 			if (!(ll <= 2 && (line[0] == '\n' || (line[0] == '\r' &&
 			    ll == 2)))) {
+				hcopied |= !hdrop;
 				head_line(&h, line, ll);
 				break;
 			}
-			hdrop = hdropped = 0;
+			/* (a header of dropped fields only would be an empty
+			 * one, which libetpan skips as if the header were the
+			 * lines after it) */
+			if (hdropped && !hcopied)
+				goto doubt;
+			hdrop = hdropped = hcopied = 0;
 			/* The end of the header: what the part is. */
 			st = BODY;
 			kept = skipped = 0;

@@ -1066,6 +1066,15 @@ static const char *const strip_cases[] = {
 	"--_rebond_00\n--_rebond_01--\nr@example.net: user unknown\n"
 	"--long_boundary_D4\nContent-Type: text/html\n\n<p>x</p>\n"
 	"--long_boundary_D4--\n--long=_boundary_C3--\n",
+	/* a part header of a field the copy leaves out, and nothing
+	 * else (the copy would make it empty, which libetpan reads
+	 * otherwise): an original that lost its Content-Type */
+	"Content-Type: multipart/report; boundary=R\n\n"
+	"--R\nContent-Type: text/plain\n\ns@example.net: failed\n"
+	"--R\nContent-Description: Undelivered Message\n\n"
+	"To: s@example.net\nContent-Type: multipart/alternative; "
+	"boundary=\"A\"\n\n--A\nContent-Type: text/plain\n\ninner text\n"
+	"--A--\n--R--\n",
 	/* delimiters with white space after them; a regular delimiter
 	 * after the close one */
 	"Content-Type: multipart/mixed; boundary=W\n\n"
