@@ -54,6 +54,18 @@ struct classify_ctx {
 	struct scanned notice;
 };
 
+/*
+ * The SMTP command a recipient's refusal answered: its text's, else the
+ * one named near its address in the notice (cmd_near, which normalises
+ * and scans the notice: looked for only when a decision asks).
+ */
+struct cmd_of {
+	struct classify_ctx *ctx;
+	const struct report_rcpt *rc;
+	int known;
+	enum smtp_cmd cmd;
+};
+
 /* Everything the decision reads about one recipient. */
 struct evidence {
 	const struct scanned *t;	/* the text being weighed */
@@ -61,7 +73,7 @@ struct evidence {
 	const struct status_rule *sr;	/* its reason, or NULL */
 	int sr_id;		/* sr's reason number, or -1 */
 	int reply;
-	enum smtp_cmd cmd;
+	struct cmd_of *cmd;	/* the SMTP command, found on first use */
 	int smtp_type;		/* diagnostic type smtp (or none) */
 	int delayed;
 	int x_unix;
@@ -447,6 +459,21 @@ cmd_near(struct classify_ctx *ctx, const struct report_rcpt *rc)
 	return cmd;
 }
 
+/* The command of e's recipient (CMD_NONE for a message's own notice). */
+static enum smtp_cmd
+ev_cmd(const struct evidence *e)
+{
+	struct cmd_of *c = e->cmd;
+
+	if (c == NULL)
+		return CMD_NONE;
+	if (!c->known) {
+		c->cmd = cmd_near(c->ctx, c->rc);
+		c->known = 1;
+	}
+	return c->cmd;
+}
+
 /*
  * Causes that an address's words ("user unknown", "mailbox unavailable")
  * yield to when the text names them too: "5.1.1 ... rate limited". The
@@ -499,19 +526,19 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 		 * After DATA, with a code that names another cause, or in
 		 * a gateway's own notice, it is the recipient's filter.
 		 */
-		if (strong(e, id) && (e->cmd == CMD_RCPT ||
-		    (e->cmd == CMD_NONE && e->sr == NULL && e->dsn)))
+		if (strong(e, id) && (ev_cmd(e) == CMD_RCPT ||
+		    (ev_cmd(e) == CMD_NONE && e->sr == NULL && e->dsn)))
 			return verdict_by(v, e, id);
 		return 0;
 	}
 	case RSN_FILTERED:
 		k = hits_reason(e, RSN_USERUNKNOWN, TIER_STRONG);
-		if (!status_is(e, id) && cmd_before_data(e->cmd))
+		if (!strong(e, id) && (k < 0 || sender_status(e)))
+			return 0;
+		if (!status_is(e, id) && cmd_before_data(ev_cmd(e)))
 			return 0;
 		if (strong(e, id))
 			return verdict_by(v, e, id);
-		if (k < 0 || sender_status(e))
-			return 0;
 		/* ("Mailbox unavailable: your IP is blacklisted": the
 		 * other cause, below.) */
 		for (j = 0; j + 1 < sizeof unknown_veto /
@@ -527,17 +554,17 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 	case RSN_REJECTED:
 		if (status_is(e, id))
 			return verdict_by(v, e, id);
-		if (e->cmd == CMD_MAIL && memmem(e->t->norm, e->t->n,
-		    "access denied", 13) != NULL) {
+		if (memmem(e->t->norm, e->t->n, "access denied", 13) !=
+		    NULL && ev_cmd(e) == CMD_MAIL) {
 			verdict_id(v, id, "smtp.mail-from.access-denied",
 			    "access denied", 13);
 			return 1;
 		}
 		if (!strong(e, id))
 			return 0;
-		if (e->cmd == CMD_MAIL)
+		if (ev_cmd(e) == CMD_MAIL)
 			return verdict_by(v, e, id);
-		if (e->cmd == CMD_DATA && e->sr_id != RSN_USERUNKNOWN)
+		if (ev_cmd(e) == CMD_DATA && e->sr_id != RSN_USERUNKNOWN)
 			return verdict_by(v, e, id);
 		if (e->sr_id < 0 || e->sr_id == RSN_SECURITYERROR ||
 		    e->sr_id == RSN_SYSTEMERROR)
@@ -554,9 +581,10 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 		if (status_is(e, id) && !(strong(e, RSN_BLOCKED) &&
 		    !strong(e, id)))
 			return verdict_by(v, e, id);
-		if (e->st[0] == '\0' || cmd_before_data(e->cmd))
+		if (e->st[0] == '\0' || !strong(e, id) ||
+		    cmd_before_data(ev_cmd(e)))
 			return 0;
-		return strong(e, id) ? verdict_by(v, e, id) : 0;
+		return verdict_by(v, e, id);
 	case RSN_HOSTUNKNOWN:
 		/* "Host not found, try again": DNS trouble, not a domain
 		 * that does not exist. */
@@ -564,13 +592,13 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 			return 0;
 		/* "Helo command rejected: Host not found": the name our
 		 * server gave, not the recipient's domain. */
-		if (e->cmd == CMD_CONN || e->cmd == CMD_EHLO ||
+		if (!status_is(e, id) && !strong(e, id))
+			return 0;
+		if (ev_cmd(e) == CMD_CONN || ev_cmd(e) == CMD_EHLO ||
 		    memmem(e->t->norm, e->t->n, "helo command rejected",
 		    21) != NULL)
 			return 0;
-		if (status_is(e, id) || strong(e, id))
-			return verdict_by(v, e, id);
-		return 0;
+		return verdict_by(v, e, id);
 	case RSN_MESGTOOBIG:
 		if (status_is(e, id))
 			return verdict_by(v, e, id);
@@ -578,12 +606,13 @@ probe(const struct evidence *e, enum reason_id id, struct verdict *v)
 			return 0;
 		return strong(e, id) ? verdict_by(v, e, id) : 0;
 	case RSN_NORELAYING:
-		if (e->cmd == CMD_CONN || e->cmd == CMD_EHLO)
+		if (!strong(e, id) || ev_cmd(e) == CMD_CONN ||
+		    ev_cmd(e) == CMD_EHLO)
 			return 0;
-		return strong(e, id) ? verdict_by(v, e, id) : 0;
+		return verdict_by(v, e, id);
 	case RSN_CONTENTERROR:
 		if (strong(e, RSN_SPAMDETECTED) && e->st[0] != '\0' &&
-		    !cmd_before_data(e->cmd))
+		    !cmd_before_data(ev_cmd(e)))
 			return 0;
 		if (status_is(e, id))
 			return verdict_by(v, e, id);
@@ -779,9 +808,9 @@ docomo(const struct evidence *e, struct verdict *v)
 		id = RSN_USERUNKNOWN;
 	else if (strcmp(e->st, "5.2.0") == 0)
 		id = RSN_FILTERED;
-	else if (strcmp(e->st, "5.0.0") == 0 && e->cmd == CMD_RCPT)
+	else if (strcmp(e->st, "5.0.0") == 0 && ev_cmd(e) == CMD_RCPT)
 		id = RSN_USERUNKNOWN;
-	else if (strcmp(e->st, "5.0.0") == 0 && e->cmd == CMD_DATA)
+	else if (strcmp(e->st, "5.0.0") == 0 && ev_cmd(e) == CMD_DATA)
 		id = RSN_REJECTED;
 	else
 		return 0;
@@ -841,16 +870,19 @@ provider_cmd(struct evidence *e, const char *diag)
 		for (i = 0; d > 0 && p < end && *p == ')' &&
 		    i < classify_ngmail_states; i++)
 			if (classify_gmail_states[i].state == st) {
-				e->cmd = classify_gmail_states[i].cmd;
+				e->cmd->cmd = classify_gmail_states[i].cmd;
+				e->cmd->known = 1;
 				e->state_reason =
 				    classify_gmail_states[i].reason;
 			}
 	}
-	if ((e->prov & (1u << PROV_YAHOO_NOTICE)) && e->cmd == CMD_NONE &&
-	    diag != NULL && (lt = strchr(diag, '<')) != NULL &&
+	if ((e->prov & (1u << PROV_YAHOO_NOTICE)) && diag != NULL &&
+	    (lt = strchr(diag, '<')) != NULL &&
 	    (gt = strchr(lt, '>')) != NULL && memchr(lt, '@',
-	    (size_t)(gt - lt)) != NULL)
-		e->cmd = CMD_RCPT;
+	    (size_t)(gt - lt)) != NULL && ev_cmd(e) == CMD_NONE) {
+		e->cmd->cmd = CMD_RCPT;
+		e->cmd->known = 1;
+	}
 }
 
 /*
@@ -961,13 +993,12 @@ decide(const struct evidence *e, struct verdict *v)
 		for (i = 0; i < classify_norder_secondary; i++) {
 			enum reason_id id = classify_order_secondary[i];
 
-			if (id == RSN_NORELAYING &&
-			    (e->cmd == CMD_CONN || e->cmd == CMD_EHLO))
+			if ((k = hits_reason(e, id, TIER_STRONG)) < 0 ||
+			    (id == RSN_NORELAYING && (ev_cmd(e) == CMD_CONN ||
+			    ev_cmd(e) == CMD_EHLO)))
 				continue;
-			if ((k = hits_reason(e, id, TIER_STRONG)) >= 0) {
-				verdict_text(v, e, k);
-				return 1;
-			}
+			verdict_text(v, e, k);
+			return 1;
 		}
 		if (tr >= 0) {
 			if (!weak_over_status(e, v))
@@ -1002,12 +1033,12 @@ decide(const struct evidence *e, struct verdict *v)
 			    0);
 			return 1;
 		}
-		if (e->cmd == CMD_EHLO) {
+		if (ev_cmd(e) == CMD_EHLO) {
 			verdict_id(v, RSN_BLOCKED, "smtp.ehlo-rejected", NULL,
 			    0);
 			return 1;
 		}
-		if (e->cmd == CMD_CONN) {
+		if (ev_cmd(e) == CMD_CONN) {
 			verdict_id(v, RSN_BLOCKED, "smtp.greeting-rejected",
 			    NULL, 0);
 			return 1;
@@ -1034,6 +1065,7 @@ classify_one(struct classify_ctx *ctx, size_t i, struct verdict *v_r)
 	const struct report *r = ctx->r;
 	const struct report_rcpt *rc = &r->rcpt[i];
 	struct evidence ev, *e = &ev;
+	struct cmd_of cmd;
 	struct scanned diag;
 	size_t dlen;
 	long k;
@@ -1080,9 +1112,11 @@ classify_one(struct classify_ctx *ctx, size_t i, struct verdict *v_r)
 		scan_text(&diag, rc->diagnostic, dlen);
 		e->t = &diag;
 	}
-	e->cmd = e->t->h.cmd;
-	if (e->cmd == CMD_NONE)
-		e->cmd = cmd_near(ctx, rc);
+	cmd.ctx = ctx;
+	cmd.rc = rc;
+	cmd.cmd = e->t->h.cmd;
+	cmd.known = cmd.cmd != CMD_NONE;
+	e->cmd = &cmd;
 	e->prov = providers_of(r, rc);
 	provider_cmd(e, rc->diagnostic);
 	if (decide(e, v_r))
