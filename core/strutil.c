@@ -125,18 +125,6 @@ addr_key(const char *s)
 	return k;
 }
 
-int
-mem_caseprefix(const char *s, size_t len, const char *prefix)
-{
-	size_t i;
-
-	for (i = 0; prefix[i] != '\0'; i++)
-		if (i >= len || lower((unsigned char)s[i]) !=
-		    lower((unsigned char)prefix[i]))
-			return 0;
-	return 1;
-}
-
 size_t
 mem_find3(const char *s, size_t len, int a, int b, int c)
 {

@@ -8,6 +8,8 @@
 #define REBOND_STRUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /*
  * Strict unsigned number: decimal digits only (no sign, no space, no
@@ -44,8 +46,53 @@ const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
  * byte twice for two), or len when there is none.
  */
 size_t mem_find3(const char *s, size_t len, int a, int b, int c);
-/* Case-insensitive (ASCII) prefix test of (s, len). */
-int mem_caseprefix(const char *s, size_t len, const char *prefix);
+
+/* The eight bytes w with their ASCII capitals in small letters. */
+static inline uint64_t
+str_lower8(uint64_t w)
+{
+	uint64_t a = w & 0x7f7f7f7f7f7f7f7fULL;
+	/* a byte from 'A' (0x41) to 'Z' (0x5a), high bit clear */
+	uint64_t cap = (a + 0x3f3f3f3f3f3f3f3fULL) &
+	    ~(a + 0x2525252525252525ULL) & ~w & 0x8080808080808080ULL;
+
+	return w | (cap >> 2);
+}
+
+/*
+ * Case-insensitive (ASCII) prefix test of (s, len). Inline: with a
+ * literal prefix, its length and its small letters are constants.
+ */
+static inline int
+mem_caseprefix(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix), i = 0;
+	uint64_t a, b;
+
+	if (n > len)
+		return 0;
+	/* Eight bytes at a time, the last eight overlapping. */
+	if (n >= 8) {
+		for (; i + 8 < n; i += 8) {
+			memcpy(&a, s + i, 8);
+			memcpy(&b, prefix + i, 8);
+			if (str_lower8(a) != str_lower8(b))
+				return 0;
+		}
+		memcpy(&a, s + n - 8, 8);
+		memcpy(&b, prefix + n - 8, 8);
+		return str_lower8(a) == str_lower8(b);
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i],
+		    d = (unsigned char)prefix[i];
+
+		if (c != d && ((c | 0x20) != (d | 0x20) ||
+		    (unsigned char)((c | 0x20) - 'a') > 'z' - 'a'))
+			return 0;
+	}
+	return 1;
+}
 /* Length (1..4) of the valid UTF-8 sequence at s, its code point in
  * *cp_r; 0 for an invalid or cut sequence. */
 size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp_r);

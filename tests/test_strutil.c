@@ -127,6 +127,52 @@ Test(strutil, casefind_blocks)
 			}
 }
 
+/* The eight-bytes-at-a-time prefix test agrees with tolower() byte by
+ * byte: every byte value at every offset of prefixes of 1 to 32 bytes
+ * (the byte loop below eight, one to four blocks from eight, the last
+ * overlapping), the text cut short anywhere. Only the 26 ASCII letters
+ * fold: not @ [ ` {, which differ from a letter or each other by the
+ * same bit, nor bytes from 0x80 (0xc1 and 0xe1 do too). */
+Test(strutil, caseprefix_blocks)
+{
+	static const char *const prefixes[] = {
+		"abcdefghijklmnopqrstuvwxyz@[`{-:",
+		"@[`{\xe1\xda:-abcdefghijklmnopqrstuvwxyz",
+		"z{\xfa`a@\xc1[",
+	};
+	size_t k, n, pos, cut;
+	int c;
+
+	for (k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
+		for (n = 1; n <= 32 && n <= strlen(prefixes[k]); n++) {
+			char p[33], up[33], s[33];
+
+			memcpy(p, prefixes[k], n);
+			p[n] = '\0';
+			for (pos = 0; pos <= n; pos++)
+				up[pos] = (char)toupper((unsigned char)p[pos]);
+			for (pos = 0; pos < n; pos++)
+				for (c = 0; c < 256; c++) {
+					unsigned char d = (unsigned char)p[pos];
+					int want = c == d || (isalpha(c) &&
+					    tolower(c) == tolower(d));
+
+					memcpy(s, up, sizeof s);
+					s[pos] = (char)c;
+					cr_assert_eq(mem_caseprefix(s, n, p), want,
+					    "byte 0x%02x for 0x%02x, %zu bytes of "
+					    "prefix %zu", c, d, n, k);
+				}
+			for (cut = 0; cut < n; cut++)
+				cr_assert_eq(mem_caseprefix(up, cut, p), 0,
+				    "%zu bytes of %zu", cut, n);
+			cr_assert(mem_caseprefix(up, n, p));
+		}
+	cr_assert(mem_caseprefix("Content-Type: x", 15, "content-type:"));
+	cr_assert(!mem_caseprefix("Content-Typo: x", 15, "content-type:"));
+	cr_assert(mem_caseprefix("", 0, ""));
+}
+
 /* The eight-ASCII-bytes-at-a-time path of utf8_valid: a bad or a good
  * sequence anywhere around the block edges. */
 Test(strutil, utf8_valid_blocks)
