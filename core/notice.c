@@ -190,9 +190,6 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 	/* "From: <>": written by a mail system, not by a person. */
 	if (v != NULL && (v[0] == '\0' || strcmp(v, "<>") == 0))
 		return 1;
-	for (k = 0; k < sizeof bodies / sizeof bodies[0]; k++)
-		if (mem_casefind(r->text, n, bodies[k]) != NULL)
-			return 1;
 	if (v != NULL)
 		for (k = 0; k < sizeof froms / sizeof froms[0]; k++)
 			if (mem_casefind(v, strlen(v), froms[k]) != NULL)
@@ -202,6 +199,10 @@ looks_like_bounce(const struct report *r, const struct hdr_block *top)
 			if (mem_casefind(r->subject, strlen(r->subject),
 			    subjects[k]) != NULL)
 				return 1;
+	/* (the text last: the longest to search) */
+	for (k = 0; k < sizeof bodies / sizeof bodies[0]; k++)
+		if (mem_casefind(r->text, n, bodies[k]) != NULL)
+			return 1;
 	return 0;
 }
 
