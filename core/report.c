@@ -242,11 +242,17 @@ found:
 int
 status_find(const char *s, size_t n, char out[16])
 {
+	const char *p, *end;
 	size_t i, j, k, d2, d3;
 
-	for (i = 0; i + 5 <= n; i++) {
-		if ((s[i] != '2' && s[i] != '4' && s[i] != '5') ||
-		    s[i + 1] != '.')
+	if (n < 5)
+		return 0;
+	end = s + n - 3;
+	/* From each dot (at offsets 1 to n - 4) that follows a class. */
+	for (p = s + 1; p < end && (p = memchr(p, '.', (size_t)(end - p))) !=
+	    NULL; p++) {
+		i = (size_t)(p - s) - 1;
+		if (s[i] != '2' && s[i] != '4' && s[i] != '5')
 			continue;
 		if (i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') ||
 		    s[i - 1] == '.'))
