@@ -296,6 +296,27 @@ sanitize(const char *s, size_t len, size_t max, int text)
 	while (i < len) {
 		unsigned char c;
 
+#ifdef __SSE2__
+		/* Sixteen printable ASCII bytes at a time: above 0x1f as
+		 * signed bytes (none from 0x80 then), not 0x7f; or a line
+		 * feed in text. */
+		while (i + 16 <= len && o + 16 <= max) {
+			__m128i x = _mm_loadu_si128((const __m128i *)
+			    (const void *)(s + i));
+			__m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(x,
+			    _mm_set1_epi8(0x7f)), _mm_cmpgt_epi8(x,
+			    _mm_set1_epi8(0x1f)));
+
+			if (text)
+				ok = _mm_or_si128(ok, _mm_cmpeq_epi8(x,
+				    _mm_set1_epi8('\n')));
+			if (_mm_movemask_epi8(ok) != 0xffff)
+				break;
+			_mm_storeu_si128((__m128i *)(void *)(out + o), x);
+			o += 16;
+			i += 16;
+		}
+#endif
 		/* Eight printable ASCII bytes at a time: none below 0x20
 		 * (but a line feed in text), none at 0x7f or above. */
 		while (i + 8 <= len && o + 8 <= max) {

@@ -259,8 +259,9 @@ Test(strutil, sanitize_long_runs)
 			size_t k;
 
 			memset(in, 'x', sizeof in);
-			in[pos] = pos % 3 == 0 ? '\n' : pos % 3 == 1 ?
-			    (char)0x7f : (char)0xff;
+			/* (the bytes either side of the printable range,
+			 * as signed bytes too) */
+			in[pos] = "\n\x7f\xff\x80\x1f\x00"[pos % 6];
 			for (k = 0; k < 40 && k < max; k++)
 				want[k] = k == pos ? '?' : 'x';
 			want[k] = '\0';
