@@ -56,11 +56,21 @@ enum key {
 	K_REPLY_CODE, K_ACTION, K_DIAGNOSTIC, K_RULE, K_MATCHED, K_SOURCE,
 	K_MESSAGE_ID, NKEYS
 };
-static const char *const key_name[NKEYS] = {
-	"file", "recipient", "original_recipient", "reason", "category",
-	"status", "reply_code", "action", "diagnostic", "rule", "matched",
-	"source", "message_id",
+/* Each key as a line writes it: the object opened before the first,
+ * a comma before the others, the colon after. */
+#define KEY(s)	{ s, sizeof s - 1 }
+static const struct {
+	const char *json;
+	size_t len;
+} key_json[NKEYS] = {
+	KEY("{\"file\":"), KEY(",\"recipient\":"),
+	KEY(",\"original_recipient\":"), KEY(",\"reason\":"),
+	KEY(",\"category\":"), KEY(",\"status\":"),
+	KEY(",\"reply_code\":"), KEY(",\"action\":"),
+	KEY(",\"diagnostic\":"), KEY(",\"rule\":"), KEY(",\"matched\":"),
+	KEY(",\"source\":"), KEY(",\"message_id\":"),
 };
+#undef KEY
 
 /* What one thread needs to read and classify. */
 struct worker {
@@ -152,7 +162,7 @@ usage(void)
 /* ---- output ----------------------------------------------------------- */
 
 /*
- * A line is written key by key: a key is one of key_name's (letters and
+ * A line is written key by key: a key is one of key_json's (letters and
  * '_', nothing to escape), written as it is; its value is null, a
  * decimal integer, or a string encoded by jansson (json_dumpb of a JSON
  * string). Encoding a whole object, jansson walked the keys, checked the
@@ -222,9 +232,7 @@ encode_str(struct worker *w, const char *s)
 static void
 put_key(struct worker *w, enum key k)
 {
-	buf_append(w->out, k == 0 ? "{\"" : ",\"", 2);
-	buf_append(w->out, key_name[k], strlen(key_name[k]));
-	buf_append(w->out, "\":", 2);
+	buf_append(w->out, key_json[k].json, key_json[k].len);
 }
 
 /* Key k and the string s (NULL: null). */
@@ -244,11 +252,21 @@ put_str(struct worker *w, enum key k, const char *s)
 static void
 put_int(struct worker *w, enum key k, int n)
 {
+	char d[16], *p = d + sizeof d;
+	unsigned u = n < 0 ? 0u - (unsigned)n : (unsigned)n;
+
 	put_key(w, k);
-	if (n == 0)
+	if (n == 0) {
 		buf_append(w->out, "null", 4);
-	else
-		buf_printf(w->out, "%d", n);
+		return;
+	}
+	/* (as "%d" writes it) */
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (n < 0)
+		*--p = '-';
+	buf_append(w->out, p, (size_t)(d + sizeof d - p));
 }
 
 /* Key k and a static string s (same pointer, same value): its JSON is

@@ -253,8 +253,9 @@ else
 	elif ! grep -qF '"diagnostic":"550 5.1.1 <jo@example.org>: \"bo' "$t/out" ||
 	    ! grep -qF 'te\" \\ inconnue tab"' "$t/out" ||
 	    ! grep -qF '"message_id":"odd\\\"id@' "$t/out" ||
+	    ! grep -qF '"status":"5.1.1","reply_code":550,' "$t/out" ||
 	    ! grep -qF 'odd\"na\\me' "$t/out"; then
-		fail "the escapes are not in the lines"
+		fail "the escapes or the reply code are not in the lines"
 	fi
 	rm -rf "$t/j"
 fi
