@@ -32,7 +32,7 @@ static const char *const original_markers[] = {
 	"----- Unsent message follows -----",		/* sendmail */
 	"----- Message header follows -----",
 	"------- Returned Message --------",
-	"   ----- Original message follows -----",
+	"----- Original message follows -----",
 	"Original message follows.",
 	"--- The header of the original message is following. ---",
 	"Content-Type: message/rfc822",
@@ -63,7 +63,8 @@ notice_original_start(const char *text, size_t len)
 {
 	size_t off = 0, k, i;
 
-	/* The markers start a line (after white space): one pass. */
+	/* The markers start a line (after white space, which they do not
+	 * start with): one pass. */
 	while (off < len) {
 		const char *nl = memchr(text + off, '\n', len - off);
 		size_t e = nl ? (size_t)(nl - text) : len;
@@ -79,8 +80,6 @@ notice_original_start(const char *text, size_t len)
 			    sizeof original_markers[0]; k++) {
 				const char *m = original_markers[k];
 
-				while (*m == ' ')
-					m++;
 				/* (the first letters, then the rest) */
 				if ((*m | 0x20) == (text[i] | 0x20) &&
 				    mem_caseprefix(text + i, e - i, m))
