@@ -328,6 +328,12 @@ reply_code_find(const char *s, size_t n)
 		s++, n--;
 	if ((v = code_at(s, n)) != 0)
 		return v;
+	/* Each way below ends at a code: none anywhere, none found. */
+	for (i = 1; i + 3 <= n; i++)
+		if (s[i] >= '2' && s[i] <= '5' && code_at(s + i, n - i) != 0)
+			break;
+	if (i + 3 > n)
+		return 0;
 	for (k = 0; k < sizeof after / sizeof after[0]; k++) {
 		p = mem_casefind(s, n, after[k]);
 		if (p == NULL)

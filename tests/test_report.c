@@ -762,6 +762,40 @@ Test(report, status_find_agrees)
 	}
 }
 
+/* The reply code of a diagnostic: at its start, after the words that
+ * introduce one, or just before a status code; none otherwise, even where
+ * digits could make one that none of those ways reaches. */
+Test(report, reply_code_find_cases)
+{
+	static const struct {
+		const char *s;
+		int want;
+	} cases[] = {
+		{ "550 5.1.1 user unknown", 550 },
+		{ "  #421 try again later", 421 },
+		{ "host mx.example.net said: 552 mailbox full", 552 },
+		{ "the server returned 554 denied", 554 },
+		{ "SMTP error: 451 local error", 451 },
+		{ "x said: 550", 550 },
+		{ "x said:550", 550 },
+		{ "said: 5.1.1 unknown, 550 5.1.1 unknown", 550 },
+		{ "mailbox unavailable 550-5.1.1 unknown", 550 },
+		{ "mailbox unavailable (550 5.1.1) unknown", 550 },
+		{ "no code here at all", 0 },
+		{ "port 25 refused after 2500 ms", 0 },
+		{ "said: 999 odd", 0 },
+		{ "550", 550 },
+		{ "55", 0 },
+		{ "", 0 },
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++)
+		cr_expect_eq(reply_code_find(cases[k].s, strlen(cases[k].s)),
+		    cases[k].want, "'%s': want %d", cases[k].s,
+		    cases[k].want);
+}
+
 Test(report, apostrophe_in_local_part)
 {
 	static const struct {
