@@ -720,6 +720,9 @@ host_in(const struct host *h, const char *prefix, const char *domain)
 
 	if (h->s == NULL || h->n < dl)
 		return 0;
+	/* (the last byte first: it tells most apart) */
+	if (dl > 0 && (h->s[h->n - 1] | 0x20) != (domain[dl - 1] | 0x20))
+		return 0;
 	if (prefix != NULL && strncasecmp(h->s, prefix, strlen(prefix)) != 0)
 		return 0;
 	if (strncasecmp(h->s + h->n - dl, domain, dl) != 0)

@@ -46,6 +46,11 @@ const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
  * byte twice for two), or len when there is none.
  */
 size_t mem_find3(const char *s, size_t len, int a, int b, int c);
+/*
+ * Length of the leading run of (s, len) that a JSON string holds as it is:
+ * printable ASCII but the quote and the backslash.
+ */
+size_t mem_json_plain(const char *s, size_t len);
 
 /* The eight bytes w with their ASCII capitals in small letters. */
 static inline uint64_t

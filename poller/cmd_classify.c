@@ -198,11 +198,9 @@ encode(struct worker *w, const json_t *v)
 static size_t
 encode_plain(struct worker *w, const char *s)
 {
-	size_t n = 0;
+	size_t n = strlen(s);
 
-	while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' && s[n] != '\\')
-		n++;
-	if (s[n] != '\0')
+	if (mem_json_plain(s, n) != n)
 		return 0;
 	if (n + 2 > w->jcap) {
 		w->jcap = n + 2;

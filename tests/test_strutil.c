@@ -173,6 +173,35 @@ Test(strutil, caseprefix_blocks)
 	cr_assert(mem_caseprefix("", 0, ""));
 }
 
+/* The sixteen-at-a-time run of what JSON holds as it is ends where a
+ * byte-by-byte one does: every byte value at every offset of 40 bytes
+ * (across and at the ends of the 16-byte blocks), cut anywhere. */
+Test(strutil, json_plain_blocks)
+{
+	char s[40];
+	size_t pos, cut;
+	int c;
+
+	for (pos = 0; pos < sizeof s; pos++)
+		for (c = 0; c < 256; c++) {
+			int plain = c >= 0x20 && c < 0x7f && c != '"' &&
+			    c != '\\';
+
+			memset(s, 'a', sizeof s);
+			s[pos] = (char)c;
+			for (cut = 0; cut <= sizeof s; cut += cut < pos + 2 ?
+			    1 : 7) {
+				size_t want = !plain && pos < cut ? pos : cut;
+
+				cr_assert_eq(mem_json_plain(s, cut), want,
+				    "byte 0x%02x at %zu, %zu bytes", c, pos,
+				    cut);
+			}
+		}
+	cr_assert_eq(mem_json_plain("plain text ~", 12), 12);
+	cr_assert_eq(mem_json_plain("a\"b", 3), 1);
+}
+
 /* The eight-ASCII-bytes-at-a-time path of utf8_valid: a bad or a good
  * sequence anywhere around the block edges. */
 Test(strutil, utf8_valid_blocks)
