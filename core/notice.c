@@ -223,14 +223,13 @@ struct lines {
 static void
 lines_split(const char *t, size_t len, struct lines *ls)
 {
-	size_t off = 0, alloc = 1;
-	const char *q;
+	size_t off = 0;
+	/* the next '@' from off on (each looked for once) */
+	const char *at = memchr(t, '@', len);
 
 	/* As many as there are line ends, and one: allocated once. */
-	for (q = memchr(t, '\n', len); q != NULL; q = memchr(q + 1, '\n',
-	    len - (size_t)(q + 1 - t)))
-		alloc++;
-	ls->l = xreallocarray(NULL, alloc, sizeof *ls->l);
+	ls->l = xreallocarray(NULL, mem_count(t, len, '\n') + 1,
+	    sizeof *ls->l);
 	ls->n = 0;
 	while (off < len) {
 		const char *nl = memchr(t + off, '\n', len - off);
@@ -248,8 +247,10 @@ lines_split(const char *t, size_t len, struct lines *ls)
 		    ls->l[ls->n].p[ls->l[ls->n].n - 1] == '\t'))
 			ls->l[ls->n].n--;
 		ls->l[ls->n].indent = ind;
-		ls->l[ls->n].at = memchr(ls->l[ls->n].p, '@',
-		    ls->l[ls->n].n) != NULL;
+		while (at != NULL && at < ls->l[ls->n].p)
+			at = memchr(at + 1, '@', len - (size_t)(at + 1 - t));
+		ls->l[ls->n].at = at != NULL &&
+		    at < ls->l[ls->n].p + ls->l[ls->n].n;
 		ls->n++;
 		off = e + 1;
 	}

@@ -126,6 +126,33 @@ addr_key(const char *s)
 }
 
 size_t
+mem_count(const char *s, size_t len, int c)
+{
+	size_t i = 0, k = 0;
+
+#ifdef __SSE2__
+	const __m128i vc = _mm_set1_epi8((char)c), zero = _mm_setzero_si128();
+
+	while (i + 16 <= len) {
+		/* (each byte of acc counts to 255 at most: then summed) */
+		__m128i acc = zero;
+		size_t end = len - i > 255 * 16 ? i + 255 * 16 : len, j;
+
+		for (j = i; j + 16 <= end; j += 16)
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(
+			    (const __m128i *)(const void *)(s + j)), vc));
+		acc = _mm_sad_epu8(acc, zero);
+		k += (size_t)_mm_cvtsi128_si32(acc) +
+		    (size_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+		i = j;
+	}
+#endif
+	for (; i < len; i++)
+		k += s[i] == (char)c;
+	return k;
+}
+
+size_t
 mem_json_plain(const char *s, size_t len)
 {
 	size_t i = 0;

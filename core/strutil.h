@@ -51,6 +51,8 @@ size_t mem_find3(const char *s, size_t len, int a, int b, int c);
  * printable ASCII but the quote and the backslash.
  */
 size_t mem_json_plain(const char *s, size_t len);
+/* How many bytes of (s, len) are c. */
+size_t mem_count(const char *s, size_t len, int c);
 
 /* The eight bytes w with their ASCII capitals in small letters. */
 static inline uint64_t

@@ -202,6 +202,31 @@ Test(strutil, json_plain_blocks)
 	cr_assert_eq(mem_json_plain("a\"b", 3), 1);
 }
 
+/* Counting sixteen bytes at a time agrees with counting one by one: at
+ * every length up to 70, and past 255 blocks of sixteen (where a byte's
+ * count would wrap) with every byte the one counted. */
+Test(strutil, count_blocks)
+{
+	static char big[10000];
+	char s[70];
+	size_t len, i, want;
+
+	for (len = 0; len <= sizeof s; len++) {
+		for (i = 0; i < len; i++)
+			s[i] = "\nab\n\ncd"[(i * 7 + len) % 7];
+		for (want = 0, i = 0; i < len; i++)
+			want += s[i] == '\n';
+		cr_assert_eq(mem_count(s, len, '\n'), want, "%zu bytes", len);
+	}
+	memset(big, '\n', sizeof big);
+	cr_assert_eq(mem_count(big, sizeof big, '\n'), sizeof big);
+	cr_assert_eq(mem_count(big, 4097, '\n'), 4097);
+	big[4095] = 'x';
+	cr_assert_eq(mem_count(big, sizeof big, '\n'), sizeof big - 1);
+	cr_assert_eq(mem_count(big, sizeof big, 'x'), 1);
+	cr_assert_eq(mem_count("\xff\xff", 2, 0xff), 2);
+}
+
 /* The eight-ASCII-bytes-at-a-time path of utf8_valid: a bad or a good
  * sequence anywhere around the block edges. */
 Test(strutil, utf8_valid_blocks)
