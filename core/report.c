@@ -10,6 +10,9 @@
 #include "config.h"
 
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stddef.h>
 #include <iconv.h>
 #include <pthread.h>
@@ -961,21 +964,46 @@ b64_decode(const char *p, size_t n, size_t *len_r)
 
 /* Quoted-printable to bytes, as libetpan decodes it: "=XX", soft line
  * breaks removed, line ends made CRLF. */
-static char *
+char *
 qp_decode(const char *p, size_t n, size_t *len_r)
 {
+	/* (at most two bytes out for one in: o <= out + 2 * i) */
 	char *out = xmalloc(2 * n + 1), *o = out;
 	size_t i = 0;
 
 	while (i < n) {
 		char c;
-		size_t j = i;
 
-		/* a run of plain bytes */
-		j += mem_find3(p + j, n - j, '=', '\n', '\r');
-		memcpy(o, p + i, j - i);
-		o += j - i;
-		if ((i = j) >= n)
+		/*
+		 * A run of plain bytes. In HTML an '=' comes every few
+		 * bytes ("=3D", soft breaks): sixteen bytes are stored
+		 * whole, and the output moves up to the first that is not
+		 * plain (the store stays within out: i + 16 <= n).
+		 */
+#ifdef __SSE2__
+		while (i + 16 <= n) {
+			__m128i x = _mm_loadu_si128((const __m128i *)
+			    (const void *)(p + i));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_cmpeq_epi8(x, _mm_set1_epi8('=')),
+			    _mm_or_si128(_mm_cmpeq_epi8(x,
+			    _mm_set1_epi8('\n')), _mm_cmpeq_epi8(x,
+			    _mm_set1_epi8('\r')))));
+
+			_mm_storeu_si128((__m128i *)(void *)o, x);
+			if (m == 0) {
+				o += 16;
+				i += 16;
+				continue;
+			}
+			o += __builtin_ctz(m);
+			i += (size_t)__builtin_ctz(m);
+			break;
+		}
+#endif
+		while (i < n && p[i] != '=' && p[i] != '\n' && p[i] != '\r')
+			*o++ = p[i++];
+		if (i >= n)
 			break;
 		c = p[i];
 		if (c == '\n' || c == '\r') {

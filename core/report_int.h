@@ -108,4 +108,11 @@ int status_find_error(const char *s, size_t n, char out[16]);
  */
 int reply_code_find(const char *s, size_t n);
 
+/*
+ * Quoted-printable (p, n) to bytes, as libetpan decodes it: "=XX" (a bad
+ * hex digit as 0), soft line breaks removed, line ends made CRLF. A new
+ * buffer (free() it), its length in *len_r.
+ */
+char *qp_decode(const char *p, size_t n, size_t *len_r);
+
 #endif
