@@ -1051,24 +1051,18 @@ transfer_decode(int enc, const char *p, size_t n, size_t *len_r)
 	return NULL;
 }
 
-/* Decode the body of a single part; returns a pointer to the decoded
- * bytes (*owned_r set when it must be freed with free()). */
+/* Decode (p, n), the body of a single part (its encoding as m's);
+ * returns a pointer to the decoded bytes (*owned_r set when it must be
+ * freed with free()). */
 static const char *
-part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
-    char **owned_r, size_t max_in)
+body_decode_max(struct report *r, struct mailmime *m, const char *p,
+    size_t n, size_t *len_r, char **owned_r, size_t max_in)
 {
 	struct mailmime_data *d = m->mm_body;
-	const char *p;
-	size_t n, outlen = 0, inmax;
+	size_t outlen = 0, inmax;
 	char *out = NULL;
 	int enc;
 
-	*owned_r = NULL;
-	*len_r = 0;
-	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
-		return "";
-	p = d->dt_data.dt_text.dt_data;
-	n = d->dt_data.dt_text.dt_length;
 	if (n > max_in)
 		n = max_in;
 	enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
@@ -1093,12 +1087,32 @@ part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
 	return p;
 }
 
+/* Decode the body of a single part, as body_decode_max. */
+static const char *
+part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r, size_t max_in)
+{
+	struct mailmime_data *d = m->mm_body;
+
+	*owned_r = NULL;
+	*len_r = 0;
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+		return "";
+	return body_decode_max(r, m, d->dt_data.dt_text.dt_data,
+	    d->dt_data.dt_text.dt_length, len_r, owned_r, max_in);
+}
+
 static const char *
 part_decode(struct report *r, struct mailmime *m, size_t *len_r,
     char **owned_r)
 {
 	return part_decode_max(r, m, len_r, owned_r, (size_t)-1);
 }
+
+struct html_spans;
+static const char *html_decode(struct report *r, struct mailmime *m,
+    size_t *len_r, char **owned_r, const char *copy, const char *body,
+    const struct html_spans *hs);
 
 /* Lowercased "type/subtype" of a part (text/plain by default). */
 static void
@@ -1833,6 +1847,22 @@ span_open(struct span *sp, size_t off)
 	sp->st = SPAN_OPEN;
 }
 
+/*
+ * The text/html parts whose content the strip copy leaves to the source:
+ * libetpan sees an empty body at copy_off of the copy, the walk reads
+ * [at, end) of the source's body (the same bytes libetpan would have
+ * had: a body's lines are copied as they are). At most HTML_SPANS, as
+ * many as the walk keeps.
+ */
+#define HTML_SPANS	4
+struct html_spans {
+	size_t n;
+	struct {
+		size_t copy_off;
+		struct span sp;
+	} h[HTML_SPANS];
+};
+
 /* A delimiter line at off (or the end of the body) ends it. */
 static void
 span_close(struct span *sp, const char *body, size_t off)
@@ -1845,6 +1875,34 @@ span_close(struct span *sp, const char *body, size_t off)
 		off--;
 	sp->end = off;
 	sp->st = SPAN_DONE;
+}
+
+/*
+ * Decode a text/html part: from the source (body, the message after its
+ * header) when the strip copy left its content there, else from
+ * libetpan's parse (copy: the copy it parsed).
+ */
+static const char *
+html_decode(struct report *r, struct mailmime *m, size_t *len_r,
+    char **owned_r, const char *copy, const char *body,
+    const struct html_spans *hs)
+{
+	struct mailmime_data *d = m->mm_body;
+	size_t k;
+
+	if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT && copy != NULL &&
+	    d->dt_data.dt_text.dt_length == 0)
+		for (k = 0; k < hs->n; k++)
+			if (d->dt_data.dt_text.dt_data == copy +
+			    hs->h[k].copy_off && hs->h[k].sp.st == SPAN_DONE) {
+				*owned_r = NULL;
+				*len_r = 0;
+				return body_decode_max(r, m, body +
+				    hs->h[k].sp.at, hs->h[k].sp.end -
+				    hs->h[k].sp.at, len_r, owned_r,
+				    (size_t)-1);
+			}
+	return part_decode(r, m, len_r, owned_r);
 }
 
 /*
@@ -2343,14 +2401,17 @@ part_field_dropped(const char *line, size_t ll)
  * The copy libetpan parses, without the contents of the parts nothing
  * reads (see above), in *b as mime_copy; returns 0, or -1 when that
  * cannot be done with certainty (the caller then makes mime_copy()'s).
- * strip_html: leave out text/html parts too (*html_r is set if one was:
- * the walk reads them only when the message has no plain text, and the
- * caller must then parse again with them).
+ * strip_html: leave out text/html parts after a text/plain one (*html_r
+ * is set if one was: the walk reads them only when the message has no
+ * plain text, and the caller must then parse again with them). The
+ * other text/html parts are read from the source (*hs), not from
+ * libetpan's parse: it would scan every byte of them for the boundary,
+ * and an HTML notice (AOL's, Office 365's) is most of its bounce.
  */
 static int
 mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
     int strip_html, struct buf *bp, size_t *hlen_r, int *html_r,
-    struct span *sp)
+    struct span *sp, struct html_spans *hs)
 {
 	enum { BODY, HEAD, KEEP, SKIP } st = BODY;
 	struct level lv[CAP_MIME_DEPTH + 1];
@@ -2364,6 +2425,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	size_t skipped = 0, k, unknown = 0, ntail = 0;
 	int hit, kind, d, html = 0, encoded = 0, plain = 0, keep_tail = 0;
 	int stripped = 0, unclosed = 0, hdrop = 0, hdropped = 0, hcopied = 0;
+	int hspan = 0;		/* in a text/html part read from the source */
 	size_t filled = 0;	/* lines with text so far */
 	/* renaming: the names given, the copied Content-Type of the part
 	 * header being read ([ct_at, ct_end), or being copied) */
@@ -2374,6 +2436,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 
 	*html_r = 0;
 	memset(sp, 0, sizeof *sp);
+	hs->n = 0;
 	/* The top multipart: its value read as mime_copy and as above. */
 	if ((v = hdr_get(top, "content-type")) == NULL ||
 	    !ct_strict(v, strlen(v), type, sizeof type, bd) ||
@@ -2453,6 +2516,8 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			if (st == HEAD && hdropped)
 				goto doubt;
 			span_close(sp, body, off);
+			if (hs->n > 0)
+				span_close(&hs->h[hs->n - 1].sp, body, off);
 			/* (libetpan reads a delimiter after the close one
 			 * as a part of the multipart) */
 			if (lv[hit].closed)
@@ -2464,6 +2529,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				goto doubt;
 			lv[hit].open = 1;
 			lv[hit].mark = ++filled;
+			hspan = 0;
 			/*
 			 * libetpan takes the line end before a delimiter off
 			 * the part: one empty line stands for what was left
@@ -2509,6 +2575,12 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			skipped += ll;
 			if (html && skipped > CAP_DECODED_PART_BYTES)
 				goto doubt;
+			/* (copy_line rewrites a "Content-Type:" or
+			 * "Content-Description:" line wherever it is: the
+			 * source would not read as the copy) */
+			if (hspan && (line[0] | 0x20) == 'c' &&
+			    mem_caseprefix(line, ll, "content-"))
+				goto doubt;
 			break;
 		case KEEP:
 			if (encoded || original_line_kept(&of, line, ll))
@@ -2553,6 +2625,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 			hdrop = hdropped = hcopied = 0;
 			/* The end of the header: what the part is. */
 			st = BODY;
+			hspan = 0;
 			kept = skipped = 0;
 			html = 0;
 			memset(&of, 0, sizeof of);
@@ -2636,6 +2709,18 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				html = 1;
 				stripped = 1;
 				*html_r = 1;
+			} else if (strcmp(type, "text/html") == 0 &&
+			    hs->n < HTML_SPANS) {
+				/* read from the source: libetpan sees it
+				 * empty (the line end SKIP leaves, at
+				 * copy_off) */
+				st = SKIP;
+				stripped = 1;
+				hspan = 1;
+				hs->h[hs->n].copy_off = b.len;
+				memset(&hs->h[hs->n].sp, 0,
+				    sizeof hs->h[hs->n].sp);
+				span_open(&hs->h[hs->n++].sp, off + ll);
 			}
 			break;
 		}
@@ -2655,11 +2740,14 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	if (unclosed && stripped)
 		goto doubt;
 	span_close(sp, body, off);
+	if (hs->n > 0)
+		span_close(&hs->h[hs->n - 1].sp, body, off);
 	*bp = b;
 	return 0;
 doubt:
 	*bp = b;
 	*html_r = 0;
+	hs->n = 0;
 	return -1;
 }
 
@@ -2894,14 +2982,16 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 	struct hdr_block top = p->top;
 	struct walk w;
 	struct span sp;
+	struct html_spans hs;
 	struct mailmime *mime = NULL;
-	const char *ct, *mdata;
+	const char *ct, *mdata = NULL;
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
 	int capped = 0, parsed = 0, stripped_html = 0, rc;
 
 	report_init();
 	p->inner = NULL;
 	p->inner_len = 0;
+	hs.n = 0;
 	data = report_lf_lines(&p->lf, data, &len);
 	memset(&ctx, 0, sizeof ctx);
 	memset(&w, 0, sizeof w);
@@ -2937,7 +3027,7 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 		goto classify;
 	}
 	if (!strip || mime_strip_copy(&top, data + off, len - off,
-	    strip_html, &p->copy, &body_shift, &stripped_html, &sp) < 0)
+	    strip_html, &p->copy, &body_shift, &stripped_html, &sp, &hs) < 0)
 		mime_copy(&top, data + off, len - off, &p->copy, &body_shift,
 		    &capped, &sp);
 	if (sp.st == SPAN_DONE && sp.end > sp.at) {
@@ -2984,8 +3074,8 @@ classify:
 		for (h = 0; h < w.nhtml; h++) {
 			char *owned;
 			size_t hl;
-			const char *hb = part_decode(r, w.html_parts[h], &hl,
-			    &owned);
+			const char *hb = html_decode(r, w.html_parts[h], &hl,
+			    &owned, mdata, data + off, &hs);
 
 			html_append(r, &w.html, hb, hl,
 			    part_charset(w.html_parts[h]));

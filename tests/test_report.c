@@ -1275,6 +1275,41 @@ static const char *const strip_cases[] = {
 	"--W \t\nContent-Type: image/png\n\nPNG\n"
 	"--W\t\nContent-Type: text/plain\n\nl@example.net unknown\n"
 	"--W--  \nepilogue\n--W\nContent-Type: text/plain\n\nafter\n",
+	/* an HTML notice, the only text, read from the message itself
+	 * (libetpan sees it empty): quoted-printable, a line that starts
+	 * like a delimiter, the text before the DSN and after a nested
+	 * one; then in lines the copy would rewrite ("Content-Type:"
+	 * folded, "Content-Description:"), where the copy doubts */
+	"Content-Type: multipart/report; report-type=delivery-status;\n"
+	" boundary=\"H1\"\n\n"
+	"--H1\nContent-Type: text/html; charset=UTF-8\n"
+	"Content-Transfer-Encoding: quoted-printable\n\n"
+	"<html><body style=3D\"x\"><p>Delivery to t@example.net failed:=\n"
+	" mailbox unavailable</p>\n--not a delimiter\n</body></html>\n\n"
+	"--H1\nContent-Type: message/delivery-status\n\n"
+	"Reporting-MTA: dns; mx.example.net\n\n"
+	"Final-Recipient: rfc822; t@example.net\nAction: failed\n"
+	"Status: 5.2.1\n\n--H1--\n",
+	"Content-Type: multipart/mixed; boundary=H2\n\n"
+	"--H2\nContent-Type: multipart/alternative; boundary=H3\n\n"
+	"--H3\nContent-Type: text/html\n\n<p>u@example.net: quota</p>\n"
+	"Content-Type: text/plain;\n\tcharset=us-ascii\n<p>more</p>\n"
+	"--H3--\n--H2\nContent-Type: text/html\n\n"
+	"Content-Description: a line of the body\n<p>v@example.net</p>\n"
+	"--H2--\n",
+	/* more HTML parts than are read from the message: the others
+	 * from libetpan's parse; HTML before the plain text */
+	"Content-Type: multipart/mixed; boundary=H4\n\n"
+	"--H4\nContent-Type: text/html\n\n<p>w1@example.net one</p>\n"
+	"--H4\nContent-Type: text/html\n\n<p>two</p>\n"
+	"--H4\nContent-Type: text/html\n\n<p>three</p>\n"
+	"--H4\nContent-Type: text/html\n\n<p>four</p>\n"
+	"--H4\nContent-Type: text/html\n\n<p>five: no such user</p>\n"
+	"--H4--\n",
+	"Content-Type: multipart/alternative; boundary=H5\n\n"
+	"--H5\nContent-Type: text/html\n\n<p>x1@example.net html</p>\n"
+	"--H5\nContent-Type: text/plain\n\nx1@example.net: user unknown\n"
+	"--H5--\n",
 };
 
 Test(report, strip_copy_reads_the_same, .timeout = 60)
