@@ -903,6 +903,10 @@ struct walk {
 	int feedback;		/* a message/feedback-report part seen */
 	struct mailmime *html_parts[4];	/* text/html parts, in order */
 	size_t nhtml;
+	/* the parts whose content the strip copy left in the message (at
+	 * body), and the copy libetpan parsed */
+	const struct part_spans *spans;
+	const char *body, *copy;
 };
 
 static int hexval(int c);
@@ -1063,6 +1067,8 @@ body_decode_max(struct report *r, struct mailmime *m, const char *p,
 	char *out = NULL;
 	int enc;
 
+	*owned_r = NULL;
+	*len_r = 0;
 	if (n > max_in)
 		n = max_in;
 	enc = d->dt_encoded ? d->dt_encoding : MAILMIME_MECHANISM_8BIT;
@@ -1102,17 +1108,10 @@ part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
 	    d->dt_data.dt_text.dt_length, len_r, owned_r, max_in);
 }
 
-static const char *
-part_decode(struct report *r, struct mailmime *m, size_t *len_r,
-    char **owned_r)
-{
-	return part_decode_max(r, m, len_r, owned_r, (size_t)-1);
-}
 
-struct html_spans;
-static const char *html_decode(struct report *r, struct mailmime *m,
-    size_t *len_r, char **owned_r, const char *copy, const char *body,
-    const struct html_spans *hs);
+struct part_spans;
+static const char *walk_decode_max(struct walk *w, struct mailmime *m,
+    size_t *len_r, char **owned_r, size_t max_in);
 
 /* Lowercased "type/subtype" of a part (text/plain by default). */
 static void
@@ -1557,6 +1556,14 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 		    m->mm_body->dt_data.dt_text.dt_length, NULL);
 		return;
 	}
+	if (strcmp(type, "text/html") == 0) {
+		/* Read only when there is no text/plain (at the end): not
+		 * decoded before. */
+		if (w->nhtml < sizeof w->html_parts /
+		    sizeof w->html_parts[0])
+			w->html_parts[w->nhtml++] = m;
+		return;
+	}
 	if (strcmp(type, "message/delivery-status") == 0 ||
 	    strcmp(type, "message/global-delivery-status") == 0 ||
 	    strcmp(type, "message/feedback-report") == 0 ||
@@ -1566,18 +1573,18 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 	    strcmp(type, ORIGINAL_TYPE) == 0 ||
 	    strcmp(type, "message/global") == 0 ||
 	    strcmp(type, "message/global-headers") == 0 ||
-	    strcmp(type, "text/plain") == 0 ||
-	    strcmp(type, "text/html") == 0) {
+	    strcmp(type, "text/plain") == 0) {
 		/* Of a returned original (or a text attachment, read as
 		 * one), only the header is read: decode its beginning. */
 		if (strcmp(type, ORIGINAL_TYPE) == 0 ||
 		    strcmp(type, "message/rfc822") == 0 ||
 		    strcmp(type, "message/global") == 0 ||
 		    (strcmp(type, "text/plain") == 0 && part_is_attachment(m)))
-			body = part_decode_max(r, m, &blen, &owned,
+			body = walk_decode_max(w, m, &blen, &owned,
 			    CAP_HEADER_BYTES / 3 * 4 + 4);
 		else
-			body = part_decode(r, m, &blen, &owned);
+			body = walk_decode_max(w, m, &blen, &owned,
+			    (size_t)-1);
 		if (strcmp(type, "message/feedback-report") == 0) {
 			w->feedback = 1;
 			arf_parse(w->ctx, body, blen);
@@ -1589,11 +1596,6 @@ walk_part(struct walk *w, struct mailmime *m, int depth, int in_original)
 				original_parse(w->ctx, body, blen);
 		} else if (strcmp(type, "text/plain") == 0) {
 			text_append(r, &w->text, body, blen, part_charset(m));
-		} else if (strcmp(type, "text/html") == 0) {
-			/* Read only when there is no text/plain (end). */
-			if (w->nhtml < sizeof w->html_parts /
-			    sizeof w->html_parts[0])
-				w->html_parts[w->nhtml++] = m;
 		} else if (strstr(type, "delivery-status") != NULL) {
 			report_dsn_parse(w->ctx, body, blen);
 		} else {
@@ -1851,16 +1853,16 @@ span_open(struct span *sp, size_t off)
  * The text/html parts whose content the strip copy leaves to the source:
  * libetpan sees an empty body at copy_off of the copy, the walk reads
  * [at, end) of the source's body (the same bytes libetpan would have
- * had: a body's lines are copied as they are). At most HTML_SPANS, as
+ * had: a body's lines are copied as they are). At most BODY_SPANS, as
  * many as the walk keeps.
  */
-#define HTML_SPANS	4
-struct html_spans {
+#define BODY_SPANS	4
+struct part_spans {
 	size_t n;
 	struct {
 		size_t copy_off;
 		struct span sp;
-	} h[HTML_SPANS];
+	} h[BODY_SPANS];
 };
 
 /* A delimiter line at off (or the end of the body) ends it. */
@@ -1878,31 +1880,27 @@ span_close(struct span *sp, const char *body, size_t off)
 }
 
 /*
- * Decode a text/html part: from the source (body, the message after its
- * header) when the strip copy left its content there, else from
- * libetpan's parse (copy: the copy it parsed).
+ * Decode a single part, as part_decode_max: from the message (w->body,
+ * after its header) when the strip copy left its content there, else
+ * from libetpan's parse.
  */
 static const char *
-html_decode(struct report *r, struct mailmime *m, size_t *len_r,
-    char **owned_r, const char *copy, const char *body,
-    const struct html_spans *hs)
+walk_decode_max(struct walk *w, struct mailmime *m, size_t *len_r,
+    char **owned_r, size_t max_in)
 {
 	struct mailmime_data *d = m->mm_body;
+	const struct part_spans *ps = w->spans;
 	size_t k;
 
-	if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT && copy != NULL &&
+	if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT && ps != NULL &&
 	    d->dt_data.dt_text.dt_length == 0)
-		for (k = 0; k < hs->n; k++)
-			if (d->dt_data.dt_text.dt_data == copy +
-			    hs->h[k].copy_off && hs->h[k].sp.st == SPAN_DONE) {
-				*owned_r = NULL;
-				*len_r = 0;
-				return body_decode_max(r, m, body +
-				    hs->h[k].sp.at, hs->h[k].sp.end -
-				    hs->h[k].sp.at, len_r, owned_r,
-				    (size_t)-1);
-			}
-	return part_decode(r, m, len_r, owned_r);
+		for (k = 0; k < ps->n; k++)
+			if (d->dt_data.dt_text.dt_data == w->copy +
+			    ps->h[k].copy_off && ps->h[k].sp.st == SPAN_DONE)
+				return body_decode_max(w->ctx->r, m, w->body +
+				    ps->h[k].sp.at, ps->h[k].sp.end -
+				    ps->h[k].sp.at, len_r, owned_r, max_in);
+	return part_decode_max(w->ctx->r, m, len_r, owned_r, max_in);
 }
 
 /*
@@ -2411,7 +2409,7 @@ part_field_dropped(const char *line, size_t ll)
 static int
 mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
     int strip_html, struct buf *bp, size_t *hlen_r, int *html_r,
-    struct span *sp, struct html_spans *hs)
+    struct span *sp, struct part_spans *hs)
 {
 	enum { BODY, HEAD, KEEP, SKIP } st = BODY;
 	struct level lv[CAP_MIME_DEPTH + 1];
@@ -2710,7 +2708,7 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 				stripped = 1;
 				*html_r = 1;
 			} else if (strcmp(type, "text/html") == 0 &&
-			    hs->n < HTML_SPANS) {
+			    hs->n < BODY_SPANS) {
 				/* read from the source: libetpan sees it
 				 * empty (the line end SKIP leaves, at
 				 * copy_off) */
@@ -2982,7 +2980,7 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 	struct hdr_block top = p->top;
 	struct walk w;
 	struct span sp;
-	struct html_spans hs;
+	struct part_spans hs;
 	struct mailmime *mime = NULL;
 	const char *ct, *mdata = NULL;
 	size_t off = 0, mlen, idx = 0, body_shift = 0;
@@ -3038,6 +3036,9 @@ parse_message(struct report_parser *p, const char *data, size_t len,
 		r->flags |= REPORT_F_CAP_PARTS;
 	mdata = p->copy.data;
 	mlen = p->copy.len;
+	w.spans = &hs;
+	w.body = data + off;
+	w.copy = mdata;
 	in_mime_parse = 1;
 	rc = mailmime_parse(mdata, mlen, &idx, &mime);
 	in_mime_parse = 0;
@@ -3074,8 +3075,8 @@ classify:
 		for (h = 0; h < w.nhtml; h++) {
 			char *owned;
 			size_t hl;
-			const char *hb = html_decode(r, w.html_parts[h], &hl,
-			    &owned, mdata, data + off, &hs);
+			const char *hb = walk_decode_max(&w,
+			    w.html_parts[h], &hl, &owned, (size_t)-1);
 
 			html_append(r, &w.html, hb, hl,
 			    part_charset(w.html_parts[h]));
