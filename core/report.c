@@ -1108,7 +1108,6 @@ part_decode_max(struct report *r, struct mailmime *m, size_t *len_r,
 	    d->dt_data.dt_text.dt_length, len_r, owned_r, max_in);
 }
 
-
 struct part_spans;
 static const char *walk_decode_max(struct walk *w, struct mailmime *m,
     size_t *len_r, char **owned_r, size_t max_in);
