@@ -351,6 +351,9 @@ sanitize(const char *s, size_t len, size_t max, int text)
 
 	while (i < len) {
 		unsigned char c;
+#ifdef __SSE2__
+		unsigned m;
+#endif
 
 #ifdef __SSE2__
 		/* Sixteen printable ASCII bytes at a time: above 0x1f as
@@ -366,9 +369,16 @@ sanitize(const char *s, size_t len, size_t max, int text)
 			if (text)
 				ok = _mm_or_si128(ok, _mm_cmpeq_epi8(x,
 				    _mm_set1_epi8('\n')));
-			if (_mm_movemask_epi8(ok) != 0xffff)
-				break;
+			m = (unsigned)_mm_movemask_epi8(ok);
+			/* (o <= i: the whole block fits in out) */
 			_mm_storeu_si128((__m128i *)(void *)(out + o), x);
+			if (m != 0xffff) {
+				/* the bytes before the first other one */
+				m = (unsigned)__builtin_ctz(~m);
+				o += m;
+				i += m;
+				break;
+			}
 			o += 16;
 			i += 16;
 		}
@@ -406,7 +416,6 @@ sanitize(const char *s, size_t len, size_t max, int text)
 			i++;
 			continue;
 		}
-		n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
 		if (text && (c == '\n' || c == '\r')) {
 			if (c == '\n') {
 				if (o + 1 > max)
@@ -416,6 +425,7 @@ sanitize(const char *s, size_t len, size_t max, int text)
 			i++;
 			continue;
 		}
+		n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
 		if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
 			if (o + 1 > max)
 				break;
