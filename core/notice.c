@@ -1012,14 +1012,14 @@ scan_ses_json(struct report_ctx *ctx)
 	/* Undo line wrapping ("!\n " is sendmail's long-line split); a
 	 * line end is never inside a JSON string. */
 	buf_init(&j, CAP_TEXT_BYTES);
-	for (i = 0; i < n; i++) {
-		if (t[i] == '!' && i + 2 < n && t[i + 1] == '\n' &&
-		    t[i + 2] == ' ') {
-			i += 2;
-			continue;
-		}
-		if (t[i] != '\n')
-			buf_putc(&j, t[i]);
+	for (i = 0; i < n; i = (size_t)(e - t) + 1) {
+		if ((e = memchr(t + i, '\n', n - i)) == NULL)
+			e = t + n;
+		if (e > t + i && e[-1] == '!' && e + 1 < t + n && e[1] == ' ') {
+			buf_append(&j, t + i, (size_t)(e - 1 - (t + i)));
+			e++;	/* (the space too) */
+		} else
+			buf_append(&j, t + i, (size_t)(e - (t + i)));
 	}
 	p = j.data ? j.data : "";
 	e = p + j.len;

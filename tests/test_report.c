@@ -526,6 +526,14 @@ Test(report, ses_notifications)
 	cr_expect_eq(r->rcpt[0].reply_code, 550);
 	report_free(&r);
 
+	/* A '!' before a line end not followed by a space is text. */
+	r = ses_parse("{\"notificationType\":\"Bounce\",\"bounce\":{"
+	    "\"bouncedRecipients\":[{\"emailAddress\":\"no@example.org\","
+	    "\"diagnosticCode\":\"smtp; 550 5.1.1 no!\n\"}]}}\n");
+	cr_assert_eq(r->nrcpt, 1);
+	cr_expect_str_eq(r->rcpt[0].diagnostic, "550 5.1.1 no!");
+	report_free(&r);
+
 	/* The same in an SNS envelope: the object is the "Message" string. */
 	r = ses_parse("{\n"
 	    "  \"Type\" : \"Notification\",\n"
