@@ -196,6 +196,23 @@ cut -d' ' -f1-2 "$t/err" | sed 's/$/ /' | cmp -s "$t/want" - ||
     fail "the notices are not in the order of the names"
 rm -rf "$t/tree"
 
+# The files of a directory in the order of their names' bytes (C
+# sort): names that share their first eight bytes or more, a prefix of
+# another, a capital, a byte above 0x7f.
+case=directory_in_name_order
+mkdir "$t/names" || exit 99
+for n in abcdefgh abcdefghi abcdefgg abcdefgh0 ab b B "$(printf '\303\251')" \
+    "abc$(printf '\303\251')" abd abcdefgi 'abcdefgh ' a-b zzzzzzzzzz \
+    zzzzzzzzz; do
+	cp "$fx/quota-exim.eml" "$t/names/$n" || exit 99
+done
+run --jobs 2 "$t/names"
+sed 's/^{"file":"\([^"]*\)".*/\1/' "$t/out" >"$t/got"
+(cd "$t/names" && ls) | LC_ALL=C sort | sed "s|^|$t/names/|" >"$t/want"
+[ "$rc" -eq 0 ] && [ "$(wc -l <"$t/want")" -eq 15 ] &&
+    cmp -s "$t/want" "$t/got" || fail "not in the order of the names"
+rm -rf "$t/names"
+
 # An mbox and a message whose lines end with a bare CR (old Mac mail
 # programs): the same verdicts as their LF forms (an mbox once gave an
 # empty message, a message "undefined").
