@@ -265,12 +265,21 @@ hdr_parse(const char *p, size_t len, size_t *off_r, enum hdr_mode mode,
 int
 hdr_field_in(const char *line, size_t ll, const char *const *list)
 {
-	char name[HDR_NAME_BYTES];
+	size_t i, j, lim = ll < HDR_NAME_BYTES ? ll : HDR_NAME_BYTES;
 
-	if (ll == 0 || line[0] == ' ' || line[0] == '\t' ||
-	    field_name(line, ll, name) == 0)
+	/* The name as field_name() reads it, compared in place. */
+	for (i = 0; i < lim && name_map[(unsigned char)line[i]] > 1; i++)
+		;
+	if (i == 0 || i == lim || name_map[(unsigned char)line[i]] == 0)
 		return -1;
-	return in_list(list, name);
+	for (; *list != NULL; list++) {
+		for (j = 0; j < i && (unsigned char)(*list)[j] ==
+		    name_map[(unsigned char)line[j]]; j++)
+			;
+		if (j == i && (*list)[i] == '\0')
+			return 1;
+	}
+	return 0;
 }
 
 const char *

@@ -1013,6 +1013,40 @@ Test(report, header_fields_filtered)
 	hdr_free(&b);
 }
 
+/* hdr_field_in: 1 for a field of the list (any case), 0 for another
+ * field, -1 for a line that starts none (as hdr_parse reads names). */
+Test(report, hdr_field_in_cases)
+{
+	static const char *const list[] = { "from", "x-y", "to", NULL };
+	static const struct {
+		const char *line;
+		int want;
+	} c[] = {
+		{ "From: a", 1 }, { "FROM:a", 1 }, { "x-Y: 1", 1 },
+		{ "To:", 1 }, { "t:", 0 }, { "Fro: a", 0 }, { "Fromm: a", 0 },
+		{ "Tot: a", 0 }, { "X-From: a", 0 }, { "Subject: from", 0 },
+		{ "From : a", -1 }, { " From: a", -1 }, { "\tTo: a", -1 },
+		{ ": a", -1 }, { "From", -1 }, { "", -1 }, { "Fr\xc3\xb6m: a", -1 },
+		{ "F\x01rom: a", -1 }, { "To\x7f: a", -1 },
+	};
+	char longname[HDR_NAME_BYTES + 8];
+	size_t i;
+
+	for (i = 0; i < sizeof c / sizeof c[0]; i++)
+		cr_expect_eq(hdr_field_in(c[i].line, strlen(c[i].line), list),
+		    c[i].want, "%s", c[i].line);
+	/* the name read only up to the line's length given */
+	cr_expect_eq(hdr_field_in("To: a", 2, list), -1);
+	cr_expect_eq(hdr_field_in("To: a", 3, list), 1);
+	/* a name as long as hdr_parse reads, and one longer */
+	memset(longname, 'a', sizeof longname);
+	longname[HDR_NAME_BYTES - 1] = ':';
+	cr_expect_eq(hdr_field_in(longname, sizeof longname, list), 0);
+	longname[HDR_NAME_BYTES - 1] = 'a';
+	longname[HDR_NAME_BYTES] = ':';
+	cr_expect_eq(hdr_field_in(longname, sizeof longname, list), -1);
+}
+
 /* Transfer encodings as libetpan decodes them: QP soft breaks and line
  * ends, bad hex, a truncated base64 group. */
 Test(report, transfer_decoding)
