@@ -2204,8 +2204,33 @@ syn_name(struct level *l, unsigned *nsyn)
 	l->sl = 0;
 	if (*nsyn >= SYN_MAX || l->bl <= sizeof SYN_MARK + 1)
 		return;
-	snprintf(l->syn, sizeof l->syn, SYN_MARK "%02u", (*nsyn)++);
-	l->sl = strlen(l->syn);
+	/* (SYN_MARK and two digits: SYN_MAX is 100) */
+	memcpy(l->syn, SYN_MARK, sizeof SYN_MARK - 1);
+	l->syn[sizeof SYN_MARK - 1] = (char)('0' + *nsyn / 10);
+	l->syn[sizeof SYN_MARK] = (char)('0' + *nsyn % 10);
+	l->syn[sizeof SYN_MARK + 1] = '\0';
+	(*nsyn)++;
+	l->sl = sizeof SYN_MARK + 1;
+}
+
+/* "type; boundary=syn" and eol after pre, to out (outsz bytes, NUL
+ * ended): its length, or 0 when it does not fit. */
+static size_t
+syn_value(char *out, size_t outsz, const char *pre, const char *type,
+    const char *syn, const char *eol)
+{
+	const char *part[] = { pre, type, "; boundary=", syn, eol };
+	size_t k, n, at = 0;
+
+	for (k = 0; k < sizeof part / sizeof part[0]; k++) {
+		n = strlen(part[k]);
+		if (n >= outsz - at)
+			return 0;
+		memcpy(out + at, part[k], n);
+		at += n;
+	}
+	out[at] = '\0';
+	return at;
 }
 
 /* A delimiter of a renamed level (kind 2: its close delimiter), with the
@@ -2237,16 +2262,14 @@ syn_head(struct buf *b, size_t at, size_t end, const char *type,
 {
 	char f[SYN_BYTES + 160];
 	size_t n, tail, cut;
-	int w;
 
 	if (b->truncated || end <= at + 1 || end > b->len ||
 	    b->data[end - 1] != '\n')
 		return 0;
-	w = snprintf(f, sizeof f, "Content-Type: %s; boundary=%s%s", type,
-	    syn, end >= at + 2 && b->data[end - 2] == '\r' ? "\r\n" : "\n");
-	if (w < 0 || (size_t)w >= sizeof f || (size_t)w > end - at)
+	n = syn_value(f, sizeof f, "Content-Type: ", type, syn,
+	    end >= at + 2 && b->data[end - 2] == '\r' ? "\r\n" : "\n");
+	if (n == 0 || n > end - at)
 		return 0;
-	n = (size_t)w;
 	tail = b->len - end;
 	cut = end - at - n;
 	memmove(b->data + at + n, b->data + end, tail + 1);
@@ -2445,8 +2468,9 @@ mime_strip_copy(const struct hdr_block *top, const char *body, size_t blen,
 	lv[0].bl = strlen(bd);
 	lv[0].closed = lv[0].open = 0;
 	syn_name(&lv[0], &nsyn);
-	if (lv[0].sl > 0)
-		snprintf(ctv, sizeof ctv, "%s; boundary=%s", type, lv[0].syn);
+	if (lv[0].sl > 0 && syn_value(ctv, sizeof ctv, "", type, lv[0].syn,
+	    "") == 0)
+		lv[0].sl = 0;	/* (it always fits) */
 	nlev = 1;
 	memset(&h, 0, sizeof h);
 	buf_reuse(&b, CAP_HEADER_BYTES + blen + 2);
