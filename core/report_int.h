@@ -115,4 +115,11 @@ int reply_code_find(const char *s, size_t n);
  */
 char *qp_decode(const char *p, size_t n, size_t *len_r);
 
+/*
+ * In d[from, len), the bytes of a Content-Type line of libetpan's copy:
+ * a tab, or a CR before anything but a LF (not the last byte), made a
+ * space (libetpan would take them for characters of a token).
+ */
+void ct_spaces(char *d, size_t from, size_t len);
+
 #endif

@@ -892,6 +892,32 @@ Test(report, qp_decode_agrees)
 	}
 }
 
+/* ct_spaces against its definition, a byte at a time: every mix of
+ * tabs, CRs and LFs at every offset of the blocks, a CR at the end. */
+Test(report, ct_spaces_agrees)
+{
+	static const char alpha[] = "\t\r\nab ";
+	char s[48], want[48];
+	unsigned seed = 2231;
+	size_t k, n, i, from;
+
+	for (k = 0; k < 200000; k++) {
+		n = k % sizeof s;
+		for (i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			s[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		from = n > 0 ? (seed >> 8) % (n + 1) : 0;
+		memcpy(want, s, n);
+		for (i = from; i < n; i++)
+			if (want[i] == '\t' || (want[i] == '\r' && i + 1 < n &&
+			    want[i + 1] != '\n'))
+				want[i] = ' ';
+		ct_spaces(s, from, n);
+		cr_assert(memcmp(want, s, n) == 0, "case %zu", k);
+	}
+}
+
 Test(report, apostrophe_in_local_part)
 {
 	static const struct {
