@@ -122,4 +122,18 @@ char *qp_decode(const char *p, size_t n, size_t *len_r);
  */
 void ct_spaces(char *d, size_t from, size_t len);
 
+/* Bytes of a boundary, and one (RFC 2046 allows 70). */
+#define BOUNDARY_BYTES	128
+
+/*
+ * A Content-Type value (unfolded) simple enough that libetpan surely
+ * reads it the same: "type/subtype", then parameters attr=token or
+ * attr="quoted text", white space around them; ASCII only, no comment,
+ * no encoded word, no backslash. Writes "type/subtype" lowercased to
+ * type (typesz bytes) and the boundary parameter, if any, to bd
+ * (BOUNDARY_BYTES; "" when none). Returns 1, or 0 when the value is not
+ * that simple, names the boundary twice, or has white space in it.
+ */
+int ct_strict(const char *v, size_t n, char *type, size_t typesz, char *bd);
+
 #endif

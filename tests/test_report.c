@@ -918,6 +918,65 @@ Test(report, ct_spaces_agrees)
 	}
 }
 
+/* ct_strict: what it takes, its type and boundary; each refusal also
+ * past the first sixteen bytes (read sixteen at a time). */
+Test(report, ct_strict_cases)
+{
+	static const struct {
+		const char *v, *type, *bd;	/* type NULL: refused */
+	} c[] = {
+		{ "Text/Plain", "text/plain", "" },
+		{ " text/plain ;\tcharset=us-ascii ", "text/plain", "" },
+		{ "multipart/report; report-type=delivery-status; "
+		  "boundary=\"0123456789abcdefg=x\"", "multipart/report",
+		  "0123456789abcdefg=x" },
+		{ "multipart/mixed; boundary=abc=", NULL, NULL },
+		{ "multipart/mixed; boundary=\"abc def\"", NULL, NULL },
+		{ "multipart/mixed; boundary=a; boundary=b", NULL, NULL },
+		{ "multipart/mixed; boundary=\"0123456789abc=?x\"", NULL,
+		  NULL },
+		{ "multipart/mixed; b=\"=?x\"", NULL, NULL },
+		{ "text/plain; charset=\"0123456789abcd\xc3\xa9\"", NULL,
+		  NULL },
+		{ "text/plain; name=\"0123456789abcdef\\b\"", NULL, NULL },
+		{ "text/plain; name=\"0123456789abcdef\x01\"", NULL, NULL },
+		{ "text/plain; name=\"0123456789abcdef\x7f\"", "text/plain",
+		  "" },
+		{ "text/plain; name=\"0123456789abcdef\tx\"", "text/plain",
+		  "" },
+		{ "text/plain (comment)", NULL, NULL },
+		{ "text", NULL, NULL },
+		{ "text/", NULL, NULL },
+		{ "text/plain; charset", NULL, NULL },
+		{ "text/plain; charset=\"open", NULL, NULL },
+	};
+	char type[128], bd[BOUNDARY_BYTES], v[160];
+	size_t i, k;
+
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		int ok = ct_strict(c[i].v, strlen(c[i].v), type, sizeof type,
+		    bd);
+
+		cr_expect_eq(ok, c[i].type != NULL, "%s", c[i].v);
+		if (ok && c[i].type != NULL) {
+			cr_expect_str_eq(type, c[i].type, "%s", c[i].v);
+			cr_expect_str_eq(bd, c[i].bd, "%s", c[i].v);
+		}
+	}
+	/* "=?" and each refused byte at every offset of a long value */
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < 40; i++) {
+			static const char *const bad[] = { "=?", "\\", "\x01",
+			    "\xe9" };
+
+			snprintf(v, sizeof v, "text/plain; name=\"%.*s%s%s\"",
+			    (int)i, "0123456789012345678901234567890123456789",
+			    bad[k], "abc");
+			cr_expect_eq(ct_strict(v, strlen(v), type, sizeof type,
+			    bd), 0, "%s", v);
+		}
+}
+
 Test(report, apostrophe_in_local_part)
 {
 	static const struct {
