@@ -117,20 +117,25 @@ in_list(const char *const *list, const char *name)
 	return 0;
 }
 
+/* Room for n more bytes and a NUL in the arena. */
+static void
+arena_grow(struct hdr_block *b, size_t n)
+{
+	b->acap = (b->alen + n + 1) * 2 < 512 ? 512 : (b->alen + n + 1) * 2;
+	b->arena = xrealloc(b->arena, b->acap);
+}
+
 /* Append (s, n) to the value being built in the arena (from vstart on),
  * within CAP_FIELD_BYTES. */
-static void
+static inline void
 value_append(struct hdr_block *b, size_t vstart, const char *s, size_t n)
 {
 	if (b->alen - vstart + n > CAP_FIELD_BYTES) {
 		n = CAP_FIELD_BYTES - (b->alen - vstart);
 		b->capped = 1;
 	}
-	if (b->alen + n + 1 > b->acap) {
-		b->acap = (b->alen + n + 1) * 2 < 512 ? 512 :
-		    (b->alen + n + 1) * 2;
-		b->arena = xrealloc(b->arena, b->acap);
-	}
+	if (b->alen + n + 1 > b->acap)
+		arena_grow(b, n);
 	memcpy(b->arena + b->alen, s, n);
 	b->alen += n;
 }
