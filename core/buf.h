@@ -10,6 +10,7 @@
 #define REBOND_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;	/* NUL-terminated; NULL until the first append */
@@ -23,12 +24,35 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 /* Make room for n more bytes (within the ceiling) in one allocation. */
 void buf_reserve(struct buf *b, size_t n);
+/* buf_append when the buffer must grow or the ceiling cut the data. */
+int buf_append_grow(struct buf *b, const void *p, size_t n);
+
 /* Append n bytes; returns 0, or -1 when the ceiling cut the data. */
-int buf_append(struct buf *b, const void *p, size_t n);
+static inline int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	/* (the common case, inline: room allocated, under the ceiling) */
+	if (n < b->cap - b->len && n <= b->max - b->len) {
+		if (n > 0)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_append_grow(b, p, n);
+}
+
 /* Append a NUL-terminated string; as buf_append. */
 int buf_puts(struct buf *b, const char *s);
+
 /* Append one byte; as buf_append. */
-int buf_putc(struct buf *b, int c);
+static inline int
+buf_putc(struct buf *b, int c)
+{
+	char ch = (char)c;
+
+	return buf_append(b, &ch, 1);
+}
 /* printf into the buffer; as buf_append. */
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

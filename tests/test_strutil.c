@@ -353,6 +353,41 @@ Test(strutil, sanitize_long_runs)
 		}
 }
 
+/* Appends of every size across the buffer's growth and up to its
+ * ceiling: each the bytes it should, NUL-terminated, -1 once cut. */
+Test(strutil, buf_appends_across_growth)
+{
+	char src[300], want[300];
+	size_t max, n, len, i;
+	struct buf b;
+
+	for (i = 0; i < sizeof src; i++)
+		src[i] = (char)('a' + i % 26);
+	for (max = 0; max < 200; max += 7)
+		for (n = 0; n < 70; n++) {
+			buf_init(&b, max);
+			cr_assert_eq(buf_append(&b, NULL, 0), 0);
+			for (len = 0, i = 0; i < 300 / (n + 1); i++) {
+				size_t fit = n < max - len ? n : max - len;
+				int rc = n == 1 ? buf_putc(&b, src[len]) :
+				    buf_append(&b, src + len, n);
+
+				memcpy(want + len, src + len, fit);
+				len += fit;
+				cr_assert_eq(rc, fit == n ? 0 : -1,
+				    "max %zu n %zu", max, n);
+				cr_assert_eq(b.len, len);
+				cr_assert_eq(b.truncated, len == max && fit < n);
+				if (b.data != NULL)
+					cr_assert(memcmp(b.data, want, len) ==
+					    0 && b.data[len] == '\0');
+				if (len == max)
+					break;
+			}
+			buf_free(&b);
+		}
+}
+
 Test(strutil, buf_reserve_keeps_the_ceiling)
 {
 	struct buf b;
