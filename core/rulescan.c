@@ -67,6 +67,7 @@ struct index {
 	 */
 	size_t step;
 	unsigned char inner[GRAMS / 8];
+	uint64_t three;		/* mask_of(3), computed once */
 };
 
 /* Every piece; the command markers only (for the notice's command). */
@@ -247,6 +248,7 @@ index_grams(struct index *x)
 	unsigned *count = xcalloc(GRAMS + 1, sizeof *count);
 	size_t k, b, at;
 
+	x->three = three;
 	for (k = 0; k < x->npat; k++)
 		if (x->pat[k].len >= 3)
 			count[bucket_of(word_of(x->pat[k].piece, 3), three)]++;
@@ -427,32 +429,41 @@ best_cmd(long best, size_t best_m)
  * first (up to eight) bytes of each compared at once; a short piece by
  * its first byte.
  */
+static inline void
+scan_one(const struct index *x, const char *t, size_t n, size_t i,
+    uint64_t w, struct scan *s, long *best, size_t *best_m)
+{
+	size_t g, j;
+	unsigned b = bucket_of(w, x->three);
+
+	if (x->used[b / 8] & (1u << (b % 8)))
+		for (g = x->first[b]; g < x->first[b + 1]; g++)
+			if ((w & x->gram[g].mask) == x->gram[g].key)
+				candidate(t, n, i, 8, &x->pat[x->gram[g].pat],
+				    s, best, best_m);
+	if (x->short_first[(unsigned char)t[i]])
+		for (j = 0; j < x->nshort; j++) {
+			const struct pat *p = &x->pat[x->shorts[j]];
+
+			if (p->piece[0] == t[i])
+				candidate(t, n, i, 1, p, s, best, best_m);
+		}
+}
+
 static void
 scan_at(const struct index *x, const char *t, size_t n, size_t from,
     size_t to, struct scan *s, long *best, size_t *best_m)
 {
-	uint64_t three = mask_of(3), w;
-	size_t i, g, j;
-	unsigned b;
+	/* (offsets with eight bytes after them read them at once) */
+	size_t i = from, whole = n >= 8 ? n - 7 : 0;
+	uint64_t w;
 
-	for (i = from; i < to; i++) {
-		w = word_at(t, n, i);
-		b = bucket_of(w, three);
-		if (x->used[b / 8] & (1u << (b % 8)))
-			for (g = x->first[b]; g < x->first[b + 1]; g++)
-				if ((w & x->gram[g].mask) == x->gram[g].key)
-					candidate(t, n, i, 8,
-					    &x->pat[x->gram[g].pat], s, best,
-					    best_m);
-		if (x->short_first[(unsigned char)t[i]])
-			for (j = 0; j < x->nshort; j++) {
-				const struct pat *p = &x->pat[x->shorts[j]];
-
-				if (p->piece[0] == t[i])
-					candidate(t, n, i, 1, p, s, best,
-					    best_m);
-			}
+	for (; i < to && i < whole; i++) {
+		memcpy(&w, t + i, 8);
+		scan_one(x, t, n, i, w, s, best, best_m);
 	}
+	for (; i < to; i++)
+		scan_one(x, t, n, i, word_at(t, n, i), s, best, best_m);
 }
 
 /* Every piece of x that starts in (t, n), in the order of their starts,
@@ -461,7 +472,7 @@ static void
 scan_pieces(const struct index *x, const char *t, size_t n, struct scan *s,
     long *best, size_t *best_m)
 {
-	uint64_t three = mask_of(3);
+	uint64_t three = x->three;
 	size_t to;
 	unsigned b;
 
