@@ -35,11 +35,13 @@ struct pat {
 #define GRAM_BITS	12
 #define GRAMS		(1u << GRAM_BITS)
 
-/* A piece of three bytes or more in the gram index. */
+/* The pieces of three bytes or more in the gram index that start with
+ * the same bytes (up to eight): "recipien" starts 28 of them. */
 struct gram {
-	uint64_t key;	/* its first bytes (at most eight), as a text word */
+	uint64_t key;	/* those bytes, as a text word */
 	uint64_t mask;	/* which bytes of a text word key compares */
-	unsigned short pat;	/* the piece */
+	unsigned short pat0;	/* the pieces: gpat[pat0..pat0 + npat) */
+	unsigned short npat;
 };
 
 /*
@@ -56,6 +58,7 @@ struct index {
 	unsigned char used[GRAMS / 8];	/* bucket b holds pieces */
 	unsigned short first[GRAMS + 1];	/* bucket b: gram[first[b]..] */
 	struct gram *gram;
+	unsigned short *gpat;	/* the pieces of the grams, in table order */
 	unsigned char short_first[256];	/* a short piece starts so */
 	unsigned short *shorts;	/* the pieces of one or two bytes */
 	size_t nshort;
@@ -151,7 +154,9 @@ rulescan_find(const char *t, size_t n, const char *pattern, size_t *start_r,
 	size_t e1;
 	long a;
 
-	while (pl > 0 && pattern[pl - 1] == ' ')
+	/* (the spaces before a '*' are not part of the piece; a pattern
+	 * without one is all piece, as in the index) */
+	while (star != NULL && pl > 0 && pattern[pl - 1] == ' ')
 		pl--;
 	while ((a = piece_find(t, n, from, pattern, pl, (size_t)-1, &e1)) >=
 	    0) {
@@ -246,7 +251,9 @@ index_grams(struct index *x)
 {
 	uint64_t three = mask_of(3);
 	unsigned *count = xcalloc(GRAMS + 1, sizeof *count);
-	size_t k, b, at;
+	unsigned short *piece;
+	uint64_t *key;
+	size_t k, b, at, ng, np;
 
 	x->three = three;
 	for (k = 0; k < x->npat; k++)
@@ -263,7 +270,8 @@ index_grams(struct index *x)
 		count[b] = x->first[b];
 	}
 	x->first[GRAMS] = (unsigned short)at;
-	x->gram = xcalloc(at ? at : 1, sizeof *x->gram);
+	piece = xcalloc(at ? at : 1, sizeof *piece);
+	key = xcalloc(at ? at : 1, sizeof *key);
 	x->shorts = xcalloc(x->npat, sizeof *x->shorts);
 	for (k = 0; k < x->npat; k++) {
 		const struct pat *pt = &x->pat[k];
@@ -274,10 +282,43 @@ index_grams(struct index *x)
 			continue;
 		}
 		b = bucket_of(word_of(pt->piece, 3), three);
-		x->gram[count[b]].key = word_of(pt->piece, pt->len);
-		x->gram[count[b]].mask = mask_of(pt->len);
-		x->gram[count[b]++].pat = (unsigned short)k;
+		key[count[b]] = word_of(pt->piece, pt->len);
+		piece[count[b]++] = (unsigned short)k;
 	}
+	/* One gram for the pieces of a bucket with the same first bytes. */
+	x->gram = xcalloc(at ? at : 1, sizeof *x->gram);
+	x->gpat = xcalloc(at ? at : 1, sizeof *x->gpat);
+	for (b = 0, ng = 0, np = 0; b < GRAMS; b++) {
+		size_t from = x->first[b], to = x->first[b + 1], i, j;
+
+		x->first[b] = (unsigned short)ng;
+		for (i = from; i < to; i++) {
+			const struct pat *pt;
+			struct gram *g;
+
+			if (piece[i] == (unsigned short)-1)
+				continue;	/* (in a gram already) */
+			pt = &x->pat[piece[i]];
+			g = &x->gram[ng++];
+			g->key = key[i];
+			g->mask = mask_of(pt->len);
+			g->pat0 = (unsigned short)np;
+			/* (a key of fewer than eight bytes ends in zeros:
+			 * equal keys of equal lengths) */
+			for (j = i; j < to; j++)
+				if (piece[j] != (unsigned short)-1 &&
+				    key[j] == key[i] && (pt->len >= 8 ?
+				    x->pat[piece[j]].len >= 8 :
+				    x->pat[piece[j]].len == pt->len)) {
+					x->gpat[np++] = piece[j];
+					piece[j] = (unsigned short)-1;
+				}
+			g->npat = (unsigned short)(np - g->pat0);
+		}
+	}
+	x->first[GRAMS] = (unsigned short)ng;
+	free(key);
+	free(piece);
 	free(count);
 	/* Offsets a scan may skip: with no short piece, the shortest one
 	 * less two, at most 8. */
@@ -437,10 +478,16 @@ scan_one(const struct index *x, const char *t, size_t n, size_t i,
 	unsigned b = bucket_of(w, x->three);
 
 	if (x->used[b / 8] & (1u << (b % 8)))
-		for (g = x->first[b]; g < x->first[b + 1]; g++)
-			if ((w & x->gram[g].mask) == x->gram[g].key)
-				candidate(t, n, i, 8, &x->pat[x->gram[g].pat],
-				    s, best, best_m);
+		for (g = x->first[b]; g < x->first[b + 1]; g++) {
+			const struct gram *gr = &x->gram[g];
+
+			if ((w & gr->mask) != gr->key)
+				continue;
+			for (j = 0; j < gr->npat; j++)
+				candidate(t, n, i, 8,
+				    &x->pat[x->gpat[gr->pat0 + j]], s, best,
+				    best_m);
+		}
 	if (x->short_first[(unsigned char)t[i]])
 		for (j = 0; j < x->nshort; j++) {
 			const struct pat *p = &x->pat[x->shorts[j]];

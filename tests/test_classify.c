@@ -1014,6 +1014,69 @@ MCASES(classify, transcripts,
       "Original mail as follows:\n", "systemerror" },
 )
 
+/* Each rule of the table written out ("*" as " x ", without the "|"
+ * that ends or starts a piece), one after the other. */
+static size_t
+rules_text(char *t, size_t tsz)
+{
+	size_t k, n = 0;
+	const char *p, *pat;
+
+	for (k = 0; k < classify_ntext_rules; k++) {
+		pat = classify_text_rules[k].pattern;
+		for (p = pat; *p != '\0' && n + 4 < tsz; p++)
+			if (*p == '*') {
+				memcpy(t + n, " x ", 3);
+				n += 3;
+			} else if (*p != '|' || !(p == pat || p[1] == '\0' ||
+			    p[1] == '*' || p[-1] == '*' || (p[-1] == ' ' &&
+			    p - 1 > pat && p[-2] == '*')))
+				t[n++] = *p;
+		if (n + 3 < tsz) {
+			memcpy(t + n, " . ", 3);
+			n += 3;
+		}
+	}
+	return n;
+}
+
+/*
+ * The index finds what each pattern alone finds (rulescan_find, a piece
+ * at a time): every rule of the table, where it first matches, over all
+ * of them written out, and over the text cut at many places (pieces
+ * that share their first bytes are one entry of the index).
+ */
+Test(classify, rule_scan_agrees_with_find)
+{
+	static char t[60000];
+	struct scan *s = malloc(sizeof *s);
+	size_t n = rules_text(t, sizeof t), cut, k, a, e;
+
+	cr_assert_not_null(s);
+	cr_assert_lt(n, 0xffff);
+	for (cut = n; cut > 0; cut = cut > 997 ? cut - 997 : 0) {
+		rulescan(t + (n - cut), cut, s);
+		for (k = 0; k < classify_ntext_rules; k++) {
+			int found = rulescan_find(t + (n - cut), cut,
+			    classify_text_rules[k].pattern, &a, &e);
+
+			cr_assert_eq(scan_on(s, k), found, "rule %zu (%s), cut %zu",
+			    k, classify_text_rules[k].pattern, cut);
+			if (found)
+				cr_assert(s->start[k] == a && s->end[k] == e,
+				    "rule %zu (%s): [%u, %u), want [%zu, %zu)", k,
+				    classify_text_rules[k].pattern, s->start[k],
+				    s->end[k], a, e);
+		}
+	}
+	/* (every rule was found in the whole text) */
+	rulescan(t, n, s);
+	for (k = 0; k < classify_ntext_rules; k++)
+		cr_expect(scan_on(s, k), "rule %zu (%s) not in its own text", k,
+		    classify_text_rules[k].pattern);
+	free(s);
+}
+
 /*
  * The one-pass scan: rules found wherever they are, with their word
  * boundaries and gaps; the command named last; the markers-only scan
