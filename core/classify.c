@@ -711,13 +711,12 @@ host_at(const char *s)
 	return h;
 }
 
-/* Is the host domain, or a name under it, starting with prefix (if
- * any)? */
+/* Is the host domain (dl bytes), or a name under it, starting with
+ * prefix (if any)? */
 static int
-host_in(const struct host *h, const char *prefix, const char *domain)
+host_in(const struct host *h, const char *prefix, const char *domain,
+    size_t dl)
 {
-	size_t dl = strlen(domain);
-
 	if (h->s == NULL || h->n < dl)
 		return 0;
 	/* (the last byte first: it tells most apart) */
@@ -753,17 +752,18 @@ providers_of(const struct report *r, const struct report_rcpt *rc)
 
 	for (i = 0; i < classify_nprovider_hosts; i++) {
 		const struct provider_host *p = &classify_provider_hosts[i];
+		size_t dl = strlen(p->domain);
 
 		if (((p->where & PH_RCPT) && host_in(&rcpt, p->prefix,
-		    p->domain)) ||
+		    p->domain, dl)) ||
 		    ((p->where & PH_REMOTE) && host_in(&remote, p->prefix,
-		    p->domain)) ||
+		    p->domain, dl)) ||
 		    ((p->where & PH_REPORTING) && host_in(&reporting,
-		    p->prefix, p->domain)) ||
+		    p->prefix, p->domain, dl)) ||
 		    ((p->where & PH_FROM) && host_in(&from, p->prefix,
-		    p->domain)) ||
+		    p->domain, dl)) ||
 		    ((p->where & PH_AGENT) && r->agent != NULL &&
-		    strncmp(r->agent, p->domain, strlen(p->domain)) == 0))
+		    strncmp(r->agent, p->domain, dl) == 0))
 			m |= 1u << p->prov;
 	}
 	return m;

@@ -18,45 +18,56 @@
 /*
  * Lines that introduce the returned original in a plain-text notice. The
  * notice is what comes before; the original's own text must not feed the
- * rules (a newsletter about "mailbox full" is not a bounce).
+ * rules (a newsletter about "mailbox full" is not a bounce). Each with
+ * its length.
  */
-static const char *const original_markers[] = {
-	"--- Below this line is a copy of the message.",	/* qmail */
-	"------ This is a copy of the message, including all the headers.",
-	"------ This is a copy of the message's headers.",	/* Exim */
-	"----- Original message -----",
-	"------ Original message ------",
-	"----- Original Message -----",
-	"-----Original Message-----",
-	"--- Original message follows.",
-	"----- Unsent message follows -----",		/* sendmail */
-	"----- Message header follows -----",
-	"------- Returned Message --------",
-	"----- Original message follows -----",
-	"Original message follows.",
-	"--- The header of the original message is following. ---",
-	"Content-Type: message/rfc822",
-	"------ Original message header ------",
-	"------ original message follows ------",
-	"Below is a copy of the original message:",
-	"The original message was:",
-	"Message headers follow.",
-	"Included is a copy of the message header:",
-	"------ The header of the original message is following",
-	"Original message headers:",
+#define M(s)	{ s, sizeof s - 1 }
+static const struct marker {
+	const char *s;
+	size_t n;
+} original_markers[] = {
+	M("--- Below this line is a copy of the message."),	/* qmail */
+	M("------ This is a copy of the message, including all the headers."),
+	M("------ This is a copy of the message's headers."),	/* Exim */
+	M("----- Original message -----"),
+	M("------ Original message ------"),
+	M("----- Original Message -----"),
+	M("-----Original Message-----"),
+	M("--- Original message follows."),
+	M("----- Unsent message follows -----"),	/* sendmail */
+	M("----- Message header follows -----"),
+	M("------- Returned Message --------"),
+	M("----- Original message follows -----"),
+	M("Original message follows."),
+	M("--- The header of the original message is following. ---"),
+	M("Content-Type: message/rfc822"),
+	M("------ Original message header ------"),
+	M("------ original message follows ------"),
+	M("Below is a copy of the original message:"),
+	M("The original message was:"),
+	M("Message headers follow."),
+	M("Included is a copy of the message header:"),
+	M("------ The header of the original message is following"),
+	M("Original message headers:"),
 };
 /* (Not sendmail's "----- The following addresses had permanent fatal
  * errors -----": that heading starts the notice itself.) */
 
 /* The same as rule lines of any length: "---- START OF RETURNED MESSAGE
  * ----", "==== Original message ====". */
-static const char *const dashed_markers[] = {
-	"start of returned message", "returned message",
-	"original message", "unsent message", "start of original message",
-	"header of the source mail", "header of the original",
-	"headers of the original",
-	"copy of the message", "message headers follow",
+static const struct marker dashed_markers[] = {
+	M("start of returned message"),
+	M("returned message"),
+	M("original message"),
+	M("unsent message"),
+	M("start of original message"),
+	M("header of the source mail"),
+	M("header of the original"),
+	M("headers of the original"),
+	M("copy of the message"),
+	M("message headers follow"),
 };
+#undef M
 
 size_t
 notice_original_start(const char *text, size_t len)
@@ -78,11 +89,11 @@ notice_original_start(const char *text, size_t len)
 		    text[i] == 'I' || text[i] == 'i'))
 			for (k = 0; k < sizeof original_markers /
 			    sizeof original_markers[0]; k++) {
-				const char *m = original_markers[k];
+				const struct marker *m = &original_markers[k];
 
 				/* (the first letters, then the rest) */
-				if ((*m | 0x20) == (text[i] | 0x20) &&
-				    mem_caseprefix(text + i, e - i, m))
+				if ((m->s[0] | 0x20) == (text[i] | 0x20) &&
+				    mem_caseprefix_n(text + i, e - i, m->s, m->n))
 					return off;
 			}
 		if (i + 2 < e && (text[i] == '-' || text[i] == '=') &&
@@ -94,8 +105,8 @@ notice_original_start(const char *text, size_t len)
 				j++;
 			for (k = 0; j < e && k < sizeof dashed_markers /
 			    sizeof dashed_markers[0]; k++)
-				if (mem_caseprefix(text + j, e - j,
-				    dashed_markers[k]))
+				if (mem_caseprefix_n(text + j, e - j,
+				    dashed_markers[k].s, dashed_markers[k].n))
 					return off;
 		}
 		off = e + 1;

@@ -226,9 +226,9 @@ caseeq(const char *s, const char *t, size_t n)
  * starts are sifted at once that way.
  */
 const char *
-mem_casefind(const char *hay, size_t hlen, const char *needle)
+mem_casefind_n(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
-	size_t nlen = strlen(needle), i = 0, last;
+	size_t i = 0, last;
 	int f, fu, l, lu;
 
 	if (nlen == 0)

@@ -40,7 +40,15 @@ const char *addr_span(const char *s, size_t *len_r);
 int addr_same(const char *a, const char *b);
 char *addr_key(const char *s);
 /* Case-insensitive (ASCII) search of needle in (hay, hlen); NULL if absent. */
-const char *mem_casefind(const char *hay, size_t hlen, const char *needle);
+const char *mem_casefind_n(const char *hay, size_t hlen, const char *needle,
+    size_t nlen);
+/* mem_casefind_n with the needle's length counted (by the compiler, for
+ * a literal). */
+static inline const char *
+mem_casefind(const char *hay, size_t hlen, const char *needle)
+{
+	return mem_casefind_n(hay, hlen, needle, strlen(needle));
+}
 /*
  * Offset of the first byte of (s, len) that is a, b or c (give the same
  * byte twice for two), or len when there is none.
@@ -71,9 +79,9 @@ str_lower8(uint64_t w)
  * literal prefix, its length and its small letters are constants.
  */
 static inline int
-mem_caseprefix(const char *s, size_t len, const char *prefix)
+mem_caseprefix_n(const char *s, size_t len, const char *prefix, size_t n)
 {
-	size_t n = strlen(prefix), i = 0;
+	size_t i = 0;
 	uint64_t a, b;
 
 	if (n > len)
@@ -99,6 +107,13 @@ mem_caseprefix(const char *s, size_t len, const char *prefix)
 			return 0;
 	}
 	return 1;
+}
+
+/* mem_caseprefix_n with the prefix's length counted. */
+static inline int
+mem_caseprefix(const char *s, size_t len, const char *prefix)
+{
+	return mem_caseprefix_n(s, len, prefix, strlen(prefix));
 }
 /* Length (1..4) of the valid UTF-8 sequence at s, its code point in
  * *cp_r; 0 for an invalid or cut sequence. */
