@@ -916,6 +916,10 @@ take(struct pool *pl)
 		    pl->onext >= pl->written + WINDOW)
 			return NULL;
 		it = pl->order[pl->onext++];
+		/* (the next one's flag, read by the next call: in the
+		 * cache by then, not a miss while mu is held) */
+		if (pl->onext < pl->norder)
+			__builtin_prefetch(pl->order[pl->onext]);
 	}
 	it->taken = 1;
 	return it;
