@@ -93,7 +93,8 @@ notice_original_start(const char *text, size_t len)
 
 				/* (the first letters, then the rest) */
 				if ((m->s[0] | 0x20) == (text[i] | 0x20) &&
-				    mem_caseprefix_n(text + i, e - i, m->s, m->n))
+				    mem_caseprefix_n(text + i, e - i, m->s,
+				    m->n))
 					return off;
 			}
 		if (i + 2 < e && (text[i] == '-' || text[i] == '=') &&

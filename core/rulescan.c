@@ -58,7 +58,7 @@ struct index {
 	unsigned char used[GRAMS / 8];	/* bucket b holds pieces */
 	unsigned short first[GRAMS + 1];	/* bucket b: gram[first[b]..] */
 	struct gram *gram;
-	unsigned short *gpat;	/* the pieces of the grams, in table order */
+	unsigned short *gpat;	/* the grams' pieces, in table order */
 	unsigned char short_first[256];	/* a short piece starts so */
 	unsigned short *shorts;	/* the pieces of one or two bytes */
 	size_t nshort;

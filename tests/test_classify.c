@@ -1060,13 +1060,14 @@ Test(classify, rule_scan_agrees_with_find)
 			int found = rulescan_find(t + (n - cut), cut,
 			    classify_text_rules[k].pattern, &a, &e);
 
-			cr_assert_eq(scan_on(s, k), found, "rule %zu (%s), cut %zu",
-			    k, classify_text_rules[k].pattern, cut);
+			cr_assert_eq(scan_on(s, k), found,
+			    "rule %zu (%s), cut %zu", k,
+			    classify_text_rules[k].pattern, cut);
 			if (found)
 				cr_assert(s->start[k] == a && s->end[k] == e,
-				    "rule %zu (%s): [%u, %u), want [%zu, %zu)", k,
-				    classify_text_rules[k].pattern, s->start[k],
-				    s->end[k], a, e);
+				    "rule %zu (%s): [%u, %u), want [%zu, %zu)",
+				    k, classify_text_rules[k].pattern,
+				    s->start[k], s->end[k], a, e);
 		}
 	}
 	/* (every rule was found in the whole text) */

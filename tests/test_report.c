@@ -1111,7 +1111,8 @@ Test(report, hdr_field_in_cases)
 		{ "To:", 1 }, { "t:", 0 }, { "Fro: a", 0 }, { "Fromm: a", 0 },
 		{ "Tot: a", 0 }, { "X-From: a", 0 }, { "Subject: from", 0 },
 		{ "From : a", -1 }, { " From: a", -1 }, { "\tTo: a", -1 },
-		{ ": a", -1 }, { "From", -1 }, { "", -1 }, { "Fr\xc3\xb6m: a", -1 },
+		{ ": a", -1 }, { "From", -1 }, { "", -1 },
+		{ "Fr\xc3\xb6m: a", -1 },
 		{ "F\x01rom: a", -1 }, { "To\x7f: a", -1 },
 	};
 	char longname[HDR_NAME_BYTES + 8];

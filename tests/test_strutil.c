@@ -377,7 +377,8 @@ Test(strutil, buf_appends_across_growth)
 				cr_assert_eq(rc, fit == n ? 0 : -1,
 				    "max %zu n %zu", max, n);
 				cr_assert_eq(b.len, len);
-				cr_assert_eq(b.truncated, len == max && fit < n);
+				cr_assert_eq(b.truncated,
+				    len == max && fit < n);
 				if (b.data != NULL)
 					cr_assert(memcmp(b.data, want, len) ==
 					    0 && b.data[len] == '\0');
