@@ -1669,30 +1669,14 @@ struct copy_state {
 	int in_ct;		/* the current field is a Content-Type */
 };
 
+/* (report_int.h) */
 void
 ct_spaces(char *d, size_t from, size_t len)
 {
 	size_t at = from;
 
 	for (;;) {
-#ifdef __SSE2__
-		/* (sixteen bytes at a time to the next tab or CR) */
-		while (at + 16 <= len) {
-			__m128i x = _mm_loadu_si128((const __m128i *)
-			    (const void *)(d + at));
-			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			    _mm_cmpeq_epi8(x, _mm_set1_epi8('\t')),
-			    _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
-
-			if (m != 0) {
-				at += (size_t)__builtin_ctz(m);
-				break;
-			}
-			at += 16;
-		}
-#endif
-		while (at < len && d[at] != '\t' && d[at] != '\r')
-			at++;
+		at += mem_find3(d + at, len - at, '\t', '\r', '\r');
 		if (at >= len)
 			return;
 		if (d[at] == '\t' || (at + 1 < len && d[at + 1] != '\n'))
@@ -1776,7 +1760,6 @@ original_type_line(const char *line, size_t ll)
 	    (mem_casefind(line, ll > 200 ? 200 : ll, "message/global") &&
 	    !mem_casefind(line, ll > 200 ? 200 : ll, "message/global-")));
 }
-
 
 /* The header of the copy: the MIME fields of the bounce's own header,
  * then the empty line. */
@@ -2088,7 +2071,6 @@ mime_token_char(unsigned char c)
 {
 	return mime_token[c];
 }
-
 
 /* (report_int.h) */
 int

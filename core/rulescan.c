@@ -464,11 +464,10 @@ best_cmd(long best, size_t best_m)
 }
 
 /*
- * The pieces of x that start at offsets from to to - 1 of (t, n), in the
- * order of their starts, handed to candidate(). At each offset: the
- * bucket of the next three bytes, then, if the bucket holds pieces, the
- * first (up to eight) bytes of each compared at once; a short piece by
- * its first byte.
+ * The pieces of x that start at offset i of (t, n) (w: the eight bytes
+ * from there), handed to candidate(): the bucket of the first three
+ * bytes, then, if the bucket holds pieces, the first (up to eight) bytes
+ * of each of its grams compared at once; a short piece by its first byte.
  */
 static inline void
 scan_one(const struct index *x, const char *t, size_t n, size_t i,
@@ -497,6 +496,8 @@ scan_one(const struct index *x, const char *t, size_t n, size_t i,
 		}
 }
 
+/* The pieces of x that start at offsets from to to - 1 of (t, n), in the
+ * order of their starts, handed to candidate(). */
 static void
 scan_at(const struct index *x, const char *t, size_t n, size_t from,
     size_t to, struct scan *s, long *best, size_t *best_m)

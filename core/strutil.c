@@ -351,9 +351,6 @@ sanitize(const char *s, size_t len, size_t max, int text)
 
 	while (i < len) {
 		unsigned char c;
-#ifdef __SSE2__
-		unsigned m;
-#endif
 
 #ifdef __SSE2__
 		/* Sixteen printable ASCII bytes at a time: above 0x1f as
@@ -365,6 +362,7 @@ sanitize(const char *s, size_t len, size_t max, int text)
 			__m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(x,
 			    _mm_set1_epi8(0x7f)), _mm_cmpgt_epi8(x,
 			    _mm_set1_epi8(0x1f)));
+			unsigned m;
 
 			if (text)
 				ok = _mm_or_si128(ok, _mm_cmpeq_epi8(x,
